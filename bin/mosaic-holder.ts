@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// ExecStart/ExecStop of mosaic-tmux-holder.service: the only entry point that
+// may create (and end) the fleet's tmux server.
+import { parseFlags, runMain } from '../lib/cli.js';
+import { UsageError } from '../lib/errors.js';
+import { startHolder, stopHolder } from '../lib/holder.js';
+import { Tmux } from '../lib/tmux.js';
+
+const HELP = `Usage: mosaic-holder start [--pid-file FILE]
+       mosaic-holder stop
+
+Run by mosaic-tmux-holder.service; not usually run by hand.
+
+start  create the fleet's tmux server (socket $MOSAIC_TMUX_SOCKET, default
+       mosaic-factory) with its _holder session and the fleet's options;
+       refuses if a server already runs there.
+stop   end that server and every agent session in it.
+
+Options:
+  --pid-file FILE  write the server's pid there (the unit's PIDFile=)
+  -h, --help       show this help
+
+Environment: MOSAIC_TMUX_SOCKET, MOSAIC_TMUX_CONF (tmux config file for the server).`;
+
+await runMain('mosaic-holder', async (argv) => {
+  const flags = parseFlags(argv, { string: ['pid-file'] });
+  const [command, ...rest] = flags._;
+  if (flags.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
+  const tmux = Tmux.fromEnv();
+  if (command === 'start') {
+    const pid = await startHolder(tmux, { pidFile: flags['pid-file'], config: process.env.MOSAIC_TMUX_CONF || undefined });
+    process.stdout.write(`holder: tmux server on socket '${tmux.socket}' started (pid ${pid})\n`);
+    return 0;
+  }
+  if (command === 'stop') {
+    await stopHolder(tmux);
+    return 0;
+  }
+  throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : 'no command given', "use 'start' or 'stop'");
+});

@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// ExecStart (and ExecStop) of mosaic-agent@NAME.service: create or adopt the
+// agent's tmux session on the holder's server, then hand systemd a light
+// waiter as the unit's main process (see lib/supervisor.ts).
+import { agentSpecFromEnv } from '../lib/agent-spec.js';
+import { parseFlags, runMain } from '../lib/cli.js';
+import { checkAgentName } from '../lib/names.js';
+import { ensureAgentSession, isAlive, startWaiter } from '../lib/supervisor.js';
+import { FleetError, UsageError } from '../lib/errors.js';
+import { Tmux } from '../lib/tmux.js';
+
+const HELP = `Usage: start-agent-session [--pid-file FILE] NAME
+       start-agent-session --stop NAME
+
+Run by mosaic-agent@NAME.service; not usually run by hand.
+
+Start: creates the session NAME on the fleet's tmux server (or adopts a live
+one), launches the agent, and starts a waiter whose pid goes to --pid-file.
+Stop: kills exactly the session NAME, unless the agent already exited on its
+own (then its last screen is kept for 'mosaic-agent read' until the restart).
+
+Options:
+  --pid-file FILE  where to write the waiter's pid (the unit's PIDFile=)
+  --stop           stop instead of start (the unit's ExecStop=)
+  -h, --help       show this help
+
+Environment: MOSAIC_AGENT_RUNTIME, MOSAIC_AGENT_WORKDIR, MOSAIC_AGENT_COMMAND,
+MOSAIC_AGENT_RESUME, MOSAIC_AGENT_WIDTH/HEIGHT, MOSAIC_TMUX_SOCKET.`;
+
+// How long a fresh agent must stay up before we call the start a success: a
+// runtime that dies at once then fails the start with its last screen shown.
+const SETTLE_MS = 250;
+
+await runMain('start-agent-session', async (argv) => {
+  const flags = parseFlags(argv, { string: ['pid-file'], boolean: ['stop'] });
+  if (flags.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  if (flags._.length > 1) throw new UsageError(`expected one agent name, got ${flags._.length}`);
+  const name = checkAgentName(flags._[0]);
+  const tmux = Tmux.fromEnv();
+
+  if (flags.stop) {
+    // systemd sets EXIT_CODE for ExecStop only when the main process (the
+    // waiter) already ended, i.e. the agent died by itself: keep its screen.
+    if (process.env.EXIT_CODE) return 0;
+    await tmux.killSession(name);
+    return 0;
+  }
+
+  const pidFile = flags['pid-file'] as string | undefined;
+  if (!pidFile) throw new UsageError('--pid-file is required to start', 'the unit passes --pid-file %t/mosaic-fleet/agent-%i.pid');
+  const spec = agentSpecFromEnv(name);
+  const outcome = await ensureAgentSession(tmux, spec);
+  if (outcome.action !== 'adopted') {
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    if (!isAlive(outcome.pid)) {
+      const screen = await tmux.capture(outcome.paneId).catch(() => '');
+      const last = screen.split('\n').filter((l) => l.trim() !== '').slice(-8).join('\n');
+      throw new FleetError(
+        `agent '${name}' exited right after it started; its last lines:\n${last}`,
+        `check the runtime '${spec.runtime}' and the agent's env file`,
+      );
+    }
+  }
+  const waiter = startWaiter(outcome.pid, pidFile);
+  const what = spec.command ? 'MOSAIC_AGENT_COMMAND' : `runtime ${spec.runtime}`;
+  process.stdout.write(
+    `agent ${name}: ${outcome.action} session (${what}, pane ${outcome.paneId}, pid ${outcome.pid}, waiter ${waiter})\n`,
+  );
+  return 0;
+});

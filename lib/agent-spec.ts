@@ -1,0 +1,100 @@
+// An agent's spec as its unit sees it: systemd has already merged the unit's
+// defaults, fleet.env and the agent's own NAME.env into our environment.
+import { homedir } from 'node:os';
+import { basename } from 'node:path';
+import { FleetError } from './errors.js';
+import { profileFor, type Profile } from './profiles.js';
+import { agentSearchPath, which } from './search-path.js';
+
+export interface AgentSpec {
+  name: string;
+  runtime: string;
+  profile: Profile;
+  workdir: string;
+  /** MOSAIC_AGENT_COMMAND: the whole launch command, run by /bin/sh. */
+  command: string | undefined;
+  /** Continue the last conversation on (re)start, where the profile can. */
+  resume: boolean;
+  width: number;
+  height: number;
+  /** The PATH the agent runs with. */
+  path: string;
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, key: string, fallback: number): number {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 10 || n > 10_000) {
+    throw new FleetError(`${key}=${JSON.stringify(raw)} is not a usable size`, `set ${key} to a whole number such as ${fallback}`);
+  }
+  return n;
+}
+
+/** Read an agent's spec from the environment its unit gave it. */
+export function agentSpecFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): AgentSpec {
+  const runtime = env.MOSAIC_AGENT_RUNTIME || 'pi';
+  const home = env.HOME || homedir();
+  const rawWorkdir = env.MOSAIC_AGENT_WORKDIR || home;
+  return {
+    name,
+    runtime,
+    profile: profileFor(runtime, env),
+    workdir: rawWorkdir.replace(/^~(?=$|\/)/, home),
+    command: env.MOSAIC_AGENT_COMMAND || undefined,
+    resume: /^(1|true|yes)$/i.test(env.MOSAIC_AGENT_RESUME ?? ''),
+    width: positiveInt(env, 'MOSAIC_AGENT_WIDTH', 200),
+    height: positiveInt(env, 'MOSAIC_AGENT_HEIGHT', 50),
+    path: agentSearchPath(env),
+  };
+}
+
+/**
+ * The argv that starts the agent: MOSAIC_AGENT_COMMAND through /bin/sh when
+ * set; else `mosaic yolo RUNTIME` when a mosaic CLI is installed (the original
+ * design); else the profile's launch (or resume) argv with argv[0] resolved.
+ */
+export function launchArgv(spec: AgentSpec, opts: { resume?: boolean } = {}): string[] {
+  if (spec.command) return ['/bin/sh', '-c', spec.command];
+  const mosaic = which('mosaic', spec.path);
+  if (mosaic && spec.runtime !== 'shell') return [mosaic, 'yolo', spec.runtime];
+  const base = opts.resume && spec.profile.resume ? spec.profile.resume : spec.profile.launch;
+  const [cmd, ...args] = base;
+  const found = cmd ? which(cmd, spec.path) : undefined;
+  if (!found) {
+    throw new FleetError(
+      `runtime '${spec.runtime}' of agent '${spec.name}': command '${cmd}' not found on the agent PATH (${spec.path})`,
+      `install it, add its directory to MOSAIC_USER_PATH in ~/.config/mosaic/fleet/fleet.env, or set MOSAIC_AGENT_COMMAND in the agent's env file`,
+    );
+  }
+  return [found, ...args];
+}
+
+// Variables that describe the unit or the caller's terminal, not the agent.
+const NOT_FOR_AGENTS = new Set([
+  'TMUX', 'TMUX_PANE', 'TERM', 'COLUMNS', 'LINES', '_',
+  'INVOCATION_ID', 'JOURNAL_STREAM', 'MANAGERPID', 'SYSTEMD_EXEC_PID', 'NOTIFY_SOCKET',
+  'LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES', 'WATCHDOG_PID', 'WATCHDOG_USEC',
+  'MAINPID', 'PIDFILE', 'SERVICE_RESULT', 'EXIT_CODE', 'EXIT_STATUS', 'MONITOR_SERVICE_RESULT',
+]);
+
+/**
+ * The environment passed to the agent's session with `-e`: new tmux sessions
+ * inherit the server's environment, not ours, so we hand over the unit's
+ * (which includes the agent's env file) explicitly.
+ */
+export function sessionEnv(spec: AgentSpec, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v !== undefined && !NOT_FOR_AGENTS.has(k) && !k.startsWith('npm_')) out[k] = v;
+  }
+  out.PATH = spec.path;
+  out.MOSAIC_AGENT_NAME = spec.name;
+  if (spec.runtime === 'shell') out.SHELL = spec.profile.launch[0] ?? out.SHELL ?? '/bin/sh';
+  return out;
+}
+
+/** A short label for logs: the program a launch argv runs. */
+export function programName(argv: string[]): string {
+  return argv[0] === '/bin/sh' ? 'sh -c …' : basename(argv[0] ?? '?');
+}

@@ -1,0 +1,37 @@
+// Errors that carry their exit code and the next step for the user, so every
+// entry point can print `<tool>: <what went wrong> (<what to do>)` the same way.
+
+/** Exit codes shared by every tool: 0 success, 1 run-time failure, 2 bad usage. */
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+/** A failure at run time (exit 1) with an optional hint saying what to do. */
+export class FleetError extends Error {
+  readonly exitCode: number = EXIT.failure;
+  constructor(message: string, readonly hint?: string) {
+    super(message);
+    this.name = 'FleetError';
+  }
+}
+
+/** Bad usage (exit 2): a wrong flag, a missing argument, a name that cannot be an agent. */
+export class UsageError extends FleetError {
+  override readonly exitCode: number = EXIT.usage;
+  constructor(message: string, hint?: string) {
+    super(message, hint);
+    this.name = 'UsageError';
+  }
+}
+
+/** One line for stderr: `tool: message (hint)`. */
+export function formatError(tool: string, err: unknown): string {
+  if (err instanceof FleetError) {
+    return `${tool}: ${err.message}${err.hint ? ` (${err.hint})` : ''}`;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return `${tool}: unexpected error: ${message} (run again with --verbose for details)`;
+}
+
+/** The exit code an error maps to. */
+export function exitCodeOf(err: unknown): number {
+  return err instanceof FleetError ? err.exitCode : EXIT.failure;
+}

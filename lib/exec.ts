@@ -1,0 +1,68 @@
+// The one way the toolkit runs another program: an argv array, never a shell
+// string. zx's `$` would do the same, but importing zx costs ~50 ms per call
+// here and agent-send must start in about the time of bare Node (issue #4), so
+// this is a small typed equivalent of `$({ nothrow: true, quiet: true, timeout })`.
+import { spawn } from 'node:child_process';
+
+export interface ExecOptions {
+  /** Written to the child's stdin, then stdin is closed. */
+  input?: string | Buffer;
+  /** Kill the child (SIGKILL) after this many milliseconds. */
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export interface ExecResult {
+  /** The exit code; 128+N when killed by signal N; -1 when it could not be started. */
+  code: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+
+/** Run argv[0] with the rest as its arguments and collect its output; never throws. */
+export function exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  return new Promise((resolve) => {
+    const [file, ...args] = argv;
+    if (!file) throw new Error('exec: empty argv');
+    const child = spawn(file, args, {
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, opts.timeoutMs);
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code: -1, stdout: '', stderr: e.message, timedOut });
+    });
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({
+        code: code ?? 128 + (signal ? (SIGNALS[signal] ?? 0) : 0),
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        timedOut,
+      });
+    });
+    if (opts.input !== undefined) {
+      // A child that exits before reading all of its input raises EPIPE here;
+      // its exit code already tells the story.
+      child.stdin!.on('error', () => {});
+      child.stdin!.end(opts.input);
+    }
+  });
+}

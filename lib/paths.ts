@@ -1,0 +1,73 @@
+// Where everything lives. Every location can be moved by an environment
+// variable (XDG_* or MOSAIC_*), so tests never touch a real home, a real
+// fleet or the user's own tmux server.
+import { homedir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+type Env = NodeJS.ProcessEnv;
+
+function home(env: Env): string {
+  return env.HOME || homedir();
+}
+
+/** $XDG_CONFIG_HOME, or ~/.config. */
+export function configHome(env: Env = process.env): string {
+  return env.XDG_CONFIG_HOME || join(home(env), '.config');
+}
+
+/** The fleet's configuration: roster, per-agent env files. */
+export function fleetConfigDir(env: Env = process.env): string {
+  return env.MOSAIC_FLEET_CONFIG_DIR || join(configHome(env), 'mosaic', 'fleet');
+}
+
+/** The directory of per-agent env files (`NAME.env`), read by the units' EnvironmentFile=. */
+export function agentEnvDir(env: Env = process.env): string {
+  return join(fleetConfigDir(env), 'agents');
+}
+
+/** The env file of one agent. */
+export function agentEnvFile(name: string, env: Env = process.env): string {
+  return join(agentEnvDir(env), `${name}.env`);
+}
+
+/** The roster file: $MOSAIC_FLEET_ROSTER, else roster.yaml (or roster.json when only that exists). */
+export function rosterFile(env: Env = process.env): string {
+  if (env.MOSAIC_FLEET_ROSTER) return env.MOSAIC_FLEET_ROSTER;
+  const dir = fleetConfigDir(env);
+  const yaml = join(dir, 'roster.yaml');
+  const json = join(dir, 'roster.json');
+  return !existsSync(yaml) && existsSync(json) ? json : yaml;
+}
+
+/** Where install.sh puts the tools. */
+export function toolsDir(env: Env = process.env): string {
+  return env.MOSAIC_FLEET_TOOLS_DIR || join(configHome(env), 'mosaic', 'tools', 'fleet');
+}
+
+/** Where systemd looks for the user's own unit files. */
+export function userUnitDir(env: Env = process.env): string {
+  return join(configHome(env), 'systemd', 'user');
+}
+
+/** Durable state: transcripts. */
+export function stateDir(env: Env = process.env): string {
+  return env.MOSAIC_FLEET_STATE_DIR || join(env.XDG_STATE_HOME || join(home(env), '.local', 'state'), 'mosaic', 'fleet');
+}
+
+/** Volatile per-boot state: locks, pid files. */
+export function runtimeDir(env: Env = process.env): string {
+  if (env.MOSAIC_FLEET_RUNTIME_DIR) return env.MOSAIC_FLEET_RUNTIME_DIR;
+  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'mosaic-fleet');
+  return join('/tmp', `mosaic-fleet-${process.getuid?.() ?? 'user'}`);
+}
+
+/** The tmux socket name the fleet's server listens on (`tmux -L NAME`). */
+export function socketName(env: Env = process.env): string {
+  return env.MOSAIC_TMUX_SOCKET || 'mosaic-factory';
+}
+
+/** The tmux binary. */
+export function tmuxBinary(env: Env = process.env): string {
+  return env.MOSAIC_TMUX || 'tmux';
+}

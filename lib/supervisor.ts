@@ -1,0 +1,72 @@
+// Ties an agent unit's life to its agent. The agent runs inside the holder's
+// tmux server, so it lives in the holder's cgroup, not in the agent unit's
+// (runtime-notes #8): the unit needs a process of its own that lives exactly
+// as long as the agent. That process is `tail --pid=AGENT -f /dev/null`: ~1 MB
+// instead of a ~45 MB Node process per agent, it polls every 0.5 s, and it
+// needs nothing from the tmux server, so it also wakes when the agent is
+// SIGKILLed or the whole server dies (a `tmux wait-for` waiter does not).
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { launchArgv, sessionEnv, type AgentSpec } from './agent-spec.js';
+import { FleetError } from './errors.js';
+import { writeFileAtomic } from './fsutil.js';
+import { agentPaneOf, type Tmux } from './tmux.js';
+
+/** How often the waiter checks the agent (seconds): well inside the 2 s the issue allows. */
+export const WAITER_INTERVAL_S = 0.5;
+
+export interface SessionOutcome {
+  action: 'created' | 'adopted' | 'respawned';
+  paneId: string;
+  pid: number;
+}
+
+/**
+ * Make sure the agent's session exists with a live agent: adopt a live one,
+ * respawn a dead pane in place (keeping its window and scrollback), or create
+ * the session. Fails when the holder's server is not there.
+ */
+export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJS.ProcessEnv = process.env): Promise<SessionOutcome> {
+  const panes = await tmux.requireHolder();
+  const existing = agentPaneOf(panes, spec.name);
+  if (existing && !existing.dead) {
+    return { action: 'adopted', paneId: existing.paneId, pid: existing.panePid };
+  }
+  // A restart after the agent died continues its conversation when the agent asks for it.
+  const argv = launchArgv(spec, { resume: spec.resume && existing !== undefined });
+  const sessionSpec = { cwd: spec.workdir, env: sessionEnv(spec, env), argv };
+  if (existing) {
+    const pid = await tmux.respawnPane(existing.paneId, sessionSpec);
+    return { action: 'respawned', paneId: existing.paneId, pid };
+  }
+  const { paneId, panePid } = await tmux.newSession({ name: spec.name, width: spec.width, height: spec.height, ...sessionSpec });
+  return { action: 'created', paneId, pid: panePid };
+}
+
+/**
+ * Start the waiter for `pid`, detached, and write its pid to `pidFile` (the
+ * unit's PIDFile=, so systemd takes the waiter as the unit's main process).
+ */
+export function startWaiter(pid: number, pidFile: string): number {
+  if (!Number.isInteger(pid) || pid <= 1) throw new FleetError(`cannot watch pid ${pid}`);
+  const child = spawn('tail', [`--pid=${pid}`, '-s', String(WAITER_INTERVAL_S), '-f', '/dev/null'], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  if (child.pid === undefined) throw new FleetError('could not start the waiter (tail from coreutils)', 'check that tail is on /usr/bin');
+  child.unref();
+  mkdirSync(dirname(pidFile), { recursive: true, mode: 0o700 });
+  writeFileAtomic(pidFile, `${child.pid}\n`);
+  return child.pid;
+}
+
+/** Whether a process exists (signal 0 probes without touching it). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,246 @@
+// The tmux gateway: the only module that builds tmux argv. Every call names
+// the socket first, targets are exact (`=NAME` for sessions, `=NAME:` where a
+// pane or window is expected, pane ids `%N` once resolved), and list output is
+// split on an unusual separator into typed records (the libtmux way).
+import { exec, type ExecResult } from './exec.js';
+import { FleetError } from './errors.js';
+import { socketName, tmuxBinary } from './paths.js';
+
+/** The session the holder keeps so the server never exits on its own. */
+export const HOLDER_SESSION = '_holder';
+/** Session option recording which pane runs the agent (users may split windows). */
+export const AGENT_PANE_OPTION = '@mosaic_agent_pane';
+
+const SEP = '\x1f';
+const PANE_FIELDS = [
+  'session_name',
+  'session_created',
+  'pane_id',
+  'pane_pid',
+  'pane_dead',
+  'pane_dead_status',
+  'pane_in_mode',
+  'pane_current_command',
+  'pane_width',
+  'pane_height',
+  AGENT_PANE_OPTION,
+  'pane_title',
+] as const;
+
+/** One pane of the server, as `list-panes -a` reports it. */
+export interface Pane {
+  session: string;
+  sessionCreated: number;
+  paneId: string;
+  panePid: number;
+  dead: boolean;
+  deadStatus: number | undefined;
+  inMode: boolean;
+  currentCommand: string;
+  width: number;
+  height: number;
+  /** The pane id stored in the session's @mosaic_agent_pane option, if any. */
+  agentPane: string;
+  title: string;
+}
+
+/** Parse `list-panes -F` output produced with PANE_FIELDS. */
+export function parsePanes(stdout: string): Pane[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line.includes(SEP))
+    .map((line) => {
+      const f = line.split(SEP);
+      // The title is last so that a separator inside it cannot shift the other fields.
+      return {
+        session: f[0]!,
+        sessionCreated: Number(f[1]),
+        paneId: f[2]!,
+        panePid: Number(f[3]),
+        dead: f[4] === '1',
+        deadStatus: f[5] === '' || f[5] === undefined ? undefined : Number(f[5]),
+        inMode: f[6] === '1',
+        currentCommand: f[7]!,
+        width: Number(f[8]),
+        height: Number(f[9]),
+        agentPane: f[10] ?? '',
+        title: f.slice(11).join(SEP),
+      };
+    });
+}
+
+/** The pane that runs a session's agent: the recorded one, else the session's first pane. */
+export function agentPaneOf(panes: Pane[], session: string): Pane | undefined {
+  const mine = panes.filter((p) => p.session === session);
+  return mine.find((p) => p.paneId === p.agentPane) ?? mine[0];
+}
+
+/** Whether tmux's stderr says there is no server on the socket. */
+export function isNoServer(stderr: string): boolean {
+  return /no server running|error connecting to|server exited unexpectedly/.test(stderr);
+}
+
+export interface NewSessionSpec {
+  name: string;
+  cwd: string;
+  width: number;
+  height: number;
+  env: Record<string, string>;
+  argv: string[];
+}
+
+/** A tmux server addressed by socket name. */
+export class Tmux {
+  constructor(
+    readonly socket: string,
+    readonly bin: string = 'tmux',
+  ) {}
+
+  /** The fleet's server, from MOSAIC_TMUX_SOCKET / MOSAIC_TMUX. */
+  static fromEnv(env: NodeJS.ProcessEnv = process.env): Tmux {
+    return new Tmux(socketName(env), tmuxBinary(env));
+  }
+
+  /** The argv for a tmux call on this socket (for `attach`, which must exec tmux itself). */
+  argv(args: readonly string[]): string[] {
+    return [this.bin, '-L', this.socket, ...args];
+  }
+
+  /** Run one tmux command on this socket. `-N` keeps any command from starting a server. */
+  run(args: readonly string[], input?: string | Buffer): Promise<ExecResult> {
+    return exec(this.argv(['-N', ...args]), { input, timeoutMs: 15_000 });
+  }
+
+  /** Run a command that must succeed; a failure becomes a FleetError naming `what`. */
+  async must(args: readonly string[], what: string, input?: string | Buffer): Promise<string> {
+    const r = await this.run(args, input);
+    if (r.code !== 0) {
+      if (isNoServer(r.stderr)) throw this.noServerError();
+      throw new FleetError(`tmux could not ${what}: ${r.stderr.trim() || `exit ${r.code}`}`);
+    }
+    return r.stdout;
+  }
+
+  noServerError(): FleetError {
+    return new FleetError(
+      `no tmux server on socket '${this.socket}'`,
+      'start the holder: systemctl --user start mosaic-tmux-holder',
+    );
+  }
+
+  /** Every pane on the server, or undefined when no server runs. */
+  async listPanes(): Promise<Pane[] | undefined> {
+    const r = await this.run(['list-panes', '-a', '-F', PANE_FIELDS.map((f) => `#{${f}}`).join(SEP)]);
+    if (r.code !== 0) {
+      if (isNoServer(r.stderr)) return undefined;
+      throw new FleetError(`tmux could not list panes: ${r.stderr.trim()}`);
+    }
+    return parsePanes(r.stdout);
+  }
+
+  /** Fail clearly unless the holder's server and its `_holder` session exist. */
+  async requireHolder(panes?: Pane[]): Promise<Pane[]> {
+    const list = panes ?? (await this.listPanes());
+    if (!list) throw this.noServerError();
+    if (!list.some((p) => p.session === HOLDER_SESSION)) {
+      throw new FleetError(
+        `the tmux server on socket '${this.socket}' has no '${HOLDER_SESSION}' session, so the holder does not own it`,
+        'restart the holder: systemctl --user restart mosaic-tmux-holder',
+      );
+    }
+    return list;
+  }
+
+  /** Create a detached session running argv directly (no shell); returns its pane. */
+  async newSession(spec: NewSessionSpec): Promise<{ paneId: string; panePid: number }> {
+    const out = await this.must(
+      [
+        'new-session', '-d', '-s', spec.name, '-c', spec.cwd,
+        '-x', String(spec.width), '-y', String(spec.height),
+        ...envFlags(spec.env),
+        '-P', '-F', `#{pane_id}${SEP}#{pane_pid}`,
+        '--', ...spec.argv,
+      ],
+      `create session '${spec.name}'`,
+    );
+    const [paneId, pid] = out.trim().split(SEP);
+    // Record the agent pane, and keep the window at its created size whoever
+    // attaches (`window-size manual`; see HOLDER_OPTIONS for why not globally).
+    const target = `=${spec.name}:`;
+    await this.must(
+      ['set-option', '-t', target, AGENT_PANE_OPTION, paneId!, ';', 'set-option', '-t', target, 'window-size', 'manual'],
+      'set the session options',
+    );
+    return { paneId: paneId!, panePid: Number(pid) };
+  }
+
+  /** Restart a dead (or live, with -k) pane in place with a new command. */
+  async respawnPane(paneId: string, spec: Omit<NewSessionSpec, 'name' | 'width' | 'height'>): Promise<number> {
+    await this.must(
+      ['respawn-pane', '-k', '-t', paneId, '-c', spec.cwd, ...envFlags(spec.env), '--', ...spec.argv],
+      `respawn pane ${paneId}`,
+    );
+    const out = await this.must(['display-message', '-p', '-t', paneId, '#{pane_pid}'], 'read the pane pid');
+    return Number(out.trim());
+  }
+
+  /** Kill exactly one session by exact name; false when it did not exist. */
+  async killSession(name: string): Promise<boolean> {
+    const r = await this.run(['kill-session', '-t', `=${name}`]);
+    return r.code === 0;
+  }
+
+  /** The visible screen of a pane, or with `lines` that many lines of scrollback too. */
+  capture(paneId: string, lines?: number): Promise<string> {
+    const range = lines === undefined ? [] : ['-S', String(-lines)];
+    return this.must(['capture-pane', '-p', '-J', '-t', paneId, ...range], `read pane ${paneId}`);
+  }
+
+  /** Load `data` into a named buffer through stdin (no argv length limit, no key-name parsing). */
+  loadBuffer(buffer: string, data: string): Promise<string> {
+    return this.must(['load-buffer', '-b', buffer, '-'], 'load the message into a paste buffer', data);
+  }
+
+  /**
+   * Paste a named buffer into a pane and delete the buffer. `-p` brackets the
+   * paste when the application asked for bracketed paste; `-r` keeps LF as LF
+   * (tmux would turn each into CR, which is Enter to most programs).
+   */
+  pasteBuffer(buffer: string, paneId: string, bracketed: boolean): Promise<string> {
+    return this.must(
+      ['paste-buffer', '-d', '-r', ...(bracketed ? ['-p'] : []), '-b', buffer, '-t', paneId],
+      `paste into pane ${paneId}`,
+    );
+  }
+
+  /** Delete a named buffer if it is still there. */
+  async deleteBuffer(buffer: string): Promise<void> {
+    await this.run(['delete-buffer', '-b', buffer]);
+  }
+
+  /** Send named keys (e.g. `Enter`, `C-u`) to a pane. */
+  sendKeys(paneId: string, ...keys: string[]): Promise<string> {
+    return this.must(['send-keys', '-t', paneId, ...keys], `send ${keys.join(' ')} to pane ${paneId}`);
+  }
+
+  /** Leave copy mode (or any mode) so typed input reaches the program. */
+  cancelMode(paneId: string): Promise<string> {
+    return this.must(['send-keys', '-X', '-t', paneId, 'cancel'], `leave copy mode in pane ${paneId}`);
+  }
+
+  /** Set a server-wide (-s) or global session/window option. */
+  setOption(scope: '-s' | '-g' | '-gw', name: string, value: string): Promise<string> {
+    return this.must(['set-option', scope, name, value], `set option ${name}`);
+  }
+
+  /** The server's pid, or undefined when none runs. */
+  async serverPid(): Promise<number | undefined> {
+    const r = await this.run(['display-message', '-p', '-t', `=${HOLDER_SESSION}:`, '#{pid}']);
+    return r.code === 0 ? Number(r.stdout.trim()) : undefined;
+  }
+}
+
+/** `-e KEY=VALUE` pairs for new-session / respawn-pane. */
+function envFlags(env: Record<string, string>): string[] {
+  return Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+}

@@ -7,7 +7,7 @@ import { parseFlags, runMain } from '../lib/cli.js';
 import { checkAgentName } from '../lib/names.js';
 import { ensureAgentSession, isAlive, startWaiter } from '../lib/supervisor.js';
 import { FleetError, UsageError } from '../lib/errors.js';
-import { Tmux } from '../lib/tmux.js';
+import { agentPaneOf, Tmux } from '../lib/tmux.js';
 
 const HELP = `Usage: start-agent-session [--pid-file FILE] NAME
        start-agent-session --stop NAME
@@ -56,11 +56,14 @@ await runMain('start-agent-session', async (argv) => {
   if (outcome.action !== 'adopted') {
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     if (!isAlive(outcome.pid)) {
-      const screen = await tmux.capture(outcome.paneId).catch(() => '');
-      const last = screen.split('\n').filter((l) => l.trim() !== '').slice(-8).join('\n');
+      const pane = agentPaneOf((await tmux.listPanes()) ?? [], name);
+      const status = pane?.deadStatus === undefined ? '' : ` with status ${pane.deadStatus}`;
+      // With scrollback: tmux scrolls the dead pane's notice in, pushing early output up.
+      const screen = pane ? await tmux.capture(pane.paneId, 200).catch(() => '') : '';
+      const last = screen.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('Pane is dead')).slice(-8);
       throw new FleetError(
-        `agent '${name}' exited right after it started; its last lines:\n${last}`,
-        `check the runtime '${spec.runtime}' and the agent's env file`,
+        `agent '${name}' exited${status} right after it started` + (last.length ? `; its last lines:\n${last.join('\n')}` : ''),
+        `check the runtime '${spec.runtime}' and the agent's env file; 'mosaic-agent read ${name}' shows its screen`,
       );
     }
   }

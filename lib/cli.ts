@@ -9,6 +9,8 @@ export interface FlagSpec {
   alias?: Record<string, string>;
   /** Flags that may be given several times (collected into arrays). */
   repeat?: string[];
+  /** Stop at the first positional argument: everything after it is positional (agent-send's message). */
+  stopEarly?: boolean;
 }
 
 export type Flags = minimist.ParsedArgs;
@@ -19,10 +21,11 @@ export function parseFlags(argv: string[], spec: FlagSpec): Flags {
   for (const [a, b] of Object.entries(spec.alias ?? {})) known.add(a).add(b);
   const unknown: string[] = [];
   const flags = minimist(argv, {
-    string: spec.string ?? [],
+    // '_' keeps positionals as strings: minimist would turn "007" into 7.
+    string: [...(spec.string ?? []), '_'],
     boolean: [...(spec.boolean ?? []), 'help', 'verbose'],
     alias: { h: 'help', ...(spec.alias ?? {}) },
-    stopEarly: false,
+    stopEarly: spec.stopEarly ?? false,
     '--': true,
     unknown: (arg) => {
       if (arg.startsWith('-') && arg !== '-') {

@@ -1,13 +1,15 @@
 // Ties an agent unit's life to its agent. The agent runs inside the holder's
 // tmux server, so it lives in the holder's cgroup, not in the agent unit's
 // (runtime-notes #8): the unit needs a process of its own that lives exactly
-// as long as the agent. That process is `tail --pid=AGENT -f /dev/null`: ~1 MB
-// instead of a ~45 MB Node process per agent, it polls every 0.5 s, and it
-// needs nothing from the tmux server, so it also wakes when the agent is
-// SIGKILLed or the whole server dies (a `tmux wait-for` waiter does not).
+// as long as the agent. That process is lib/agent-waiter.sh: a ~3 MB bash loop
+// instead of a ~45 MB Node process per agent, it checks /proc every 0.5 s
+// (zombies count as dead), and it needs nothing from the tmux server, so it
+// also wakes when the agent is SIGKILLed or the whole server dies (a `tmux
+// wait-for` waiter does not).
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { launchArgv, sessionEnv, type AgentSpec } from './agent-spec.js';
 import { FleetError } from './errors.js';
 import { writeFileAtomic } from './fsutil.js';
@@ -15,6 +17,8 @@ import { agentPaneOf, type Tmux } from './tmux.js';
 
 /** How often the waiter checks the agent (seconds): well inside the 2 s the issue allows. */
 export const WAITER_INTERVAL_S = 0.5;
+/** The waiter script, shipped beside this module (the build copies it to dist/lib). */
+export const WAITER_SCRIPT = fileURLToPath(new URL('./agent-waiter.sh', import.meta.url));
 
 export interface SessionOutcome {
   action: 'created' | 'adopted' | 'respawned';
@@ -35,12 +39,19 @@ export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJ
   }
   // A restart after the agent died continues its conversation when the agent asks for it.
   const argv = launchArgv(spec, { resume: spec.resume && existing !== undefined });
-  const sessionSpec = { cwd: spec.workdir, env: sessionEnv(spec, env), argv };
+  const sessionSpec = {
+    name: spec.name,
+    runtime: spec.runtime,
+    customCommand: spec.command !== undefined,
+    cwd: spec.workdir,
+    env: sessionEnv(spec, env),
+    argv,
+  };
   if (existing) {
     const pid = await tmux.respawnPane(existing.paneId, sessionSpec);
     return { action: 'respawned', paneId: existing.paneId, pid };
   }
-  const { paneId, panePid } = await tmux.newSession({ name: spec.name, width: spec.width, height: spec.height, ...sessionSpec });
+  const { paneId, panePid } = await tmux.newSession({ width: spec.width, height: spec.height, ...sessionSpec });
   return { action: 'created', paneId, pid: panePid };
 }
 
@@ -50,11 +61,11 @@ export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJ
  */
 export function startWaiter(pid: number, pidFile: string): number {
   if (!Number.isInteger(pid) || pid <= 1) throw new FleetError(`cannot watch pid ${pid}`);
-  const child = spawn('tail', [`--pid=${pid}`, '-s', String(WAITER_INTERVAL_S), '-f', '/dev/null'], {
+  const child = spawn('bash', [WAITER_SCRIPT, String(pid), String(WAITER_INTERVAL_S)], {
     detached: true,
     stdio: 'ignore',
   });
-  if (child.pid === undefined) throw new FleetError('could not start the waiter (tail from coreutils)', 'check that tail is on /usr/bin');
+  if (child.pid === undefined) throw new FleetError('could not start the waiter (bash)', 'check that bash is installed in /usr/bin or /bin');
   child.unref();
   mkdirSync(dirname(pidFile), { recursive: true, mode: 0o700 });
   writeFileAtomic(pidFile, `${child.pid}\n`);

@@ -8,8 +8,11 @@ import { socketName, tmuxBinary } from './paths.js';
 
 /** The session the holder keeps so the server never exits on its own. */
 export const HOLDER_SESSION = '_holder';
-/** Session option recording which pane runs the agent (users may split windows). */
+/** Session options recording which pane runs the agent (users may split
+ * windows), its runtime, and whether MOSAIC_AGENT_COMMAND launched it. */
 export const AGENT_PANE_OPTION = '@mosaic_agent_pane';
+export const RUNTIME_OPTION = '@mosaic_runtime';
+export const CUSTOM_OPTION = '@mosaic_custom_command';
 
 const SEP = '\x1f';
 const PANE_FIELDS = [
@@ -24,6 +27,8 @@ const PANE_FIELDS = [
   'pane_width',
   'pane_height',
   AGENT_PANE_OPTION,
+  RUNTIME_OPTION,
+  CUSTOM_OPTION,
   'pane_title',
 ] as const;
 
@@ -41,6 +46,9 @@ export interface Pane {
   height: number;
   /** The pane id stored in the session's @mosaic_agent_pane option, if any. */
   agentPane: string;
+  /** The runtime recorded when the agent was launched ('' for a session the fleet did not make). */
+  runtime: string;
+  customCommand: boolean;
   title: string;
 }
 
@@ -64,7 +72,9 @@ export function parsePanes(stdout: string): Pane[] {
         width: Number(f[8]),
         height: Number(f[9]),
         agentPane: f[10] ?? '',
-        title: f.slice(11).join(SEP),
+        runtime: f[11] ?? '',
+        customCommand: f[12] === '1',
+        title: f.slice(13).join(SEP),
       };
     });
 }
@@ -80,8 +90,19 @@ export function isNoServer(stderr: string): boolean {
   return /no server running|error connecting to|server exited unexpectedly/.test(stderr);
 }
 
+/** A pane's visible screen with its cursor, as `Tmux.screen` reads it. */
+export interface Screen {
+  lines: string[];
+  cursorX: number;
+  cursorY: number;
+  inMode: boolean;
+  dead: boolean;
+}
+
 export interface NewSessionSpec {
   name: string;
+  runtime: string;
+  customCommand: boolean;
   cwd: string;
   width: number;
   height: number;
@@ -164,24 +185,61 @@ export class Tmux {
       `create session '${spec.name}'`,
     );
     const [paneId, pid] = out.trim().split(SEP);
-    // Record the agent pane, and keep the window at its created size whoever
-    // attaches (`window-size manual`; see HOLDER_OPTIONS for why not globally).
-    const target = `=${spec.name}:`;
-    await this.must(
-      ['set-option', '-t', target, AGENT_PANE_OPTION, paneId!, ';', 'set-option', '-t', target, 'window-size', 'manual'],
-      'set the session options',
-    );
+    // Keep the window at its created size whoever attaches (`window-size
+    // manual`; see HOLDER_OPTIONS for why it is not set globally).
+    await this.must(['set-option', '-t', `=${spec.name}:`, 'window-size', 'manual'], 'set the window size');
+    await this.markAgent(spec.name, paneId!, spec);
     return { paneId: paneId!, panePid: Number(pid) };
   }
 
+  /** Record the agent pane, runtime and launch kind in session options (read back by listPanes). */
+  markAgent(name: string, paneId: string, spec: { runtime: string; customCommand: boolean }): Promise<string> {
+    const t = `=${name}:`;
+    return this.must(
+      [
+        'set-option', '-t', t, AGENT_PANE_OPTION, paneId, ';',
+        'set-option', '-t', t, RUNTIME_OPTION, spec.runtime, ';',
+        'set-option', '-t', t, CUSTOM_OPTION, spec.customCommand ? '1' : '0',
+      ],
+      'record the agent in session options',
+    );
+  }
+
   /** Restart a dead (or live, with -k) pane in place with a new command. */
-  async respawnPane(paneId: string, spec: Omit<NewSessionSpec, 'name' | 'width' | 'height'>): Promise<number> {
+  async respawnPane(paneId: string, spec: Omit<NewSessionSpec, 'width' | 'height'>): Promise<number> {
     await this.must(
       ['respawn-pane', '-k', '-t', paneId, '-c', spec.cwd, ...envFlags(spec.env), '--', ...spec.argv],
       `respawn pane ${paneId}`,
     );
+    await this.markAgent(spec.name, paneId, spec);
     const out = await this.must(['display-message', '-p', '-t', paneId, '#{pane_pid}'], 'read the pane pid');
     return Number(out.trim());
+  }
+
+  /** The visible screen of a pane plus its cursor position and mode, in one call. */
+  async screen(paneId: string): Promise<Screen> {
+    const out = await this.must(
+      ['capture-pane', '-p', '-t', paneId, ';', 'display-message', '-p', '-t', paneId, `#{cursor_x}${SEP}#{cursor_y}${SEP}#{pane_in_mode}${SEP}#{pane_dead}`],
+      `read pane ${paneId}`,
+    );
+    const lines = out.replace(/\n$/, '').split('\n');
+    const [x, y, mode, dead] = (lines.pop() ?? '').split(SEP);
+    return { lines, cursorX: Number(x), cursorY: Number(y), inMode: mode === '1', dead: dead === '1' };
+  }
+
+  /**
+   * Load `data` into a named buffer through stdin and paste it into a pane in
+   * the same tmux call, deleting the buffer. Loading from stdin has no argv
+   * length limit and no key-name parsing (runtime-notes #3, #4); `-p` brackets
+   * the paste when the program asked for bracketed paste; `-r` keeps LF as LF
+   * (tmux would turn each into CR, which is Enter to most programs).
+   */
+  pasteText(buffer: string, paneId: string, data: string, bracketed: boolean): Promise<string> {
+    return this.must(
+      ['load-buffer', '-b', buffer, '-', ';', 'paste-buffer', '-d', '-r', ...(bracketed ? ['-p'] : []), '-b', buffer, '-t', paneId],
+      `paste into pane ${paneId}`,
+      data,
+    );
   }
 
   /** Kill exactly one session by exact name; false when it did not exist. */
@@ -194,23 +252,6 @@ export class Tmux {
   capture(paneId: string, lines?: number): Promise<string> {
     const range = lines === undefined ? [] : ['-S', String(-lines)];
     return this.must(['capture-pane', '-p', '-J', '-t', paneId, ...range], `read pane ${paneId}`);
-  }
-
-  /** Load `data` into a named buffer through stdin (no argv length limit, no key-name parsing). */
-  loadBuffer(buffer: string, data: string): Promise<string> {
-    return this.must(['load-buffer', '-b', buffer, '-'], 'load the message into a paste buffer', data);
-  }
-
-  /**
-   * Paste a named buffer into a pane and delete the buffer. `-p` brackets the
-   * paste when the application asked for bracketed paste; `-r` keeps LF as LF
-   * (tmux would turn each into CR, which is Enter to most programs).
-   */
-  pasteBuffer(buffer: string, paneId: string, bracketed: boolean): Promise<string> {
-    return this.must(
-      ['paste-buffer', '-d', '-r', ...(bracketed ? ['-p'] : []), '-b', buffer, '-t', paneId],
-      `paste into pane ${paneId}`,
-    );
   }
 
   /** Delete a named buffer if it is still there. */

@@ -1,0 +1,383 @@
+#!/usr/bin/env bash
+# install.sh: install, update or remove mosaic-fleet for the current user.
+#
+# Puts the tools in ${XDG_CONFIG_HOME:-~/.config}/mosaic/tools/fleet, the
+# systemd user units in ~/.config/systemd/user, enables and starts the tmux
+# holder and the fleet target, and on the first install creates a `demo`
+# agent (the `shell` runtime, no API key needed). Safe to re-run: it updates
+# the tools atomically, keeps your roster and env files, and restarts nothing
+# that is running. Run it as the user who will own the fleet.
+set -euo pipefail
+
+readonly MIN_NODE_MAJOR=20
+readonly MIN_TMUX="3.2"
+readonly CLI_TOOLS=(mosaic-agent agent-send)
+
+usage() {
+  cat <<'EOF'
+Usage: ./install.sh [--no-demo] [--no-start]
+       ./install.sh --uninstall [--purge]
+
+Install or update mosaic-fleet for the current user.
+
+Options:
+  --no-demo     on a first install, do not create the `demo` agent
+  --no-start    install and enable, but start nothing
+  --uninstall   stop and remove the units, the tools and the command links;
+                keep your fleet config (roster, env files) and transcripts
+  --purge       with --uninstall: remove the fleet config and transcripts too
+  -h, --help    show this help
+
+Environment:
+  XDG_CONFIG_HOME         config root (default ~/.config)
+  XDG_STATE_HOME          state root for transcripts (default ~/.local/state)
+  MOSAIC_BIN_DIR          where the commands are linked (default ~/.local/bin)
+
+Examples:
+  ./install.sh                      # install or update, start the fleet
+  ./install.sh --uninstall          # remove, keeping the roster
+  ./install.sh --uninstall --purge  # remove everything
+EOF
+}
+
+say() { printf 'install.sh: %s\n' "$*" >&2; }
+err() {
+  say "error: $*"
+  exit 1
+}
+need_cmd() {
+  command -v "$1" >/dev/null 2>&1 || err "$1 is required but not found on PATH ($2)"
+}
+
+# version_ge A B: is version A >= version B (dotted numbers, letters ignored)?
+version_ge() {
+  [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]
+}
+
+set_paths() {
+  CONFIG_HOME="${XDG_CONFIG_HOME:-$HOME/.config}"
+  TOOLS_DIR="$CONFIG_HOME/mosaic/tools/fleet"
+  FLEET_DIR="$CONFIG_HOME/mosaic/fleet"
+  UNIT_DIR="$CONFIG_HOME/systemd/user"
+  STATE_DIR="${XDG_STATE_HOME:-$HOME/.local/state}/mosaic/fleet"
+  BIN_DIR="${MOSAIC_BIN_DIR:-$HOME/.local/bin}"
+  SRC_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+}
+
+check_node() {
+  need_cmd node "install Node.js $MIN_NODE_MAJOR or newer, e.g. 'apt-get install nodejs' or https://nodejs.org"
+  local major
+  major="$(node -p 'process.versions.node.split(".")[0]')"
+  [ "$major" -ge "$MIN_NODE_MAJOR" ] ||
+    err "Node.js $(node --version) is too old (need $MIN_NODE_MAJOR or newer; upgrade Node.js and re-run)"
+}
+
+check_tmux() {
+  need_cmd tmux "install tmux $MIN_TMUX or newer, e.g. 'apt-get install tmux'"
+  local v
+  v="$(tmux -V | sed -E 's/^tmux (next-)?//; s/[^0-9.].*$//')"
+  version_ge "$v" "$MIN_TMUX" || err "tmux $v is too old (need $MIN_TMUX or newer; upgrade tmux and re-run)"
+}
+
+check_user_manager() {
+  need_cmd systemctl "mosaic-fleet needs systemd; install systemd or use a host that runs it"
+  local out
+  if ! out="$(systemctl --user show-environment 2>&1)"; then
+    err "no systemd user manager answers ('systemctl --user' said: ${out%%$'\n'*}). Log in through a real session (ssh or console, not su or sudo) so that XDG_RUNTIME_DIR is set, or have root run 'loginctl enable-linger $USER', then re-run"
+  fi
+}
+
+# The tools are compiled ahead of time; building needs npm and the dev dependencies.
+needs_build() {
+  [ -f "$SRC_DIR/dist/bin/start-agent-session.js" ] || return 0
+  [ -d "$SRC_DIR/lib" ] || return 1
+  [ -n "$(find "$SRC_DIR/bin" "$SRC_DIR/lib" -name '*.ts' -newer "$SRC_DIR/dist/bin/start-agent-session.js" -print -quit)" ]
+}
+
+build() {
+  needs_build || return 0
+  need_cmd npm "npm comes with Node.js; it is needed to build from a source checkout"
+  say "building the tools"
+  if [ ! -x "$SRC_DIR/node_modules/.bin/tsc" ]; then
+    (cd "$SRC_DIR" && npm ci --no-audit --no-fund >&2) || err "npm ci failed (check the network to the npm registry and re-run)"
+  fi
+  (cd "$SRC_DIR" && npm run --silent build >&2) || err "the build failed (run 'npm run build' in $SRC_DIR to see why)"
+}
+
+# Copy the runtime dependencies (and theirs) from the checkout's node_modules.
+copy_runtime_deps() {
+  local dest="$1"
+  node - "$SRC_DIR" "$dest" <<'EOF'
+const fs = require('node:fs');
+const path = require('node:path');
+const [src, dest] = process.argv.slice(2);
+const seen = new Set();
+const visit = (name) => {
+  if (seen.has(name)) return;
+  seen.add(name);
+  const dir = path.join(src, 'node_modules', name);
+  if (!fs.existsSync(dir)) {
+    console.error(`install.sh: error: runtime dependency ${name} is missing (run 'npm ci' in ${src} and re-run)`);
+    process.exit(1);
+  }
+  fs.cpSync(dir, path.join(dest, 'node_modules', name), { recursive: true });
+  const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+  Object.keys(pkg.dependencies ?? {}).forEach(visit);
+};
+const top = JSON.parse(fs.readFileSync(path.join(src, 'package.json'), 'utf8'));
+Object.keys(top.dependencies ?? {}).forEach(visit);
+EOF
+}
+
+fingerprint() {
+  (cd "$1" && find . -type f ! -name FINGERPRINT -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+}
+
+# Stage a complete release beside the current one, then switch the `current`
+# link with one rename: a unit starting mid-upgrade sees old or new, never a mix.
+install_tools() {
+  local version node_bin stage name f old_version="" fp
+  version="$(node -p "require('$SRC_DIR/package.json').version")"
+  node_bin="$(command -v node)"
+  node_bin="$(cd "$(dirname "$node_bin")" && pwd -P)/$(basename "$node_bin")"
+  mkdir -p "$TOOLS_DIR/releases"
+  stage="$(mktemp -d "$TOOLS_DIR/releases/.staging.XXXXXX")"
+  trap 'rm -rf "$stage"' EXIT
+  cp -R "$SRC_DIR/dist" "$SRC_DIR/units" "$SRC_DIR/package.json" "$stage/"
+  [ -f "$SRC_DIR/README.md" ] && cp "$SRC_DIR/README.md" "$stage/"
+  [ -d "$SRC_DIR/completions" ] && cp -R "$SRC_DIR/completions" "$stage/"
+  copy_runtime_deps "$stage" || exit 1
+  mkdir -p "$stage/bin"
+  for f in "$stage"/dist/bin/*.js; do
+    name="$(basename "$f" .js)"
+    # An absolute node in the shebang: units run with a bare PATH.
+    printf '#!%s\nimport "../dist/bin/%s.js";\n' "$node_bin" "$name" >"$stage/bin/$name"
+    chmod 755 "$stage/bin/$name"
+  done
+  printf '%s\n' "$version" >"$stage/VERSION"
+  fp="$(fingerprint "$stage")"
+  printf '%s\n' "$fp" >"$stage/FINGERPRINT"
+
+  if [ -f "$TOOLS_DIR/current/VERSION" ]; then
+    old_version="$(cat "$TOOLS_DIR/current/VERSION")"
+    if [ "$(cat "$TOOLS_DIR/current/FINGERPRINT" 2>/dev/null)" = "$fp" ]; then
+      say "tools already up to date ($version)"
+      rm -rf "$stage"
+      trap - EXIT
+      link_bin_dir
+      return 0
+    fi
+    if version_ge "$old_version" "$version" && [ "$old_version" != "$version" ]; then
+      say "downgrading the tools from $old_version to $version"
+    else
+      say "already installed ($old_version), updating to $version"
+    fi
+  else
+    say "installing the tools ($version) into $TOOLS_DIR"
+  fi
+  local release
+  release="$version-$(date +%Y%m%d%H%M%S)-$fp"
+  mv "$stage" "$TOOLS_DIR/releases/$release"
+  trap - EXIT
+  ln -sfn "releases/$release" "$TOOLS_DIR/.current.new"
+  mv -T "$TOOLS_DIR/.current.new" "$TOOLS_DIR/current"
+  link_bin_dir
+  prune_releases "$release"
+}
+
+link_bin_dir() {
+  if [ ! -L "$TOOLS_DIR/bin" ]; then
+    rm -rf "$TOOLS_DIR/bin"
+    ln -s current/bin "$TOOLS_DIR/bin"
+  fi
+}
+
+# Keep the current release and the newest other one (a running unit may still use it).
+prune_releases() {
+  local keep="$1" r kept=0
+  for r in $(ls -1t "$TOOLS_DIR/releases"); do
+    [ "$r" = "$keep" ] && continue
+    if [ "$kept" -lt 1 ]; then
+      kept=1
+      continue
+    fi
+    rm -rf "${TOOLS_DIR:?}/releases/$r"
+  done
+}
+
+install_units() {
+  local f dest changed=()
+  mkdir -p "$UNIT_DIR"
+  for f in "$SRC_DIR"/units/*; do
+    dest="$UNIT_DIR/$(basename "$f")"
+    if [ -f "$dest" ] && cmp -s "$f" "$dest"; then continue; fi
+    [ -f "$dest" ] && changed+=("$(basename "$f")")
+    cp "$f" "$dest.tmp.$$"
+    mv -f "$dest.tmp.$$" "$dest"
+  done
+  systemctl --user daemon-reload
+  systemctl --user enable --quiet mosaic-tmux-holder.service mosaic-fleet.target
+  for f in "${changed[@]+"${changed[@]}"}"; do
+    case "$f" in
+      mosaic-tmux-holder.service)
+        say "note: the holder's unit changed; it applies at the holder's next restart, which restarts every agent (systemctl --user restart mosaic-tmux-holder)" ;;
+      mosaic-agent@.service)
+        say "note: the agent unit changed; running agents keep their old settings until restarted (mosaic-agent restart --all)" ;;
+      *) say "note: $f changed" ;;
+    esac
+  done
+}
+
+write_if_absent() {
+  local path="$1" mode="$2" content="$3"
+  [ -e "$path" ] && return 0
+  mkdir -p "$(dirname "$path")"
+  printf '%s' "$content" >"$path.tmp.$$"
+  chmod "$mode" "$path.tmp.$$"
+  mv "$path.tmp.$$" "$path"
+}
+
+# First install: a fleet-wide env file recording the user's PATH (so units find
+# runtimes installed under ~/.local/bin, npm's prefix or nvm) and a demo agent.
+setup_fleet_config() {
+  local first=0 name
+  [ -d "$FLEET_DIR" ] || first=1
+  mkdir -p "$FLEET_DIR/agents"
+  chmod 700 "$FLEET_DIR"
+  write_if_absent "$FLEET_DIR/fleet.env" 600 "# mosaic-fleet: settings for every agent (systemd EnvironmentFile syntax).
+# PATH the agents' runtimes are looked up on, recorded from the installing shell.
+MOSAIC_USER_PATH=$PATH
+"
+  if [ "$first" = 1 ] && [ "$NO_DEMO" = 0 ]; then
+    write_if_absent "$FLEET_DIR/roster.yaml" 600 "# mosaic-fleet roster: see the README (Configuration).
+agents:
+  demo:
+    runtime: shell
+"
+    write_if_absent "$FLEET_DIR/agents/demo.env" 600 "# Written by mosaic-fleet from the roster; edit the roster, not this file.
+MOSAIC_AGENT_RUNTIME=shell
+"
+    say "created the demo agent (runtime shell) in $FLEET_DIR"
+  elif [ "$first" = 0 ]; then
+    say "keeping your fleet config in $FLEET_DIR"
+  fi
+  # Agents that have an env file but are not enabled: the first install's demo,
+  # or the fleet coming back after an uninstall (which keeps the config).
+  for f in "$FLEET_DIR"/agents/*.env; do
+    [ -e "$f" ] || continue
+    name="$(basename "$f" .env)"
+    if [ "$FRESH_TOOLS" = 1 ] || [ "$first" = 1 ]; then
+      systemctl --user enable --quiet "mosaic-agent@$name.service" || say "warning: could not enable agent $name"
+    fi
+  done
+}
+
+start_fleet() {
+  [ "$NO_START" = 1 ] && return 0
+  # Starting units that already run is a no-op: running agents are not restarted.
+  systemctl --user start mosaic-tmux-holder.service mosaic-fleet.target ||
+    err "the fleet did not start (see 'systemctl --user status mosaic-tmux-holder mosaic-fleet.target')"
+  say "the fleet is running: mosaic-agent status"
+}
+
+link_commands() {
+  local t
+  mkdir -p "$BIN_DIR"
+  for t in "${CLI_TOOLS[@]}"; do
+    [ -e "$TOOLS_DIR/bin/$t" ] || continue
+    ln -sfn "$TOOLS_DIR/bin/$t" "$BIN_DIR/$t"
+  done
+  case ":$PATH:" in
+    *":$BIN_DIR:"*) ;;
+    *) say "note: $BIN_DIR is not on your PATH; add it (e.g. in ~/.profile: PATH=\"$BIN_DIR:\$PATH\") to run mosaic-agent and agent-send" ;;
+  esac
+}
+
+enable_linger() {
+  command -v loginctl >/dev/null 2>&1 || {
+    say "warning: loginctl not found; agents may stop when you log out"
+    return 0
+  }
+  if [ "$(loginctl show-user "$USER" -p Linger --value 2>/dev/null)" = yes ]; then return 0; fi
+  if loginctl enable-linger "$USER" 2>/dev/null; then
+    say "enabled linger for $USER: the fleet survives logout"
+  else
+    say "warning: could not enable linger: agents stop when you log out (fix: sudo loginctl enable-linger $USER)"
+  fi
+}
+
+uninstall() {
+  check_user_manager
+  local units
+  say "stopping the fleet"
+  units="$(systemctl --user list-units --all --plain --no-legend 'mosaic-agent@*' | awk '{print $1}')"
+  # shellcheck disable=SC2086 # one unit name per word
+  systemctl --user stop mosaic-fleet.target $units mosaic-tmux-holder.service 2>/dev/null || true
+  # shellcheck disable=SC2086
+  systemctl --user disable --quiet mosaic-tmux-holder.service mosaic-fleet.target $units 2>/dev/null || true
+  rm -rf "$UNIT_DIR/mosaic-fleet.target.wants"
+  rm -f "$UNIT_DIR/mosaic-tmux-holder.service" "$UNIT_DIR/mosaic-agent@.service" "$UNIT_DIR/mosaic-fleet.target"
+  systemctl --user daemon-reload
+  systemctl --user reset-failed 'mosaic-*' 2>/dev/null || true
+  local t
+  for t in "${CLI_TOOLS[@]}"; do
+    if [ -L "$BIN_DIR/$t" ] && [ "$(readlink "$BIN_DIR/$t")" = "$TOOLS_DIR/bin/$t" ]; then rm -f "$BIN_DIR/$t"; fi
+  done
+  rm -rf "$TOOLS_DIR"
+  if [ "$PURGE" = 1 ]; then
+    rm -rf "$FLEET_DIR" "$STATE_DIR"
+    say "removed mosaic-fleet, its config and transcripts"
+  else
+    say "removed mosaic-fleet; kept your config in $FLEET_DIR (--purge removes it)"
+  fi
+}
+
+main() {
+  local action=install
+  NO_DEMO=0 NO_START=0 PURGE=0
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --no-demo) NO_DEMO=1 ;;
+      --no-start) NO_START=1 ;;
+      --uninstall) action=uninstall ;;
+      --purge) PURGE=1 ;;
+      -h | --help)
+        usage
+        return 0
+        ;;
+      *)
+        say "error: unknown option '$1' (see ./install.sh --help)"
+        return 2
+        ;;
+    esac
+    shift
+  done
+  if [ "$PURGE" = 1 ] && [ "$action" != uninstall ]; then
+    say "error: --purge goes with --uninstall (see ./install.sh --help)"
+    return 2
+  fi
+  [ -n "${HOME:-}" ] || err "HOME is not set"
+  USER="${USER:-$(id -un)}"
+  set_paths
+  if [ "$action" = uninstall ]; then
+    uninstall
+    return 0
+  fi
+  check_node
+  check_tmux
+  check_user_manager
+  build
+  FRESH_TOOLS=0
+  [ -e "$TOOLS_DIR/current" ] || FRESH_TOOLS=1
+  install_tools
+  install_units
+  setup_fleet_config
+  link_commands
+  enable_linger
+  start_fleet
+}
+
+# Sourcing with MOSAIC_INSTALL_SOURCED=1 defines the functions without running (for tests).
+if [ "${MOSAIC_INSTALL_SOURCED:-0}" != 1 ]; then
+  main "$@"
+fi

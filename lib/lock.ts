@@ -1,0 +1,66 @@
+// Per-agent send lock: two senders' paste/Enter pairs must never interleave,
+// or one Enter submits both messages merged (runtime-notes #6). A lock file
+// created with O_EXCL holds the owner's pid; a lock whose owner is gone (a
+// sender killed mid-send) is taken over instead of blocking the agent forever.
+import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { FleetError } from './errors.js';
+
+const POLL_MS = 5;
+
+function ownerOf(path: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function tryAcquire(path: string, token: string): boolean {
+  try {
+    const fd = openSync(path, 'wx', 0o600);
+    writeSync(fd, token);
+    closeSync(fd);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const owner = ownerOf(path);
+    // No readable owner yet (it is being written) or a live owner: wait. A dead owner: take over.
+    if (owner !== undefined && !alive(owner)) rmSync(path, { force: true });
+    return false;
+  }
+}
+
+/** Run `fn` holding the lock at `path`; fail after `timeoutMs` with `busyMessage`. */
+export async function withLock<T>(path: string, timeoutMs: number, busyMessage: string, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const token = `${process.pid}\n`;
+  const deadline = Date.now() + timeoutMs;
+  while (!tryAcquire(path, token)) {
+    if (Date.now() >= deadline) {
+      const owner = ownerOf(path);
+      throw new FleetError(`${busyMessage}${owner ? ` (lock held by pid ${owner})` : ''}`, `try again, or raise --timeout; the lock is ${path}`);
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS + Math.random() * POLL_MS));
+  }
+  try {
+    return await fn();
+  } finally {
+    // Release only our own lock (a stale-lock takeover may have replaced it).
+    try {
+      if (readFileSync(path, 'utf8') === token) rmSync(path, { force: true });
+    } catch {
+      // already gone
+    }
+  }
+}

@@ -1,0 +1,163 @@
+// The tmux transport: delivering messages to agents' panes on the holder's
+// server. Every send resolves the agent's pane id once by exact session name
+// and uses that id for every later call (runtime-notes #1); holds the agent's
+// lock across paste, submit and verify (#6); pastes from a uniquely named
+// buffer loaded through stdin (#3, #4); leaves copy mode first (#5); and
+// checks that the runtime took the message, with at most one rescue Enter (#2).
+import { join } from 'node:path';
+import { FleetError } from './errors.js';
+import { withLock } from './lock.js';
+import { composeMessage } from './message.js';
+import { checkAgentName } from './names.js';
+import { runtimeDir } from './paths.js';
+import { profileFor, type Profile } from './profiles.js';
+import { inputPending } from './screen.js';
+import { agentPaneOf, HOLDER_SESSION, Tmux, type Pane, type Screen } from './tmux.js';
+import type { AgentSession, Delivery, SendOptions, Transport } from './transport.js';
+
+const SHELLS = new Set(['bash', 'zsh', 'sh', 'dash', 'fish', 'ksh', 'mksh', 'tcsh', 'csh', 'login']);
+/** How long to wait for the runtime to take the message after each submit key. */
+const VERIFY_MS = 1500;
+const POLL_MS = 15;
+
+let bufferSeq = 0;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class TmuxTransport implements Transport {
+  readonly kind = 'tmux';
+  readonly tmux: Tmux;
+
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
+    this.tmux = Tmux.fromEnv(env);
+  }
+
+  async send(agents: string[], text: string, opts: SendOptions): Promise<Array<Delivery | Error>> {
+    const names = agents.map((a) => checkAgentName(a));
+    const panes = await this.tmux.requireHolder();
+    const message = composeMessage(text, opts.from);
+    return Promise.all(
+      names.map((name) =>
+        this.sendOne(name, panes, message, opts).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
+      ),
+    );
+  }
+
+  async sessions(): Promise<AgentSession[] | undefined> {
+    const panes = await this.tmux.listPanes();
+    if (!panes) return undefined;
+    const names = [...new Set(panes.map((p) => p.session))].filter((s) => s !== HOLDER_SESSION);
+    return names.map((name) => toSession(agentPaneOf(panes, name)!));
+  }
+
+  async read(agent: string, lines?: number): Promise<string> {
+    const pane = this.resolve(checkAgentName(agent), await this.tmux.requireHolder());
+    return this.tmux.capture(pane.paneId, lines);
+  }
+
+  /** The agent's pane, by exact session name; fails when there is no such session. */
+  private resolve(name: string, panes: Pane[]): Pane {
+    const pane = agentPaneOf(panes, name);
+    if (!pane) {
+      throw new FleetError(
+        `agent '${name}' has no session on the fleet's tmux server (socket '${this.tmux.socket}')`,
+        `start it: systemctl --user start mosaic-agent@${name}`,
+      );
+    }
+    return pane;
+  }
+
+  private async sendOne(name: string, panes: Pane[], message: string, opts: SendOptions): Promise<Delivery> {
+    const started = Date.now();
+    const pane = this.resolve(name, panes);
+    const profile = profileFor(pane.runtime || 'unknown', this.env);
+    refuseIfNotRunning(name, pane, profile);
+    const lock = join(runtimeDir(this.env), 'locks', `${name}.lock`);
+    return withLock(lock, opts.timeoutMs, `agent '${name}' is busy receiving another message`, async () => {
+      const deadline = started + opts.timeoutMs;
+      if (pane.inMode || profile.markers.approval.length > 0) {
+        const screen = await this.tmux.screen(pane.paneId);
+        if (screen.dead) throw notRunning(name, 'its process has exited');
+        if (!opts.force) refuseIfBlocked(name, profile, screen);
+        if (screen.inMode) await this.tmux.cancelMode(pane.paneId);
+      }
+      const buffer = `mosaic-send-${process.pid}-${++bufferSeq}`;
+      await this.tmux.pasteText(buffer, pane.paneId, message, profile.submit.bracketed);
+      const delivery: Delivery = {
+        agent: name,
+        target: pane.paneId,
+        bytes: Buffer.byteLength(message),
+        submitted: false,
+        rescued: false,
+        ms: 0,
+      };
+      if (opts.submit) {
+        await sleep(profile.submit.delayMs);
+        const before = await this.tmux.screen(pane.paneId);
+        await this.tmux.sendKeys(pane.paneId, profile.submit.key);
+        if (!(await this.waitSubmitted(pane.paneId, profile, before, deadline))) {
+          delivery.rescued = true;
+          await this.tmux.sendKeys(pane.paneId, profile.submit.key);
+          if (!(await this.waitSubmitted(pane.paneId, profile, before, deadline))) {
+            throw new FleetError(
+              `the message was pasted into agent '${name}' but the runtime did not take it after two submit keys`,
+              `look at it: mosaic-agent read ${name}`,
+            );
+          }
+        }
+        delivery.submitted = true;
+      }
+      delivery.ms = Date.now() - started;
+      return delivery;
+    });
+  }
+
+  /** Poll until the input the paste left is gone; false after VERIFY_MS. */
+  private async waitSubmitted(paneId: string, profile: Profile, before: Screen, deadline: number): Promise<boolean> {
+    const until = Math.min(Date.now() + VERIFY_MS, deadline);
+    for (;;) {
+      const now = await this.tmux.screen(paneId);
+      if (now.dead) throw new FleetError('the agent exited while the message was being submitted', 'check it: mosaic-agent status');
+      if (!inputPending(profile, before, now)) return true;
+      if (Date.now() >= until) return false;
+      await sleep(POLL_MS);
+    }
+  }
+}
+
+function notRunning(name: string, why: string): FleetError {
+  return new FleetError(`agent '${name}' is not running: ${why}`, `restart it: systemctl --user restart mosaic-agent@${name}`);
+}
+
+/** Refuse to type into a dead pane, or into a shell where a full-screen runtime should be. */
+function refuseIfNotRunning(name: string, pane: Pane, profile: Profile): void {
+  if (pane.dead) throw notRunning(name, `its process has exited (status ${pane.deadStatus ?? 'unknown'})`);
+  if (profile.tui && !pane.customCommand && SHELLS.has(pane.currentCommand)) {
+    throw notRunning(name, `its pane is back at a shell (${pane.currentCommand}) instead of the ${profile.name} runtime`);
+  }
+}
+
+/** Refuse while an approval or first-run prompt is on screen: an Enter there can pick "No, exit". */
+function refuseIfBlocked(name: string, profile: Profile, screen: Screen): void {
+  const bottom = screen.lines.slice(-15).join('\n');
+  const marker = profile.markers.approval.find((m) => bottom.includes(m));
+  if (marker) {
+    throw new FleetError(
+      `agent '${name}' is showing a prompt that needs a person ("${marker}"); nothing was typed`,
+      `answer it: tmux -L ${process.env.MOSAIC_TMUX_SOCKET || 'mosaic-factory'} attach -t =${name}, or send anyway with --force`,
+    );
+  }
+}
+
+function toSession(pane: Pane): AgentSession {
+  return {
+    name: pane.session,
+    runtime: pane.runtime,
+    target: pane.paneId,
+    pid: pane.panePid,
+    alive: !pane.dead,
+    exitStatus: pane.deadStatus,
+    created: pane.sessionCreated,
+    foreground: pane.currentCommand,
+    title: pane.title,
+  };
+}

@@ -1,0 +1,60 @@
+// The transport interface: how the CLI reaches agents without knowing how.
+// tmux is the one implementation today (lib/tmux-transport.ts); another one
+// (e.g. a chat-backed transport) would implement the same interface, and
+// nothing above this module would change.
+import { TmuxTransport } from './tmux-transport.js';
+
+export interface SendOptions {
+  /** Sender name for the attribution line (--from). */
+  from?: string;
+  /** Press the submit key after pasting (false: --no-submit). */
+  submit: boolean;
+  /** Give up after this long, lock wait included. */
+  timeoutMs: number;
+  /** Send even when the screen shows an approval or first-run prompt. */
+  force: boolean;
+}
+
+/** What a send did, for --json and for callers that log deliveries. */
+export interface Delivery {
+  agent: string;
+  /** Where it went, in the transport's own terms (a tmux pane id). */
+  target: string;
+  bytes: number;
+  submitted: boolean;
+  /** A second submit key was needed (the first was swallowed). */
+  rescued: boolean;
+  ms: number;
+}
+
+/** An agent session as the transport sees it. */
+export interface AgentSession {
+  name: string;
+  runtime: string;
+  target: string;
+  pid: number;
+  alive: boolean;
+  exitStatus: number | undefined;
+  /** Seconds since the epoch when the session was created. */
+  created: number;
+  /** The foreground program in the agent's terminal. */
+  foreground: string;
+  title: string;
+}
+
+export interface Transport {
+  readonly kind: string;
+  /** Deliver one message to each agent, concurrently across agents; one result per agent, in order. */
+  send(agents: string[], text: string, opts: SendOptions): Promise<Array<Delivery | Error>>;
+  /** Every agent session, or undefined when the transport's server is down. */
+  sessions(): Promise<AgentSession[] | undefined>;
+  /** The agent's visible screen, or that plus `lines` of history. */
+  read(agent: string, lines?: number): Promise<string>;
+}
+
+/** The transport configured for this environment (MOSAIC_FLEET_TRANSPORT, default tmux). */
+export function openTransport(env: NodeJS.ProcessEnv = process.env): Transport {
+  const kind = env.MOSAIC_FLEET_TRANSPORT || 'tmux';
+  if (kind !== 'tmux') throw new Error(`unknown transport ${JSON.stringify(kind)} in MOSAIC_FLEET_TRANSPORT (the only one is 'tmux')`);
+  return new TmuxTransport(env);
+}

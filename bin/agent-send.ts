@@ -42,7 +42,8 @@ Examples:
 await runMain('agent-send', async (argv) => {
   const flags = parseFlags(argv, {
     string: ['from', 'timeout'],
-    boolean: ['all', 'no-submit', 'force', 'json', 'quiet'],
+    boolean: ['all', 'submit', 'force', 'json', 'quiet'],
+    defaults: { submit: true },
     alias: { q: 'quiet' },
     stopEarly: true,
   });
@@ -69,7 +70,7 @@ await runMain('agent-send', async (argv) => {
     text,
     opts: {
       from: flags.from === undefined ? undefined : String(flags.from),
-      submit: !flags['no-submit'],
+      submit: Boolean(flags.submit),
       timeoutMs: numberFlag(flags, 'timeout', 30) * 1000,
       force: Boolean(flags.force),
     },

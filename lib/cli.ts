@@ -9,6 +9,8 @@ export interface FlagSpec {
   alias?: Record<string, string>;
   /** Flags that may be given several times (collected into arrays). */
   repeat?: string[];
+  /** Default values; a boolean defaulting to true is turned off with --no-NAME. */
+  defaults?: Record<string, unknown>;
   /** Stop at the first positional argument: everything after it is positional (agent-send's message). */
   stopEarly?: boolean;
 }
@@ -25,6 +27,7 @@ export function parseFlags(argv: string[], spec: FlagSpec): Flags {
     string: [...(spec.string ?? []), '_'],
     boolean: [...(spec.boolean ?? []), 'help', 'verbose'],
     alias: { h: 'help', ...(spec.alias ?? {}) },
+    default: spec.defaults ?? {},
     stopEarly: spec.stopEarly ?? false,
     '--': true,
     unknown: (arg) => {

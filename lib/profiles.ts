@@ -11,6 +11,12 @@ export interface SubmitStyle {
   key: string;
   /** Paste with bracketed-paste markers (`paste-buffer -p`). */
   bracketed: boolean;
+  /**
+   * The runtime reads a backslash before Enter as "insert a newline" and
+   * trims trailing spaces from what it submits (pi): a message ending in `\`
+   * gets one space appended, which the runtime drops again.
+   */
+  guardTrailingBackslash?: boolean;
 }
 
 /** Text fragments that mark a state when seen near the bottom of the screen. */
@@ -56,7 +62,8 @@ const PROFILES: Record<string, Omit<Profile, 'name'>> = {
     launch: ['pi'],
     resume: ['pi', '-c'],
     reset: '/new',
-    submit: { delayMs: 50, key: 'Enter', bracketed: true },
+    // Enter right after the paste worked 40/40 times here; 50 ms is margin for a loaded machine.
+    submit: { delayMs: 50, key: 'Enter', bracketed: true, guardTrailingBackslash: true },
     markers: { busy: ['Working...'], idle: [], approval: [] },
     input: 'box',
     tui: true,

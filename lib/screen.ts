@@ -5,8 +5,9 @@
 import type { Profile } from './profiles.js';
 import type { Screen } from './tmux.js';
 
-// A horizontal rule: a line made of box-drawing dashes, as pi draws around its editor.
-const RULE = /^\s*[─━]{10,}\s*$/;
+// A horizontal rule as pi draws above and below its editor: a line starting
+// with box-drawing dashes (it may carry a label such as `─── ↑ 3 more`).
+const RULE = /^\s*[─━]{3,}/;
 
 /** The text inside the last rule-framed box on the screen (pi's input editor), or undefined. */
 export function inputBoxText(lines: string[]): string | undefined {
@@ -31,4 +32,9 @@ export function inputPending(profile: Profile, beforeKey: Screen, now: Screen): 
     if (text !== undefined) return text !== '';
   }
   return now.cursorY === beforeKey.cursorY && now.lines[now.cursorY] === beforeKey.lines[beforeKey.cursorY];
+}
+
+/** Whether the runtime is ready for input: for `box` runtimes, its editor box is drawn. */
+export function inputReady(profile: Profile, screen: Screen): boolean {
+  return profile.input !== 'box' || inputBoxText(screen.lines) !== undefined;
 }

@@ -11,7 +11,7 @@ import { composeMessage } from './message.js';
 import { checkAgentName } from './names.js';
 import { runtimeDir } from './paths.js';
 import { profileFor, type Profile } from './profiles.js';
-import { inputPending } from './screen.js';
+import { inputPending, inputReady } from './screen.js';
 import { agentPaneOf, HOLDER_SESSION, Tmux, type Pane, type Screen } from './tmux.js';
 import type { AgentSession, Delivery, SendOptions, Transport } from './transport.js';
 
@@ -74,14 +74,14 @@ export class TmuxTransport implements Transport {
     const lock = join(runtimeDir(this.env), 'locks', `${name}.lock`);
     return withLock(lock, opts.timeoutMs, `agent '${name}' is busy receiving another message`, async () => {
       const deadline = started + opts.timeoutMs;
-      if (pane.inMode || profile.markers.approval.length > 0) {
-        const screen = await this.tmux.screen(pane.paneId);
-        if (screen.dead) throw notRunning(name, 'its process has exited');
+      if (pane.inMode || profile.markers.approval.length > 0 || profile.input === 'box') {
+        const screen = await this.waitReady(name, pane.paneId, profile, deadline);
         if (!opts.force) refuseIfBlocked(name, profile, screen);
         if (screen.inMode) await this.tmux.cancelMode(pane.paneId);
       }
       const buffer = `mosaic-send-${process.pid}-${++bufferSeq}`;
-      await this.tmux.pasteText(buffer, pane.paneId, message, profile.submit.bracketed);
+      const text = profile.submit.guardTrailingBackslash && message.endsWith('\\') ? `${message} ` : message;
+      await this.tmux.pasteText(buffer, pane.paneId, text, profile.submit.bracketed);
       const delivery: Delivery = {
         agent: name,
         target: pane.paneId,
@@ -109,6 +109,22 @@ export class TmuxTransport implements Transport {
       delivery.ms = Date.now() - started;
       return delivery;
     });
+  }
+
+  /**
+   * Wait until the runtime can take input: a paste that reaches pi before its
+   * editor is drawn is echoed raw and its Enter becomes a newline.
+   */
+  private async waitReady(name: string, paneId: string, profile: Profile, deadline: number): Promise<Screen> {
+    for (;;) {
+      const screen = await this.tmux.screen(paneId);
+      if (screen.dead) throw notRunning(name, 'its process has exited');
+      if (screen.inMode || inputReady(profile, screen)) return screen;
+      if (Date.now() >= deadline) {
+        throw new FleetError(`agent '${name}' did not become ready for input in time; nothing was typed`, `look at it: mosaic-agent read ${name}`);
+      }
+      await sleep(50);
+    }
   }
 
   /** Poll until the input the paste left is gone; false after VERIFY_MS. */

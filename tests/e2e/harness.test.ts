@@ -26,8 +26,27 @@ const UNIT = `[Unit]
 Description=mosaic-fleet e2e harness smoke unit
 
 [Service]
-ExecStart=/bin/sleep 300
+ExecStart=/bin/sh -c 'echo mfe2e-sleep started; exec sleep 300'
 `;
+
+const ENABLED_UNIT = `[Unit]
+Description=mosaic-fleet e2e harness unit that comes back after a reboot
+
+[Service]
+ExecStart=/bin/sleep 300
+
+[Install]
+WantedBy=default.target
+`;
+
+async function writeUnit(u: UserManager, name: string, text: string): Promise<void> {
+  const w = await u.run(['sh', '-c', 'mkdir -p "$HOME/.config/systemd/user" && cat > "$HOME/.config/systemd/user/$1"', 'sh', name], { input: text });
+  assert.equal(w.code, 0, w.stderr);
+}
+
+async function isActive(u: UserManager, unit: string): Promise<string> {
+  return (await u.systemctl('is-active', unit)).stdout.trim();
+}
 
 before(async () => {
   if (!skip) m = await createUserManager();
@@ -68,22 +87,23 @@ test('Commands run as the throwaway user with a clean environment.', { skip }, a
 
 test('A unit written to ~/.config/systemd/user starts after daemon-reload and shows active.', { skip }, async () => {
   const u = mgr();
-  const w = await u.run(['sh', '-c', 'mkdir -p "$HOME/.config/systemd/user" && cat > "$HOME/.config/systemd/user/mfe2e-sleep.service"'], { input: UNIT });
-  assert.equal(w.code, 0, w.stderr);
+  await writeUnit(u, 'mfe2e-sleep.service', UNIT);
   const reload = await u.systemctl('daemon-reload');
   assert.equal(reload.code, 0, reload.stderr);
   const start = await u.systemctl('start', 'mfe2e-sleep.service');
   assert.equal(start.code, 0, `${start.stderr}\n${u.managerLog()}`);
-  const active = await waitFor(async () => (await u.systemctl('is-active', 'mfe2e-sleep.service')).stdout.trim() === 'active', {
-    what: 'mfe2e-sleep.service to be active',
-  });
-  assert.equal(active, true);
+  await waitFor(async () => (await isActive(u, 'mfe2e-sleep.service')) === 'active', { what: 'mfe2e-sleep.service to be active' });
   const pid = Number((await u.systemctl('show', '-p', 'MainPID', '--value', 'mfe2e-sleep.service')).stdout.trim());
   assert.ok(pid > 0 && pidsOfUid(u.uid).includes(pid), `MainPID ${pid} is a live process of uid ${u.uid}`);
+  await waitFor(() => u.managerLog().includes('mfe2e-sleep started'), { what: "the unit's output in the manager log" });
 });
 
-test('Stopping and restarting the manager works and the manager answers again.', { skip }, async () => {
+test('Stopping and restarting the manager works, the manager answers again and enabled units come back.', { skip }, async () => {
   const u = mgr();
+  await writeUnit(u, 'mfe2e-enabled.service', ENABLED_UNIT);
+  const enable = await u.systemctl('enable', '--now', 'mfe2e-enabled.service');
+  assert.equal(enable.code, 0, enable.stderr);
+  await waitFor(async () => (await isActive(u, 'mfe2e-enabled.service')) === 'active', { what: 'mfe2e-enabled.service to be active' });
   const before = u.managerPid();
   await u.stopManager();
   assert.equal(u.managerPid(), undefined, 'the manager is gone');
@@ -94,8 +114,8 @@ test('Stopping and restarting the manager works and the manager answers again.',
   assert.ok(after && after !== before, `a new manager runs (before ${before}, after ${after})`);
   const r = await u.systemctl('is-system-running');
   assert.match(r.stdout.trim(), /^(initializing|starting|running|degraded|maintenance)$/, `stdout=${r.stdout} stderr=${r.stderr}`);
-  const state = await u.systemctl('is-active', 'mfe2e-sleep.service');
-  assert.equal(state.stdout.trim(), 'inactive', 'a unit that was not enabled does not come back');
+  assert.equal(await isActive(u, 'mfe2e-sleep.service'), 'inactive', 'a unit that was not enabled does not come back');
+  await waitFor(async () => (await isActive(u, 'mfe2e-enabled.service')) === 'active', { what: 'the enabled unit to come back' });
 });
 
 test('destroy() removes the user and leaves no process of its uid, and is safe to call twice.', { skip }, async () => {
@@ -109,5 +129,6 @@ test('destroy() removes the user and leaves no process of its uid, and is safe t
   assert.equal(existsSync(u.runtimeDir), false, 'the runtime dir is gone');
   assert.equal(existsSync(`/sys/fs/cgroup/systemd/probe-${u.user}`), false, 'the systemd cgroup is gone');
   assert.equal(existsSync(`/sys/fs/cgroup/unified/probe-${u.user}`), false, 'the unified cgroup is gone');
-  assert.ok(u.managerLog().length > 0, 'the manager log is still readable');
+  assert.match(u.managerLog(), /mfe2e-sleep started/, 'the manager log is still readable');
+  await assert.rejects(u.run(['true']), /destroyed/);
 });

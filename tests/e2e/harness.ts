@@ -42,6 +42,8 @@ import {
   rmSync,
   statSync,
   unlinkSync,
+  writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -344,7 +346,26 @@ function removeCgroupTree(path: string): string[] {
 
 // ---------------------------------------------------------------------------
 // the manager launcher: a FIXED script; variable parts are positional args.
+// Its stdout/stderr go to the log file. The manager's own messages are mostly
+// NOT there: a user manager always reopens /dev/console for its console log
+// target (not writable by the user) and there is no journal, so only errors
+// printed before its log is set up (e.g. a failed startup) appear. What units
+// print does appear, thanks to MANAGER_CONF below.
 //   $1 uid  $2 gid  $3 home  $4 user  $5 runtime dir  $6 systemd binary  $7.. cgroup.procs files
+/**
+ * Written to ~/.config/systemd/user.conf (which the user manager reads instead
+ * of /etc/systemd/user.conf). Without journald the units' stdout/stderr would
+ * go to /dev/null; "inherit" sends them to the manager's stdout/stderr, i.e.
+ * the log file, so managerLog() shows what units printed. (Units that set
+ * StandardOutput= themselves are unaffected.) The --default-standard-output=
+ * command-line flag is not enough: daemon-reload re-reads the config files and
+ * forgets it.
+ */
+const MANAGER_CONF = `[Manager]
+DefaultStandardOutput=inherit
+DefaultStandardError=inherit
+`;
+
 const LAUNCH_SCRIPT = [
   'uid=$1; gid=$2; home=$3; user=$4; rt=$5; systemd=$6',
   'shift 6',
@@ -426,6 +447,25 @@ function installSafetyNet(): void {
 
 // ---------------------------------------------------------------------------
 // createUserManager
+
+const UID_RANGE = [20_000, 60_000] as const; // inside login.defs' usual UID_MIN..UID_MAX, clear of real users
+
+/** A uid in UID_RANGE with no passwd entry, no process (not even a zombie) and no runtime dir; undefined lets useradd choose. */
+function pickFreshUid(): number | undefined {
+  for (let i = 0; i < 50; i++) {
+    const uid = UID_RANGE[0] + (randomBytes(4).readUInt32BE(0) % (UID_RANGE[1] - UID_RANGE[0]));
+    try {
+      execFileSync('getent', ['passwd', String(uid)], { stdio: 'ignore' });
+      continue; // taken
+    } catch {
+      /* free */
+    }
+    if (existsSync(`/run/user/${uid}`) || existsSync(`/tmp/tmux-${uid}`)) continue;
+    if (pidsOfUid(uid, { includeZombies: true }).length) continue;
+    return uid;
+  }
+  return undefined;
+}
 
 export async function createUserManager(opts: { prefix?: string } = {}): Promise<UserManager> {
   const skip = e2eSkipReason();
@@ -522,6 +562,20 @@ export async function createUserManager(opts: { prefix?: string } = {}): Promise
     }
   };
 
+  const writeManagerConf = (): void => {
+    let dir = home;
+    for (const part of ['.config', 'systemd']) {
+      dir = join(dir, part);
+      if (!existsSync(dir)) {
+        mkdirSync(dir, { mode: 0o755 });
+        chownSync(dir, uid, gid);
+      }
+    }
+    const conf = join(dir, 'user.conf');
+    writeFileSync(conf, MANAGER_CONF, { mode: 0o644 });
+    chownSync(conf, uid, gid);
+  };
+
   const clearRuntimeDir = (): void => {
     if (!runtimeDir || !existsSync(runtimeDir)) return;
     for (const ent of readdirSync(runtimeDir)) rmSync(join(runtimeDir, ent), { recursive: true, force: true });
@@ -538,6 +592,7 @@ export async function createUserManager(opts: { prefix?: string } = {}): Promise
       /* not there */
     }
     const logFd = openSync(logFile, 'a');
+    writeSync(logFd, `=== mfe2e: starting ${SYSTEMD} --user for ${user} (uid ${uid}) at ${new Date().toISOString()} ===\n`);
     let exitInfo = '';
     try {
       const procsFiles = cgroupDirs.map((d) => join(d, 'cgroup.procs'));
@@ -615,7 +670,7 @@ export async function createUserManager(opts: { prefix?: string } = {}): Promise
     }
     if (runtimeDir) rmSync(runtimeDir, { recursive: true, force: true });
     if (uid >= 0) {
-      // tmux's default socket dir for this uid; the uid will be reused by the next useradd.
+      // tmux's default socket dir for this uid (a later useradd could reuse the uid).
       const tmuxDir = `/tmp/tmux-${uid}`;
       try {
         if (lstatSync(tmuxDir).uid === uid) rmSync(tmuxDir, { recursive: true, force: true });
@@ -722,7 +777,15 @@ export async function createUserManager(opts: { prefix?: string } = {}): Promise
   live.add(handle);
 
   try {
-    await rootRun(['useradd', '-m', '-U', '-s', '/bin/bash', user]);
+    // A random uid, not useradd's next free one: here PID 1 never reaps orphans, so a
+    // killed orphan stays a zombie with its uid forever, and a reused uid would
+    // inherit those (and any stale /tmp files) from an earlier run.
+    for (let attempt = 0; ; attempt++) {
+      const wanted = pickFreshUid();
+      const r = await rootRun(['useradd', '-m', '-U', '-l', '-s', '/bin/bash', ...(wanted ? ['-u', String(wanted)] : []), user], { okCodes: [0, 4] });
+      if (r.code === 0) break;
+      if (attempt >= 5) throw new Error(`useradd ${user}: ${r.stderr.trim()}`); // 4: uid taken meanwhile
+    }
     userCreated = true;
     const pw = (await rootRun(['getent', 'passwd', user])).stdout.trim().split(':');
     uid = Number(pw[2]);
@@ -730,6 +793,7 @@ export async function createUserManager(opts: { prefix?: string } = {}): Promise
     home = pw[5] ?? '';
     assertThrowawayUid(uid);
     if (!home || !existsSync(home)) throw new Error(`useradd did not create a home for ${user} (${home})`);
+    writeManagerConf();
     runtimeDir = `/run/user/${uid}`;
     // The uid may be reused from an earlier throwaway user: whatever is left for it is stale.
     if (pidsOfUid(uid).length) await killAllOfUid(uid);

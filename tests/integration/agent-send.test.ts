@@ -1,0 +1,254 @@
+// agent-send against a real pi (and a raw recorder) on a private tmux server.
+// The mock server's record of what pi posted is the ground truth for pi; the
+// recorder's file is the ground truth for the exact bytes of a paste.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { startTestFleet, eventually, ROOT, binArgv, type TestFleet } from '../helpers/fleet.js';
+import { startMockOpenAI, writePiConfig, type MockServer } from '../fixtures/mock-openai.js';
+import { agentPaneOf } from '../../lib/tmux.js';
+import { inputBoxText } from '../../lib/screen.js';
+import { exec } from '../../lib/exec.js';
+
+let fleet: TestFleet;
+let mock: MockServer;
+let recorded: string;
+const PI_PATH = `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`;
+
+async function paneOf(name: string) {
+  return agentPaneOf((await fleet.tmux.listPanes())!, name)!;
+}
+
+async function piReady(name: string): Promise<boolean> {
+  const screen = await fleet.tmux.screen((await paneOf(name)).paneId);
+  return inputBoxText(screen.lines) === '';
+}
+
+function recorderMessages(): string[] {
+  if (!existsSync(recorded)) return [];
+  return readFileSync(recorded, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).text as string);
+}
+
+/** Send and wait for the mock to have `expected` more messages; returns them. */
+async function sendToPi(args: string[], input?: string, expected = 1) {
+  const before = mock.userMessages().length;
+  const r = await fleet.run('agent-send', args, { input });
+  assert.equal(r.code, 0, r.stderr);
+  const all = await mock.waitForMessages(before + expected, 20_000);
+  return all.slice(before);
+}
+
+before(async () => {
+  fleet = await startTestFleet();
+  mock = await startMockOpenAI();
+  await writePiConfig(fleet.home, mock.baseUrl);
+  recorded = join(fleet.dir, 'recorded.jsonl');
+  const pi = await fleet.startAgent('alpha', { MOSAIC_AGENT_RUNTIME: 'pi', PATH: PI_PATH, PI_OFFLINE: '1' });
+  assert.equal(pi.result.code, 0, pi.result.stderr);
+  const sh = await fleet.startAgent('alpha2', { MOSAIC_AGENT_RUNTIME: 'shell' });
+  assert.equal(sh.result.code, 0, sh.result.stderr);
+  const rec = await fleet.startAgent('rec', {
+    MOSAIC_AGENT_RUNTIME: 'recorder',
+    MOSAIC_AGENT_COMMAND: `exec ${process.execPath} ${join(ROOT, 'tests', 'fixtures', 'raw-recorder.mjs')} ${recorded}`,
+  });
+  assert.equal(rec.result.code, 0, rec.result.stderr);
+  await eventually(() => piReady('alpha'), 'pi to draw its editor', 30_000, 100);
+  await eventually(async () => (await fleet.tmux.capture((await paneOf('rec')).paneId)).includes('recorder ready'), 'the recorder');
+});
+
+after(async () => {
+  await fleet?.close();
+  await mock?.close();
+});
+
+const NASTY: Record<string, string> = {
+  quotes: `single ' double " back \` mixed "'\``,
+  variables: 'echo $HOME ${PATH} $(whoami) %s %d',
+  backslashes: 'a\\b\\\\c \\n not-a-newline \\t',
+  semicolons: 'first; second;',
+  'leading dash': '-n --help -- -x',
+  'tmux key names': 'Enter C-c Escape C-m Tab',
+  'non-ASCII and emoji': 'Grüße, naïve café — 日本語 🚀👩‍💻',
+  'many lines': Array.from({ length: 30 }, (_, i) => `line ${i + 1}: some text`).join('\n'),
+  'a long line': 'x'.repeat(5000),
+};
+
+for (const [what, text] of Object.entries(NASTY)) {
+  test(`a message with ${what} reaches pi unchanged`, async () => {
+    const got = await sendToPi(['alpha', text]);
+    assert.deepEqual(got, [text]);
+  });
+}
+
+test('a message ending in a backslash reaches pi unchanged and is submitted', async () => {
+  const got = await sendToPi(['alpha', 'ends with a backslash \\']);
+  assert.deepEqual(got, ['ends with a backslash \\']);
+  const next = await sendToPi(['alpha', 'the next message']);
+  assert.deepEqual(next, ['the next message']);
+});
+
+test('every character class arrives byte for byte in the paste, tabs included', async () => {
+  const messages = [...Object.values(NASTY), 'tab\there\tand\tthere', 'trailing spaces   ', 'ends with a backslash \\'];
+  for (const m of messages) {
+    const r = await fleet.run('agent-send', ['rec', m]);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  await eventually(() => recorderMessages().length >= messages.length, 'the recorder to log every message');
+  assert.deepEqual(recorderMessages(), messages);
+});
+
+test('CRLF becomes LF and one trailing newline is dropped', async () => {
+  const got = await sendToPi(['alpha', '-'], 'first\r\nsecond\r\n');
+  assert.deepEqual(got, ['first\nsecond']);
+});
+
+test('a 64 KiB message from stdin arrives whole', async () => {
+  const line = 'abcdefghijklmnopqrstuvwxyz0123456789 the quick brown fox jumps over it\n';
+  const big = line.repeat(Math.ceil(65536 / line.length)).slice(0, 65536 - 1);
+  const got = await sendToPi(['alpha', '-'], big + '\n');
+  assert.equal(got.length, 1);
+  assert.equal(got[0]!.length, big.length);
+  assert.equal(got[0], big);
+});
+
+test('--from puts an attribution line first', async () => {
+  const got = await sendToPi(['--from', 'orchestrator', 'alpha', 'please review']);
+  assert.deepEqual(got, ['[from orchestrator]\nplease review']);
+});
+
+test('a send into copy mode leaves copy mode and arrives', async () => {
+  const pane = await paneOf('alpha');
+  await fleet.tmux.run(['copy-mode', '-t', pane.paneId]);
+  assert.equal((await paneOf('alpha')).inMode, true);
+  const got = await sendToPi(['alpha', 'sent while in copy mode']);
+  assert.deepEqual(got, ['sent while in copy mode']);
+});
+
+test('--no-submit pastes without submitting', async () => {
+  const before = mock.userMessages().length;
+  const r = await fleet.run('agent-send', ['--no-submit', '--json', 'alpha', 'typed but not sent']);
+  assert.equal(r.code, 0, r.stderr);
+  const [row] = JSON.parse(r.stdout);
+  assert.equal(row.submitted, false);
+  await eventually(async () => inputBoxText((await fleet.tmux.screen((await paneOf('alpha')).paneId)).lines) === 'typed but not sent', 'the text in the editor');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(mock.userMessages().length, before);
+  // Submit what is waiting, so the editor is empty for the next tests.
+  await fleet.tmux.sendKeys((await paneOf('alpha')).paneId, 'Enter');
+  await mock.waitForMessages(before + 1);
+});
+
+test('--json reports the pane, the size and the time of a delivery', async () => {
+  const r = await fleet.run('agent-send', ['--json', 'alpha', 'json please']);
+  assert.equal(r.code, 0, r.stderr);
+  const [row] = JSON.parse(r.stdout);
+  assert.equal(row.agent, 'alpha');
+  assert.equal(row.target, (await paneOf('alpha')).paneId);
+  assert.equal(row.bytes, 11);
+  assert.equal(row.submitted, true);
+  assert.ok(row.ms > 0);
+});
+
+test('20 concurrent senders of 10 messages each deliver all 200, each whole', async () => {
+  const before = mock.userMessages().length;
+  const senders = Array.from({ length: 20 }, async (_, s) => {
+    for (let m = 0; m < 10; m++) {
+      const r = await fleet.run('agent-send', ['-q', '--timeout', '120', 'alpha', `sender ${s} message ${m} end`]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+  });
+  await Promise.all(senders);
+  const got = (await mock.waitForMessages(before + 200, 60_000)).slice(before);
+  assert.equal(got.length, 200);
+  const expected = new Set(Array.from({ length: 200 }, (_, i) => `sender ${Math.floor(i / 10)} message ${i % 10} end`));
+  for (const g of got) assert.ok(expected.delete(g), `unexpected or duplicated message: ${JSON.stringify(g)}`);
+  assert.equal(expected.size, 0);
+});
+
+test('several names get the same message, concurrently', async () => {
+  const r = await fleet.run('agent-send', ['--json', 'alpha,rec', 'to both']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).map((row: { agent: string }) => row.agent), ['alpha', 'rec']);
+  await mock.waitForMessages(mock.userMessages().length);
+  await eventually(() => recorderMessages().at(-1) === 'to both', 'the recorder to get it');
+});
+
+test('a prefix of a live agent name is refused and nothing is typed anywhere', async () => {
+  const before = await fleet.tmux.capture((await paneOf('alpha2')).paneId);
+  const r = await fleet.run('agent-send', ['alph', 'echo should-not-run']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /agent 'alph' has no session/);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(await fleet.tmux.capture((await paneOf('alpha2')).paneId), before);
+});
+
+test('a send from inside another tmux session, with a bare PATH and another cwd, arrives', async () => {
+  const r = await exec(binArgv('agent-send', ['alpha', 'from a bare environment']), {
+    env: {
+      PATH: '/usr/bin:/bin',
+      HOME: fleet.home,
+      TMUX_TMPDIR: fleet.env.TMUX_TMPDIR,
+      MOSAIC_TMUX_SOCKET: fleet.socket,
+      MOSAIC_FLEET_RUNTIME_DIR: fleet.env.MOSAIC_FLEET_RUNTIME_DIR,
+      TMUX: '/tmp/tmux-0/default,1234,0',
+      TMUX_PANE: '%99',
+    },
+    cwd: '/',
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await mock.waitForMessages(mock.userMessages().length)).at(-1), 'from a bare environment');
+});
+
+test('a send to a stopped agent fails and the agent with a longer name gets nothing', async () => {
+  await fleet.startAgent('beta', { MOSAIC_AGENT_RUNTIME: 'shell' });
+  await fleet.startAgent('beta2', { MOSAIC_AGENT_RUNTIME: 'shell' });
+  await fleet.run('start-agent-session', ['--stop', 'beta']);
+  const before = await fleet.tmux.capture((await paneOf('beta2')).paneId);
+  const r = await fleet.run('agent-send', ['beta', 'echo wrong-session']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /agent 'beta' has no session/);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(await fleet.tmux.capture((await paneOf('beta2')).paneId), before);
+});
+
+test('a send to an agent whose process exited fails with exit 1', async () => {
+  await fleet.startAgent('gone', { MOSAIC_AGENT_COMMAND: 'sleep 0.5' });
+  await eventually(async () => (await paneOf('gone')).dead, 'the agent to exit');
+  const r = await fleet.run('agent-send', ['gone', 'hello']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /agent 'gone' is not running: its process has exited/);
+});
+
+test('a send to a pi agent whose pane is back at a shell is refused', async () => {
+  await fleet.startAgent('fallen', { MOSAIC_AGENT_RUNTIME: 'shell' });
+  const pane = await paneOf('fallen');
+  // Record it as a pi agent: what a pane looks like after pi exited to a shell.
+  await fleet.tmux.markAgent('fallen', pane.paneId, { runtime: 'pi', customCommand: false });
+  const r = await fleet.run('agent-send', ['fallen', 'hello']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /is not running: its pane is back at a shell/);
+});
+
+test('bad usage exits 2 and types nothing', async () => {
+  const before = mock.userMessages().length;
+  for (const args of [[], ['alpha'], ['alpha', '   '], ['--bogus', 'alpha', 'x'], ['a.b', 'x'], ['--from', '', 'alpha', 'x'], ['--timeout', 'soon', 'alpha', 'x']]) {
+    const r = await fleet.run('agent-send', args, { input: '' });
+    assert.equal(r.code, 2, `${JSON.stringify(args)}: ${r.stderr}`);
+    assert.match(r.stderr, /^agent-send: /);
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(mock.userMessages().length, before);
+});
+
+test('without the fleet server a send fails clearly and starts no server', async () => {
+  const other = await startTestFleet({ holder: false });
+  try {
+    const r = await other.run('agent-send', ['alpha', 'hello']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no tmux server on socket/);
+    assert.equal(await other.tmux.listPanes(), undefined);
+  } finally {
+    await other.close();
+  }
+});

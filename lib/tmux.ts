@@ -285,3 +285,28 @@ export class Tmux {
 function envFlags(env: Record<string, string>): string[] {
   return Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
 }
+
+/**
+ * The visible screens of many panes in one tmux call (a fixed cost whatever
+ * the fleet's size): each capture is preceded by a marker line naming its pane.
+ */
+export async function captureMany(tmux: Tmux, paneIds: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (paneIds.length === 0) return out;
+  const mark = (id: string) => `${SEP}mosaic-screen${SEP}${id}`;
+  const args = paneIds.flatMap((id, i) => [
+    ...(i > 0 ? [';'] : []),
+    'display-message', '-p', '-t', id, mark(id), ';',
+    'capture-pane', '-p', '-t', id,
+  ]);
+  const r = await tmux.run(args);
+  let current: string[] | undefined;
+  for (const line of r.stdout.split('\n')) {
+    const m = line.startsWith(`${SEP}mosaic-screen${SEP}`) ? line.split(SEP)[2] : undefined;
+    if (m !== undefined) {
+      current = [];
+      out.set(m, current);
+    } else current?.push(line);
+  }
+  return out;
+}

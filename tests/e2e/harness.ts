@@ -16,9 +16,20 @@
 //
 // Teardown: tests MUST call `destroy()` (in `after()`); it is async and is the
 // only complete teardown. A synchronous best-effort safety net also runs on
-// process 'exit' and on SIGINT/SIGTERM/SIGHUP (SIGKILL everything of the uid,
-// remove cgroups, runtime dir and user), but it cannot wait for anything
-// gracefully and does not run if the process is SIGKILLed.
+// process 'exit' and on SIGINT/SIGTERM/SIGHUP (SIGTERM the manager, SIGKILL
+// everything else of the uid, remove cgroups, runtime dir and user), but it
+// cannot await anything and does not run if the process is SIGKILLed.
+//
+// Things a test should know:
+// - The user gets a random uid in 20000..59999 (never reused from a previous
+//   run). Its ~/.config/systemd/user.conf is written by the harness so that
+//   units' stdout/stderr land in managerLog() (there is no journald).
+// - PID 1 on these machines does not reap orphans: a process that outlives its
+//   parent (e.g. a tmux server started with run(), not from a unit) and is then
+//   killed stays a zombie of the uid forever. pidsOfUid() leaves zombies out;
+//   `pgrep -u UID` would list them.
+// - stopManager() defaults to a clean "reboot": SIGTERM (the manager stops its
+//   units), then SIGKILL whatever of the uid is left, then empty the runtime dir.
 //
 // Everything is argv based: no shell strings are ever built from variable
 // data. The one shell script used (to move the manager into its cgroups before
@@ -27,6 +38,7 @@
 import { spawn, execFileSync, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import {
   accessSync,
+  chmodSync,
   chownSync,
   closeSync,
   constants as fsConstants,
@@ -554,8 +566,7 @@ export async function createUserManager(opts: { prefix?: string } = {}): Promise
     mkdirSync('/run/user', { recursive: true, mode: 0o755 });
     if (!existsSync(runtimeDir)) mkdirSync(runtimeDir, { mode: 0o700 });
     chownSync(runtimeDir, uid, gid);
-    // mkdir's mode is filtered by the umask; be explicit.
-    execFileSync('chmod', ['0700', runtimeDir]);
+    chmodSync(runtimeDir, 0o700); // mkdir's mode is filtered by the umask
     for (const dir of cgroupDirs) {
       if (!existsSync(dir)) mkdirSync(dir);
       chownTree(dir, uid, gid);
@@ -751,11 +762,15 @@ export async function createUserManager(opts: { prefix?: string } = {}): Promise
       if (uid >= 1000) {
         const pid = managerPid();
         if (pid !== undefined) {
+          // SIGTERM first: the manager stops and reaps its units' processes itself.
+          // (PID 1 here never reaps orphans, so whatever we SIGKILL stays a zombie.)
           try {
-            process.kill(pid, 'SIGKILL');
+            process.kill(pid, 'SIGTERM');
           } catch {
             /* gone */
           }
+          const stopDeadline = Date.now() + 3_000;
+          while (alive(pid) && Date.now() < stopDeadline) sleepSync(25);
         }
         const deadline = Date.now() + 3_000;
         while (killUidRound(uid).length > 0 && Date.now() < deadline) sleepSync(50);

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// mosaic-agent: one command over the fleet. Thin: each command parses its
+// flags and calls lib/. Modules are imported on demand so `--version` costs
+// no more than starting Node.
+import { readFileSync } from 'node:fs';
+
+const HELP = `Usage: mosaic-agent [COMMAND] [options]
+
+Commands:
+  status [NAME...] [--json]        the holder and every agent (default command)
+  start NAME...|--all              start agents (--all: the fleet target)
+  stop NAME...|--all               stop agents (their sessions only)
+  restart NAME...|--all            restart agents
+  send [agent-send options] NAME[,NAME...] MESSAGE...
+                                   deliver a message (same code as agent-send)
+  read NAME [--lines N]            the agent's screen, or N lines of history too
+  attach NAME [--read-only]        attach your terminal to the agent's session
+
+Options:
+  -h, --help     help (also: mosaic-agent COMMAND --help)
+  -V, --version  the installed version
+  --verbose      stack traces on errors
+
+Environment: MOSAIC_TMUX_SOCKET (default mosaic-factory), NO_COLOR.
+
+Examples:
+  mosaic-agent
+  mosaic-agent send demo 'echo hello'
+  mosaic-agent read demo --lines 200
+  mosaic-agent restart --all`;
+
+function version(): string {
+  // Installed: releases/X/VERSION beside dist/; from a checkout: package.json.
+  for (const rel of ['../../VERSION', '../../package.json']) {
+    try {
+      const text = readFileSync(new URL(rel, import.meta.url), 'utf8');
+      return rel.endsWith('VERSION') ? text.trim() : (JSON.parse(text) as { version: string }).version;
+    } catch {
+      // try the next place
+    }
+  }
+  return 'unknown';
+}
+
+const [first] = process.argv.slice(2);
+if (first === '--version' || first === '-V') {
+  process.stdout.write(`mosaic-agent ${version()}\n`);
+} else {
+  const { runMain } = await import('../lib/cli.js');
+  const { runCommand } = await import('../lib/commands.js');
+  await runMain('mosaic-agent', (argv) => runCommand(argv, HELP));
+}

@@ -1,0 +1,109 @@
+// The commands of mosaic-agent, each a small function over lib/ modules.
+import { spawnSync } from 'node:child_process';
+import { numberFlag, parseFlags } from './cli.js';
+import { FleetError, UsageError } from './errors.js';
+import { fleetStatus, renderStatus } from './fleet-status.js';
+import { senderProblem } from './message.js';
+import { checkAgentName } from './names.js';
+import { readMessageFromStdin, sendAndReport } from './send-command.js';
+import { agentUnit, FLEET_TARGET, loadedAgents, mustSystemctl } from './systemd.js';
+import { Tmux } from './tmux.js';
+import { openTransport } from './transport.js';
+
+const COMMAND_HELP: Record<string, string> = {
+  status: 'Usage: mosaic-agent status [NAME...] [--json]\n\nThe holder, then each agent: unit state, session, runtime, pid, uptime, restarts, activity.',
+  start: 'Usage: mosaic-agent start NAME...|--all\n\nStart agents (systemctl --user start mosaic-agent@NAME); --all starts the fleet target.',
+  stop: 'Usage: mosaic-agent stop NAME...|--all\n\nStop agents; each stop kills only that agent\'s own session.',
+  restart: 'Usage: mosaic-agent restart NAME...|--all\n\nRestart agents.',
+  send: 'Usage: mosaic-agent send [options] NAME[,NAME...] MESSAGE...\n\nSee agent-send --help: the same options and the same code.',
+  read: 'Usage: mosaic-agent read NAME [--lines N]\n\nPrint the agent\'s visible screen, or with --lines the last N lines of history too.',
+  attach: 'Usage: mosaic-agent attach NAME [--read-only]\n\nAttach this terminal to the agent\'s session (detach with the tmux prefix, then d).',
+};
+
+/** Run one mosaic-agent command; returns the exit code. */
+export async function runCommand(argv: string[], help: string): Promise<number> {
+  const command = argv[0] && !argv[0].startsWith('-') ? argv[0] : 'status';
+  const rest = argv[0] === command ? argv.slice(1) : argv;
+  if (command === 'help' || (rest.includes('--help') && !COMMAND_HELP[command]) || (argv[0] === '-h' || argv[0] === '--help')) {
+    process.stdout.write(help + '\n');
+    return 0;
+  }
+  const run = COMMANDS[command];
+  if (!run) throw new UsageError(`unknown command ${JSON.stringify(command)}`, 'see mosaic-agent --help');
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(COMMAND_HELP[command] + '\n');
+    return 0;
+  }
+  return run(rest);
+}
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  async status(argv) {
+    const flags = parseFlags(argv, { boolean: ['json'] });
+    const names = flags._.map((n) => checkAgentName(n));
+    const st = await fleetStatus(names);
+    if (flags.json) process.stdout.write(JSON.stringify(st, null, 2) + '\n');
+    else process.stdout.write(renderStatus(st, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR) + '\n');
+    return 0;
+  },
+  start: (argv) => lifecycle('start', argv),
+  stop: (argv) => lifecycle('stop', argv),
+  restart: (argv) => lifecycle('restart', argv),
+  async send(argv) {
+    const flags = parseFlags(argv, {
+      string: ['from', 'timeout'],
+      boolean: ['all', 'submit', 'force', 'json', 'quiet'],
+      alias: { q: 'quiet' },
+      defaults: { submit: true },
+      stopEarly: true,
+    });
+    const words = [...flags._];
+    const targets = flags.all ? undefined : words.shift();
+    if (!flags.all && targets === undefined) throw new UsageError('no agent name given', 'usage: mosaic-agent send NAME MESSAGE');
+    if (flags.from !== undefined && senderProblem(String(flags.from))) throw new UsageError(`invalid --from: ${senderProblem(String(flags.from))}`);
+    const text = (words.length === 1 && words[0] === '-') || (words.length === 0 && !process.stdin.isTTY) ? await readMessageFromStdin() : words.join(' ');
+    if (text.trim() === '') throw new UsageError('the message is empty', 'give the message as arguments or on stdin');
+    return sendAndReport({
+      tool: 'mosaic-agent send',
+      agents: targets?.split(','),
+      text,
+      opts: { from: flags.from === undefined ? undefined : String(flags.from), submit: Boolean(flags.submit), timeoutMs: numberFlag(flags, 'timeout', 30) * 1000, force: Boolean(flags.force) },
+      json: Boolean(flags.json),
+      quiet: Boolean(flags.quiet),
+    });
+  },
+  async read(argv) {
+    const flags = parseFlags(argv, { string: ['lines'] });
+    if (flags._.length !== 1) throw new UsageError('read takes one agent name');
+    const lines = flags.lines === undefined ? undefined : numberFlag(flags, 'lines', 0);
+    process.stdout.write(await openTransport().read(flags._[0]!, lines));
+    return 0;
+  },
+  async attach(argv) {
+    const flags = parseFlags(argv, { boolean: ['read-only'], alias: { r: 'read-only' } });
+    if (flags._.length !== 1) throw new UsageError('attach takes one agent name');
+    const name = checkAgentName(flags._[0]);
+    const tmux = Tmux.fromEnv();
+    await openTransport().read(name); // fails clearly when there is no such session
+    const [bin, ...args] = tmux.argv(['attach-session', ...(flags['read-only'] ? ['-r'] : []), '-t', `=${name}`]);
+    const r = spawnSync(bin!, args, { stdio: 'inherit' });
+    return r.status ?? 1;
+  },
+};
+
+async function lifecycle(verb: 'start' | 'stop' | 'restart', argv: string[]): Promise<number> {
+  const flags = parseFlags(argv, { boolean: ['all'] });
+  let units: string[];
+  if (flags.all) {
+    if (flags._.length > 0) throw new UsageError('give agent names or --all, not both');
+    units = verb === 'start' ? [FLEET_TARGET] : (await loadedAgents()).map(agentUnit);
+    if (verb === 'restart') units = [...units, FLEET_TARGET];
+  } else {
+    if (flags._.length === 0) throw new UsageError(`no agent name given`, `usage: mosaic-agent ${verb} NAME... or --all`);
+    units = flags._.map((n) => agentUnit(checkAgentName(n)));
+  }
+  if (units.length === 0) throw new FleetError('no agents to ' + verb);
+  await mustSystemctl([verb, '--', ...units], `${verb} ${units.join(' ')}`);
+  process.stdout.write(`${verb}: ${units.join(' ')}\n`);
+  return 0;
+}

@@ -1,0 +1,93 @@
+// One snapshot of the fleet: one tmux listing, one capture of every agent
+// screen, two systemctl queries; never a call per agent (issue #5).
+import { readdirSync } from 'node:fs';
+import { activityOf, type Activity } from './activity.js';
+import { agentEnvDir } from './paths.js';
+import { profileFor } from './profiles.js';
+import { agentUnit, HOLDER_UNIT, loadedAgents, unitStates, type UnitState } from './systemd.js';
+import { agentPaneOf, captureMany, HOLDER_SESSION, Tmux } from './tmux.js';
+
+export interface AgentStatus {
+  name: string;
+  unit: { active: string; sub: string; result: string; enabled: string; restarts: number };
+  session: boolean;
+  runtime: string;
+  pid: number | null;
+  uptimeSeconds: number | null;
+  activity: Activity;
+}
+
+export interface FleetStatus {
+  holder: { active: string; sub: string; server: boolean; socket: string };
+  agents: AgentStatus[];
+}
+
+function envFileAgents(env: NodeJS.ProcessEnv): string[] {
+  try {
+    return readdirSync(agentEnvDir(env)).filter((f) => f.endsWith('.env')).map((f) => f.slice(0, -4));
+  } catch {
+    return [];
+  }
+}
+
+const NO_UNIT: UnitState = { unit: '', load: '', active: 'inactive', sub: 'dead', result: '', mainPid: 0, restarts: 0, activeSince: 0, enabled: '' };
+
+/** The state of the holder and of every agent (or of `only`). */
+export async function fleetStatus(only: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<FleetStatus> {
+  const tmux = Tmux.fromEnv(env);
+  const [panes, loaded] = await Promise.all([tmux.listPanes(), loadedAgents()]);
+  const sessions = (panes ?? []).filter((p) => p.session !== HOLDER_SESSION && p.runtime !== '').map((p) => p.session);
+  const names = only.length > 0 ? only : [...new Set([...envFileAgents(env), ...loaded, ...sessions])].sort();
+  const [states, screens] = await Promise.all([
+    unitStates([HOLDER_UNIT, ...names.map(agentUnit)]),
+    captureMany(tmux, names.map((n) => (panes ? agentPaneOf(panes, n)?.paneId : undefined)).filter((id): id is string => !!id)),
+  ]);
+  const now = Date.now() / 1000;
+  const holder = states.get(HOLDER_UNIT) ?? NO_UNIT;
+  return {
+    holder: { active: holder.active, sub: holder.sub, server: panes !== undefined, socket: tmux.socket },
+    agents: names.map((name) => {
+      const unit = states.get(agentUnit(name)) ?? NO_UNIT;
+      const pane = panes ? agentPaneOf(panes, name) : undefined;
+      const runtime = pane?.runtime || '';
+      return {
+        name,
+        unit: { active: unit.active, sub: unit.sub, result: unit.result, enabled: unit.enabled, restarts: unit.restarts },
+        session: pane !== undefined,
+        runtime,
+        pid: pane && !pane.dead ? pane.panePid : null,
+        uptimeSeconds: pane && !pane.dead ? Math.max(0, Math.round(now - pane.sessionCreated)) : null,
+        activity: pane ? activityOf(profileFor(runtime || 'unknown', env), pane, screens.get(pane.paneId) ?? []) : 'exited',
+      };
+    }),
+  };
+}
+
+function duration(s: number | null): string {
+  if (s === null) return '-';
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  return `${Math.round(s / 3600)}h`;
+}
+
+/** The status as a table for people. */
+export function renderStatus(st: FleetStatus, color: boolean): string {
+  const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const stateColor = (s: string) => (s === 'active' ? '32' : s === 'failed' ? '31' : '33');
+  const head = `holder: ${paint(stateColor(st.holder.active), st.holder.active)} (${st.holder.sub}), tmux server on socket '${st.holder.socket}' ${st.holder.server ? 'running' : 'not running'}`;
+  const rows = [['AGENT', 'UNIT', 'SESSION', 'RUNTIME', 'PID', 'UPTIME', 'RESTARTS', 'ACTIVITY']];
+  for (const a of st.agents) {
+    rows.push([a.name, `${a.unit.active}/${a.unit.sub}`, a.session ? 'yes' : 'no', a.runtime || '-', a.pid === null ? '-' : String(a.pid), duration(a.uptimeSeconds), String(a.unit.restarts), a.activity]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const lines = rows.map((r, ri) =>
+    r
+      .map((c, i) => {
+        const cell = c.padEnd(widths[i]!);
+        return ri > 0 && i === 1 ? paint(stateColor(st.agents[ri - 1]!.unit.active), cell) : cell;
+      })
+      .join('  ')
+      .trimEnd(),
+  );
+  return [head, '', ...(st.agents.length ? lines : ['no agents (add one to the roster, see the README)'])].join('\n');
+}

@@ -1,0 +1,94 @@
+// The systemd gateway: the only module that calls systemctl, always as an
+// argv array and always on the user manager (`--user`).
+import { exec, type ExecResult } from './exec.js';
+import { FleetError } from './errors.js';
+
+export const HOLDER_UNIT = 'mosaic-tmux-holder.service';
+export const FLEET_TARGET = 'mosaic-fleet.target';
+
+/** The unit name of an agent. */
+export function agentUnit(name: string): string {
+  return `mosaic-agent@${name}.service`;
+}
+
+/** The agent name of a unit name, or undefined when it is not an agent unit. */
+export function agentOfUnit(unit: string): string | undefined {
+  const m = /^mosaic-agent@(.+)\.service$/.exec(unit);
+  return m?.[1];
+}
+
+/** Run `systemctl --user ARGS`. */
+export function systemctl(args: readonly string[]): Promise<ExecResult> {
+  return exec(['systemctl', '--user', ...args], { timeoutMs: 120_000 });
+}
+
+/** Run a systemctl command that must succeed. */
+export async function mustSystemctl(args: readonly string[], what: string): Promise<string> {
+  const r = await systemctl(args);
+  if (r.code !== 0) {
+    throw new FleetError(`systemctl could not ${what}: ${r.stderr.trim() || `exit ${r.code}`}`, 'see: systemctl --user status ' + args.slice(1).join(' '));
+  }
+  return r.stdout;
+}
+
+export interface UnitState {
+  unit: string;
+  load: string;
+  active: string;
+  sub: string;
+  result: string;
+  mainPid: number;
+  restarts: number;
+  /** Seconds since the epoch when the unit last became active, 0 if never. */
+  activeSince: number;
+  enabled: string;
+}
+
+const PROPS = ['Id', 'LoadState', 'ActiveState', 'SubState', 'Result', 'MainPID', 'NRestarts', 'ActiveEnterTimestamp', 'UnitFileState'];
+
+/** Parse `systemctl show` output for several units (blocks separated by blank lines). */
+export function parseShow(stdout: string): UnitState[] {
+  return stdout
+    .split(/\n\n+/)
+    .filter((b) => b.trim() !== '')
+    .map((block) => {
+      const kv = new Map<string, string>();
+      for (const line of block.split('\n')) {
+        const i = line.indexOf('=');
+        if (i > 0) kv.set(line.slice(0, i), line.slice(i + 1));
+      }
+      // With --timestamp=unix the value reads `@SECONDS`.
+      const ts = /^@(\d+)/.exec(kv.get('ActiveEnterTimestamp') ?? '');
+      return {
+        unit: kv.get('Id') ?? '',
+        load: kv.get('LoadState') ?? '',
+        active: kv.get('ActiveState') ?? '',
+        sub: kv.get('SubState') ?? '',
+        result: kv.get('Result') ?? '',
+        mainPid: Number(kv.get('MainPID') ?? 0),
+        restarts: Number(kv.get('NRestarts') ?? 0),
+        activeSince: ts ? Number(ts[1]) : 0,
+        enabled: kv.get('UnitFileState') ?? '',
+      };
+    });
+}
+
+/** The state of many units in one systemctl call, whatever their number. */
+export async function unitStates(units: string[]): Promise<Map<string, UnitState>> {
+  if (units.length === 0) return new Map();
+  const r = await systemctl(['show', '--timestamp=unix', '--property', PROPS.join(','), '--', ...units]);
+  if (r.code !== 0) {
+    throw new FleetError(`systemctl could not read unit states: ${r.stderr.trim()}`, 'check that the user manager runs: systemctl --user status');
+  }
+  return new Map(parseShow(r.stdout).map((s) => [s.unit, s]));
+}
+
+/** Names of agents that have a loaded unit instance (running, failed, or just known to systemd). */
+export async function loadedAgents(): Promise<string[]> {
+  const r = await systemctl(['list-units', '--all', '--plain', '--no-legend', '--no-pager', 'mosaic-agent@*']);
+  if (r.code !== 0) return [];
+  return r.stdout
+    .split('\n')
+    .map((l) => agentOfUnit(l.trim().split(/\s+/)[0] ?? ''))
+    .filter((n): n is string => n !== undefined);
+}

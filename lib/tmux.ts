@@ -14,7 +14,10 @@ export const AGENT_PANE_OPTION = '@mosaic_agent_pane';
 export const RUNTIME_OPTION = '@mosaic_runtime';
 export const CUSTOM_OPTION = '@mosaic_custom_command';
 
-const SEP = '\x1f';
+// Printable on purpose: a tmux client without a UTF-8 locale (as under
+// systemd) prints control characters in formats as `_`. Session names cannot
+// hold ':' (tmux rewrites it), so this cannot occur in the first field.
+const SEP = ':|:';
 const PANE_FIELDS = [
   'session_name',
   'session_created',

@@ -24,10 +24,11 @@
 // - The user gets a random uid in 20000..59999 (never reused from a previous
 //   run). Its ~/.config/systemd/user.conf is written by the harness so that
 //   units' stdout/stderr land in managerLog() (there is no journald).
-// - PID 1 on these machines does not reap orphans: a process that outlives its
-//   parent (e.g. a tmux server started with run(), not from a unit) and is then
-//   killed stays a zombie of the uid forever. pidsOfUid() leaves zombies out;
-//   `pgrep -u UID` would list them.
+// - PID 1 on these machines (process_api) reaps orphans only periodically
+//   (seen: ~1.5-2 s later): a process that outlived its parent (e.g. a tmux
+//   server started with run(), not from a unit) stays a zombie of the uid for
+//   a while after it is killed. pidsOfUid() leaves zombies out; `pgrep -u UID`
+//   lists them. destroy() waits up to 3 s for them to be reaped.
 // - stopManager() defaults to a clean "reboot": SIGTERM (the manager stops its
 //   units), then SIGKILL whatever of the uid is left, then empty the runtime dir.
 //
@@ -256,9 +257,9 @@ function ownedBy(info: ProcInfo, uid: number): boolean {
 
 /**
  * Pids whose real, effective, saved or fs uid is `uid`. Zombies are left out
- * unless asked for: here PID 1 does not reap orphans, so a process that was
- * reparented to PID 1 and then killed stays a zombie forever (it holds no
- * resources, only a pid, and userdel ignores it).
+ * unless asked for: here PID 1 reaps orphans only every couple of seconds, so
+ * a process that was reparented to PID 1 and then killed lingers as a zombie
+ * for a while (it holds no resources, only a pid, and userdel ignores it).
  */
 export function pidsOfUid(uid: number, opts: { includeZombies?: boolean } = {}): number[] {
   const pids: number[] = [];
@@ -720,6 +721,9 @@ export async function createUserManager(opts: { prefix?: string } = {}): Promise
     if (uid >= 0) {
       await step('stop manager', () => stopManager({ signal: 'SIGTERM', timeoutMs: 5_000, killUserProcesses: false, clearRuntimeDir: false }));
       await step('kill processes', () => killAllOfUid(uid));
+      // Best effort: give PID 1 a moment to reap killed orphans, so `pgrep -u` is empty too.
+      const zombieDeadline = Date.now() + 3_000;
+      while (pidsOfUid(uid, { includeZombies: true }).length && Date.now() < zombieDeadline) await sleep(50);
     }
     await step('remove files', () => problems.push(...removeUserFiles()));
     if (userCreated || uid >= 0) {
@@ -762,8 +766,8 @@ export async function createUserManager(opts: { prefix?: string } = {}): Promise
       if (uid >= 1000) {
         const pid = managerPid();
         if (pid !== undefined) {
-          // SIGTERM first: the manager stops and reaps its units' processes itself.
-          // (PID 1 here never reaps orphans, so whatever we SIGKILL stays a zombie.)
+          // SIGTERM first: the manager stops and reaps its units' processes itself
+          // (orphans we SIGKILL stay zombies until PID 1 gets round to them).
           try {
             process.kill(pid, 'SIGTERM');
           } catch {
@@ -792,9 +796,8 @@ export async function createUserManager(opts: { prefix?: string } = {}): Promise
   live.add(handle);
 
   try {
-    // A random uid, not useradd's next free one: here PID 1 never reaps orphans, so a
-    // killed orphan stays a zombie with its uid forever, and a reused uid would
-    // inherit those (and any stale /tmp files) from an earlier run.
+    // A random uid, not useradd's next free one, so a run never inherits anything
+    // of an earlier run's uid (zombies not yet reaped by PID 1, stale /tmp files).
     for (let attempt = 0; ; attempt++) {
       const wanted = pickFreshUid();
       const r = await rootRun(['useradd', '-m', '-U', '-l', '-s', '/bin/bash', ...(wanted ? ['-u', String(wanted)] : []), user], { okCodes: [0, 4] });

@@ -176,8 +176,11 @@ test('a tmux server killed with SIGKILL comes back with every enabled agent', { 
   const server = Number(await show('mosaic-tmux-holder.service', 'MainPID'));
   process.kill(server, 'SIGKILL');
   await waitFor(async () => { const p = Number(await show('mosaic-tmux-holder.service', 'MainPID')); return p > 0 && p !== server; }, { what: 'a new tmux server', timeoutMs: 20_000 });
-  await waitFor(async () => (await panePid('demo')) !== undefined, { what: 'the demo agent back', timeoutMs: 20_000 });
-  assert.equal(await show('mosaic-agent@demo.service', 'ActiveState'), 'active');
+  await waitFor(async () => (await panePid('demo')) !== undefined, { what: 'the demo agent back', timeoutMs: 20_000 }).catch(async (err) => {
+    const status = await um.systemctl('status', '--no-pager', 'mosaic-agent@demo', 'mosaic-tmux-holder', 'mosaic-fleet.target');
+    throw new Error(`${err.message}\n${status.stdout}\n${um.managerLog().slice(-3000)}`);
+  });
+  await waitFor(async () => (await show('mosaic-agent@demo.service', 'ActiveState')) === 'active', { what: 'the demo unit active' });
   assert.equal((await sessions()).filter((s) => s === 'demo').length, 1);
 });
 

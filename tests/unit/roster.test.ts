@@ -1,0 +1,562 @@
+// The roster: parsing, validation with positions, env files and the apply plan.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FleetError } from '../../lib/errors.js';
+import {
+  isAppliedEnvFile,
+  loadRoster,
+  parseEnvFile,
+  parseRoster,
+  planApply,
+  quoteEnvValue,
+  readEnvFiles,
+  renderEnvFile,
+  RosterError,
+  type AgentConfig,
+  type Roster,
+} from '../../lib/roster.js';
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** A temporary home with the given subdirectories. */
+function makeHome(...dirs: string[]): string {
+  const home = mkdtempSync(join(tmpdir(), 'roster-test-'));
+  for (const d of dirs) mkdirSync(join(home, d), { recursive: true });
+  return home;
+}
+
+/** The issues of a roster that must fail, as `line:col: message`. */
+function issuesOf(text: string, opts: { home?: string; checkWorkdirs?: boolean } = {}): string[] {
+  try {
+    parseRoster(text, 'roster.yaml', { home: opts.home ?? makeHome(), checkWorkdirs: opts.checkWorkdirs ?? false });
+  } catch (err) {
+    assert.ok(err instanceof RosterError, `expected a RosterError, got ${String(err)}`);
+    return err.issues.map((i) => `${i.line}:${i.column}: ${i.message}`);
+  }
+  assert.fail('the roster parsed without issues');
+}
+
+function agent(overrides: Partial<AgentConfig> & { name: string }): AgentConfig {
+  return { runtime: 'pi', workdir: '/srv/w', env: {}, enabled: true, resume: false, ...overrides };
+}
+
+const MIXED_YAML = `
+defaults: { runtime: pi, workdir: ~/src, env: { SHARED: base, PI_OFFLINE: "0" } }
+agents:
+  alpha: { workdir: ~/src/alpha, env: { PI_OFFLINE: "1" } }
+  scribe: { runtime: shell, command: "bash -l", kickstart: "echo ready", resume: true }
+  reviewer:
+    runtime: claude
+    submit_delay_ms: 150
+    enabled: false
+`;
+
+const MIXED_JSON = JSON.stringify(
+  {
+    defaults: { runtime: 'pi', workdir: '~/src', env: { SHARED: 'base', PI_OFFLINE: '0' } },
+    agents: {
+      alpha: { workdir: '~/src/alpha', env: { PI_OFFLINE: '1' } },
+      scribe: { runtime: 'shell', command: 'bash -l', kickstart: 'echo ready', resume: true },
+      reviewer: { runtime: 'claude', submit_delay_ms: 150, enabled: false },
+    },
+  },
+  null,
+  2,
+);
+
+function expectedMixed(home: string): AgentConfig[] {
+  return [
+    { name: 'alpha', runtime: 'pi', workdir: join(home, 'src/alpha'), env: { SHARED: 'base', PI_OFFLINE: '1' }, enabled: true, resume: false },
+    {
+      name: 'scribe',
+      runtime: 'shell',
+      workdir: join(home, 'src'),
+      command: 'bash -l',
+      kickstart: 'echo ready',
+      env: { SHARED: 'base', PI_OFFLINE: '0' },
+      enabled: true,
+      resume: true,
+    },
+    {
+      name: 'reviewer',
+      runtime: 'claude',
+      workdir: join(home, 'src'),
+      env: { SHARED: 'base', PI_OFFLINE: '0' },
+      enabled: false,
+      resume: false,
+      submit_delay_ms: 150,
+    },
+  ];
+}
+
+test('a valid mixed YAML roster gives its agents in file order with defaults merged under them', () => {
+  const home = makeHome('src/alpha');
+  const roster = parseRoster(MIXED_YAML, '/etc/roster.yaml', { home });
+  assert.equal(roster.file, '/etc/roster.yaml');
+  assert.deepEqual(roster.agents, expectedMixed(home));
+});
+
+test('the same roster written as JSON gives the same agents', () => {
+  const home = makeHome('src/alpha');
+  assert.deepEqual(parseRoster(MIXED_JSON, 'roster.json', { home }).agents, expectedMixed(home));
+});
+
+test('an agent with no settings gets runtime pi, the home directory, enabled and no resume', () => {
+  const home = makeHome();
+  const roster = parseRoster('agents:\n  solo:\n  other: {}\n', 'r.yaml', { home });
+  assert.deepEqual(roster.agents, [
+    { name: 'solo', runtime: 'pi', workdir: home, env: {}, enabled: true, resume: false },
+    { name: 'other', runtime: 'pi', workdir: home, env: {}, enabled: true, resume: false },
+  ]);
+});
+
+test('defaults give every field they set, and an agent overrides them field by field', () => {
+  const home = makeHome('a', 'b');
+  const text = [
+    'defaults:',
+    '  runtime: codex',
+    '  workdir: ~/a',
+    '  enabled: false',
+    '  resume: true',
+    '  submit_delay_ms: 300',
+    '  env: { A: "1", B: "2" }',
+    'agents:',
+    '  x: {}',
+    '  y: { runtime: pi, workdir: ~/b, enabled: true, resume: false, submit_delay_ms: 0, env: { B: "override", C: "3" } }',
+  ].join('\n');
+  const [x, y] = parseRoster(text, 'r.yaml', { home }).agents;
+  assert.deepEqual(x, { name: 'x', runtime: 'codex', workdir: join(home, 'a'), env: { A: '1', B: '2' }, enabled: false, resume: true, submit_delay_ms: 300 });
+  assert.deepEqual(y, { name: 'y', runtime: 'pi', workdir: join(home, 'b'), env: { A: '1', B: 'override', C: '3' }, enabled: true, resume: false, submit_delay_ms: 0 });
+});
+
+test('a workdir of ~ or ~/… is expanded against the given home and normalised', () => {
+  const home = makeHome('src/deep');
+  const roster = parseRoster('agents:\n  a: { workdir: "~" }\n  b: { workdir: ~/src/deep/ }\n  c: { workdir: ~/src/./deep/.. }\n', 'r.yaml', { home });
+  assert.deepEqual(roster.agents.map((a) => a.workdir), [home, join(home, 'src/deep'), join(home, 'src')]);
+});
+
+test('env values are kept as written, as strings', () => {
+  const roster = parseRoster(
+    'agents:\n  a:\n    env: { FLOAT: 1.0, HEX: 0x1F, BOOL: true, EMPTY: , TILDE_NULL: ~, WORD: yes, QUOTED: "007" }\n',
+    'r.yaml',
+    { home: makeHome() },
+  );
+  assert.deepEqual(roster.agents[0]!.env, { FLOAT: '1.0', HEX: '0x1F', BOOL: 'true', EMPTY: '', TILDE_NULL: '', WORD: 'yes', QUOTED: '007' });
+});
+
+test('a numeric agent name keeps its leading zeros', () => {
+  const roster = parseRoster('agents:\n  007: {}\n', 'r.yaml', { home: makeHome() });
+  assert.equal(roster.agents[0]!.name, '007');
+});
+
+test('a roster with an unknown field names the field with its line and column and lists the allowed ones', () => {
+  const issues = issuesOf('agents:\n  alpha:\n    runtime: pi\n    wrokdir: ~/src\n');
+  assert.equal(issues.length, 1);
+  assert.match(issues[0]!, /^4:5: agent "alpha": unknown field "wrokdir" \(allowed: runtime, workdir, command, kickstart, env, enabled, resume, submit_delay_ms\)$/);
+});
+
+test('defaults refuse command and kickstart, saying they belong to one agent', () => {
+  assert.deepEqual(issuesOf('defaults:\n  command: bash\n  kickstart: hi\nagents: {}\n'), [
+    '2:3: defaults: unknown field "command" (command cannot have a default; set it on the agent that needs it)',
+    '3:3: defaults: unknown field "kickstart" (kickstart cannot have a default; set it on the agent that needs it)',
+  ]);
+});
+
+test('a roster that is not a map at the top is refused at 1:1', () => {
+  assert.deepEqual(issuesOf('- alpha\n- beta\n'), ['1:1: the roster must be a map with an `agents:` key, not a list']);
+  assert.deepEqual(issuesOf('just words\n'), ['1:1: the roster must be a map with an `agents:` key, not the string "just words"']);
+  assert.deepEqual(issuesOf(''), ['1:1: the roster is empty (it needs an `agents:` map)']);
+  assert.deepEqual(issuesOf('# only a comment\n'), ['1:1: the roster is empty (it needs an `agents:` map)']);
+});
+
+test('an unknown top-level key is named with its position', () => {
+  assert.deepEqual(issuesOf('agents: {}\nagent:\n  a: {}\n'), ['2:1: unknown top-level key "agent" (allowed: defaults, agents)']);
+});
+
+test('a missing or malformed agents key is an issue', () => {
+  assert.deepEqual(issuesOf('defaults: { runtime: pi }\n'), ['1:1: the roster has no `agents:` map (add `agents:` with one entry per agent name)']);
+  assert.deepEqual(issuesOf('agents:\n  - alpha\n'), ['2:3: `agents` must be a map of agent name to settings, not a list']);
+  assert.deepEqual(issuesOf('agents:\n'), ['1:1: `agents` must be a map of agent name to settings, not nothing']);
+  assert.deepEqual(issuesOf('agents:\n  alpha: pi\n'), ['2:10: agent "alpha" must be a map of settings, not the string "pi"']);
+});
+
+test('bad agent names are refused with the rule they break, and names starting with _ are reserved', () => {
+  const issues = issuesOf(['agents:', '  "has space": {}', '  -dash: {}', '  _holder: {}', '  a.b: {}', `  ${'x'.repeat(65)}: {}`].join('\n'));
+  assert.deepEqual(issues, [
+    '2:3: invalid agent name "has space": a space is not allowed (use letters, digits, \'_\' and \'-\', starting with a letter or digit)',
+    '3:3: invalid agent name "-dash": "-" is not allowed (use letters, digits, \'_\' and \'-\', starting with a letter or digit)',
+    "4:3: invalid agent name \"_holder\": names starting with '_' are reserved for the fleet's own tmux sessions",
+    '5:3: invalid agent name "a.b": "." is not allowed (use letters, digits, \'_\' and \'-\', starting with a letter or digit)',
+    `6:3: invalid agent name "${'x'.repeat(65)}": the name is longer than 64 characters`,
+  ]);
+});
+
+test('a duplicate agent name is reported where it repeats, pointing at the first', () => {
+  assert.deepEqual(issuesOf('agents:\n  alpha: {}\n  beta: {}\n  alpha: { runtime: shell }\n'), [
+    '4:3: agent "alpha" is defined twice (first at line 2, column 3)',
+  ]);
+});
+
+test('a duplicate agent name in JSON is reported with its position too', () => {
+  assert.deepEqual(issuesOf('{\n  "agents": {\n    "a": {},\n    "a": {}\n  }\n}\n'), ['4:5: agent "a" is defined twice (first at line 3, column 5)']);
+});
+
+test('a duplicate field or env name is reported as a duplicate key', () => {
+  assert.deepEqual(issuesOf('agents:\n  a:\n    runtime: pi\n    runtime: shell\n    env: { X: 1, X: 2 }\n'), [
+    '4:5: duplicate key "runtime" (first at line 3, column 5)',
+    '5:18: duplicate key "X" (first at line 5, column 12)',
+  ]);
+});
+
+test('fields of the wrong type are named with the type they need and what they got', () => {
+  const text = [
+    'agents:',
+    '  a:',
+    '    runtime: 5',
+    '    workdir: [/tmp]',
+    '    command: true',
+    '    kickstart: { text: hi }',
+    '    enabled: yes',
+    '    resume: 1',
+    '    env: [A=1]',
+  ].join('\n');
+  assert.deepEqual(issuesOf(text), [
+    '3:14: agent "a": runtime must be a string, not the number 5',
+    '4:14: agent "a": workdir must be a string, not a list',
+    '5:14: agent "a": command must be a string, not the boolean true',
+    '6:16: agent "a": kickstart must be a string, not a map',
+    '7:14: agent "a": enabled must be true or false, not the string "yes"',
+    '8:13: agent "a": resume must be true or false, not the number 1',
+    '9:10: agent "a": env must be a map of NAME: value, not a list',
+  ]);
+});
+
+test('env names must be variable names outside MOSAIC_AGENT_, and values single scalars', () => {
+  const text = ['agents:', '  a:', '    env:', '      1ST: x', '      WITH-DASH: x', '      MOSAIC_AGENT_WORKDIR: /x', '      MOSAIC_AGENT_OTHER: y', '      NESTED: { a: 1 }', '      OK: fine'].join('\n');
+  assert.deepEqual(issuesOf(text), [
+    '4:7: agent "a": env name "1ST" is not a variable name (letters, digits and \'_\', not starting with a digit)',
+    '5:7: agent "a": env name "WITH-DASH" is not a variable name (letters, digits and \'_\', not starting with a digit)',
+    '6:7: agent "a": env name MOSAIC_AGENT_WORKDIR is reserved (use the workdir field instead)',
+    "7:7: agent \"a\": env name MOSAIC_AGENT_OTHER is reserved (MOSAIC_AGENT_* are set from the agent's fields)",
+    '8:15: agent "a": env NESTED must be a single value (string, number or boolean), not a map',
+  ]);
+});
+
+test('submit_delay_ms must be a whole number from 0 to 10000', () => {
+  const text = ['agents:', '  a: { submit_delay_ms: -1 }', '  b: { submit_delay_ms: 1.5 }', '  c: { submit_delay_ms: 10001 }', '  d: { submit_delay_ms: "100" }', '  e: { submit_delay_ms: 10000 }', '  f: { submit_delay_ms: 0 }'].join('\n');
+  const must = 'submit_delay_ms must be a whole number of milliseconds from 0 to 10000';
+  assert.deepEqual(issuesOf(text), [
+    `2:25: agent "a": ${must}, not the number -1`,
+    `3:25: agent "b": ${must}, not the number 1.5`,
+    `4:25: agent "c": ${must}, not the number 10001`,
+    `5:25: agent "d": ${must}, not the string "100"`,
+  ]);
+});
+
+test('a runtime must be a lower-case name', () => {
+  assert.deepEqual(issuesOf('agents:\n  a: { runtime: Claude }\n  b: { runtime: "" }\n  c: { runtime: my-runtime_2 }\n'), [
+    '2:17: agent "a": runtime "Claude" is not a runtime name (lower-case letters, digits, \'_\' and \'-\', such as pi or shell)',
+    '3:17: agent "b": runtime "" is not a runtime name (lower-case letters, digits, \'_\' and \'-\', such as pi or shell)',
+  ]);
+});
+
+test('command and kickstart may not be empty', () => {
+  assert.deepEqual(issuesOf('agents:\n  a: { command: "", kickstart: "  " }\n'), [
+    '2:17: agent "a": command is empty (leave it out instead)',
+    '2:32: agent "a": kickstart is empty (leave it out instead)',
+  ]);
+});
+
+test('a workdir must be absolute or start with ~/', () => {
+  assert.deepEqual(issuesOf('agents:\n  a: { workdir: src/a }\n  b: { workdir: ~bob/src }\n  c: { workdir: "" }\n'), [
+    '2:17: agent "a": workdir "src/a" must be absolute or start with ~/',
+    '3:17: agent "b": workdir "~bob/src": only ~ and ~/… are expanded; write the full path',
+    '4:17: agent "c": workdir is empty (leave it out to use the home directory)',
+  ]);
+});
+
+test('a workdir that does not exist is named by its resolved path', () => {
+  const home = makeHome();
+  writeFileSync(join(home, 'file'), '');
+  const text = 'agents:\n  a: { workdir: ~/missing }\n  b: { workdir: ~/file }\n';
+  assert.deepEqual(issuesOf(text, { home, checkWorkdirs: true }), [
+    `2:17: agent "a": workdir ${join(home, 'missing')} does not exist (create it or fix the path)`,
+    `3:17: agent "b": workdir ${join(home, 'file')} is not a directory`,
+  ]);
+});
+
+test('a missing default workdir is reported once, at defaults', () => {
+  const home = makeHome();
+  const text = 'defaults: { workdir: ~/gone }\nagents:\n  a: {}\n  b: {}\n';
+  assert.deepEqual(issuesOf(text, { home, checkWorkdirs: true }), [`1:22: defaults: workdir ${join(home, 'gone')} does not exist (create it or fix the path)`]);
+});
+
+test('a missing home used as the workdir is reported at the agent name', () => {
+  const home = join(makeHome(), 'nohome');
+  assert.deepEqual(issuesOf('agents:\n  a: {}\n', { home, checkWorkdirs: true }), [
+    `2:3: agent "a": workdir ${home} (the home directory, as none is set) does not exist (create it or fix the path)`,
+  ]);
+});
+
+test('workdirs are not checked with checkWorkdirs: false', () => {
+  const roster = parseRoster('agents:\n  a: { workdir: /no/such/dir }\n', 'r.yaml', { home: '/no/home', checkWorkdirs: false });
+  assert.equal(roster.agents[0]!.workdir, '/no/such/dir');
+});
+
+test('values an env file cannot carry are refused', () => {
+  assert.deepEqual(issuesOf('agents:\n  a: { env: { X: "a\\0b" }, kickstart: "\\uFFFE" }\n'), [
+    '2:18: agent "a": env X contains a NUL character, which an env file cannot carry',
+    '2:39: agent "a": kickstart contains the noncharacter U+FFFE, which an env file cannot carry',
+  ]);
+});
+
+test('YAML syntax errors are reported with their positions', () => {
+  const issues = issuesOf('agents:\n  alpha: { runtime: pi\n  beta: {}\n');
+  assert.ok(issues.length >= 1);
+  assert.ok(issues.every((i) => i.includes('YAML syntax:')), issues.join('\n'));
+  assert.match(issues[0]!, /^[23]:\d+: YAML syntax: /);
+  assert.deepEqual(issuesOf('agents:\n\tbad: {}\n').slice(0, 1).map((i) => i.slice(0, 4)), ['2:1:']);
+});
+
+test('a JSON syntax error is reported with its position', () => {
+  const issues = issuesOf('{\n  "agents": {\n    "a": {,}\n  }\n}\n');
+  assert.match(issues[0]!, /^3:\d+: YAML syntax: /);
+});
+
+test('all issues are collected at once and sorted by position', () => {
+  const text = [
+    'version: 2', // 1
+    'defaults: { workdri: ~/x }', // 2
+    'agents:', // 3
+    '  bad name: {}', // 4
+    '  ok: { runtime: 7, env: { MOSAIC_AGENT_X: y } }', // 5
+    '  ok: {}', // 6
+    '  late: { submit_delay_ms: 99999, enabled: "no" }', // 7
+  ].join('\n');
+  const issues = issuesOf(text);
+  assert.deepEqual(
+    issues.map((i) => i.split(': ')[0]),
+    ['1:1', '2:13', '4:3', '5:18', '5:28', '6:3', '7:28', '7:44'],
+  );
+});
+
+test('a RosterError is a FleetError whose message lists file:line:col for each issue', () => {
+  try {
+    parseRoster('agents:\n  a: { x: 1 }\n  b: { y: 2 }\n', '/home/u/roster.yaml', { home: '/', checkWorkdirs: false });
+    assert.fail('should throw');
+  } catch (err) {
+    assert.ok(err instanceof RosterError);
+    assert.ok(err instanceof FleetError);
+    assert.equal(err.exitCode, 1);
+    const lines = err.message.split('\n');
+    assert.equal(lines[0], '/home/u/roster.yaml has 2 problems:');
+    assert.match(lines[1]!, /^\/home\/u\/roster\.yaml:2:8: agent "a": unknown field "x"/);
+    assert.match(lines[2]!, /^\/home\/u\/roster\.yaml:3:8: agent "b": unknown field "y"/);
+    assert.equal(err.hint, 'fix them in /home/u/roster.yaml and run the command again');
+    assert.deepEqual(err.issues[0], { file: '/home/u/roster.yaml', line: 2, column: 8, message: err.issues[0]!.message });
+  }
+});
+
+test('loadRoster reads the file, and a missing one is a FleetError with a hint to create it', () => {
+  const home = makeHome();
+  const file = join(home, 'roster.yaml');
+  assert.throws(
+    () => loadRoster(file, { home }),
+    (err: unknown) => err instanceof FleetError && !(err instanceof RosterError) && err.message === `no roster at ${file}` && /create it/.test(err.hint ?? ''),
+  );
+  writeFileSync(file, 'agents:\n  a: {}\n');
+  assert.deepEqual(loadRoster(file, { home }), { file, agents: [{ name: 'a', runtime: 'pi', workdir: home, env: {}, enabled: true, resume: false }] });
+});
+
+test('the example rosters parse', () => {
+  for (const name of ['mixed-fleet.yaml', 'orchestrator.yaml']) {
+    const file = join(REPO, 'examples', name);
+    const roster = parseRoster(readFileSync(file, 'utf8'), file, { home: '/home/example', checkWorkdirs: false });
+    assert.ok(roster.agents.length >= 4, name);
+  }
+  const orchestrator = loadRoster(join(REPO, 'examples', 'orchestrator.yaml'), { home: '/home/example', checkWorkdirs: false });
+  assert.deepEqual(orchestrator.agents.map((a) => a.name), ['orchestrator', 'worker-1', 'worker-2', 'worker-3']);
+  assert.match(orchestrator.agents[0]!.kickstart ?? '', /agent-send .*worker-1/);
+  const mixed = loadRoster(join(REPO, 'examples', 'mixed-fleet.yaml'), { home: '/home/example', checkWorkdirs: false });
+  assert.deepEqual([...new Set(mixed.agents.map((a) => a.runtime))].sort(), ['claude', 'codex', 'pi', 'shell']);
+});
+
+// ---------------------------------------------------------------------------
+// env files
+
+const NASTY: Record<string, string> = {
+  SPACES: '  lead, inner  and trail  ',
+  QUOTES: `it's "double" and 'single'`,
+  ONLY_QUOTE: "'",
+  DOLLAR: '$HOME ${HOME} $(id) `id`',
+  BACKSLASH: 'C:\\path\\n \\\\ \\" end\\',
+  NEWLINES: 'line1\nline2\n',
+  CR_TAB: 'a\rb\tc',
+  UNICODE: 'héllo wörld ✓ 🚀 日本語',
+  EMPTY: '',
+  COMMENTISH: '# not a comment ; nor this',
+  EQUALS: 'a=b=c',
+};
+
+test('an env file round-trips nasty values through the systemd parser rules', () => {
+  const a = agent({ name: 'n', command: 'exec "$SHELL" -l', kickstart: 'say "hi"\nthen \\n $x', resume: true, submit_delay_ms: 80, env: NASTY });
+  const parsed = parseEnvFile(renderEnvFile(a, '/home/u/roster.yaml'));
+  assert.deepEqual(parsed, {
+    MOSAIC_AGENT_COMMAND: 'exec "$SHELL" -l',
+    MOSAIC_AGENT_KICKSTART: 'say "hi"\nthen \\n $x',
+    MOSAIC_AGENT_RESUME: '1',
+    MOSAIC_AGENT_RUNTIME: 'pi',
+    MOSAIC_AGENT_SUBMIT_DELAY_MS: '80',
+    MOSAIC_AGENT_WORKDIR: '/srv/w',
+    ...NASTY,
+  });
+});
+
+test('every value round-trips one by one, including each troublesome character alone', () => {
+  for (const value of [...Object.values(NASTY), '\\', '"', "'", '$', '`', '\n', '\r', ' ', '#', ';', "''", '\'"\'"\'']) {
+    assert.equal(parseEnvFile(`X=${quoteEnvValue(value)}\n`).X, value, JSON.stringify(value));
+  }
+});
+
+test('the env file is deterministic: our keys sorted, then the agent env sorted, whatever the input order', () => {
+  const one = agent({ name: 'a', workdir: '/w', kickstart: 'go', resume: true, env: { ZED: '1', ALPHA: '2', MID: '3' } });
+  const two = agent({ name: 'a', resume: true, kickstart: 'go', workdir: '/w', env: { MID: '3', ZED: '1', ALPHA: '2' } });
+  const text = renderEnvFile(one, '/r/roster.yaml');
+  assert.equal(text, renderEnvFile(two, '/r/roster.yaml'));
+  assert.equal(
+    text,
+    [
+      '# Written by mosaic-agent apply from /r/roster.yaml; edit the roster, not this file.',
+      "MOSAIC_AGENT_KICKSTART='go'",
+      "MOSAIC_AGENT_RESUME='1'",
+      "MOSAIC_AGENT_RUNTIME='pi'",
+      "MOSAIC_AGENT_WORKDIR='/w'",
+      "ALPHA='2'",
+      "MID='3'",
+      "ZED='1'",
+      '',
+    ].join('\n'),
+  );
+});
+
+test('optional fields are left out of the env file, and resume false writes no RESUME key', () => {
+  const parsed = parseEnvFile(renderEnvFile(agent({ name: 'a' }), '/r.yaml'));
+  assert.deepEqual(Object.keys(parsed), ['MOSAIC_AGENT_RUNTIME', 'MOSAIC_AGENT_WORKDIR']);
+});
+
+test('the marker line survives a roster path with a line break', () => {
+  const text = renderEnvFile(agent({ name: 'a' }), '/odd\npath/roster.yaml');
+  assert.equal(text.split('\n')[0], '# Written by mosaic-agent apply from /odd?path/roster.yaml; edit the roster, not this file.');
+  assert.ok(isAppliedEnvFile(text));
+  assert.deepEqual(Object.keys(parseEnvFile(text)), ['MOSAIC_AGENT_RUNTIME', 'MOSAIC_AGENT_WORKDIR']);
+});
+
+test('rendering refuses env names that would clash with ours or break the file', () => {
+  assert.throws(() => renderEnvFile(agent({ name: 'a', env: { MOSAIC_AGENT_RUNTIME: 'x' } }), '/r'), FleetError);
+  assert.throws(() => renderEnvFile(agent({ name: 'a', env: { 'A\nB': 'x' } }), '/r'), FleetError);
+});
+
+// Each expectation below was checked against systemd 252 (EnvironmentFile= of
+// a transient user service dumping its environment), except the comment case,
+// which follows v254 and later.
+test('parseEnvFile follows systemd for hand-written files', () => {
+  assert.deepEqual(parseEnvFile('A="x\\ny"\nB="a\\\\b"\nC="\\$HOME \\`x\\`"\nD="q\\"q"\nE="\\z"\n'), {
+    A: 'x\\ny',
+    B: 'a\\b',
+    C: '$HOME `x`',
+    D: 'q"q',
+    E: '\\z',
+  });
+  assert.deepEqual(parseEnvFile("A='x\\ny'\nB=  plain value  \nC=x\\\ny\nD=\"a\"'b'c\nE=\"multi\nline\"\n"), {
+    A: 'x\\ny',
+    B: 'plain value',
+    C: 'xy',
+    D: 'abc',
+    E: 'multi\nline',
+  });
+  assert.deepEqual(parseEnvFile('A=\r\nB=x\ry\nC="x\ry"\n'), { A: '', B: 'x', C: 'x\ry' });
+  assert.deepEqual(parseEnvFile('A=a\\ \nB=\\ lead\nC="unterminated\n'), { A: 'a ', B: ' lead', C: 'unterminated\n' });
+  assert.deepEqual(parseEnvFile('# comment\n; also\nB = 2 \nno equals here\nC=1\nC=2\n'), { B: '2', C: '2' });
+  assert.deepEqual(parseEnvFile('# ends in a backslash \\\nA=1\n'), { A: '1' });
+});
+
+// ---------------------------------------------------------------------------
+// planning
+
+function rosterOf(...agents: AgentConfig[]): Roster {
+  return { file: '/home/u/.config/mosaic/fleet/roster.yaml', agents };
+}
+
+test('planApply creates, updates, keeps, disables and lists orphans, never touching hand-made files', () => {
+  const old = rosterOf(agent({ name: 'same' }), agent({ name: 'changed', env: { A: '1', GONE: 'x' } }), agent({ name: 'stale' }));
+  const current = new Map(old.agents.map((a) => [a.name, renderEnvFile(a, old.file)]));
+  const desired = rosterOf(
+    agent({ name: 'same' }),
+    agent({ name: 'changed', runtime: 'shell', env: { A: '2', NEW: 'y' } }),
+    agent({ name: 'fresh' }),
+    agent({ name: 'off', enabled: false }),
+    agent({ name: 'mine' }),
+  );
+  const plan = planApply(desired, current, new Set(['mine', 'handonly']));
+  assert.deepEqual(
+    plan.map((p) => [p.kind, p.name]),
+    [
+      ['unchanged', 'same'],
+      ['update', 'changed'],
+      ['create', 'fresh'],
+      ['disable', 'off'],
+      ['unchanged', 'mine'],
+      ['orphan', 'stale'],
+    ],
+  );
+  const reason = (name: string) => plan.find((p) => p.name === name)!.reason;
+  assert.equal(reason('changed'), 'changed.env: changed A, MOSAIC_AGENT_RUNTIME; added NEW; removed GONE');
+  assert.match(reason('fresh'), /new agent/);
+  assert.match(reason('off'), /^enabled: false in the roster; create: /);
+  assert.match(reason('mine'), /not written by apply and is left as it is/);
+  assert.match(reason('stale'), /no longer in the roster \(removed with --prune\)/);
+  assert.ok(!plan.some((p) => p.name === 'handonly'), 'a hand-made file outside the roster gets no action');
+});
+
+test('planApply says when only the roster path or the formatting changed', () => {
+  const a = agent({ name: 'a' });
+  const desired = rosterOf(a);
+  const moved = renderEnvFile(a, '/elsewhere/roster.yaml');
+  assert.deepEqual(planApply(desired, new Map([['a', moved]]), new Set()), [{ kind: 'update', name: 'a', reason: 'a.env: written from another roster file' }]);
+  const reformatted = renderEnvFile(a, desired.file).replace("='pi'", '=pi');
+  assert.deepEqual(planApply(desired, new Map([['a', reformatted]]), new Set()), [
+    { kind: 'update', name: 'a', reason: 'a.env: edited by hand since apply wrote it (same values, different text)' },
+  ]);
+});
+
+test('a disabled agent whose file is current is still a disable action', () => {
+  const off = agent({ name: 'off', enabled: false });
+  const desired = rosterOf(off);
+  const plan = planApply(desired, new Map([['off', renderEnvFile(off, desired.file)]]), new Set());
+  assert.deepEqual(plan, [{ kind: 'disable', name: 'off', reason: 'enabled: false in the roster; off.env is up to date' }]);
+});
+
+test('readEnvFiles tells apply-written files from hand-made ones', () => {
+  const dir = join(makeHome(), 'agents');
+  mkdirSync(dir);
+  const applied = renderEnvFile(agent({ name: 'alpha' }), '/r.yaml');
+  writeFileSync(join(dir, 'alpha.env'), applied);
+  writeFileSync(join(dir, 'beta.env'), 'MOSAIC_AGENT_RUNTIME=shell\n');
+  writeFileSync(join(dir, 'notes.txt'), 'not an env file');
+  writeFileSync(join(dir, '.alpha.env.123.tmp'), applied);
+  writeFileSync(join(dir, 'bad.name.env'), applied);
+  symlinkSync(join(dir, 'alpha.env'), join(dir, 'linked.env'));
+  const found = readEnvFiles(dir);
+  assert.deepEqual([...found.applied], [['alpha', applied]]);
+  assert.deepEqual([...found.handMade].sort(), ['beta', 'linked']);
+});
+
+test('readEnvFiles of a directory that does not exist finds nothing', () => {
+  const found = readEnvFiles(join(makeHome(), 'nope'));
+  assert.equal(found.applied.size, 0);
+  assert.equal(found.handMade.size, 0);
+});

@@ -55,6 +55,7 @@ version_ge() {
 }
 
 set_paths() {
+  USER="${USER:-$(id -un)}"
   CONFIG_HOME="${XDG_CONFIG_HOME:-$HOME/.config}"
   TOOLS_DIR="$CONFIG_HOME/mosaic/tools/fleet"
   FLEET_DIR="$CONFIG_HOME/mosaic/fleet"
@@ -187,7 +188,7 @@ install_tools() {
 
 link_bin_dir() {
   if [ ! -L "$TOOLS_DIR/bin" ]; then
-    rm -rf "$TOOLS_DIR/bin"
+    rm -rf "${TOOLS_DIR:?}/bin"
     ln -s current/bin "$TOOLS_DIR/bin"
   fi
 }
@@ -195,14 +196,15 @@ link_bin_dir() {
 # Keep the current release and the newest other one (a running unit may still use it).
 prune_releases() {
   local keep="$1" r kept=0
-  for r in $(ls -1t "$TOOLS_DIR/releases"); do
+  # Newest first by modification time; staging dirs (.staging.*) are skipped.
+  while IFS= read -r r; do
     [ "$r" = "$keep" ] && continue
     if [ "$kept" -lt 1 ]; then
       kept=1
       continue
     fi
     rm -rf "${TOOLS_DIR:?}/releases/$r"
-  done
+  done < <(find "$TOOLS_DIR/releases" -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%T@ %f\n' | sort -rn | cut -d' ' -f2-)
 }
 
 install_units() {
@@ -357,7 +359,6 @@ main() {
     return 2
   fi
   [ -n "${HOME:-}" ] || err "HOME is not set"
-  USER="${USER:-$(id -un)}"
   set_paths
   if [ "$action" = uninstall ]; then
     uninstall

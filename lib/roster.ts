@@ -136,7 +136,8 @@ export function parseRoster(text: string, file: string, opts: ParseOptions): Ros
       issues.atOffset(err.pos[0], duplicateKeyMessage(doc, err.pos[0], agentsMap, lines));
     } else {
       syntaxBroken = true;
-      issues.atOffset(err.pos[0], `YAML syntax: ${err.message}`);
+      const message = err.code === 'MULTIPLE_DOCS' ? 'a roster is one document; remove the second `---` and what follows it' : err.message;
+      issues.atOffset(err.pos[0], `YAML syntax: ${message}`);
     }
   }
   // A document that did not parse has unreliable shapes and positions: report
@@ -221,7 +222,7 @@ function duplicateKeyMessage(doc: Document, offset: number, agentsMap: unknown, 
   return message;
 }
 
-/** Validate the document; push every issue, return the agents that came out whole. */
+/** Validate the document, pushing every issue; the agents are only used when there are none. */
 function validate(doc: Document, issues: Issues, opts: ParseOptions): AgentConfig[] {
   const top = deref(doc, doc.contents);
   if (top === null || (isScalar(top) && (top.value === null || top.value === undefined))) {
@@ -240,7 +241,7 @@ function validate(doc: Document, issues: Issues, opts: ParseOptions): AgentConfi
     if (key === 'defaults') {
       const node = deref(doc, pair.value);
       if (isMap(node)) defaults = readSettings(doc, node, 'defaults', DEFAULT_FIELDS, issues, opts.home);
-      else if (!isNothing(node)) issues.at(node ?? (pair.key as Node), `\`defaults\` must be a map of agent fields, not ${describe(node)}`);
+      else if (!isNothing(node)) issues.at(node, `\`defaults\` must be a map of agent fields, not ${describe(node)}`);
     } else if (key === 'agents') {
       agentsPair = pair;
     } else {
@@ -270,25 +271,15 @@ function validate(doc: Document, issues: Issues, opts: ParseOptions): AgentConfi
     const keyNode = pair.key as Node;
     const name = keyText(pair.key);
     const where = `agent ${JSON.stringify(name)}`;
-    let ok = true;
     const problem = name.startsWith('_')
       ? "names starting with '_' are reserved for the fleet's own tmux sessions"
       : nameProblem(name);
-    if (problem) {
-      issues.at(keyNode, `invalid agent name ${JSON.stringify(name)}: ${problem}`);
-      ok = false;
-    }
+    if (problem) issues.at(keyNode, `invalid agent name ${JSON.stringify(name)}: ${problem}`);
 
     const node = deref(doc, pair.value);
     let own: Settings = {};
-    if (isMap(node)) {
-      const before = issues.list.length;
-      own = readSettings(doc, node, where, AGENT_FIELDS, issues, opts.home);
-      if (issues.list.length > before) ok = false;
-    } else if (!isNothing(node)) {
-      issues.at(node, `${where} must be a map of settings, not ${describe(node)}`);
-      ok = false;
-    }
+    if (isMap(node)) own = readSettings(doc, node, where, AGENT_FIELDS, issues, opts.home);
+    else if (!isNothing(node)) issues.at(node, `${where} must be a map of settings, not ${describe(node)}`);
 
     const workdir = own.workdir ?? defaults.workdir;
     const workdirPath = workdir?.path ?? resolve(opts.home);
@@ -301,9 +292,7 @@ function validate(doc: Document, issues: Issues, opts: ParseOptions): AgentConfi
         const whose = workdir === undefined ? `${where}: workdir ${workdirPath} (the home directory, as none is set)` : `${workdir === defaults.workdir ? 'defaults' : where}: workdir ${workdirPath}`;
         issues.at(at, `${whose} ${trouble}`);
       }
-      if (trouble) ok = false;
     }
-    if (!ok) continue;
 
     const agent: AgentConfig = {
       name,
@@ -443,27 +432,21 @@ function readEnv(doc: Document, map: YAMLMap, where: string, issues: Issues): Re
     const keyNode = pair.key as Node;
     const key = keyText(pair.key);
     const node = deref(doc, pair.value);
-    let ok = true;
     if (!ENV_KEY_RE.test(key)) {
       issues.at(keyNode, `${where}: env name ${JSON.stringify(key)} is not a variable name (letters, digits and '_', not starting with a digit)`);
-      ok = false;
     } else if (key.startsWith(RESERVED_ENV_PREFIX)) {
       const field = key.slice(RESERVED_ENV_PREFIX.length).toLowerCase();
       const instead = (AGENT_FIELDS as readonly string[]).includes(field) ? `use the ${field} field instead` : `${RESERVED_ENV_PREFIX}* are set from the agent's fields`;
       issues.at(keyNode, `${where}: env name ${key} is reserved (${instead})`);
-      ok = false;
     }
-    if (!isScalar(node)) {
-      issues.at(node ?? keyNode, `${where}: env ${key} must be a single value (string, number or boolean), not ${describe(node)}`);
+    if (node !== null && !isScalar(node)) {
+      issues.at(node, `${where}: env ${key} must be a single value (string, number or boolean), not ${describe(node)}`);
       continue;
     }
-    const value = scalarText(node);
+    const value = node === null ? '' : scalarText(node);
     const bad = unencodable(value);
-    if (bad) {
-      issues.at(node, `${where}: env ${key} contains ${bad}, which an env file cannot carry`);
-      ok = false;
-    }
-    if (ok) env[key] = value;
+    if (bad) issues.at(node ?? keyNode, `${where}: env ${key} contains ${bad}, which an env file cannot carry`);
+    env[key] = value;
   }
   return env;
 }
@@ -484,9 +467,9 @@ function expandHome(path: string, home: string): string {
 }
 
 /**
- * What systemd would refuse in an env file value: it rejects a file holding
- * invalid UTF-8 (the whole file, so the unit would not start), and
- * systemd.exec(5) excludes NUL, noncharacters and U+FEFF.
+ * What an env file value cannot hold. systemd.exec(5) excludes NUL,
+ * noncharacters and U+FEFF; with systemd 252 a noncharacter or invalid UTF-8
+ * anywhere in the file fails the whole file, so the unit does not start.
  */
 function unencodable(value: string): string | undefined {
   for (const ch of value) {

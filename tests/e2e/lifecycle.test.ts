@@ -4,7 +4,7 @@
 // and uninstall.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, chownSync, readdirSync, statSync, lstatSync, accessSync, constants } from 'node:fs';
+import { cpSync, mkdirSync, chownSync, readdirSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { createUserManager, e2eSkipReason, waitFor, type UserManager } from './harness.js';
 import { startMockOpenAI, writePiConfig, type MockServer } from '../fixtures/mock-openai.js';
@@ -192,5 +192,4 @@ test('uninstall removes units and tools, keeps the config and other tmux session
   assert.equal((await um.run(['test', '-f', join(um.home, '.config', 'mosaic', 'fleet', 'agents', 'demo.env')])).code, 0);
   assert.deepEqual(await sessions(), []);
   assert.equal((await um.run(['tmux', 'has-session', '-t', '=alpha'])).code, 0);
-  void statSync; void accessSync; void constants;
 });

@@ -1,0 +1,57 @@
+// Screen reading, against screens captured from the real pi (tests/fixtures/screens).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inputBoxText, inputPending, inputReady } from '../../lib/screen.js';
+import { activityOf } from '../../lib/activity.js';
+import { profileFor } from '../../lib/profiles.js';
+import type { Screen } from '../../lib/tmux.js';
+
+const fixture = (name: string): string[] => readFileSync(join(import.meta.dirname, '..', 'fixtures', 'screens', `${name}.txt`), 'utf8').split('\n');
+const screen = (lines: string[], cursorY = 0): Screen => ({ lines, cursorX: 0, cursorY, inMode: false, dead: false });
+const pi = profileFor('pi');
+const shell = profileFor('shell');
+const live = { dead: false, currentCommand: 'pi' };
+
+test('pi\'s editor box is found between the last two rules', () => {
+  assert.equal(inputBoxText(fixture('pi-idle')), '');
+  assert.equal(inputBoxText(fixture('pi-typed')), 'please refactor the parser');
+  assert.equal(inputBoxText(fixture('pi-busy')), '');
+});
+
+test('a starting pi has no editor box yet and is not ready', () => {
+  assert.equal(inputBoxText(fixture('pi-starting')), undefined);
+  assert.equal(inputReady(pi, screen(fixture('pi-starting'))), false);
+  assert.equal(inputReady(pi, screen(fixture('pi-idle'))), true);
+});
+
+test('typed text in pi\'s box is pending; an empty box is not', () => {
+  const typed = screen(fixture('pi-typed'));
+  assert.equal(inputPending(pi, typed, typed), true);
+  assert.equal(inputPending(pi, typed, screen(fixture('pi-busy'))), false);
+});
+
+test('a shell line is pending while the cursor stays on the same text', () => {
+  const before = screen(['$ echo hi', ''], 0);
+  assert.equal(inputPending(shell, before, screen(['$ echo hi', ''], 0)), true);
+  assert.equal(inputPending(shell, before, screen(['$ echo hi', 'hi', '$ '], 2)), false);
+});
+
+test('pi\'s activity follows its screen markers', () => {
+  assert.equal(activityOf(pi, live, fixture('pi-starting')), 'starting');
+  assert.equal(activityOf(pi, live, fixture('pi-idle')), 'idle');
+  assert.equal(activityOf(pi, live, fixture('pi-busy')), 'busy');
+  assert.equal(activityOf(pi, live, fixture('pi-after-reply')), 'idle');
+  assert.equal(activityOf(pi, { dead: true, currentCommand: 'pi' }, fixture('pi-idle')), 'exited');
+});
+
+test('a shell agent is idle at its prompt and busy while a command runs', () => {
+  assert.equal(activityOf(shell, { dead: false, currentCommand: 'bash' }, []), 'idle');
+  assert.equal(activityOf(shell, { dead: false, currentCommand: 'sleep' }, []), 'busy');
+});
+
+test('a stale busy marker far above the bottom does not count', () => {
+  const lines = [' ⠋ Working...', ...Array(30).fill('old output'), ...fixture('pi-idle')];
+  assert.equal(activityOf(pi, live, lines), 'idle');
+});

@@ -78,7 +78,8 @@ export async function startTestFleet(opts: { holder?: boolean } = {}): Promise<T
           // already gone
         }
       }
-      rmSync(dir, { recursive: true, force: true });
+      // A runtime may still be writing into the home as it dies: retry.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
   if (opts.holder !== false) {

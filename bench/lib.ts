@@ -1,0 +1,33 @@
+// Small helpers for the benchmark scripts: time commands, take medians, print tables.
+import { $ } from 'zx';
+
+/** Median of numbers. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Wall time in ms of running argv to completion (through zx, so every figure pays the same spawn cost). */
+export async function timeCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const t = performance.now();
+  const r = await $({ env, nothrow: true, quiet: true })`${argv}`;
+  const ms = performance.now() - t;
+  if (r.exitCode !== 0) throw new Error(`${argv.join(' ')} failed (${r.exitCode}): ${r.stderr}`);
+  return ms;
+}
+
+/** Median wall time of `runs` repetitions of an async action (after one warm-up). */
+export async function medianOf(runs: number, fn: () => Promise<number>): Promise<number> {
+  await fn();
+  const xs: number[] = [];
+  for (let i = 0; i < runs; i++) xs.push(await fn());
+  return median(xs);
+}
+
+/** Print rows as an aligned table. */
+export function table(rows: Array<Array<string | number>>): string {
+  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? c.toFixed(1) : c)));
+  const w = cells[0]!.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  return cells.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')).join('\n');
+}

@@ -1,5 +1,5 @@
 // Small helpers for the benchmark scripts: time commands, take medians, print tables.
-import { $ } from 'zx';
+import { exec } from '../lib/exec.js';
 
 /** Median of numbers. */
 export function median(xs: number[]): number {
@@ -8,12 +8,12 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Wall time in ms of running argv to completion (through zx, so every figure pays the same spawn cost). */
+/** Wall time in ms of running argv to completion (spawned directly, no shell, so every figure pays the same spawn cost). */
 export async function timeCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const t = performance.now();
-  const r = await $({ env, nothrow: true, quiet: true })`${argv}`;
+  const r = await exec(argv, { env });
   const ms = performance.now() - t;
-  if (r.exitCode !== 0) throw new Error(`${argv.join(' ')} failed (${r.exitCode}): ${r.stderr}`);
+  if (r.code !== 0) throw new Error(`${argv.join(' ')} failed (${r.code}): ${r.stderr}`);
   return ms;
 }
 

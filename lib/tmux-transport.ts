@@ -92,8 +92,7 @@ export class TmuxTransport implements Transport {
       };
       if (opts.submit) {
         await sleep(profile.submit.delayMs);
-        const before = await this.tmux.screen(pane.paneId);
-        await this.tmux.sendKeys(pane.paneId, profile.submit.key);
+        const before = await this.tmux.screen(pane.paneId, [profile.submit.key]);
         if (!(await this.waitSubmitted(pane.paneId, profile, before, deadline))) {
           delivery.rescued = true;
           await this.tmux.sendKeys(pane.paneId, profile.submit.key);

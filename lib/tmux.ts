@@ -219,10 +219,18 @@ export class Tmux {
     return Number(out.trim());
   }
 
-  /** The visible screen of a pane plus its cursor position and mode, in one call. */
-  async screen(paneId: string): Promise<Screen> {
+  /**
+   * The visible screen of a pane plus its cursor position and mode, in one
+   * call; with `thenKeys`, those keys are sent in the same call right after
+   * the capture, so the screen is exactly the one the keys arrived at.
+   */
+  async screen(paneId: string, thenKeys: string[] = []): Promise<Screen> {
     const out = await this.must(
-      ['capture-pane', '-p', '-t', paneId, ';', 'display-message', '-p', '-t', paneId, `#{cursor_x}${SEP}#{cursor_y}${SEP}#{pane_in_mode}${SEP}#{pane_dead}`],
+      [
+        'capture-pane', '-p', '-t', paneId, ';',
+        'display-message', '-p', '-t', paneId, `#{cursor_x}${SEP}#{cursor_y}${SEP}#{pane_in_mode}${SEP}#{pane_dead}`,
+        ...(thenKeys.length ? [';', 'send-keys', '-t', paneId, ...thenKeys] : []),
+      ],
       `read pane ${paneId}`,
     );
     const lines = out.replace(/\n$/, '').split('\n');

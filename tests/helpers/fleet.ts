@@ -78,8 +78,16 @@ export async function startTestFleet(opts: { holder?: boolean } = {}): Promise<T
           // already gone
         }
       }
-      // A runtime may still be writing into the home as it dies: retry.
-      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      // A runtime may still be writing into the home as it dies: try again a little later.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+          break;
+        } catch (err) {
+          if (attempt >= 5) throw err;
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      }
     },
   };
   if (opts.holder !== false) {

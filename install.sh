@@ -240,9 +240,10 @@ write_if_absent() {
 }
 
 # First install: a fleet-wide env file recording the user's PATH (so units find
-# runtimes installed under ~/.local/bin, npm's prefix or nvm) and a demo agent.
+# runtimes installed under ~/.local/bin, npm's prefix or nvm) and a roster with
+# a demo agent. The roster itself is carried out by `mosaic-agent apply`.
 setup_fleet_config() {
-  local first=0 name
+  local first=0
   [ -d "$FLEET_DIR" ] || first=1
   mkdir -p "$FLEET_DIR/agents"
   chmod 700 "$FLEET_DIR"
@@ -251,27 +252,38 @@ setup_fleet_config() {
 MOSAIC_USER_PATH=$PATH
 "
   if [ "$first" = 1 ] && [ "$NO_DEMO" = 0 ]; then
-    write_if_absent "$FLEET_DIR/roster.yaml" 600 "# mosaic-fleet roster: see the README (Configuration).
+    write_if_absent "$FLEET_DIR/roster.yaml" 600 "# mosaic-fleet roster: see the README (Configuration) and examples/.
+# Change it, then run: mosaic-agent apply
 agents:
   demo:
     runtime: shell
 "
-    write_if_absent "$FLEET_DIR/agents/demo.env" 600 "# Written by mosaic-fleet from the roster; edit the roster, not this file.
-MOSAIC_AGENT_RUNTIME=shell
-"
-    say "created the demo agent (runtime shell) in $FLEET_DIR"
+    say "created a roster with the demo agent (runtime shell) in $FLEET_DIR"
   elif [ "$first" = 0 ]; then
     say "keeping your fleet config in $FLEET_DIR"
   fi
-  # Agents that have an env file but are not enabled: the first install's demo,
-  # or the fleet coming back after an uninstall (which keeps the config).
+}
+
+# After a first install, or an install after --uninstall (which keeps the
+# config), bring the fleet up from its config: the roster through apply, and
+# agents with hand-made env files by enabling them again. A plain update does
+# none of this: running agents are left alone.
+restore_fleet() {
+  local f name
+  [ "$FRESH_TOOLS" = 1 ] || return 0
   for f in "$FLEET_DIR"/agents/*.env; do
     [ -e "$f" ] || continue
+    case "$(head -n 1 "$f")" in "# Written by mosaic-agent apply"*) continue ;; esac
     name="$(basename "$f" .env)"
-    if [ "$FRESH_TOOLS" = 1 ] || [ "$first" = 1 ]; then
-      systemctl --user enable --quiet "mosaic-agent@$name.service" || say "warning: could not enable agent $name"
-    fi
+    systemctl --user enable --quiet "mosaic-agent@$name.service" || say "warning: could not enable agent $name"
   done
+  if [ -f "$FLEET_DIR/roster.yaml" ] || [ -f "$FLEET_DIR/roster.json" ]; then
+    if [ "$NO_START" = 1 ]; then
+      say "run 'mosaic-agent apply' to start the agents of your roster"
+    else
+      "$TOOLS_DIR/bin/mosaic-agent" apply >&2 || err "applying the roster failed (fix it, then run: mosaic-agent apply)"
+    fi
+  fi
 }
 
 start_fleet() {
@@ -279,7 +291,6 @@ start_fleet() {
   # Starting units that already run is a no-op: running agents are not restarted.
   systemctl --user start mosaic-tmux-holder.service mosaic-fleet.target ||
     err "the fleet did not start (see 'systemctl --user status mosaic-tmux-holder mosaic-fleet.target')"
-  say "the fleet is running: mosaic-agent status"
 }
 
 link_commands() {
@@ -376,6 +387,8 @@ main() {
   link_commands
   enable_linger
   start_fleet
+  restore_fleet
+  [ "$NO_START" = 1 ] || say "the fleet is running: mosaic-agent status"
 }
 
 # Sourcing with MOSAIC_INSTALL_SOURCED=1 defines the functions without running (for tests).

@@ -15,6 +15,9 @@ Commands:
                                    deliver a message (same code as agent-send)
   read NAME [--lines N]            the agent's screen, or N lines of history too
   attach NAME [--read-only]        attach your terminal to the agent's session
+  logs NAME [-f] [--lines N]       the agent's transcript, across restarts
+  reset NAME                       a fresh conversation (runtime's reset, else restart)
+  apply [--dry-run] [--prune]      make the fleet match the roster
 
 Options:
   -h, --help     help (also: mosaic-agent COMMAND --help)
@@ -27,7 +30,8 @@ Examples:
   mosaic-agent
   mosaic-agent send demo 'echo hello'
   mosaic-agent read demo --lines 200
-  mosaic-agent restart --all`;
+  mosaic-agent restart --all
+  mosaic-agent apply --dry-run`;
 
 function version(): string {
   // Installed: releases/X/VERSION beside dist/; from a checkout: package.json.

@@ -5,7 +5,8 @@
 import { agentSpecFromEnv } from '../lib/agent-spec.js';
 import { parseFlags, runMain } from '../lib/cli.js';
 import { checkAgentName } from '../lib/names.js';
-import { ensureAgentSession, isAlive, startWaiter } from '../lib/supervisor.js';
+import { ensureAgentSession, isAlive, startTranscript, startWaiter } from '../lib/supervisor.js';
+import { openTransport } from '../lib/transport.js';
 import { FleetError, UsageError } from '../lib/errors.js';
 import { agentPaneOf, Tmux } from '../lib/tmux.js';
 
@@ -30,6 +31,7 @@ MOSAIC_AGENT_RESUME, MOSAIC_AGENT_WIDTH/HEIGHT, MOSAIC_TMUX_SOCKET.`;
 // How long a fresh agent must stay up before we call the start a success: a
 // runtime that dies at once then fails the start with its last screen shown.
 const SETTLE_MS = 250;
+const KICKSTART_TIMEOUT_MS = 30_000;
 
 await runMain('start-agent-session', async (argv) => {
   const flags = parseFlags(argv, { string: ['pid-file'], boolean: ['stop'] });
@@ -67,6 +69,10 @@ await runMain('start-agent-session', async (argv) => {
       );
     }
   }
+  if (outcome.action !== 'adopted') {
+    await startTranscript(tmux, name, outcome.paneId, outcome.pid);
+    await sendKickstart(name);
+  }
   const waiter = startWaiter(outcome.pid, pidFile);
   const what = spec.command ? 'MOSAIC_AGENT_COMMAND' : `runtime ${spec.runtime}`;
   process.stdout.write(
@@ -74,3 +80,16 @@ await runMain('start-agent-session', async (argv) => {
   );
   return 0;
 });
+
+/**
+ * Deliver MOSAIC_AGENT_KICKSTART once per (re)start, once the runtime is
+ * ready. A kickstart that cannot be delivered is reported but does not fail
+ * the start: the agent itself runs.
+ */
+async function sendKickstart(name: string): Promise<void> {
+  const text = process.env.MOSAIC_AGENT_KICKSTART;
+  if (!text) return;
+  const [result] = await openTransport().send([name], text, { submit: true, timeoutMs: KICKSTART_TIMEOUT_MS, force: false, waitReady: true });
+  if (result instanceof Error) process.stderr.write(`start-agent-session: warning: kickstart not delivered to ${name}: ${result.message}\n`);
+  else process.stdout.write(`agent ${name}: kickstart delivered (${result.bytes} bytes)\n`);
+}

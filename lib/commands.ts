@@ -1,5 +1,10 @@
 // The commands of mosaic-agent, each a small function over lib/ modules.
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { applyRoster } from './apply.js';
+import { rosterFile } from './paths.js';
+import { profileFor } from './profiles.js';
+import { transcriptFile } from './supervisor.js';
 import { numberFlag, parseFlags } from './cli.js';
 import { FleetError, UsageError } from './errors.js';
 import { fleetStatus, renderStatus } from './fleet-status.js';
@@ -18,6 +23,10 @@ const COMMAND_HELP: Record<string, string> = {
   send: 'Usage: mosaic-agent send [options] NAME[,NAME...] MESSAGE...\n\nSee agent-send --help: the same options and the same code.',
   read: 'Usage: mosaic-agent read NAME [--lines N]\n\nPrint the agent\'s visible screen, or with --lines the last N lines of history too.',
   attach: 'Usage: mosaic-agent attach NAME [--read-only]\n\nAttach this terminal to the agent\'s session (detach with the tmux prefix, then d).',
+  apply:
+    'Usage: mosaic-agent apply [--dry-run] [--prune] [--roster FILE]\n\nMake the fleet match the roster (~/.config/mosaic/fleet/roster.yaml, or $MOSAIC_FLEET_ROSTER):\nwrite env files, start new agents, restart changed ones, leave the rest alone.\n\nOptions:\n  --dry-run      print the plan, change nothing\n  --prune        stop, disable and remove agents no longer in the roster\n  --roster FILE  another roster file (YAML or JSON)\n\nExamples:\n  mosaic-agent apply --dry-run\n  mosaic-agent apply --prune',
+  logs: 'Usage: mosaic-agent logs NAME [-f] [--lines N]\n\nThe agent\'s transcript (~/.local/state/mosaic/fleet/logs/NAME.log): everything its pane printed,\nacross restarts. -f follows it; --lines N prints only the last N lines.',
+  reset: 'Usage: mosaic-agent reset NAME\n\nStart a fresh conversation: type the runtime\'s reset command (pi: /new) and check it took;\nwhere the runtime has none or it fails, restart the agent (its kickstart is sent again).',
 };
 
 /** Run one mosaic-agent command; returns the exit code. */
@@ -46,6 +55,9 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
     else process.stdout.write(renderStatus(st, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR) + '\n');
     return 0;
   },
+  apply,
+  logs,
+  reset,
   start: (argv) => lifecycle('start', argv),
   stop: (argv) => lifecycle('stop', argv),
   restart: (argv) => lifecycle('restart', argv),
@@ -90,6 +102,69 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
     return r.status ?? 1;
   },
 };
+
+async function apply(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv, { string: ['roster'], boolean: ['dry-run', 'prune'] });
+  if (flags._.length > 0) throw new UsageError(`apply takes no agent names (got ${JSON.stringify(flags._[0])})`, 'it applies the whole roster');
+  const rosterPath = (flags.roster as string | undefined) || rosterFile();
+  const r = await applyRoster({ rosterPath, dryRun: Boolean(flags['dry-run']), prune: Boolean(flags.prune) });
+  if (!r.changed) {
+    for (const l of r.lines) process.stdout.write(l + '\n');
+    process.stdout.write(`nothing to do: the fleet matches ${rosterPath}\n`);
+    return 0;
+  }
+  process.stdout.write((flags['dry-run'] ? 'plan (dry run, nothing changed):\n' : '') + r.lines.map((l) => `  ${l}`).join('\n') + '\n');
+  return 0;
+}
+
+async function logs(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv, { string: ['lines'], boolean: ['follow'], alias: { f: 'follow', n: 'lines' } });
+  if (flags._.length !== 1) throw new UsageError('logs takes one agent name');
+  const name = checkAgentName(flags._[0]);
+  const file = transcriptFile(name);
+  if (!existsSync(file)) throw new FleetError(`agent '${name}' has no transcript yet (${file})`, `it is written from the agent's next start: mosaic-agent restart ${name}`);
+  const lines = flags.lines === undefined ? undefined : numberFlag(flags, 'lines', 0);
+  if (flags.follow) {
+    const r = spawnSync('tail', ['-F', '-n', String(lines ?? 50), file], { stdio: 'inherit' });
+    return r.status ?? 0;
+  }
+  const previous = `${file}.1`;
+  const text = (lines === undefined && existsSync(previous) ? readFileSync(previous, 'utf8') : '') + readFileSync(file, 'utf8');
+  process.stdout.write(lines === undefined ? text : text.split('\n').slice(-lines - 1).join('\n'));
+  return 0;
+}
+
+async function reset(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv, {});
+  if (flags._.length !== 1) throw new UsageError('reset takes one agent name');
+  const name = checkAgentName(flags._[0]);
+  const transport = openTransport();
+  const session = (await transport.sessions())?.find((s) => s.name === name);
+  const profile = profileFor(session?.runtime || 'unknown');
+  if (session?.alive && profile.reset) {
+    const [r] = await transport.send([name], profile.reset, { submit: true, timeoutMs: 15_000, force: false });
+    if (!(r instanceof Error)) {
+      const confirmed = !profile.resetConfirm || (await waitForText(() => transport.read(name), profile.resetConfirm, 5000));
+      if (confirmed) {
+        process.stdout.write(`${name}: reset (${profile.reset})\n`);
+        return 0;
+      }
+    }
+    process.stderr.write(`mosaic-agent: ${profile.reset} did not take in ${name}; restarting it instead\n`);
+  }
+  await mustSystemctl(['restart', '--', agentUnit(name)], `restart ${name}`);
+  process.stdout.write(`${name}: restarted (a fresh conversation${profile.reset ? '' : `; runtime ${profile.name} has no reset command`})\n`);
+  return 0;
+}
+
+async function waitForText(read: () => Promise<string>, text: string, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if ((await read().catch(() => '')).includes(text)) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
 
 async function lifecycle(verb: 'start' | 'stop' | 'restart', argv: string[]): Promise<number> {
   const flags = parseFlags(argv, { boolean: ['all'] });

@@ -34,6 +34,8 @@ export interface Profile {
   resume?: string[];
   /** What to type to start a fresh conversation, where the runtime has it. */
   reset?: string;
+  /** Text the screen shows once the reset took effect. */
+  resetConfirm?: string;
   submit: SubmitStyle;
   markers: Markers;
   /**
@@ -62,6 +64,7 @@ const PROFILES: Record<string, Omit<Profile, 'name'>> = {
     launch: ['pi'],
     resume: ['pi', '-c'],
     reset: '/new',
+    resetConfirm: 'New session started',
     // Enter right after the paste worked 40/40 times here; 50 ms is margin for a loaded machine.
     submit: { delayMs: 50, key: 'Enter', bracketed: true, guardTrailingBackslash: true },
     markers: { busy: ['Working...'], idle: [], approval: [] },

@@ -34,7 +34,11 @@ export function inputPending(profile: Profile, beforeKey: Screen, now: Screen): 
   return now.cursorY === beforeKey.cursorY && now.lines[now.cursorY] === beforeKey.lines[beforeKey.cursorY];
 }
 
-/** Whether the runtime is ready for input: for `box` runtimes, its editor box is drawn. */
+/**
+ * Whether the runtime is ready for input: for `box` runtimes, its editor box
+ * is drawn; for line-oriented ones, something (a prompt) is on the screen.
+ */
 export function inputReady(profile: Profile, screen: Screen): boolean {
-  return profile.input !== 'box' || inputBoxText(screen.lines) !== undefined;
+  if (profile.input === 'box') return inputBoxText(screen.lines) !== undefined;
+  return screen.lines.some((l) => l.trim() !== '');
 }

@@ -7,18 +7,22 @@
 // also wakes when the agent is SIGKILLed or the whole server dies (a `tmux
 // wait-for` waiter does not).
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchArgv, sessionEnv, type AgentSpec } from './agent-spec.js';
 import { FleetError } from './errors.js';
 import { writeFileAtomic } from './fsutil.js';
+import { stateDir } from './paths.js';
 import { agentPaneOf, type Tmux } from './tmux.js';
 
 /** How often the waiter checks the agent (seconds): well inside the 2 s the issue allows. */
 export const WAITER_INTERVAL_S = 0.5;
-/** The waiter script, shipped beside this module (the build copies it to dist/lib). */
+/** The waiter and transcript scripts, shipped beside this module (the build copies them to dist/lib). */
 export const WAITER_SCRIPT = fileURLToPath(new URL('./agent-waiter.sh', import.meta.url));
+export const LOGGER_SCRIPT = fileURLToPath(new URL('./agent-logger.sh', import.meta.url));
+/** Transcript size before it rotates to NAME.log.1 (MOSAIC_AGENT_LOG_MAX_BYTES). */
+export const DEFAULT_LOG_MAX_BYTES = 5 * 1024 * 1024;
 
 export interface SessionOutcome {
   action: 'created' | 'adopted' | 'respawned';
@@ -80,4 +84,23 @@ export function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** The transcript file of an agent. */
+export function transcriptFile(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(stateDir(env), 'logs', `${name}.log`);
+}
+
+/**
+ * Copy everything the agent's pane prints into its transcript (mode 0600,
+ * size-capped with one rotation), after a line marking this start, so the
+ * transcript runs on across restarts.
+ */
+export async function startTranscript(tmux: Tmux, name: string, paneId: string, pid: number, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const file = transcriptFile(name, env);
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  appendFileSync(file, `\n--- mosaic-fleet: agent ${name} started ${new Date().toISOString()} (pid ${pid}) ---\n`, { mode: 0o600 });
+  const max = Number(env.MOSAIC_AGENT_LOG_MAX_BYTES) > 0 ? String(Number(env.MOSAIC_AGENT_LOG_MAX_BYTES)) : String(DEFAULT_LOG_MAX_BYTES);
+  await tmux.pipePane(paneId, ['bash', LOGGER_SCRIPT, file, max]);
+  return file;
 }

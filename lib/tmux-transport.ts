@@ -74,7 +74,7 @@ export class TmuxTransport implements Transport {
     const lock = join(runtimeDir(this.env), 'locks', `${name}.lock`);
     return withLock(lock, opts.timeoutMs, `agent '${name}' is busy receiving another message`, async () => {
       const deadline = started + opts.timeoutMs;
-      if (pane.inMode || profile.markers.approval.length > 0 || profile.input === 'box') {
+      if (opts.waitReady || pane.inMode || profile.markers.approval.length > 0 || profile.input === 'box') {
         const screen = await this.waitReady(name, pane.paneId, profile, deadline);
         if (!opts.force) refuseIfBlocked(name, profile, screen);
         if (screen.inMode) await this.tmux.cancelMode(pane.paneId);

@@ -265,6 +265,20 @@ export class Tmux {
     return this.must(['capture-pane', '-p', '-J', '-t', paneId, ...range], `read pane ${paneId}`);
   }
 
+  /**
+   * Copy everything the pane prints to a command's stdin, replacing any pipe
+   * left from the pane's previous process (a respawned pane keeps a stale
+   * one that no longer carries output). tmux runs that command with /bin/sh,
+   * so this is the one place a shell string is built: from an argv, each
+   * word single-quoted.
+   */
+  pipePane(paneId: string, argv: string[]): Promise<string> {
+    return this.must(
+      ['pipe-pane', '-t', paneId, ';', 'pipe-pane', '-t', paneId, `exec ${argv.map(shQuote).join(' ')}`],
+      `start the transcript of pane ${paneId}`,
+    );
+  }
+
   /** Delete a named buffer if it is still there. */
   async deleteBuffer(buffer: string): Promise<void> {
     await this.run(['delete-buffer', '-b', buffer]);
@@ -290,6 +304,11 @@ export class Tmux {
     const r = await this.run(['display-message', '-p', '-t', `=${HOLDER_SESSION}:`, '#{pid}']);
     return r.code === 0 ? Number(r.stdout.trim()) : undefined;
   }
+}
+
+/** Quote one word for /bin/sh: inside single quotes nothing is special but the quote itself. */
+export function shQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /** `-e KEY=VALUE` pairs for new-session / respawn-pane. */

@@ -13,6 +13,8 @@ export interface SendOptions {
   timeoutMs: number;
   /** Send even when the screen shows an approval or first-run prompt. */
   force: boolean;
+  /** Wait until the runtime shows it is ready for input (a kickstart right after a start). */
+  waitReady?: boolean;
 }
 
 /** What a send did, for --json and for callers that log deliveries. */

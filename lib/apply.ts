@@ -1,0 +1,113 @@
+// `mosaic-agent apply`: make the running fleet match the roster. Everything is
+// validated before anything changes; env files are written atomically (0600);
+// only agents whose config changed are restarted; hand-made env files and
+// their agents are never touched.
+import { homedir } from 'node:os';
+import { rmSync } from 'node:fs';
+import { FleetError } from './errors.js';
+import { writeFileAtomic } from './fsutil.js';
+import { agentEnvDir, agentEnvFile } from './paths.js';
+import { loadRoster, planApply, readEnvFiles, renderEnvFile, type PlanAction } from './roster.js';
+import { agentUnit, mustSystemctl, unitStates } from './systemd.js';
+
+export interface ApplyOptions {
+  rosterPath: string;
+  dryRun: boolean;
+  prune: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ApplyResult {
+  actions: PlanAction[];
+  /** What was (or, with --dry-run, would be) done, one line each. */
+  lines: string[];
+  changed: boolean;
+}
+
+/** Plan and, unless dry-run, carry out the roster. */
+export async function applyRoster(opts: ApplyOptions): Promise<ApplyResult> {
+  const env = opts.env ?? process.env;
+  const roster = loadRoster(opts.rosterPath, { home: env.HOME || homedir() });
+  const { applied, handMade } = readEnvFiles(agentEnvDir(env));
+  const actions = planApply(roster, applied, handMade);
+  const byName = new Map(roster.agents.map((a) => [a.name, a]));
+  const states = await unitStates(actions.map((a) => agentUnit(a.name)));
+  const isActive = (n: string) => ['active', 'activating', 'reloading'].includes(states.get(agentUnit(n))?.active ?? '');
+  const isEnabled = (n: string) => states.get(agentUnit(n))?.enabled === 'enabled';
+
+  const write: string[] = [];
+  const enable: string[] = [];
+  const start: string[] = [];
+  const restart: string[] = [];
+  const disable: string[] = [];
+  const remove: string[] = [];
+  const lines: string[] = [];
+  for (const a of actions) {
+    const unit = agentUnit(a.name);
+    switch (a.kind) {
+      case 'create':
+        write.push(a.name);
+        enable.push(unit);
+        start.push(unit);
+        lines.push(`create  ${a.name}: ${a.reason}`);
+        break;
+      case 'update':
+        write.push(a.name);
+        if (!isEnabled(a.name)) enable.push(unit);
+        (isActive(a.name) ? restart : start).push(unit);
+        lines.push(`update  ${a.name}: ${a.reason}${isActive(a.name) ? ' (restart)' : ''}`);
+        break;
+      case 'unchanged': {
+        if (handMade.has(a.name)) {
+          lines.push(`keep    ${a.name}: ${a.reason}`);
+          break;
+        }
+        const fixes: string[] = [];
+        if (!isEnabled(a.name)) {
+          enable.push(unit);
+          fixes.push('enable');
+        }
+        if (!isActive(a.name)) {
+          start.push(unit);
+          fixes.push('start');
+        }
+        if (fixes.length) lines.push(`${fixes.join('+').padEnd(7)} ${a.name}: unchanged config, but not ${fixes.map((f) => (f === 'enable' ? 'enabled' : 'running')).join(' or ')}`);
+        break;
+      }
+      case 'disable':
+        if (!handMade.has(a.name) && applied.get(a.name) !== renderEnvFile(byName.get(a.name)!, roster.file)) write.push(a.name);
+        if (isEnabled(a.name) || isActive(a.name)) {
+          disable.push(unit);
+          lines.push(`disable ${a.name}: ${a.reason}`);
+        }
+        break;
+      case 'orphan':
+        if (opts.prune) {
+          disable.push(unit);
+          remove.push(a.name);
+          lines.push(`prune   ${a.name}: ${a.reason}`);
+        } else {
+          lines.push(`orphan  ${a.name}: ${a.reason} (left running; --prune stops and removes it)`);
+        }
+        break;
+    }
+  }
+  const changed = write.length + enable.length + start.length + restart.length + disable.length + remove.length > 0;
+  if (opts.dryRun || !changed) return { actions, lines, changed };
+
+  // Write every env file first: a failure here (a full disk, a read-only
+  // config dir) stops before any agent is touched.
+  for (const name of write) {
+    try {
+      writeFileAtomic(agentEnvFile(name, env), renderEnvFile(byName.get(name)!, roster.file), 0o600);
+    } catch (err) {
+      throw new FleetError(`could not write the env file of agent '${name}': ${(err as Error).message}`, 'free some space or fix the permissions of ' + agentEnvDir(env) + ', then run apply again');
+    }
+  }
+  if (disable.length) await mustSystemctl(['disable', '--now', '--', ...disable], 'stop and disable agents');
+  for (const name of remove) rmSync(agentEnvFile(name, env), { force: true });
+  if (enable.length) await mustSystemctl(['enable', '--', ...enable], 'enable agents');
+  if (restart.length) await mustSystemctl(['restart', '--', ...restart], 'restart changed agents');
+  if (start.length) await mustSystemctl(['start', '--', ...start], 'start agents');
+  return { actions, lines, changed };
+}

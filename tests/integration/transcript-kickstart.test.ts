@@ -1,0 +1,102 @@
+// Transcripts, kickstarts and reset on a real tmux server (private socket).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, statSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { startTestFleet, eventually, ROOT, type TestFleet } from '../helpers/fleet.js';
+import { startMockOpenAI, writePiConfig, type MockServer } from '../fixtures/mock-openai.js';
+import { agentPaneOf } from '../../lib/tmux.js';
+import { inputBoxText } from '../../lib/screen.js';
+
+let fleet: TestFleet;
+let mock: MockServer;
+const PI = { MOSAIC_AGENT_RUNTIME: 'pi', PI_OFFLINE: '1', PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` };
+const log = (name: string) => join(fleet.env.MOSAIC_FLEET_STATE_DIR!, 'logs', `${name}.log`);
+const pane = async (name: string) => agentPaneOf((await fleet.tmux.listPanes())!, name)!;
+
+before(async () => {
+  fleet = await startTestFleet();
+  mock = await startMockOpenAI();
+  await writePiConfig(fleet.home, mock.baseUrl);
+});
+after(async () => {
+  await fleet?.close();
+  await mock?.close();
+});
+
+test('an agent\'s output goes to its transcript, mode 0600, across a restart', async () => {
+  await fleet.startAgent('scribe', { MOSAIC_AGENT_RUNTIME: 'shell' });
+  const send = await fleet.run('agent-send', ['scribe', 'echo first-$((1+1))']);
+  assert.equal(send.code, 0, send.stderr);
+  await eventually(() => existsSync(log('scribe')) && readFileSync(log('scribe'), 'utf8').includes('first-2'), 'the output in the transcript');
+  assert.equal(statSync(log('scribe')).mode & 0o777, 0o600);
+  // The agent dies and its unit would start it again: the pane is respawned in place.
+  process.kill((await pane('scribe')).panePid, 'SIGKILL');
+  await eventually(async () => (await pane('scribe')).dead, 'the agent to die');
+  const again = await fleet.startAgent('scribe', { MOSAIC_AGENT_RUNTIME: 'shell' });
+  assert.equal(again.result.code, 0, again.result.stderr);
+  await fleet.run('agent-send', ['scribe', 'echo second-$((2+1))']);
+  await eventually(() => readFileSync(log('scribe'), 'utf8').includes('second-3'), 'the second life in the transcript');
+  const text = readFileSync(log('scribe'), 'utf8');
+  assert.ok(text.indexOf('first-2') < text.indexOf('second-3'));
+  assert.equal((text.match(/--- mosaic-fleet: agent scribe started/g) ?? []).length, 2);
+});
+
+test('mosaic-agent logs prints the transcript and its last lines', async () => {
+  const all = await fleet.run('mosaic-agent', ['logs', 'scribe']);
+  assert.equal(all.code, 0, all.stderr);
+  assert.match(all.stdout, /first-2[\s\S]*second-3/);
+  const tail = await fleet.run('mosaic-agent', ['logs', 'scribe', '--lines', '3']);
+  assert.ok(tail.stdout.split('\n').length <= 4);
+  const none = await fleet.run('mosaic-agent', ['logs', 'nobody']);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /has no transcript yet/);
+});
+
+test('a transcript rotates at its size cap', async () => {
+  await fleet.startAgent('chatty', { MOSAIC_AGENT_RUNTIME: 'shell', MOSAIC_AGENT_LOG_MAX_BYTES: '20000' });
+  await fleet.run('agent-send', ['chatty', 'for i in $(seq 1 2000); do echo "chatty line $i"; done']);
+  await eventually(() => existsSync(`${log('chatty')}.1`) && readFileSync(log('chatty'), 'utf8').includes('chatty line 2000'), 'a rotated transcript', 15_000);
+  assert.ok(statSync(log('chatty')).size < 20000);
+  assert.ok(statSync(`${log('chatty')}.1`).size >= 20000);
+});
+
+test('a kickstart is delivered exactly once per start, once the runtime is ready', async () => {
+  const env = { ...PI, MOSAIC_AGENT_KICKSTART: 'kickstart: read AGENTS.md' };
+  const first = await fleet.startAgent('kicked', env);
+  assert.equal(first.result.code, 0, first.result.stderr);
+  assert.match(first.result.stdout, /kickstart delivered/);
+  assert.deepEqual(await mock.waitForMessages(1, 20_000), ['kickstart: read AGENTS.md']);
+  // Adopting the live session (a second start) sends nothing.
+  const adopt = await fleet.startAgent('kicked', env);
+  assert.match(adopt.result.stdout, /adopted/);
+  // A restart after the agent died sends it once more.
+  process.kill((await pane('kicked')).panePid, 'SIGKILL');
+  await eventually(async () => (await pane('kicked')).dead, 'pi to die');
+  const restart = await fleet.startAgent('kicked', env);
+  assert.equal(restart.result.code, 0, restart.result.stderr);
+  await mock.waitForMessages(2, 20_000);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(mock.userMessages(), ['kickstart: read AGENTS.md', 'kickstart: read AGENTS.md']);
+});
+
+test('reset types pi\'s /new and sees the fresh session', async () => {
+  await eventually(async () => inputBoxText((await fleet.tmux.screen((await pane('kicked')).paneId)).lines) === '', 'pi idle', 20_000);
+  const r = await fleet.run('mosaic-agent', ['reset', 'kicked']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /kicked: reset \(\/new\)/);
+  const n = mock.requests.length;
+  await fleet.run('agent-send', ['kicked', 'after the reset']);
+  await mock.waitForMessages(3, 20_000);
+  // The conversation starts over: the request holds only the new message.
+  const body = mock.requests[n]!.body;
+  assert.deepEqual(body.messages.filter((m: { role: string }) => m.role === 'user').length, 1);
+});
+
+test('read shows the agent\'s screen and history', async () => {
+  const r = await fleet.run('mosaic-agent', ['read', 'scribe', '--lines', '500']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /second-3/);
+  const bad = await fleet.run('mosaic-agent', ['read', 'nope']);
+  assert.equal(bad.code, 1);
+});

@@ -12,6 +12,8 @@ set -euo pipefail
 readonly MIN_NODE_MAJOR=20
 readonly MIN_TMUX="3.2"
 readonly CLI_TOOLS=(mosaic-agent agent-send)
+# In the fleet config: the agents enabled when the tools were uninstalled.
+readonly ENABLED_RECORD=.enabled-at-uninstall
 
 usage() {
   cat <<'EOF'
@@ -265,18 +267,22 @@ agents:
 }
 
 # After a first install, or an install after --uninstall (which keeps the
-# config), bring the fleet up from its config: the roster through apply, and
-# agents with hand-made env files by enabling them again. A plain update does
+# config), bring the fleet up from its config: the agents that were enabled
+# when it was uninstalled, and the roster through apply. A plain update does
 # none of this: running agents are left alone.
 restore_fleet() {
-  local f name
+  local units
   [ "$FRESH_TOOLS" = 1 ] || return 0
-  for f in "$FLEET_DIR"/agents/*.env; do
-    [ -e "$f" ] || continue
-    case "$(head -n 1 "$f")" in "# Written by mosaic-agent apply"*) continue ;; esac
-    name="$(basename "$f" .env)"
-    systemctl --user enable --quiet "mosaic-agent@$name.service" || say "warning: could not enable agent $name"
-  done
+  if [ -f "$FLEET_DIR/$ENABLED_RECORD" ]; then
+    units="$(cat "$FLEET_DIR/$ENABLED_RECORD")"
+    if [ -n "$units" ]; then
+      # shellcheck disable=SC2086 # one unit name per word
+      systemctl --user enable --quiet $units || say "warning: could not enable again: $units"
+      # shellcheck disable=SC2086
+      [ "$NO_START" = 1 ] || systemctl --user start $units || say "warning: could not start again: $units"
+    fi
+    rm -f "$FLEET_DIR/$ENABLED_RECORD"
+  fi
   if [ -f "$FLEET_DIR/roster.yaml" ] || [ -f "$FLEET_DIR/roster.json" ]; then
     if [ "$NO_START" = 1 ]; then
       say "run 'mosaic-agent apply' to start the agents of your roster"
@@ -322,6 +328,10 @@ enable_linger() {
 uninstall() {
   check_user_manager
   local units
+  # Remember which agents were enabled, so that installing again brings them back.
+  if [ -d "$FLEET_DIR" ] && [ "$PURGE" = 0 ]; then
+    find "$UNIT_DIR/mosaic-fleet.target.wants" -name 'mosaic-agent@*.service' -printf '%f\n' 2>/dev/null >"$FLEET_DIR/$ENABLED_RECORD" || true
+  fi
   say "stopping the fleet"
   units="$(systemctl --user list-units --all --plain --no-legend 'mosaic-agent@*' | awk '{print $1}')"
   # shellcheck disable=SC2086 # one unit name per word

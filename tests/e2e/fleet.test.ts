@@ -1,0 +1,147 @@
+// End to end: the roster-driven fleet (mosaic-agent apply, status, logs) on a
+// real user manager, installed by install.sh as a throwaway user.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { e2eSkipReason } from './harness.js';
+import { setUpE2E, waitFor, type E2E } from './setup.js';
+
+const skip = e2eSkipReason();
+let e: E2E;
+let roster: string;
+let agentsDir: string;
+
+before(async () => {
+  if (skip) return;
+  e = await setUpE2E('mfe2f');
+  const r = await e.install('--no-demo');
+  assert.equal(r.code, 0, r.stderr);
+  roster = join(e.um.home, '.config', 'mosaic', 'fleet', 'roster.yaml');
+  agentsDir = join(e.um.home, '.config', 'mosaic', 'fleet', 'agents');
+  await e.um.run(['mkdir', '-p', join(e.um.home, 'work', 'a'), join(e.um.home, 'work', 'b')]);
+});
+after(async () => {
+  await e?.close();
+});
+
+const ROSTER_V1 = `defaults: { runtime: shell, workdir: ~/work }
+agents:
+  one: { workdir: ~/work/a, env: { GREETING: "hello one" } }
+  two: { env: { GREETING: "hello two" } }
+  three: { kickstart: "echo kickstarted-three" }
+`;
+
+async function listEnvFiles(): Promise<string> {
+  return (await e.um.run(['ls', agentsDir])).stdout.split('\n').filter(Boolean).sort().join(' ');
+}
+
+test('apply --dry-run prints the plan and changes nothing', { skip }, async () => {
+  await e.write(roster, ROSTER_V1);
+  const r = await e.tool('mosaic-agent', 'apply', '--dry-run');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /dry run[\s\S]*create\s+one[\s\S]*create\s+two[\s\S]*create\s+three/);
+  assert.equal(await listEnvFiles(), '');
+  assert.deepEqual(await e.sessions(), ['_holder']);
+});
+
+test('apply starts a roster of three agents with their env files', { skip }, async () => {
+  const r = await e.tool('mosaic-agent', 'apply');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await listEnvFiles(), 'one.env three.env two.env');
+  const mode = (await e.um.run(['stat', '-c', '%a', join(agentsDir, 'one.env')])).stdout.trim();
+  assert.equal(mode, '600');
+  await waitFor(async () => (await e.sessions()).join(' ') === '_holder one three two', { what: 'three sessions', timeoutMs: 20_000 });
+  for (const n of ['one', 'two', 'three']) assert.equal(await e.show(`mosaic-agent@${n}.service`, 'UnitFileState'), 'enabled');
+  const s = await e.tool('agent-send', 'one', 'echo "$GREETING from $PWD"');
+  assert.equal(s.code, 0, s.stderr);
+  await waitFor(async () => (await e.tmux('capture-pane', '-p', '-t', '=one:')).stdout.includes(`hello one from ${join(e.um.home, 'work', 'a')}`), { what: 'the agent env and workdir' });
+  await waitFor(async () => (await e.tmux('capture-pane', '-p', '-t', '=three:')).stdout.includes('kickstarted-three'), { what: 'the kickstart' });
+});
+
+test('apply with no change does nothing and says so', { skip }, async () => {
+  const pids = [await e.panePid('one'), await e.panePid('two'), await e.panePid('three')];
+  const r = await e.tool('mosaic-agent', 'apply');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /nothing to do/);
+  assert.deepEqual([await e.panePid('one'), await e.panePid('two'), await e.panePid('three')], pids);
+});
+
+test('changing one agent restarts only it, and --prune removes a dropped one', { skip }, async () => {
+  const onePid = await e.panePid('one');
+  const twoPid = await e.panePid('two');
+  await e.write(roster, ROSTER_V1.replace('hello two', 'hello again').replace(/  three: .*\n/, ''));
+  const listed = await e.tool('mosaic-agent', 'apply');
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, /update\s+two: .*GREETING/);
+  assert.match(listed.stdout, /orphan\s+three: .*--prune/);
+  await waitFor(async () => { const p = await e.panePid('two'); return p !== undefined && p !== twoPid; }, { what: 'two restarted' });
+  assert.equal(await e.panePid('one'), onePid, 'the unchanged agent kept its pid');
+  assert.ok(await e.panePid('three'), 'without --prune the dropped agent keeps running');
+  const pruned = await e.tool('mosaic-agent', 'apply', '--prune');
+  assert.equal(pruned.code, 0, pruned.stderr);
+  assert.match(pruned.stdout, /prune\s+three/);
+  assert.equal(await e.show('mosaic-agent@three.service', 'ActiveState'), 'inactive');
+  assert.equal(await listEnvFiles(), 'one.env two.env');
+  assert.equal(await e.panePid('one'), onePid);
+});
+
+test('an invalid roster is refused with line and column, and nothing changes', { skip }, async () => {
+  const before = (await e.um.run(['cat', join(agentsDir, 'one.env')])).stdout;
+  const onePid = await e.panePid('one');
+  await e.write(roster, 'agents:\n  one: { runtime: shell, colour: blue }\n  "bad.name": { runtime: shell }\n');
+  const r = await e.tool('mosaic-agent', 'apply');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /roster\.yaml:2:\d+: .*colour/);
+  assert.match(r.stderr, /roster\.yaml:3:\d+: .*bad\.name/);
+  assert.equal((await e.um.run(['cat', join(agentsDir, 'one.env')])).stdout, before);
+  assert.equal(await listEnvFiles(), 'one.env two.env');
+  assert.equal(await e.panePid('one'), onePid);
+  await e.write(roster, ROSTER_V1.replace('hello two', 'hello again').replace(/  three: .*\n/, ''));
+});
+
+test('an agent started by hand with an env file works and apply leaves it alone', { skip }, async () => {
+  await e.write(join(agentsDir, 'manual.env'), 'MOSAIC_AGENT_RUNTIME=shell\n');
+  assert.equal((await e.um.systemctl('enable', '--now', 'mosaic-agent@manual')).code, 0);
+  await waitFor(() => e.panePid('manual'), { what: 'the manual agent' });
+  const pid = await e.panePid('manual');
+  const r = await e.tool('mosaic-agent', 'apply', '--prune');
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /manual/);
+  assert.equal(await e.panePid('manual'), pid);
+});
+
+test('status shows the holder and every agent, as a table and as JSON', { skip }, async () => {
+  const t = await e.tool('mosaic-agent', 'status');
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, /^holder: active \(running\)/);
+  assert.match(t.stdout, /one\s+active\/running\s+yes\s+shell\s+\d+/);
+  const j = await e.tool('mosaic-agent', 'status', '--json');
+  const st = JSON.parse(j.stdout);
+  assert.equal(st.holder.server, true);
+  const one = st.agents.find((a: { name: string }) => a.name === 'one');
+  assert.deepEqual([one.unit.active, one.session, one.runtime, one.activity], ['active', true, 'shell', 'idle']);
+  assert.equal(one.pid, await e.panePid('one'));
+  const three = st.agents.find((a: { name: string }) => a.name === 'three');
+  assert.equal(three, undefined, 'a pruned agent is gone from the status');
+  await e.tool('agent-send', 'two', 'sleep 5');
+  await waitFor(async () => JSON.parse((await e.tool('mosaic-agent', 'status', '--json', 'two')).stdout).agents[0].activity === 'busy', { what: 'two busy' });
+});
+
+test('the transcript survives an agent restart', { skip }, async () => {
+  await e.tool('agent-send', 'one', 'echo before-restart-$((40+2))');
+  await waitFor(async () => (await e.tool('mosaic-agent', 'logs', 'one')).stdout.includes('before-restart-42'), { what: 'the transcript' });
+  process.kill((await e.panePid('one'))!, 'SIGKILL');
+  await waitFor(async () => (await e.show('mosaic-agent@one.service', 'ActiveState')) === 'active' && (await e.panePid('one')) !== undefined, { what: 'one back', timeoutMs: 15_000 });
+  await e.tool('agent-send', 'one', 'echo after-restart-$((40+3))');
+  await waitFor(async () => (await e.tool('mosaic-agent', 'logs', 'one')).stdout.includes('after-restart-43'), { what: 'the transcript after the restart' });
+  const log = (await e.tool('mosaic-agent', 'logs', 'one')).stdout;
+  assert.ok(log.indexOf('before-restart-42') < log.indexOf('after-restart-43'));
+});
+
+test('uninstall then install brings the same roster and enabled agents back', { skip }, async () => {
+  assert.equal((await e.install('--uninstall')).code, 0);
+  assert.deepEqual(await e.sessions(), []);
+  const r = await e.install();
+  assert.equal(r.code, 0, r.stderr);
+  await waitFor(async () => (await e.sessions()).join(' ') === '_holder manual one two', { what: 'the fleet back', timeoutMs: 30_000 });
+});

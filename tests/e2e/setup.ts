@@ -1,0 +1,94 @@
+// Shared set-up of the end-to-end tier: a throwaway user with a real user
+// manager, the built project copied into its home (without sources, so
+// install.sh runs from the built tools alone), pi reachable from ~/.local/bin,
+// and pi configured against the tests' mock server.
+import { cpSync, mkdirSync, chownSync, readdirSync, lstatSync } from 'node:fs';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { createUserManager, waitFor, type UserManager, type RunResult } from './harness.js';
+import { startMockOpenAI, writePiConfig, type MockServer } from '../fixtures/mock-openai.js';
+import { ROOT } from '../helpers/fleet.js';
+
+export const SOCKET = 'mosaic-factory';
+
+export interface E2E {
+  um: UserManager;
+  mock: MockServer;
+  /** The project copy install.sh runs from. */
+  src: string;
+  install(...args: string[]): Promise<RunResult>;
+  /** Run an installed command (~/.local/bin/NAME) as the user. */
+  tool(name: string, ...args: string[]): Promise<RunResult>;
+  tmux(...args: string[]): Promise<RunResult>;
+  sessions(): Promise<string[]>;
+  panePid(name: string): Promise<number | undefined>;
+  show(unit: string, prop: string): Promise<string>;
+  /** Write a file as the user (parents created). */
+  write(path: string, text: string): Promise<void>;
+  piReady(name: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+function chownTree(path: string, uid: number, gid: number): void {
+  chownSync(path, uid, gid);
+  if (lstatSync(path).isDirectory()) for (const f of readdirSync(path)) chownTree(join(path, f), uid, gid);
+}
+
+export async function setUpE2E(prefix: string): Promise<E2E> {
+  const um = await createUserManager({ prefix });
+  const mock = await startMockOpenAI();
+  const src = join(um.home, 'mosaic-fleet');
+  mkdirSync(join(src, 'node_modules'), { recursive: true });
+  for (const f of ['dist', 'units', 'install.sh', 'package.json', 'README.md']) cpSync(join(ROOT, f), join(src, f), { recursive: true });
+  for (const dep of ['yaml', 'minimist']) cpSync(join(ROOT, 'node_modules', dep), join(src, 'node_modules', dep), { recursive: true });
+  chownTree(src, um.uid, um.gid);
+  await writePiConfig(um.home, mock.baseUrl);
+  chownTree(join(um.home, '.pi'), um.uid, um.gid);
+  // pi where users install CLIs: ~/.local/bin, which systemd's PATH lacks.
+  await um.run(['mkdir', '-p', join(um.home, '.local', 'bin')]);
+  let pi = join(ROOT, 'node_modules', '.bin', 'pi');
+  if ((await um.run(['test', '-x', pi])).code !== 0) {
+    // The checkout is not readable by the throwaway user: give it its own copy.
+    cpSync(join(ROOT, 'node_modules'), join(um.home, 'node_modules'), { recursive: true });
+    chownTree(join(um.home, 'node_modules'), um.uid, um.gid);
+    pi = join(um.home, 'node_modules', '.bin', 'pi');
+  }
+  await um.run(['ln', '-s', pi, join(um.home, '.local', 'bin', 'pi')]);
+
+  const e: E2E = {
+    um,
+    mock,
+    src,
+    install: (...args) => um.run(['bash', join(src, 'install.sh'), ...args], { timeoutMs: 180_000 }),
+    tool: (name, ...args) => um.run([join(um.home, '.local', 'bin', name), ...args], { timeoutMs: 120_000 }),
+    tmux: (...args) => um.run(['tmux', '-L', SOCKET, ...args]),
+    async sessions() {
+      const r = await e.tmux('list-sessions', '-F', '#{session_name}');
+      return r.code === 0 ? r.stdout.trim().split('\n').sort() : [];
+    },
+    async panePid(name) {
+      const r = await e.tmux('display-message', '-p', '-t', `=${name}:`, '#{pane_pid} #{pane_dead}');
+      const [pid, dead] = r.stdout.trim().split(' ');
+      return r.code === 0 && dead === '0' ? Number(pid) : undefined;
+    },
+    async show(unit, prop) {
+      return (await um.systemctl('show', '-p', prop, '--value', unit)).stdout.trim();
+    },
+    async write(path, text) {
+      await um.run(['mkdir', '-p', join(path, '..')]);
+      const r = await um.run(['tee', path], { input: text });
+      assert.equal(r.code, 0, r.stderr);
+    },
+    async piReady(name) {
+      const r = await e.tmux('capture-pane', '-p', '-t', `=${name}:`);
+      return r.code === 0 && (r.stdout.match(/^─{3,}/gm) ?? []).length >= 2;
+    },
+    async close() {
+      await um.destroy();
+      await mock.close();
+    },
+  };
+  return e;
+}
+
+export { waitFor };

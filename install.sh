@@ -312,6 +312,17 @@ link_commands() {
   esac
 }
 
+# Completion for bash and zsh (agent names included), in the per-user places
+# both shells look: bash-completion's user dir, and a zsh site-functions dir.
+install_completions() {
+  local data="${XDG_DATA_HOME:-$HOME/.local/share}"
+  [ -d "$TOOLS_DIR/current/completions" ] || return 0
+  mkdir -p "$data/bash-completion/completions" "$data/zsh/site-functions"
+  ln -sfn "$TOOLS_DIR/current/completions/mosaic-agent.bash" "$data/bash-completion/completions/mosaic-agent"
+  ln -sfn "$TOOLS_DIR/current/completions/mosaic-agent.bash" "$data/bash-completion/completions/agent-send"
+  ln -sfn "$TOOLS_DIR/current/completions/_mosaic-agent" "$data/zsh/site-functions/_mosaic-agent"
+}
+
 enable_linger() {
   command -v loginctl >/dev/null 2>&1 || {
     say "warning: loginctl not found; agents may stop when you log out"
@@ -345,6 +356,10 @@ uninstall() {
   local t
   for t in "${CLI_TOOLS[@]}"; do
     if [ -L "$BIN_DIR/$t" ] && [ "$(readlink "$BIN_DIR/$t")" = "$TOOLS_DIR/bin/$t" ]; then rm -f "$BIN_DIR/$t"; fi
+  done
+  local data="${XDG_DATA_HOME:-$HOME/.local/share}" c
+  for c in "$data/bash-completion/completions/mosaic-agent" "$data/bash-completion/completions/agent-send" "$data/zsh/site-functions/_mosaic-agent"; do
+    case "$(readlink "$c" 2>/dev/null)" in "$TOOLS_DIR"/*) rm -f "$c" ;; esac
   done
   rm -rf "$TOOLS_DIR"
   if [ "$PURGE" = 1 ]; then
@@ -395,6 +410,7 @@ main() {
   install_units
   setup_fleet_config
   link_commands
+  install_completions
   enable_linger
   start_fleet
   restore_fleet

@@ -18,6 +18,7 @@ Commands:
   logs NAME [-f] [--lines N]       the agent's transcript, across restarts
   reset NAME                       a fresh conversation (runtime's reset, else restart)
   apply [--dry-run] [--prune]      make the fleet match the roster
+  doctor                           check everything, with a fix for each problem
 
 Options:
   -h, --help     help (also: mosaic-agent COMMAND --help)

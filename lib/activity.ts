@@ -1,6 +1,6 @@
 // An agent's activity state, read from its runtime profile's screen markers.
 import type { Profile } from './profiles.js';
-import { inputBoxText } from './screen.js';
+import { inputText } from './screen.js';
 
 export type Activity = 'starting' | 'idle' | 'busy' | 'waiting-for-input' | 'exited' | 'unknown';
 
@@ -10,14 +10,17 @@ const SHELLS = new Set(['bash', 'zsh', 'sh', 'dash', 'fish', 'ksh', 'mksh', 'tcs
  * The state the bottom of an agent's screen shows. Only the last lines count:
  * scrollback above can hold stale markers (runtime-notes, "Stale scrollback").
  */
-export function activityOf(profile: Profile, pane: { dead: boolean; currentCommand: string }, lines: string[]): Activity {
+export function activityOf(profile: Profile, pane: { dead: boolean; currentCommand: string; title?: string }, lines: string[]): Activity {
   if (pane.dead) return 'exited';
   if (profile.name === 'shell') return SHELLS.has(pane.currentCommand) ? 'idle' : 'busy';
   const bottom = trimBlank(lines).slice(-15).join('\n');
-  if (profile.markers.approval.some((m) => bottom.includes(m))) return 'waiting-for-input';
-  if (profile.markers.busy.some((m) => bottom.includes(m))) return 'busy';
-  if (profile.input === 'box') return inputBoxText(lines) === undefined ? 'starting' : 'idle';
-  if (profile.markers.idle.some((m) => bottom.includes(m))) return 'idle';
+  const title = pane.title ?? '';
+  const m = profile.markers;
+  if (m.approval.some((x) => bottom.includes(x)) || (m.titleApproval ?? []).some((x) => title.includes(x))) return 'waiting-for-input';
+  if (m.busy.some((x) => bottom.includes(x)) || (m.titleBusy ?? []).some((x) => title.includes(x))) return 'busy';
+  if ((m.startingLines ?? []).some((x) => lines.some((l) => l.trim() === x))) return 'starting';
+  if (profile.input.kind !== 'cursor-line') return inputText(profile.input, lines) === undefined ? 'starting' : 'idle';
+  if (m.idle.some((x) => bottom.includes(x))) return 'idle';
   return 'unknown';
 }
 

@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { applyRoster } from './apply.js';
+import { renderChecks, runDoctor } from './doctor.js';
 import { rosterFile } from './paths.js';
 import { profileFor } from './profiles.js';
 import { transcriptFile } from './supervisor.js';
@@ -26,6 +27,7 @@ const COMMAND_HELP: Record<string, string> = {
   apply:
     'Usage: mosaic-agent apply [--dry-run] [--prune] [--roster FILE]\n\nMake the fleet match the roster (~/.config/mosaic/fleet/roster.yaml, or $MOSAIC_FLEET_ROSTER):\nwrite env files, start new agents, restart changed ones, leave the rest alone.\n\nOptions:\n  --dry-run      print the plan, change nothing\n  --prune        stop, disable and remove agents no longer in the roster\n  --roster FILE  another roster file (YAML or JSON)\n\nExamples:\n  mosaic-agent apply --dry-run\n  mosaic-agent apply --prune',
   logs: 'Usage: mosaic-agent logs NAME [-f] [--lines N]\n\nThe agent\'s transcript (~/.local/state/mosaic/fleet/logs/NAME.log): everything its pane printed,\nacross restarts. -f follows it; --lines N prints only the last N lines.',
+  doctor: 'Usage: mosaic-agent doctor\n\nCheck the fleet and explain each problem with its fix: tmux and Node versions, the user manager,\nlinger, units, the holder and its cgroup, the socket, runtimes on the agents\' PATH, env-file permissions,\nfailed agents. Exit status 1 if anything is wrong.',
   reset: 'Usage: mosaic-agent reset NAME\n\nStart a fresh conversation: type the runtime\'s reset command (pi: /new) and check it took;\nwhere the runtime has none or it fails, restart the agent (its kickstart is sent again).',
 };
 
@@ -56,6 +58,13 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
     return 0;
   },
   apply,
+  async doctor(argv) {
+    const flags = parseFlags(argv, {});
+    if (flags._.length > 0) throw new UsageError('doctor takes no arguments');
+    const checks = await runDoctor();
+    process.stdout.write(renderChecks(checks, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR) + '\n');
+    return checks.every((c) => c.ok) ? 0 : 1;
+  },
   logs,
   reset,
   start: (argv) => lifecycle('start', argv),

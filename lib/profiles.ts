@@ -19,12 +19,32 @@ export interface SubmitStyle {
   guardTrailingBackslash?: boolean;
 }
 
-/** Text fragments that mark a state when seen near the bottom of the screen. */
+/** Text fragments that mark a state when seen near the bottom of the screen (or in the pane title). */
 export interface Markers {
   busy: string[];
   idle: string[];
+  /** A prompt that needs a person: a tool approval, a folder-trust or first-run dialog. */
   approval: string[];
+  /** Whole lines (trimmed) that show the runtime is still starting, anywhere on the screen. */
+  startingLines?: string[];
+  /** Pane-title fragments, for runtimes that put their state in the terminal title. */
+  titleBusy?: string[];
+  titleApproval?: string[];
 }
+
+/**
+ * Where a runtime keeps the input it has not submitted yet:
+ * `box` — between the last two horizontal rules (pi, Claude Code), after an optional prompt sign;
+ * `line` — the last line starting with one of the prompt signs (Codex `›`, Gemini `*` or `>`);
+ * `bar` — the last run of lines starting with a bar (opencode `┃`), less its footer lines;
+ * `cursor-line` — the line under the cursor (shells and line-oriented REPLs).
+ * `placeholder` is the hint text an empty input shows.
+ */
+export type InputArea =
+  | { kind: 'box'; prompt?: string; placeholder?: string }
+  | { kind: 'line'; prompts: string[]; placeholder?: string }
+  | { kind: 'bar'; bar: string; footerLines: number; placeholder?: string }
+  | { kind: 'cursor-line' };
 
 export interface Profile {
   name: string;
@@ -38,14 +58,11 @@ export interface Profile {
   resetConfirm?: string;
   submit: SubmitStyle;
   markers: Markers;
-  /**
-   * How to tell that typed input is still waiting to be submitted:
-   * `box` — pi-style editor framed by horizontal rules at the bottom of the screen;
-   * `cursor-line` — the line under the cursor (shells and line-oriented REPLs).
-   */
-  input: 'box' | 'cursor-line';
+  input: InputArea;
   /** A full-screen program: a pane whose foreground process is a shell means it is not running. */
   tui: boolean;
+  /** How this profile was checked against the real program (the README's table). */
+  tested: string;
 }
 
 /** The user's login shell, which the `shell` runtime runs. */
@@ -58,7 +75,10 @@ export function loginShell(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 const DEFAULT_SUBMIT: SubmitStyle = { delayMs: 150, key: 'Enter', bracketed: true };
+const NO_MARKERS: Markers = { busy: [], idle: [], approval: [] };
 
+// Screens, markers and delays below were read off the real programs in tmux
+// (tests/fixtures/screens/*.txt hold the captures; runtime-notes.md the sources).
 const PROFILES: Record<string, Omit<Profile, 'name'>> = {
   pi: {
     launch: ['pi'],
@@ -68,15 +88,89 @@ const PROFILES: Record<string, Omit<Profile, 'name'>> = {
     // Enter right after the paste worked 40/40 times here; 50 ms is margin for a loaded machine.
     submit: { delayMs: 50, key: 'Enter', bracketed: true, guardTrailingBackslash: true },
     markers: { busy: ['Working...'], idle: [], approval: [] },
-    input: 'box',
+    input: { kind: 'box' },
     tui: true,
+    tested: 'end to end: real pi against the mock server',
   },
   shell: {
     launch: [], // filled with the login shell at lookup time
     submit: { delayMs: 30, key: 'Enter', bracketed: true },
-    markers: { busy: [], idle: [], approval: [] },
-    input: 'cursor-line',
+    markers: NO_MARKERS,
+    input: { kind: 'cursor-line' },
     tui: false,
+    tested: 'end to end: bash',
+  },
+  claude: {
+    launch: ['claude', '--dangerously-skip-permissions'],
+    resume: ['claude', '--dangerously-skip-permissions', '-c'],
+    reset: '/clear',
+    // Enter worked at 0 ms here; the notes report swallowed Enters without a pause.
+    submit: { delayMs: 120, key: 'Enter', bracketed: true },
+    markers: {
+      busy: ['esc to interrupt'],
+      idle: [],
+      approval: ['Do you want to proceed?', 'Quick safety check', 'Is this a project you created or one you trust?'],
+    },
+    // The input line is `❯` + U+00A0 + text, between two rules.
+    input: { kind: 'box', prompt: '❯' },
+    tui: true,
+    tested: 'screens captured from Claude Code 2.1.330 against a mock server',
+  },
+  codex: {
+    launch: ['codex', '--dangerously-bypass-approvals-and-sandbox'],
+    resume: ['codex', '--dangerously-bypass-approvals-and-sandbox', 'resume', '--last'],
+    reset: '/new',
+    // Codex's paste-burst heuristic turns an Enter within ~120 ms of typed input into a newline.
+    submit: { delayMs: 150, key: 'Enter', bracketed: true },
+    markers: {
+      busy: ['esc to interrupt'],
+      idle: [],
+      approval: ['Would you like to run the following command?', 'Trust this folder?', 'Press enter to confirm or esc to cancel'],
+      // Codex draws its prompt before it is ready, under a "loading" line.
+      startingLines: ['loading'],
+      titleApproval: ['Action Required'],
+    },
+    input: { kind: 'line', prompts: ['›'], placeholder: 'Ask Codex to do anything' },
+    tui: true,
+    tested: 'screens captured from Codex 0.169.0 against a mock server',
+  },
+  opencode: {
+    launch: ['opencode'],
+    resume: ['opencode', '-c'],
+    reset: '/new',
+    submit: { delayMs: 100, key: 'Enter', bracketed: true },
+    markers: { busy: ['esc interrupt'], idle: [], approval: ['Permission required'] },
+    // The input is a run of `┃` lines whose last one is the agent/model footer.
+    input: { kind: 'bar', bar: '┃', footerLines: 1, placeholder: 'Ask anything' },
+    tui: true,
+    tested: 'screens captured from opencode 1.18.33 against a mock server',
+  },
+  gemini: {
+    launch: ['gemini', '--approval-mode=yolo'],
+    resume: ['gemini', '--approval-mode=yolo', '-r', 'latest'],
+    reset: '/clear',
+    // Enter within ~40 ms of the paste becomes part of it: 0/5 at 0 ms, 15/15 at 50 and 100 ms here.
+    submit: { delayMs: 150, key: 'Enter', bracketed: true },
+    markers: {
+      busy: ['esc to cancel'],
+      idle: [],
+      approval: ['Allow execution of', 'Do you trust the files in this folder?'],
+      titleBusy: ['Working'],
+      titleApproval: ['Action Required'],
+    },
+    input: { kind: 'line', prompts: ['*', '>'], placeholder: 'Type your message or @path/to/file' },
+    tui: true,
+    tested: 'screens captured from Gemini CLI 0.61.0 against a mock server',
+  },
+  aider: {
+    launch: ['aider', '--yes-always', '--no-check-update', '--no-show-release-notes', '--analytics-disable'],
+    resume: ['aider', '--yes-always', '--no-check-update', '--no-show-release-notes', '--analytics-disable', '--restore-chat-history'],
+    reset: '/clear',
+    submit: { delayMs: 100, key: 'Enter', bracketed: true },
+    markers: NO_MARKERS,
+    input: { kind: 'cursor-line' },
+    tui: true,
+    tested: 'not run: Aider is a Python program and is not installed here (profile from runtime-notes.md)',
   },
 };
 
@@ -100,8 +194,9 @@ export function profileFor(runtime: string, env: NodeJS.ProcessEnv = process.env
     name: runtime,
     launch: [runtime],
     submit: DEFAULT_SUBMIT,
-    markers: { busy: [], idle: [], approval: [] },
-    input: 'cursor-line',
+    markers: NO_MARKERS,
+    input: { kind: 'cursor-line' },
     tui: true,
+    tested: 'no profile: a conservative default',
   };
 }

@@ -2,7 +2,7 @@
 // submitted, and which activity state the bottom of the screen shows. Pure
 // functions over captured screens, so they are tested against screens
 // captured from the real programs (tests/fixtures/screens).
-import type { Profile } from './profiles.js';
+import type { InputArea, Profile } from './profiles.js';
 import type { Screen } from './tmux.js';
 
 // A horizontal rule as pi draws above and below its editor: a line starting
@@ -21,24 +21,61 @@ export function inputBoxText(lines: string[]): string | undefined {
   return undefined;
 }
 
+function withoutPlaceholder(text: string, placeholder: string | undefined): string {
+  return placeholder && text.startsWith(placeholder) ? '' : text;
+}
+
+/**
+ * The input the runtime holds and has not submitted ('' when empty), or
+ * undefined when its input area is not on the screen (still starting, or a
+ * dialog covers it). Undefined for `cursor-line` runtimes, which show no area.
+ */
+export function inputText(area: InputArea, lines: string[]): string | undefined {
+  switch (area.kind) {
+    case 'box': {
+      const text = inputBoxText(lines);
+      if (text === undefined) return undefined;
+      const bare = area.prompt && text.startsWith(area.prompt) ? text.slice(area.prompt.length).trim() : text;
+      return withoutPlaceholder(bare, area.placeholder);
+    }
+    case 'line': {
+      for (let i = lines.length - 1; i >= 0; i--) {
+        const t = lines[i]!.trim();
+        const prompt = area.prompts.find((p) => t === p || t.startsWith(`${p} `) || t.startsWith(`${p}\u00a0`));
+        if (prompt) return withoutPlaceholder(t.slice(prompt.length).trim(), area.placeholder);
+      }
+      return undefined;
+    }
+    case 'bar': {
+      let end = lines.length - 1;
+      while (end >= 0 && !lines[end]!.trim().startsWith(area.bar)) end--;
+      if (end < 0) return undefined;
+      let start = end;
+      while (start > 0 && lines[start - 1]!.trim().startsWith(area.bar)) start--;
+      const body = lines.slice(start, end + 1 - area.footerLines).map((l) => l.trim().slice(area.bar.length).trim());
+      return withoutPlaceholder(body.join('\n').trim(), area.placeholder);
+    }
+    case 'cursor-line':
+      return undefined;
+  }
+}
+
 /**
  * Whether the input the paste left is still waiting after the submit key.
- * `box`: the editor box still holds text. `cursor-line`: the cursor is still
- * on the same line showing the same text as before the key.
+ * Runtimes with an input area: it still holds text. `cursor-line`: the
+ * cursor is still on the same line showing the same text as before the key.
  */
 export function inputPending(profile: Profile, beforeKey: Screen, now: Screen): boolean {
-  if (profile.input === 'box') {
-    const text = inputBoxText(now.lines);
-    if (text !== undefined) return text !== '';
-  }
+  if (profile.input.kind !== 'cursor-line') return (inputText(profile.input, now.lines) ?? '') !== '';
   return now.cursorY === beforeKey.cursorY && now.lines[now.cursorY] === beforeKey.lines[beforeKey.cursorY];
 }
 
 /**
- * Whether the runtime is ready for input: for `box` runtimes, its editor box
- * is drawn; for line-oriented ones, something (a prompt) is on the screen.
+ * Whether the runtime is ready for input: its input area is drawn, or for
+ * line-oriented runtimes, something (a prompt) is on the screen.
  */
 export function inputReady(profile: Profile, screen: Screen): boolean {
-  if (profile.input === 'box') return inputBoxText(screen.lines) !== undefined;
+  if ((profile.markers.startingLines ?? []).some((x) => screen.lines.some((l) => l.trim() === x))) return false;
+  if (profile.input.kind !== 'cursor-line') return inputText(profile.input, screen.lines) !== undefined;
   return screen.lines.some((l) => l.trim() !== '');
 }

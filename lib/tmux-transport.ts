@@ -74,9 +74,8 @@ export class TmuxTransport implements Transport {
     const lock = join(runtimeDir(this.env), 'locks', `${name}.lock`);
     return withLock(lock, opts.timeoutMs, `agent '${name}' is busy receiving another message`, async () => {
       const deadline = started + opts.timeoutMs;
-      if (opts.waitReady || pane.inMode || profile.markers.approval.length > 0 || profile.input === 'box') {
-        const screen = await this.waitReady(name, pane.paneId, profile, deadline);
-        if (!opts.force) refuseIfBlocked(name, profile, screen);
+      if (opts.waitReady || pane.inMode || profile.markers.approval.length > 0 || profile.input.kind !== 'cursor-line') {
+        const screen = await this.waitReady(name, pane, profile, deadline, opts.force);
         if (screen.inMode) await this.tmux.cancelMode(pane.paneId);
       }
       const buffer = `mosaic-send-${process.pid}-${++bufferSeq}`;
@@ -112,13 +111,16 @@ export class TmuxTransport implements Transport {
 
   /**
    * Wait until the runtime can take input: a paste that reaches pi before its
-   * editor is drawn is echoed raw and its Enter becomes a newline.
+   * editor is drawn is echoed raw and its Enter becomes a newline. A prompt
+   * that needs a person (approval, folder trust) refuses the send at once,
+   * unless forced.
    */
-  private async waitReady(name: string, paneId: string, profile: Profile, deadline: number): Promise<Screen> {
+  private async waitReady(name: string, pane: Pane, profile: Profile, deadline: number, force: boolean): Promise<Screen> {
     for (;;) {
-      const screen = await this.tmux.screen(paneId);
+      const screen = await this.tmux.screen(pane.paneId);
       if (screen.dead) throw notRunning(name, 'its process has exited');
-      if (screen.inMode || inputReady(profile, screen)) return screen;
+      if (!force) refuseIfBlocked(name, profile, screen, pane.title);
+      if (screen.inMode || force || inputReady(profile, screen)) return screen;
       if (Date.now() >= deadline) {
         throw new FleetError(`agent '${name}' did not become ready for input in time; nothing was typed`, `look at it: mosaic-agent read ${name}`);
       }
@@ -152,9 +154,9 @@ function refuseIfNotRunning(name: string, pane: Pane, profile: Profile): void {
 }
 
 /** Refuse while an approval or first-run prompt is on screen: an Enter there can pick "No, exit". */
-function refuseIfBlocked(name: string, profile: Profile, screen: Screen): void {
+function refuseIfBlocked(name: string, profile: Profile, screen: Screen, title: string): void {
   const bottom = screen.lines.slice(-15).join('\n');
-  const marker = profile.markers.approval.find((m) => bottom.includes(m));
+  const marker = profile.markers.approval.find((m) => bottom.includes(m)) ?? (profile.markers.titleApproval ?? []).find((m) => title.includes(m));
   if (marker) {
     throw new FleetError(
       `agent '${name}' is showing a prompt that needs a person ("${marker}"); nothing was typed`,

@@ -39,7 +39,7 @@ export async function setUpE2E(prefix: string): Promise<E2E> {
   const mock = await startMockOpenAI();
   const src = join(um.home, 'mosaic-fleet');
   mkdirSync(join(src, 'node_modules'), { recursive: true });
-  for (const f of ['dist', 'units', 'install.sh', 'package.json', 'README.md']) cpSync(join(ROOT, f), join(src, f), { recursive: true });
+  for (const f of ['dist', 'units', 'completions', 'install.sh', 'package.json', 'README.md']) cpSync(join(ROOT, f), join(src, f), { recursive: true });
   for (const dep of ['yaml', 'minimist']) cpSync(join(ROOT, 'node_modules', dep), join(src, 'node_modules', dep), { recursive: true });
   chownTree(src, um.uid, um.gid);
   await writePiConfig(um.home, mock.baseUrl);

@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  exposedMode,
+  inHolderCgroup,
+  lastLines,
+  managerState,
+  octal,
+  parseTmuxVersion,
+  renderChecks,
+  socketDirProblem,
+  versionAtLeast,
+  type Check,
+} from '../../lib/doctor.js';
+
+const checks: Check[] = [
+  { name: 'tmux', ok: true, detail: 'tmux 3.3a' },
+  { name: 'linger', ok: false, detail: 'not enabled for me: agents stop when you log out', fix: 'sudo loginctl enable-linger me' },
+  { name: 'agent unit boom', ok: false, detail: 'failed; its screen ends:\nboom\nPane is dead', fix: 'systemctl --user reset-failed mosaic-agent@boom && systemctl --user start mosaic-agent@boom' },
+];
+
+test('renderChecks prints one line per passing check and the fix under each failure', () => {
+  assert.equal(
+    renderChecks(checks, false),
+    [
+      'ok   tmux: tmux 3.3a',
+      'FAIL linger: not enabled for me: agents stop when you log out',
+      '     fix: sudo loginctl enable-linger me',
+      'FAIL agent unit boom: failed; its screen ends:',
+      '     boom',
+      '     Pane is dead',
+      '     fix: systemctl --user reset-failed mosaic-agent@boom && systemctl --user start mosaic-agent@boom',
+    ].join('\n'),
+  );
+});
+
+test('renderChecks uses colours only when asked to', () => {
+  assert.doesNotMatch(renderChecks(checks, false), /\x1b\[/);
+  const coloured = renderChecks(checks, true);
+  assert.match(coloured, /\x1b\[32mok  \x1b\[0m/);
+  assert.match(coloured, /\x1b\[31mFAIL\x1b\[0m/);
+  // Stripped of its escapes, the coloured text is the plain one.
+  assert.equal(coloured.replace(/\x1b\[[0-9;]*m/g, ''), renderChecks(checks, false));
+});
+
+test('a failure without a fix is a single line', () => {
+  assert.equal(renderChecks([{ name: 'x', ok: false, detail: 'broken' }], false), 'FAIL x: broken');
+});
+
+test('tmux versions are read from release, next- and letter-suffixed forms', () => {
+  assert.deepEqual(parseTmuxVersion('tmux 3.3a\n'), [3, 3]);
+  assert.deepEqual(parseTmuxVersion('tmux 3.2'), [3, 2]);
+  assert.deepEqual(parseTmuxVersion('tmux next-3.4'), [3, 4]);
+  assert.deepEqual(parseTmuxVersion('tmux openbsd-7.4'), [7, 4]);
+  assert.deepEqual(parseTmuxVersion('tmux 3.10'), [3, 10]);
+  assert.equal(parseTmuxVersion('tmux master'), undefined);
+  assert.equal(parseTmuxVersion(''), undefined);
+});
+
+test('versions compare part by part as numbers', () => {
+  assert.ok(versionAtLeast([3, 2], [3, 2]));
+  assert.ok(versionAtLeast([3, 3], [3, 2]));
+  assert.ok(versionAtLeast([3, 10], [3, 9]));
+  assert.ok(versionAtLeast([4, 0], [3, 2]));
+  assert.ok(!versionAtLeast([3, 1], [3, 2]));
+  assert.ok(!versionAtLeast([2, 9], [3, 2]));
+});
+
+test('a running, degraded, starting or initializing user manager counts as reachable', () => {
+  for (const state of ['running', 'degraded', 'starting', 'initializing']) {
+    // is-system-running exits 1 for everything but running.
+    assert.deepEqual(managerState({ code: state === 'running' ? 0 : 1, stdout: `${state}\n`, stderr: '' }), { reachable: true, state });
+  }
+  assert.deepEqual(managerState({ code: 1, stdout: 'stopping\n', stderr: '' }), { reachable: false, state: 'stopping' });
+});
+
+test('a user manager that cannot be reached is reported with what systemctl said', () => {
+  const r = managerState({ code: 1, stdout: '', stderr: 'Failed to connect to bus: No medium found\n' });
+  assert.deepEqual(r, { reachable: false, state: 'Failed to connect to bus: No medium found' });
+  assert.equal(managerState({ code: -1, stdout: '', stderr: '' }).state, 'exit -1');
+});
+
+test('a socket directory must be yours and closed to group and others', () => {
+  assert.equal(socketDirProblem('/tmp/tmux-1000', 0o40700, 1000, 1000), undefined);
+  assert.match(socketDirProblem('/tmp/tmux-1000', 0o40750, 1000, 1000)!, /accessible by group or others \(mode 750\)/);
+  assert.match(socketDirProblem('/tmp/tmux-1000', 0o40701, 1000, 1000)!, /mode 701/);
+  assert.match(socketDirProblem('/tmp/tmux-1000', 0o40700, 0, 1000)!, /belongs to uid 0, not to you \(uid 1000\)/);
+});
+
+test('env files readable or writable by group or others are exposed', () => {
+  assert.ok(!exposedMode(0o100600));
+  assert.ok(!exposedMode(0o100400));
+  assert.ok(!exposedMode(0o100700));
+  assert.ok(exposedMode(0o100640));
+  assert.ok(exposedMode(0o100604));
+  assert.ok(exposedMode(0o100620));
+  assert.ok(exposedMode(0o100644));
+});
+
+test('the holder cgroup is recognised in cgroup v2 and v1 listings', () => {
+  assert.ok(inHolderCgroup('0::/user.slice/user-1000.slice/user@1000.service/app.slice/mosaic-tmux-holder.service\n'));
+  assert.ok(inHolderCgroup('12:pids:/user.slice/user-1000.slice/user@1000.service/mosaic-tmux-holder.service\n1:name=systemd:/x\n'));
+  assert.ok(!inHolderCgroup('0::/user.slice/user-1000.slice/session-3.scope\n'));
+  // A unit whose name merely contains the holder's is someone else.
+  assert.ok(!inHolderCgroup('0::/user.slice/user@1000.service/app.slice/not-mosaic-tmux-holder.service\n'));
+  assert.ok(!inHolderCgroup(''));
+});
+
+test('lastLines keeps the last non-empty lines, trimmed on the right', () => {
+  assert.deepEqual(lastLines(['a', '', 'b  ', 'c', '   ', 'd', 'e', 'f', '', ''], 5), ['b', 'c', 'd', 'e', 'f']);
+  assert.deepEqual(lastLines(['', ''], 5), []);
+  assert.deepEqual(lastLines(['only'], 5), ['only']);
+});
+
+test('octal shows the permission bits only', () => {
+  assert.equal(octal(0o100644), '644');
+  assert.equal(octal(0o40700), '700');
+  assert.equal(octal(0o100000), '000');
+});

@@ -1,0 +1,72 @@
+// Every runtime profile against screens captured from the real program
+// (tests/fixtures/screens, taken with `tmux capture-pane -p` while the runtime
+// ran against a local mock server; see the README's runtime table).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { activityOf } from '../../lib/activity.js';
+import { profileFor, runtimeNames } from '../../lib/profiles.js';
+import { inputText } from '../../lib/screen.js';
+
+const dir = join(import.meta.dirname, '..', 'fixtures', 'screens');
+const screen = (name: string): string[] => readFileSync(join(dir, `${name}.txt`), 'utf8').split('\n');
+const TYPED = 'hello from the fleet, please reply';
+const live = (cmd: string) => ({ dead: false, currentCommand: cmd });
+
+const TUI_RUNTIMES: Array<[string, string]> = [
+  ['claude', 'claude'],
+  ['codex', 'node'],
+  ['opencode', 'opencode'],
+  ['gemini', 'node'],
+];
+
+for (const [rt, cmd] of TUI_RUNTIMES) {
+  const p = profileFor(rt);
+
+  test(`${rt}: an idle screen has an empty input and reads as idle`, () => {
+    assert.equal(inputText(p.input, screen(`${rt}-idle`)), '');
+    assert.equal(activityOf(p, live(cmd), screen(`${rt}-idle`)), 'idle');
+  });
+
+  test(`${rt}: typed text is found in the input`, () => {
+    assert.equal(inputText(p.input, screen(`${rt}-typed`)), TYPED);
+  });
+
+  test(`${rt}: a screen mid-turn reads as busy`, () => {
+    assert.equal(activityOf(p, live(cmd), screen(`${rt}-busy`)), 'busy');
+  });
+
+  test(`${rt}: the screen after a reply reads as idle`, () => {
+    assert.equal(activityOf(p, live(cmd), screen(`${rt}-after-reply`)), 'idle');
+  });
+
+  test(`${rt}: an approval prompt reads as waiting for input`, () => {
+    assert.equal(activityOf(p, live(cmd), screen(`${rt}-approval`)), 'waiting-for-input');
+  });
+
+  const trust = `${rt}-trust-dialog`;
+  test(`${rt}: a folder-trust dialog reads as waiting for input`, { skip: existsSync(join(dir, `${trust}.txt`)) ? false : `${rt} showed no trust dialog when captured` }, () => {
+    assert.equal(activityOf(p, live(cmd), screen(trust)), 'waiting-for-input');
+  });
+
+  const startSkip = rt === 'gemini' ? 'Gemini draws its input box before its banner: its starting frame cannot be told from idle' : false;
+  test(`${rt}: a starting screen reads as starting`, { skip: startSkip }, () => {
+    assert.equal(activityOf(p, live(cmd), screen(`${rt}-starting`)), 'starting');
+  });
+}
+
+test('every built-in profile has a launch argv, a submit delay and says how it was tested', () => {
+  for (const rt of runtimeNames()) {
+    const p = profileFor(rt, { SHELL: '/bin/bash' });
+    assert.ok(p.launch.length > 0, rt);
+    assert.ok(p.submit.delayMs >= 0, rt);
+    assert.ok(p.tested.length > 0, rt);
+  }
+});
+
+test('an unknown runtime gets a conservative default profile', () => {
+  const p = profileFor('mystery');
+  assert.deepEqual(p.launch, ['mystery']);
+  assert.ok(p.submit.delayMs >= 150);
+});

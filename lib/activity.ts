@@ -1,19 +1,16 @@
 // An agent's activity state, read from its runtime profile's screen markers.
 import type { Profile } from './profiles.js';
-import { inputText } from './screen.js';
+import { bottomText, inputText } from './screen.js';
 
 export type Activity = 'starting' | 'idle' | 'busy' | 'waiting-for-input' | 'exited' | 'unknown';
 
 const SHELLS = new Set(['bash', 'zsh', 'sh', 'dash', 'fish', 'ksh', 'mksh', 'tcsh', 'csh']);
 
-/**
- * The state the bottom of an agent's screen shows. Only the last lines count:
- * scrollback above can hold stale markers (runtime-notes, "Stale scrollback").
- */
+/** The state the bottom of an agent's screen (see bottomText) and its pane title show. */
 export function activityOf(profile: Profile, pane: { dead: boolean; currentCommand: string; title?: string }, lines: string[]): Activity {
   if (pane.dead) return 'exited';
   if (profile.name === 'shell') return SHELLS.has(pane.currentCommand) ? 'idle' : 'busy';
-  const bottom = trimBlank(lines).slice(-15).join('\n');
+  const bottom = bottomText(lines);
   const title = pane.title ?? '';
   const m = profile.markers;
   if (m.approval.some((x) => bottom.includes(x)) || (m.titleApproval ?? []).some((x) => title.includes(x))) return 'waiting-for-input';
@@ -22,10 +19,4 @@ export function activityOf(profile: Profile, pane: { dead: boolean; currentComma
   if (profile.input.kind !== 'cursor-line') return inputText(profile.input, lines) === undefined ? 'starting' : 'idle';
   if (m.idle.some((x) => bottom.includes(x))) return 'idle';
   return 'unknown';
-}
-
-function trimBlank(lines: string[]): string[] {
-  let end = lines.length;
-  while (end > 0 && lines[end - 1]!.trim() === '') end--;
-  return lines.slice(0, end);
 }

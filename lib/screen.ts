@@ -79,3 +79,14 @@ export function inputReady(profile: Profile, screen: Screen): boolean {
   if (profile.input.kind !== 'cursor-line') return inputText(profile.input, screen.lines) !== undefined;
   return screen.lines.some((l) => l.trim() !== '');
 }
+
+/**
+ * The last `n` lines of a screen that has text, trailing blank lines dropped:
+ * where state markers count. Scrollback above can hold stale markers
+ * (runtime-notes, "Stale scrollback"), so the rest is ignored.
+ */
+export function bottomText(lines: string[], n = 25): string {
+  let end = lines.length;
+  while (end > 0 && lines[end - 1]!.trim() === '') end--;
+  return lines.slice(Math.max(0, end - n), end).join('\n');
+}

@@ -11,7 +11,7 @@ import { composeMessage } from './message.js';
 import { checkAgentName } from './names.js';
 import { runtimeDir } from './paths.js';
 import { profileFor, type Profile } from './profiles.js';
-import { inputPending, inputReady } from './screen.js';
+import { bottomText, inputPending, inputReady } from './screen.js';
 import { agentPaneOf, HOLDER_SESSION, Tmux, type Pane, type Screen } from './tmux.js';
 import type { AgentSession, Delivery, SendOptions, Transport } from './transport.js';
 
@@ -155,7 +155,7 @@ function refuseIfNotRunning(name: string, pane: Pane, profile: Profile): void {
 
 /** Refuse while an approval or first-run prompt is on screen: an Enter there can pick "No, exit". */
 function refuseIfBlocked(name: string, profile: Profile, screen: Screen, title: string): void {
-  const bottom = screen.lines.slice(-15).join('\n');
+  const bottom = bottomText(screen.lines);
   const marker = profile.markers.approval.find((m) => bottom.includes(m)) ?? (profile.markers.titleApproval ?? []).find((m) => title.includes(m));
   if (marker) {
     throw new FleetError(

@@ -19,6 +19,8 @@ Commands:
   reset NAME                       a fresh conversation (runtime's reset, else restart)
   apply [--dry-run] [--prune]      make the fleet match the roster
   doctor                           check everything, with a fix for each problem
+  cutover [--dry-run] [--keep-going] [--from-socket NAME]
+                                   move hand-run agents from another tmux server onto the fleet
 
 Options:
   -h, --help     help (also: mosaic-agent COMMAND --help)

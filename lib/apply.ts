@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { FleetError } from './errors.js';
 import { writeFileAtomic } from './fsutil.js';
 import { agentEnvDir, agentEnvFile } from './paths.js';
-import { loadRoster, planApply, readEnvFiles, renderEnvFile, type PlanAction } from './roster.js';
+import { loadRoster, planApply, readEnvFiles, renderEnvFile, type AgentConfig, type PlanAction } from './roster.js';
 import { agentUnit, mustSystemctl, unitStates } from './systemd.js';
 
 export interface ApplyOptions {
@@ -97,17 +97,23 @@ export async function applyRoster(opts: ApplyOptions): Promise<ApplyResult> {
 
   // Write every env file first: a failure here (a full disk, a read-only
   // config dir) stops before any agent is touched.
-  for (const name of write) {
-    try {
-      writeFileAtomic(agentEnvFile(name, env), renderEnvFile(byName.get(name)!, roster.file), 0o600);
-    } catch (err) {
-      throw new FleetError(`could not write the env file of agent '${name}': ${(err as Error).message}`, 'free some space or fix the permissions of ' + agentEnvDir(env) + ', then run apply again');
-    }
-  }
+  for (const name of write) writeAgentEnvFile(byName.get(name)!, roster.file, env);
   if (disable.length) await mustSystemctl(['disable', '--now', '--', ...disable], 'stop and disable agents');
   for (const name of remove) rmSync(agentEnvFile(name, env), { force: true });
   if (enable.length) await mustSystemctl(['enable', '--', ...enable], 'enable agents');
   if (restart.length) await mustSystemctl(['restart', '--', ...restart], 'restart changed agents');
   if (start.length) await mustSystemctl(['start', '--', ...start], 'start agents');
   return { actions, lines, changed };
+}
+
+/** Write one agent's env file from its roster entry, atomically, mode 0600. */
+export function writeAgentEnvFile(agent: AgentConfig, rosterPath: string, env: NodeJS.ProcessEnv = process.env): void {
+  try {
+    writeFileAtomic(agentEnvFile(agent.name, env), renderEnvFile(agent, rosterPath), 0o600);
+  } catch (err) {
+    throw new FleetError(
+      `could not write the env file of agent '${agent.name}': ${(err as Error).message}`,
+      `free some space or fix the permissions of ${agentEnvDir(env)}, then run the command again`,
+    );
+  }
 }

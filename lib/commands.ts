@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { applyRoster } from './apply.js';
+import { cutover, renderCutover } from './cutover.js';
 import { renderChecks, runDoctor } from './doctor.js';
 import { rosterFile } from './paths.js';
 import { profileFor } from './profiles.js';
@@ -27,6 +28,8 @@ const COMMAND_HELP: Record<string, string> = {
   apply:
     'Usage: mosaic-agent apply [--dry-run] [--prune] [--roster FILE]\n\nMake the fleet match the roster (~/.config/mosaic/fleet/roster.yaml, or $MOSAIC_FLEET_ROSTER):\nwrite env files, start new agents, restart changed ones, leave the rest alone.\n\nOptions:\n  --dry-run      print the plan, change nothing\n  --prune        stop, disable and remove agents no longer in the roster\n  --roster FILE  another roster file (YAML or JSON)\n\nExamples:\n  mosaic-agent apply --dry-run\n  mosaic-agent apply --prune',
   logs: 'Usage: mosaic-agent logs NAME [-f] [--lines N]\n\nThe agent\'s transcript (~/.local/state/mosaic/fleet/logs/NAME.log): everything its pane printed,\nacross restarts. -f follows it; --lines N prints only the last N lines.',
+  cutover:
+    'Usage: mosaic-agent cutover [--from-socket NAME | --from-socket-path PATH] [--dry-run] [--keep-going] [--roster FILE]\n\nMove roster agents that run by hand on another tmux server (default: the default server) onto the\nfleet, one at a time: start its unit (resuming the conversation where the roster says resume: true),\nwait until it is ready, and only then end the old session, by exact name. Sessions not in the roster\nand the old server itself are never touched. Re-running continues where it stopped.\n\nOptions:\n  --from-socket NAME       the old server\'s socket name (tmux -L NAME; default: default)\n  --from-socket-path PATH  the old server\'s socket file (tmux -S PATH)\n  --dry-run                show what would move and what would be left alone\n  --keep-going             after a failure, go on with the other agents\n  --roster FILE            another roster file\n\nExamples:\n  mosaic-agent cutover --dry-run\n  mosaic-agent cutover --keep-going',
   doctor: 'Usage: mosaic-agent doctor\n\nCheck the fleet and explain each problem with its fix: tmux and Node versions, the user manager,\nlinger, units, the holder and its cgroup, the socket, runtimes on the agents\' PATH, env-file permissions,\nfailed agents. Exit status 1 if anything is wrong.',
   reset: 'Usage: mosaic-agent reset NAME\n\nStart a fresh conversation: type the runtime\'s reset command (pi: /new) and check it took;\nwhere the runtime has none or it fails, restart the agent (its kickstart is sent again).',
 };
@@ -58,6 +61,21 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
     return 0;
   },
   apply,
+  async cutover(argv) {
+    const flags = parseFlags(argv, { string: ['from-socket', 'from-socket-path', 'roster'], boolean: ['dry-run', 'keep-going'] });
+    if (flags._.length > 0) throw new UsageError(`cutover takes no agent names (got ${JSON.stringify(flags._[0])})`, 'it moves the roster agents found on the old server');
+    if (flags['from-socket'] && flags['from-socket-path']) throw new UsageError('give --from-socket or --from-socket-path, not both');
+    const result = await cutover({
+      rosterPath: (flags.roster as string | undefined) || rosterFile(),
+      fromSocket: flags['from-socket'] as string | undefined,
+      fromSocketPath: flags['from-socket-path'] as string | undefined,
+      dryRun: Boolean(flags['dry-run']),
+      keepGoing: Boolean(flags['keep-going']),
+      log: (l) => process.stderr.write(`cutover: ${l}\n`),
+    });
+    process.stdout.write(renderCutover(result) + '\n');
+    return result.ok ? 0 : 1;
+  },
   async doctor(argv) {
     const flags = parseFlags(argv, {});
     if (flags._.length > 0) throw new UsageError('doctor takes no arguments');

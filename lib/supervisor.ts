@@ -7,13 +7,13 @@
 // also wakes when the agent is SIGKILLed or the whole server dies (a `tmux
 // wait-for` waiter does not).
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchArgv, sessionEnv, type AgentSpec } from './agent-spec.js';
 import { FleetError } from './errors.js';
 import { writeFileAtomic } from './fsutil.js';
-import { stateDir } from './paths.js';
+import { runtimeDir, stateDir } from './paths.js';
 import { agentPaneOf, type Tmux } from './tmux.js';
 
 /** How often the waiter checks the agent (seconds): well inside the 2 s the issue allows. */
@@ -41,8 +41,10 @@ export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJ
   if (existing && !existing.dead) {
     return { action: 'adopted', paneId: existing.paneId, pid: existing.panePid };
   }
-  // A restart after the agent died continues its conversation when the agent asks for it.
-  const argv = launchArgv(spec, { resume: spec.resume && existing !== undefined });
+  // A restart after the agent died continues its conversation when the agent
+  // asks for it; so does the first start after a cutover, which leaves a
+  // one-shot request (see requestResume).
+  const argv = launchArgv(spec, { resume: spec.resume && (existing !== undefined || takeResumeRequest(spec.name, env)) });
   const sessionSpec = {
     name: spec.name,
     runtime: spec.runtime,
@@ -103,4 +105,23 @@ export async function startTranscript(tmux: Tmux, name: string, paneId: string, 
   const max = Number(env.MOSAIC_AGENT_LOG_MAX_BYTES) > 0 ? String(Number(env.MOSAIC_AGENT_LOG_MAX_BYTES)) : String(DEFAULT_LOG_MAX_BYTES);
   await tmux.pipePane(paneId, ['bash', LOGGER_SCRIPT, file, max]);
   return file;
+}
+
+function resumeRequestFile(name: string, env: NodeJS.ProcessEnv): string {
+  return join(runtimeDir(env), 'resume-next', name);
+}
+
+/** Ask the next creation of the agent's session to continue its last conversation (cutover). */
+export function requestResume(name: string, env: NodeJS.ProcessEnv = process.env): void {
+  const file = resumeRequestFile(name, env);
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileAtomic(file, `${Date.now()}\n`, 0o600);
+}
+
+/** Whether a resume was requested, consuming the request. */
+function takeResumeRequest(name: string, env: NodeJS.ProcessEnv): boolean {
+  const file = resumeRequestFile(name, env);
+  if (!existsSync(file)) return false;
+  rmSync(file, { force: true });
+  return true;
 }

@@ -118,6 +118,8 @@ export class Tmux {
   constructor(
     readonly socket: string,
     readonly bin: string = 'tmux',
+    /** A socket file addressed with -S instead of a name under tmux's own directory. */
+    readonly socketPath?: string,
   ) {}
 
   /** The fleet's server, from MOSAIC_TMUX_SOCKET / MOSAIC_TMUX. */
@@ -127,7 +129,17 @@ export class Tmux {
 
   /** The argv for a tmux call on this socket (for `attach`, which must exec tmux itself). */
   argv(args: readonly string[]): string[] {
-    return [this.bin, '-L', this.socket, ...args];
+    return [this.bin, ...(this.socketPath ? ['-S', this.socketPath] : ['-L', this.socket]), ...args];
+  }
+
+  /** Names of the server's sessions, or undefined when no server runs there. */
+  async sessionNames(): Promise<string[] | undefined> {
+    const r = await this.run(['list-sessions', '-F', '#{session_name}']);
+    if (r.code !== 0) {
+      if (isNoServer(r.stderr)) return undefined;
+      throw new FleetError(`tmux could not list the sessions on ${this.socketPath ?? `socket '${this.socket}'`}: ${r.stderr.trim()}`);
+    }
+    return r.stdout.split('\n').filter(Boolean);
   }
 
   /** Run one tmux command on this socket. `-N` keeps any command from starting a server. */

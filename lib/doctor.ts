@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
+import { firstRunProblems } from './first-run.js';
 import { agentSpecFromEnv, launchArgv } from './agent-spec.js';
 import { FleetError } from './errors.js';
 import { exec, type ExecResult } from './exec.js';
@@ -320,6 +321,15 @@ function runtimeCheck(name: string, env: NodeJS.ProcessEnv, source: string): Che
     const spec = agentSpecFromEnv(name, env);
     if (spec.command) return pass(label, `MOSAIC_AGENT_COMMAND is set (${source})`);
     const argv = launchArgv(spec);
+    const blockers = firstRunProblems(spec.runtime, { home: env.HOME ?? '', workdir: spec.workdir, env, isRoot: process.getuid?.() === 0 });
+    if (blockers.length > 0) {
+      return {
+        name: label,
+        ok: false,
+        detail: `runtime ${spec.runtime} will stop at a first-run dialog: ${blockers.map((b) => b.problem).join('; ')}`,
+        fix: blockers.map((b) => b.fix).join('\n'),
+      };
+    }
     return pass(label, `runtime ${spec.runtime}: ${argv.join(' ')} (${source})`);
   } catch (err) {
     return failureOf(label, err);

@@ -127,6 +127,28 @@ test('status shows the holder and every agent, as a table and as JSON', { skip }
   await waitFor(async () => JSON.parse((await e.tool('mosaic-agent', 'status', '--json', 'two')).stdout).agents[0].activity === 'busy', { what: 'two busy' });
 });
 
+test('doctor passes on a healthy fleet (linger aside: this machine has no logind)', { skip }, async () => {
+  const r = await e.tool('mosaic-agent', 'doctor');
+  const fails = r.stdout.split('\n').filter((l) => l.startsWith('FAIL'));
+  assert.deepEqual(fails.map((l) => l.split(':')[0]), ['FAIL linger'], r.stdout);
+  assert.equal(r.code, 1);
+  for (const name of ['tmux', 'node', 'user manager', 'units', 'holder', 'socket']) assert.match(r.stdout, new RegExp(`^ok +${name}`, 'm'));
+});
+
+test('doctor names each problem of a broken fleet with its fix', { skip }, async () => {
+  const env = join(agentsDir, 'ghost.env');
+  await e.write(env, 'MOSAIC_AGENT_RUNTIME=no-such-runtime\n');
+  await e.um.run(['chmod', '644', env]);
+  try {
+    const r = await e.tool('mosaic-agent', 'doctor');
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /FAIL agent ghost: .*no-such-runtime.*not found/);
+    assert.match(r.stdout, /FAIL env files: [\s\S]*fix: chmod 600 .*ghost\.env/);
+  } finally {
+    await e.um.run(['rm', '-f', env]);
+  }
+});
+
 test('the transcript survives an agent restart', { skip }, async () => {
   await e.tool('agent-send', 'one', 'echo before-restart-$((40+2))');
   await waitFor(async () => (await e.tool('mosaic-agent', 'logs', 'one')).stdout.includes('before-restart-42'), { what: 'the transcript' });

@@ -19,6 +19,8 @@ export interface AgentSpec {
   height: number;
   /** The PATH the agent runs with. */
   path: string;
+  /** MOSAIC_AGENT_SUBMIT_DELAY_MS: this agent's pause before Enter, over its profile's. */
+  submitDelayMs: number | undefined;
 }
 
 function positiveInt(env: NodeJS.ProcessEnv, key: string, fallback: number): number {
@@ -27,6 +29,14 @@ function positiveInt(env: NodeJS.ProcessEnv, key: string, fallback: number): num
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 10 || n > 10_000) {
     throw new FleetError(`${key}=${JSON.stringify(raw)} is not a usable size`, `set ${key} to a whole number such as ${fallback}`);
+  }
+  return n;
+}
+
+function nonNegativeInt(env: NodeJS.ProcessEnv, key: string): number {
+  const n = Number(env[key]);
+  if (!Number.isInteger(n) || n < 0 || n > 10_000) {
+    throw new FleetError(`${key}=${JSON.stringify(env[key])} is not a delay in milliseconds`, `set ${key} to a whole number from 0 to 10000`);
   }
   return n;
 }
@@ -46,6 +56,7 @@ export function agentSpecFromEnv(name: string, env: NodeJS.ProcessEnv = process.
     width: positiveInt(env, 'MOSAIC_AGENT_WIDTH', 200),
     height: positiveInt(env, 'MOSAIC_AGENT_HEIGHT', 50),
     path: agentSearchPath(env),
+    submitDelayMs: env.MOSAIC_AGENT_SUBMIT_DELAY_MS ? nonNegativeInt(env, 'MOSAIC_AGENT_SUBMIT_DELAY_MS') : undefined,
   };
 }
 

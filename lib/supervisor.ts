@@ -49,6 +49,7 @@ export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJ
     name: spec.name,
     runtime: spec.runtime,
     customCommand: spec.command !== undefined,
+    submitDelayMs: spec.submitDelayMs,
     cwd: spec.workdir,
     env: sessionEnv(spec, env),
     argv,

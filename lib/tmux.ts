@@ -13,6 +13,8 @@ export const HOLDER_SESSION = '_holder';
 export const AGENT_PANE_OPTION = '@mosaic_agent_pane';
 export const RUNTIME_OPTION = '@mosaic_runtime';
 export const CUSTOM_OPTION = '@mosaic_custom_command';
+/** The agent's own pause before Enter (roster `submit_delay_ms`), '' for the profile's. */
+export const SUBMIT_DELAY_OPTION = '@mosaic_submit_delay_ms';
 
 // Printable on purpose: a tmux client without a UTF-8 locale (as under
 // systemd) prints control characters in formats as `_`. Session names cannot
@@ -32,6 +34,7 @@ const PANE_FIELDS = [
   AGENT_PANE_OPTION,
   RUNTIME_OPTION,
   CUSTOM_OPTION,
+  SUBMIT_DELAY_OPTION,
   'pane_title',
 ] as const;
 
@@ -52,6 +55,8 @@ export interface Pane {
   /** The runtime recorded when the agent was launched ('' for a session the fleet did not make). */
   runtime: string;
   customCommand: boolean;
+  /** The agent's own submit delay in ms, when its config sets one. */
+  submitDelayMs: number | undefined;
   title: string;
 }
 
@@ -77,7 +82,8 @@ export function parsePanes(stdout: string): Pane[] {
         agentPane: f[10] ?? '',
         runtime: f[11] ?? '',
         customCommand: f[12] === '1',
-        title: f.slice(13).join(SEP),
+        submitDelayMs: f[13] === '' || f[13] === undefined ? undefined : Number(f[13]),
+        title: f.slice(14).join(SEP),
       };
     });
 }
@@ -106,6 +112,7 @@ export interface NewSessionSpec {
   name: string;
   runtime: string;
   customCommand: boolean;
+  submitDelayMs?: number;
   cwd: string;
   width: number;
   height: number;
@@ -208,13 +215,14 @@ export class Tmux {
   }
 
   /** Record the agent pane, runtime and launch kind in session options (read back by listPanes). */
-  markAgent(name: string, paneId: string, spec: { runtime: string; customCommand: boolean }): Promise<string> {
+  markAgent(name: string, paneId: string, spec: { runtime: string; customCommand: boolean; submitDelayMs?: number }): Promise<string> {
     const t = `=${name}:`;
     return this.must(
       [
         'set-option', '-t', t, AGENT_PANE_OPTION, paneId, ';',
         'set-option', '-t', t, RUNTIME_OPTION, spec.runtime, ';',
-        'set-option', '-t', t, CUSTOM_OPTION, spec.customCommand ? '1' : '0',
+        'set-option', '-t', t, CUSTOM_OPTION, spec.customCommand ? '1' : '0', ';',
+        'set-option', '-t', t, SUBMIT_DELAY_OPTION, spec.submitDelayMs === undefined ? '' : String(spec.submitDelayMs),
       ],
       'record the agent in session options',
     );

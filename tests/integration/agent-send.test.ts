@@ -167,23 +167,30 @@ test('20 concurrent senders of 10 messages each deliver all 200, each whole', as
 });
 
 test('several names get the same message, concurrently', async () => {
+  const n = mock.userMessages().length;
   const r = await fleet.run('agent-send', ['--json', 'alpha,rec', 'to both']);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout).map((row: { agent: string }) => row.agent), ['alpha', 'rec']);
-  await mock.waitForMessages(mock.userMessages().length);
+  assert.equal((await mock.waitForMessages(n + 1)).at(-1), 'to both');
   await eventually(() => recorderMessages().at(-1) === 'to both', 'the recorder to get it');
 });
 
-test('a prefix of a live agent name is refused and nothing is typed anywhere', async () => {
-  const before = await fleet.tmux.capture((await paneOf('alpha2')).paneId);
-  const r = await fleet.run('agent-send', ['alph', 'echo should-not-run']);
+/** Send to `target`, expect a refusal naming it, and check that `bystander`'s screen did not change. */
+async function assertRefusedUntouched(target: string, bystander: string): Promise<void> {
+  const before = await fleet.tmux.capture((await paneOf(bystander)).paneId);
+  const r = await fleet.run('agent-send', [target, 'echo should-not-run']);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /agent 'alph' has no session/);
-  await new Promise((r) => setTimeout(r, 200));
-  assert.equal(await fleet.tmux.capture((await paneOf('alpha2')).paneId), before);
+  assert.match(r.stderr, new RegExp(`agent '${target}' has no session`));
+  await new Promise((res) => setTimeout(res, 200));
+  assert.equal(await fleet.tmux.capture((await paneOf(bystander)).paneId), before);
+}
+
+test('a prefix of a live agent name is refused and nothing is typed anywhere', async () => {
+  await assertRefusedUntouched('alph', 'alpha2');
 });
 
 test('a send from inside another tmux session, with a bare PATH and another cwd, arrives', async () => {
+  const n = mock.userMessages().length;
   const r = await exec(binArgv('agent-send', ['alpha', 'from a bare environment']), {
     env: {
       PATH: '/usr/bin:/bin',
@@ -197,19 +204,14 @@ test('a send from inside another tmux session, with a bare PATH and another cwd,
     cwd: '/',
   });
   assert.equal(r.code, 0, r.stderr);
-  assert.equal((await mock.waitForMessages(mock.userMessages().length)).at(-1), 'from a bare environment');
+  assert.equal((await mock.waitForMessages(n + 1)).at(-1), 'from a bare environment');
 });
 
 test('a send to a stopped agent fails and the agent with a longer name gets nothing', async () => {
   await fleet.startAgent('beta', { MOSAIC_AGENT_RUNTIME: 'shell' });
   await fleet.startAgent('beta2', { MOSAIC_AGENT_RUNTIME: 'shell' });
   await fleet.run('start-agent-session', ['--stop', 'beta']);
-  const before = await fleet.tmux.capture((await paneOf('beta2')).paneId);
-  const r = await fleet.run('agent-send', ['beta', 'echo wrong-session']);
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /agent 'beta' has no session/);
-  await new Promise((r) => setTimeout(r, 200));
-  assert.equal(await fleet.tmux.capture((await paneOf('beta2')).paneId), before);
+  await assertRefusedUntouched('beta', 'beta2');
 });
 
 test('a send to an agent whose process exited fails with exit 1', async () => {

@@ -101,6 +101,7 @@ test('an invalid roster is refused with line and column, and nothing changes', {
 
 test('an agent started by hand with an env file works and apply leaves it alone', { skip }, async () => {
   await e.write(join(agentsDir, 'manual.env'), 'MOSAIC_AGENT_RUNTIME=shell\n');
+  await e.um.run(['chmod', '600', join(agentsDir, 'manual.env')]); // doctor flags env files others can read
   assert.equal((await e.um.systemctl('enable', '--now', 'mosaic-agent@manual')).code, 0);
   await waitFor(() => e.panePid('manual'), { what: 'the manual agent' });
   const pid = await e.panePid('manual');

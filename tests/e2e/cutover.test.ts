@@ -81,6 +81,19 @@ test('the moved pi agent answers through the mock and kept its conversation', { 
   assert.ok(texts.includes('remember the word walnut'), 'the conversation carried over (pi -c)');
 });
 
+test('with resume: true, a pi agent killed and restarted by its unit continues its conversation', { skip }, async () => {
+  const pid = (await e.panePid('alpha'))!;
+  process.kill(pid, 'SIGKILL');
+  await waitFor(async () => { const p = await e.panePid('alpha'); return p !== undefined && p !== pid; }, { what: 'alpha restarted', timeoutMs: 20_000 });
+  await waitFor(() => e.piReady('alpha'), { what: 'pi ready again', timeoutMs: 30_000 });
+  const n = e.mock.userMessages().length;
+  const r = await e.tool('agent-send', 'alpha', 'and after the restart?');
+  assert.equal(r.code, 0, r.stderr);
+  await e.mock.waitForMessages(n + 1, 20_000);
+  const texts = JSON.stringify(e.mock.requests.at(-1)!.body.messages);
+  assert.ok(texts.includes('remember the word walnut') && texts.includes('what was the word?'), 'pi -c carried the conversation over the restart');
+});
+
 test('re-running cutover continues where it stopped', { skip }, async () => {
   await e.write(roster, ROSTER('bash'));
   const r = await e.tool('mosaic-agent', 'cutover');

@@ -161,6 +161,14 @@ test('the transcript survives an agent restart', { skip }, async () => {
   assert.ok(log.indexOf('before-restart-42') < log.indexOf('after-restart-43'));
 });
 
+test('reset of a runtime without a reset command restarts the agent', { skip }, async () => {
+  const pid = await e.panePid('two');
+  const r = await e.tool('mosaic-agent', 'reset', 'two');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /two: restarted .*has no reset command/);
+  await waitFor(async () => { const p = await e.panePid('two'); return p !== undefined && p !== pid; }, { what: 'two restarted' });
+});
+
 test('uninstall then install brings the same roster and enabled agents back', { skip }, async () => {
   assert.equal((await e.install('--uninstall')).code, 0);
   assert.deepEqual(await e.sessions(), []);

@@ -3,7 +3,7 @@
 import { homedir } from 'node:os';
 import { basename } from 'node:path';
 import { FleetError } from './errors.js';
-import { profileFor, type Profile } from './profiles.js';
+import { agentProfile, type Profile } from './profiles.js';
 import { agentSearchPath, which } from './search-path.js';
 
 export interface AgentSpec {
@@ -21,6 +21,8 @@ export interface AgentSpec {
   path: string;
   /** MOSAIC_AGENT_SUBMIT_DELAY_MS: this agent's pause before Enter, over its profile's. */
   submitDelayMs: number | undefined;
+  /** MOSAIC_AGENT_PROFILE: the roster's profile overrides, as JSON. */
+  profileJson: string | undefined;
 }
 
 function positiveInt(env: NodeJS.ProcessEnv, key: string, fallback: number): number {
@@ -49,7 +51,7 @@ export function agentSpecFromEnv(name: string, env: NodeJS.ProcessEnv = process.
   return {
     name,
     runtime,
-    profile: profileFor(runtime, env),
+    profile: agentProfile(runtime, env.MOSAIC_AGENT_PROFILE, env),
     workdir: rawWorkdir.replace(/^~(?=$|\/)/, home),
     command: env.MOSAIC_AGENT_COMMAND || undefined,
     resume: /^(1|true|yes)$/i.test(env.MOSAIC_AGENT_RESUME ?? ''),
@@ -57,6 +59,7 @@ export function agentSpecFromEnv(name: string, env: NodeJS.ProcessEnv = process.
     height: positiveInt(env, 'MOSAIC_AGENT_HEIGHT', 50),
     path: agentSearchPath(env),
     submitDelayMs: env.MOSAIC_AGENT_SUBMIT_DELAY_MS ? nonNegativeInt(env, 'MOSAIC_AGENT_SUBMIT_DELAY_MS') : undefined,
+    profileJson: env.MOSAIC_AGENT_PROFILE || undefined,
   };
 }
 

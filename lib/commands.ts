@@ -5,7 +5,7 @@ import { applyRoster } from './apply.js';
 import { cutover, renderCutover } from './cutover.js';
 import { renderChecks, runDoctor } from './doctor.js';
 import { rosterFile } from './paths.js';
-import { profileFor } from './profiles.js';
+import { agentProfile } from './profiles.js';
 import { transcriptFile } from './supervisor.js';
 import { numberFlag, parseFlags } from './cli.js';
 import { FleetError, UsageError } from './errors.js';
@@ -167,7 +167,7 @@ async function reset(argv: string[]): Promise<number> {
   const name = checkAgentName(flags._[0]);
   const transport = openTransport();
   const session = (await transport.sessions())?.find((s) => s.name === name);
-  const profile = profileFor(session?.runtime || 'unknown');
+  const profile = agentProfile(session?.runtime ?? '', session?.profileJson);
   if (session?.alive && profile.reset) {
     const [r] = await transport.send([name], profile.reset, { submit: true, timeoutMs: 15_000, force: false });
     if (!(r instanceof Error)) {

@@ -3,7 +3,7 @@
 import { readdirSync } from 'node:fs';
 import { activityOf, type Activity } from './activity.js';
 import { agentEnvDir } from './paths.js';
-import { profileFor } from './profiles.js';
+import { agentProfile } from './profiles.js';
 import { agentUnit, HOLDER_UNIT, loadedAgents, unitStates, type UnitState } from './systemd.js';
 import { agentPaneOf, captureMany, HOLDER_SESSION, Tmux } from './tmux.js';
 
@@ -57,7 +57,7 @@ export async function fleetStatus(only: string[] = [], env: NodeJS.ProcessEnv = 
         runtime,
         pid: pane && !pane.dead ? pane.panePid : null,
         uptimeSeconds: pane && !pane.dead ? Math.max(0, Math.round(now - pane.sessionCreated)) : null,
-        activity: pane ? activityOf(profileFor(runtime || 'unknown', env), pane, screens.get(pane.paneId) ?? []) : 'exited',
+        activity: pane ? activityOf(agentProfile(runtime, pane.profileJson, env), pane, screens.get(pane.paneId) ?? []) : 'exited',
       };
     }),
   };

@@ -200,3 +200,66 @@ export function profileFor(runtime: string, env: NodeJS.ProcessEnv = process.env
     tested: 'no profile: a conservative default',
   };
 }
+
+/**
+ * A profile written in the roster: a runtime of the user's own (`profiles:`)
+ * or one agent's changes to its runtime's profile (`profile:`). Any field
+ * left out keeps the value of the profile it extends.
+ */
+export interface ProfileOverrides {
+  /** The built-in profile to start from (default: the runtime of the same name, else the conservative default). */
+  extends?: string;
+  launch?: string[];
+  resume?: string[];
+  reset?: string;
+  reset_confirm?: string;
+  submit_delay_ms?: number;
+  submit_key?: string;
+  bracketed?: boolean;
+  busy?: string[];
+  idle?: string[];
+  approval?: string[];
+  /** Where the runtime shows unsent input: a prompt sign at the start of its input line. */
+  input_prompt?: string;
+  input_placeholder?: string;
+}
+
+/** The profile for `runtime` with the roster's overrides applied (MOSAIC_AGENT_PROFILE carries them as JSON). */
+export function resolveProfile(runtime: string, overrides: ProfileOverrides | undefined, env: NodeJS.ProcessEnv = process.env): Profile {
+  const base = profileFor(overrides?.extends ?? runtime, env);
+  if (!overrides) return base;
+  const o = overrides;
+  const input: InputArea = o.input_prompt !== undefined ? { kind: 'line', prompts: [o.input_prompt], placeholder: o.input_placeholder } : base.input;
+  return {
+    ...base,
+    name: runtime,
+    launch: o.launch ?? base.launch,
+    resume: o.resume ?? base.resume,
+    reset: o.reset ?? base.reset,
+    resetConfirm: o.reset_confirm ?? (o.reset !== undefined ? undefined : base.resetConfirm),
+    submit: {
+      ...base.submit,
+      delayMs: o.submit_delay_ms ?? base.submit.delayMs,
+      key: o.submit_key ?? base.submit.key,
+      bracketed: o.bracketed ?? base.submit.bracketed,
+    },
+    markers: { ...base.markers, busy: o.busy ?? base.markers.busy, idle: o.idle ?? base.markers.idle, approval: o.approval ?? base.markers.approval },
+    input,
+    tested: `roster profile${o.extends ? ` extending ${o.extends}` : ''}`,
+  };
+}
+
+/** The profile of an agent from its runtime and its overrides as JSON (env or session option). */
+export function agentProfile(runtime: string, overridesJson: string | undefined, env: NodeJS.ProcessEnv = process.env): Profile {
+  return resolveProfile(runtime || 'unknown', overridesFromJson(overridesJson), env);
+}
+
+/** Parse MOSAIC_AGENT_PROFILE (JSON written by apply); undefined when unset. */
+export function overridesFromJson(json: string | undefined): ProfileOverrides | undefined {
+  if (!json) return undefined;
+  try {
+    return JSON.parse(json) as ProfileOverrides;
+  } catch {
+    return undefined;
+  }
+}

@@ -18,6 +18,13 @@
 //   enabled          false keeps the agent's unit disabled (default true)
 //   resume           continue the last conversation on restart (default false, as in the unit)
 //   submit_delay_ms  pause between paste and Enter, 0..10000 (default: the runtime's)
+//   profile          changes to the runtime's profile for this agent (fields as under `profiles`)
+//
+// `profiles:` (optional) defines runtimes of the user's own or changes built-in
+// ones, keyed by runtime name: extends (a built-in runtime), launch, resume
+// (lists of words, or one string of words), reset, reset_confirm,
+// submit_delay_ms, submit_key, bracketed, busy, idle, approval (lists of
+// screen markers), input_prompt, input_placeholder.
 // `defaults` takes any field except command and kickstart, which belong to one
 // agent; `defaults.env` is merged under each agent's env.
 //
@@ -40,6 +47,7 @@ import {
 } from 'yaml';
 import { FleetError } from './errors.js';
 import { nameProblem } from './names.js';
+import { runtimeNames, type ProfileOverrides } from './profiles.js';
 
 export interface AgentConfig {
   name: string;
@@ -52,6 +60,8 @@ export interface AgentConfig {
   enabled: boolean;
   resume: boolean;
   submit_delay_ms?: number;
+  /** The runtime's roster profile (`profiles:`) merged with the agent's own `profile:` changes. */
+  profile?: ProfileOverrides;
 }
 
 export interface Roster {
@@ -79,11 +89,15 @@ export class RosterError extends FleetError {
   }
 }
 
-const AGENT_FIELDS = ['runtime', 'workdir', 'command', 'kickstart', 'env', 'enabled', 'resume', 'submit_delay_ms'] as const;
+const AGENT_FIELDS = ['runtime', 'workdir', 'command', 'kickstart', 'env', 'enabled', 'resume', 'submit_delay_ms', 'profile'] as const;
 type Field = (typeof AGENT_FIELDS)[number];
-const PER_AGENT_ONLY: ReadonlySet<Field> = new Set(['command', 'kickstart']);
+const PER_AGENT_ONLY: ReadonlySet<Field> = new Set(['command', 'kickstart', 'profile']);
 const DEFAULT_FIELDS = AGENT_FIELDS.filter((f) => !PER_AGENT_ONLY.has(f));
-const TOP_LEVEL_KEYS = ['defaults', 'agents'];
+const TOP_LEVEL_KEYS = ['defaults', 'agents', 'profiles'];
+// Profile fields a roster may set (lib/profiles.ts ProfileOverrides), by kind.
+const PROFILE_TEXT = ['extends', 'reset', 'reset_confirm', 'submit_key', 'input_prompt', 'input_placeholder'] as const;
+const PROFILE_LISTS = ['launch', 'resume', 'busy', 'idle', 'approval'] as const;
+const PROFILE_FIELDS = [...PROFILE_TEXT, ...PROFILE_LISTS, 'submit_delay_ms', 'bracketed'];
 const RUNTIME_RE = /^[a-z0-9][a-z0-9_-]*$/;
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RESERVED_ENV_PREFIX = 'MOSAIC_AGENT_';
@@ -100,6 +114,7 @@ interface Settings {
   enabled?: boolean;
   resume?: boolean;
   submit_delay_ms?: number;
+  profile?: ProfileOverrides;
 }
 
 interface ParseOptions {
@@ -236,6 +251,7 @@ function validate(doc: Document, issues: Issues, opts: ParseOptions): AgentConfi
 
   let defaults: Settings = {};
   let agentsPair: Pair | undefined;
+  const profiles = new Map<string, ProfileOverrides>();
   for (const pair of uniquePairs(top)) {
     const key = keyText(pair.key);
     if (key === 'defaults') {
@@ -244,6 +260,17 @@ function validate(doc: Document, issues: Issues, opts: ParseOptions): AgentConfi
       else if (!isNothing(node)) issues.at(node, `\`defaults\` must be a map of agent fields, not ${describe(node)}`);
     } else if (key === 'agents') {
       agentsPair = pair;
+    } else if (key === 'profiles') {
+      const node = deref(doc, pair.value);
+      if (isMap(node)) {
+        for (const p of uniquePairs(node)) {
+          const name = keyText(p.key);
+          if (!RUNTIME_RE.test(name)) issues.at(p.key as Node, `profile name ${JSON.stringify(name)} is not a runtime name (lower-case letters, digits, '_' and '-')`);
+          const body = deref(doc, p.value);
+          if (isMap(body)) profiles.set(name, readProfile(doc, body, `profile ${JSON.stringify(name)}`, issues));
+          else issues.at(body ?? (p.key as Node), `profile ${JSON.stringify(name)} must be a map of profile fields, not ${describe(body)}`);
+        }
+      } else if (!isNothing(node)) issues.at(node, `\`profiles\` must be a map of runtime name to profile fields, not ${describe(node)}`);
     } else {
       issues.at(pair.key as Node, `unknown top-level key ${JSON.stringify(key)} (allowed: ${TOP_LEVEL_KEYS.join(', ')})`);
     }
@@ -306,6 +333,9 @@ function validate(doc: Document, issues: Issues, opts: ParseOptions): AgentConfi
     if (own.kickstart !== undefined) agent.kickstart = own.kickstart;
     const delay = own.submit_delay_ms ?? defaults.submit_delay_ms;
     if (delay !== undefined) agent.submit_delay_ms = delay;
+    // The runtime's own profile from `profiles:`, then this agent's changes to it.
+    const custom = profiles.get(agent.runtime);
+    if (custom || own.profile) agent.profile = { ...custom, ...own.profile };
     agents.push(agent);
   }
   return agents;
@@ -421,9 +451,48 @@ function readSettings(
         else wrongType('a map of NAME: value');
         break;
       }
+      case 'profile': {
+        if (isMap(node)) out.profile = readProfile(doc, node, `${where}: profile`, issues);
+        else wrongType('a map of profile fields');
+        break;
+      }
     }
   }
   return out;
+}
+
+/** Read a map of profile fields (see ProfileOverrides in lib/profiles.ts). */
+function readProfile(doc: Document, map: YAMLMap, where: string, issues: Issues): ProfileOverrides {
+  const out: Record<string, unknown> = {};
+  for (const pair of uniquePairs(map)) {
+    const field = keyText(pair.key);
+    const node = deref(doc, pair.value);
+    const at = node ?? (pair.key as Node);
+    if (!PROFILE_FIELDS.includes(field)) {
+      issues.at(pair.key as Node, `${where}: unknown field ${JSON.stringify(field)} (allowed: ${PROFILE_FIELDS.join(', ')})`);
+      continue;
+    }
+    const value = node === null ? undefined : node.toJSON();
+    if ((PROFILE_TEXT as readonly string[]).includes(field)) {
+      if (typeof value === 'string' && value !== '') out[field] = value;
+      else issues.at(at, `${where}: ${field} must be a non-empty string, not ${describe(node)}`);
+    } else if ((PROFILE_LISTS as readonly string[]).includes(field)) {
+      // A launch or resume command may be written as one string of words.
+      const list = typeof value === 'string' && (field === 'launch' || field === 'resume') ? value.split(/\s+/).filter(Boolean) : value;
+      if (Array.isArray(list) && list.every((x) => typeof x === 'string' && x !== '') && list.length > 0) out[field] = list;
+      else issues.at(at, `${where}: ${field} must be a list of non-empty strings, not ${describe(node)}`);
+    } else if (field === 'submit_delay_ms') {
+      if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_SUBMIT_DELAY_MS) out[field] = value;
+      else issues.at(at, `${where}: submit_delay_ms must be a whole number of milliseconds from 0 to ${MAX_SUBMIT_DELAY_MS}, not ${describe(node)}`);
+    } else if (field === 'bracketed') {
+      if (typeof value === 'boolean') out[field] = value;
+      else issues.at(at, `${where}: bracketed must be true or false, not ${describe(node)}`);
+    }
+  }
+  if (typeof out.extends === 'string' && !runtimeNames().includes(out.extends)) {
+    issues.at(map, `${where}: extends ${JSON.stringify(out.extends)} is not a built-in runtime (${runtimeNames().join(', ')})`);
+  }
+  return out as ProfileOverrides;
 }
 
 function readEnv(doc: Document, map: YAMLMap, where: string, issues: Issues): Record<string, string> {
@@ -519,6 +588,7 @@ export function renderEnvFile(agent: AgentConfig, rosterPath: string): string {
   if (agent.kickstart !== undefined) ours.MOSAIC_AGENT_KICKSTART = agent.kickstart;
   if (agent.resume) ours.MOSAIC_AGENT_RESUME = '1';
   if (agent.submit_delay_ms !== undefined) ours.MOSAIC_AGENT_SUBMIT_DELAY_MS = String(agent.submit_delay_ms);
+  if (agent.profile !== undefined) ours.MOSAIC_AGENT_PROFILE = JSON.stringify(agent.profile);
 
   for (const key of Object.keys(agent.env)) {
     if (!ENV_KEY_RE.test(key) || key.startsWith(RESERVED_ENV_PREFIX)) {

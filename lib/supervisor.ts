@@ -50,6 +50,7 @@ export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJ
     runtime: spec.runtime,
     customCommand: spec.command !== undefined,
     submitDelayMs: spec.submitDelayMs,
+    profileJson: spec.profileJson,
     cwd: spec.workdir,
     env: sessionEnv(spec, env),
     argv,

@@ -10,7 +10,7 @@ import { withLock } from './lock.js';
 import { composeMessage } from './message.js';
 import { checkAgentName } from './names.js';
 import { runtimeDir } from './paths.js';
-import { profileFor, type Profile } from './profiles.js';
+import { agentProfile, type Profile } from './profiles.js';
 import { bottomText, inputPending, inputReady } from './screen.js';
 import { agentPaneOf, HOLDER_SESSION, Tmux, type Pane, type Screen } from './tmux.js';
 import type { AgentSession, Delivery, SendOptions, Transport } from './transport.js';
@@ -69,7 +69,7 @@ export class TmuxTransport implements Transport {
   private async sendOne(name: string, panes: Pane[], message: string, opts: SendOptions): Promise<Delivery> {
     const started = Date.now();
     const pane = this.resolve(name, panes);
-    const profile = profileFor(pane.runtime || 'unknown', this.env);
+    const profile = agentProfile(pane.runtime, pane.profileJson, this.env);
     refuseIfNotRunning(name, pane, profile);
     const lock = join(runtimeDir(this.env), 'locks', `${name}.lock`);
     return withLock(lock, opts.timeoutMs, `agent '${name}' is busy receiving another message`, async () => {
@@ -176,5 +176,6 @@ function toSession(pane: Pane): AgentSession {
     created: pane.sessionCreated,
     foreground: pane.currentCommand,
     title: pane.title,
+    profileJson: pane.profileJson,
   };
 }

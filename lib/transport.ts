@@ -42,6 +42,8 @@ export interface AgentSession {
   /** The foreground program in the agent's terminal. */
   foreground: string;
   title: string;
+  /** The roster's profile overrides as JSON, if any. */
+  profileJson: string | undefined;
 }
 
 export interface Transport {

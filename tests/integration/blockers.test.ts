@@ -52,3 +52,15 @@ test('--force sends even while such a prompt is shown', async () => {
   assert.equal(r.code, 0, r.stderr);
   await eventually(async () => (await fleet.tmux.capture(paneId)).includes('typed-anyway'), 'the forced text');
 });
+
+test('a roster profile of the user\'s own launches its command and its markers guard sends', async () => {
+  const profile = JSON.stringify({ launch: ['bash', '-c', 'echo custom-launched; echo "Proceed? [y/N]"; exec sleep 3600'], approval: ['Proceed?'] });
+  const r = await fleet.startAgent('mine', { MOSAIC_AGENT_RUNTIME: 'mycli', MOSAIC_AGENT_PROFILE: profile });
+  assert.equal(r.result.code, 0, r.result.stderr);
+  const pane = agentPaneOf((await fleet.tmux.listPanes())!, 'mine')!;
+  await eventually(async () => (await fleet.tmux.capture(pane.paneId)).includes('custom-launched'), 'the custom launch');
+  assert.equal(pane.profileJson, profile);
+  const send = await fleet.run('agent-send', ['mine', 'y']);
+  assert.equal(send.code, 1);
+  assert.match(send.stderr, /showing a prompt that needs a person \("Proceed\?"\)/);
+});

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { activityOf } from '../../lib/activity.js';
-import { profileFor, runtimeNames } from '../../lib/profiles.js';
+import { profileFor, resolveProfile, runtimeNames } from '../../lib/profiles.js';
 import { inputText } from '../../lib/screen.js';
 
 const dir = join(import.meta.dirname, '..', 'fixtures', 'screens');
@@ -69,4 +69,25 @@ test('an unknown runtime gets a conservative default profile', () => {
   const p = profileFor('mystery');
   assert.deepEqual(p.launch, ['mystery']);
   assert.ok(p.submit.delayMs >= 150);
+});
+
+test('roster overrides change only what they name', () => {
+  const p = resolveProfile('pi', { submit_delay_ms: 300, approval: ['Proceed?'] });
+  assert.deepEqual(p.launch, ['pi']);
+  assert.equal(p.submit.delayMs, 300);
+  assert.equal(p.submit.guardTrailingBackslash, true);
+  assert.deepEqual(p.markers.approval, ['Proceed?']);
+  assert.deepEqual(p.markers.busy, ['Working...']);
+  assert.equal(p.reset, '/new');
+});
+
+test('a runtime of the user\'s own starts from the default or from the profile it extends', () => {
+  const own = resolveProfile('mycli', { launch: ['mycli', '--auto'], input_prompt: '>>', input_placeholder: 'Ask' });
+  assert.deepEqual(own.launch, ['mycli', '--auto']);
+  assert.deepEqual(own.input, { kind: 'line', prompts: ['>>'], placeholder: 'Ask' });
+  assert.equal(inputText(own.input, ['>> Ask me', '']), '');
+  const ext = resolveProfile('mycodex', { extends: 'codex', launch: ['codex', '--profile', 'x'] });
+  assert.deepEqual(ext.launch, ['codex', '--profile', 'x']);
+  assert.equal(ext.submit.delayMs, 150);
+  assert.equal(ext.reset, '/new');
 });

@@ -156,7 +156,7 @@ test('a numeric agent name keeps its leading zeros', () => {
 test('a roster with an unknown field names the field with its line and column and lists the allowed ones', () => {
   const issues = issuesOf('agents:\n  alpha:\n    runtime: pi\n    wrokdir: ~/src\n');
   assert.equal(issues.length, 1);
-  assert.match(issues[0]!, /^4:5: agent "alpha": unknown field "wrokdir" \(allowed: runtime, workdir, command, kickstart, env, enabled, resume, submit_delay_ms\)$/);
+  assert.match(issues[0]!, /^4:5: agent "alpha": unknown field "wrokdir" \(allowed: runtime, workdir, command, kickstart, env, enabled, resume, submit_delay_ms, profile\)$/);
 });
 
 test('defaults refuse command and kickstart, saying they belong to one agent', () => {
@@ -174,7 +174,7 @@ test('a roster that is not a map at the top is refused at 1:1', () => {
 });
 
 test('an unknown top-level key is named with its position', () => {
-  assert.deepEqual(issuesOf('agents: {}\nagent:\n  a: {}\n'), ['2:1: unknown top-level key "agent" (allowed: defaults, agents)']);
+  assert.deepEqual(issuesOf('agents: {}\nagent:\n  a: {}\n'), ['2:1: unknown top-level key "agent" (allowed: defaults, agents, profiles)']);
 });
 
 test('a missing or malformed agents key is an issue', () => {
@@ -559,4 +559,36 @@ test('readEnvFiles of a directory that does not exist finds nothing', () => {
   const found = readEnvFiles(join(makeHome(), 'nope'));
   assert.equal(found.applied.size, 0);
   assert.equal(found.handMade.size, 0);
+});
+
+test('a runtime of the user\'s own in `profiles:` and an agent\'s profile changes reach its env file', () => {
+  const home = mkdtempSync(join(tmpdir(), 'mf-roster-profiles-'));
+  const roster = parseRoster(
+    [
+      'profiles:',
+      '  mycli: { launch: "mycli --auto", reset: /restart, busy: ["thinking"], input_prompt: ">>", submit_delay_ms: 80 }',
+      'agents:',
+      '  a: { runtime: mycli }',
+      '  b: { runtime: pi, profile: { submit_delay_ms: 300, approval: ["Proceed?"] } }',
+      '',
+    ].join('\n'),
+    'roster.yaml',
+    { home, checkWorkdirs: false },
+  );
+  const [a, b] = roster.agents;
+  assert.deepEqual(a!.profile, { launch: ['mycli', '--auto'], reset: '/restart', busy: ['thinking'], input_prompt: '>>', submit_delay_ms: 80 });
+  assert.deepEqual(b!.profile, { submit_delay_ms: 300, approval: ['Proceed?'] });
+  const env = parseEnvFile(renderEnvFile(a!, 'roster.yaml'));
+  assert.deepEqual(JSON.parse(env.MOSAIC_AGENT_PROFILE!), a!.profile);
+});
+
+test('bad profile fields are reported with their positions', () => {
+  const text = ['profiles:', '  x: { extends: nosuch, launch: 3, colour: red }', 'agents:', '  a: { profile: { bracketed: maybe } }', ''].join('\n');
+  assert.throws(
+    () => parseRoster(text, 'roster.yaml', { home: tmpdir(), checkWorkdirs: false }),
+    (e: unknown) => {
+      const msg = (e as Error).message;
+      return /2:\d+: profile "x": launch must be a list/.test(msg) && /2:\d+: profile "x": unknown field "colour"/.test(msg) && /extends "nosuch" is not a built-in runtime/.test(msg) && /4:\d+: .*bracketed must be true or false/.test(msg);
+    },
+  );
 });

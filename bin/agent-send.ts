@@ -2,10 +2,8 @@
 // agent-send: deliver a message to one or more agents, exactly. A thin entry
 // point: the delivery rules live in lib/tmux-transport.ts behind lib/transport.ts,
 // which `mosaic-agent send` uses too.
-import { numberFlag, parseFlags, runMain } from '../lib/cli.js';
-import { UsageError } from '../lib/errors.js';
-import { senderProblem } from '../lib/message.js';
-import { readMessageFromStdin, sendAndReport } from '../lib/send-command.js';
+import { runMain } from '../lib/cli.js';
+import { runSendCommand } from '../lib/send-command.js';
 
 const HELP = `Usage: agent-send [options] NAME[,NAME...] MESSAGE...
        agent-send [options] NAME[,NAME...] -        (message from stdin)
@@ -40,41 +38,7 @@ Examples:
   git diff | agent-send reviewer -`;
 
 await runMain('agent-send', async (argv) => {
-  const flags = parseFlags(argv, {
-    string: ['from', 'timeout'],
-    boolean: ['all', 'submit', 'force', 'json', 'quiet'],
-    defaults: { submit: true },
-    alias: { q: 'quiet' },
-    stopEarly: true,
-  });
-  if (flags.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
-  const words = [...flags._];
-  const targets = flags.all ? undefined : words.shift();
-  if (!flags.all && targets === undefined) throw new UsageError('no agent name given', 'usage: agent-send NAME MESSAGE (see --help)');
-  if (flags.from !== undefined) {
-    const problem = senderProblem(String(flags.from));
-    if (problem) throw new UsageError(`invalid --from: ${problem}`);
-  }
-  let text: string;
-  if (words.length === 1 && words[0] === '-') text = await readMessageFromStdin();
-  else if (words.length === 0 && !process.stdin.isTTY) text = await readMessageFromStdin();
-  else text = words.join(' ');
-  if (text.trim() === '') throw new UsageError('the message is empty', 'give the message as arguments or on stdin');
-
-  return sendAndReport({
-    tool: 'agent-send',
-    agents: targets?.split(','),
-    text,
-    opts: {
-      from: flags.from === undefined ? undefined : String(flags.from),
-      submit: Boolean(flags.submit),
-      timeoutMs: numberFlag(flags, 'timeout', 30) * 1000,
-      force: Boolean(flags.force),
-    },
-    json: Boolean(flags.json),
-    quiet: Boolean(flags.quiet),
-  });
+  const code = await runSendCommand('agent-send', argv);
+  if (code === undefined) process.stdout.write(HELP + '\n');
+  return code ?? 0;
 });

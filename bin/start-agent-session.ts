@@ -5,7 +5,8 @@
 import { agentSpecFromEnv } from '../lib/agent-spec.js';
 import { parseFlags, runMain } from '../lib/cli.js';
 import { checkAgentName } from '../lib/names.js';
-import { ensureAgentSession, isAlive, startTranscript, startWaiter } from '../lib/supervisor.js';
+import { isAlive } from '../lib/exec.js';
+import { ensureAgentSession, startTranscript, startWaiter } from '../lib/supervisor.js';
 import { openTransport } from '../lib/transport.js';
 import { FleetError, UsageError } from '../lib/errors.js';
 import { agentPaneOf, Tmux } from '../lib/tmux.js';

@@ -1,15 +1,14 @@
 // An agent's activity state, read from its runtime profile's screen markers.
-import type { Profile } from './profiles.js';
+import { SHELL_NAMES, type Profile } from './profiles.js';
 import { bottomText, inputText } from './screen.js';
 
 export type Activity = 'starting' | 'idle' | 'busy' | 'waiting-for-input' | 'exited' | 'unknown';
 
-const SHELLS = new Set(['bash', 'zsh', 'sh', 'dash', 'fish', 'ksh', 'mksh', 'tcsh', 'csh']);
 
 /** The state the bottom of an agent's screen (see bottomText) and its pane title show. */
 export function activityOf(profile: Profile, pane: { dead: boolean; currentCommand: string; title?: string }, lines: string[]): Activity {
   if (pane.dead) return 'exited';
-  if (profile.name === 'shell') return SHELLS.has(pane.currentCommand) ? 'idle' : 'busy';
+  if (profile.name === 'shell') return SHELL_NAMES.has(pane.currentCommand) ? 'idle' : 'busy';
   const bottom = bottomText(lines);
   const title = pane.title ?? '';
   const m = profile.markers;

@@ -1,7 +1,6 @@
 // An agent's spec as its unit sees it: systemd has already merged the unit's
 // defaults, fleet.env and the agent's own NAME.env into our environment.
 import { homedir } from 'node:os';
-import { basename } from 'node:path';
 import { FleetError } from './errors.js';
 import { agentProfile, type Profile } from './profiles.js';
 import { agentSearchPath, which } from './search-path.js';
@@ -106,9 +105,4 @@ export function sessionEnv(spec: AgentSpec, env: NodeJS.ProcessEnv = process.env
   out.MOSAIC_AGENT_NAME = spec.name;
   if (spec.runtime === 'shell') out.SHELL = spec.profile.launch[0] ?? out.SHELL ?? '/bin/sh';
   return out;
-}
-
-/** A short label for logs: the program a launch argv runs. */
-export function programName(argv: string[]): string {
-  return argv[0] === '/bin/sh' ? 'sh -c …' : basename(argv[0] ?? '?');
 }

@@ -10,9 +10,8 @@ import { transcriptFile } from './supervisor.js';
 import { numberFlag, parseFlags } from './cli.js';
 import { FleetError, UsageError } from './errors.js';
 import { fleetStatus, renderStatus } from './fleet-status.js';
-import { senderProblem } from './message.js';
 import { checkAgentName } from './names.js';
-import { readMessageFromStdin, sendAndReport } from './send-command.js';
+import { runSendCommand } from './send-command.js';
 import { agentUnit, FLEET_TARGET, loadedAgents, mustSystemctl } from './systemd.js';
 import { Tmux } from './tmux.js';
 import { openTransport } from './transport.js';
@@ -44,7 +43,8 @@ export async function runCommand(argv: string[], help: string): Promise<number> 
   }
   const run = COMMANDS[command];
   if (!run) throw new UsageError(`unknown command ${JSON.stringify(command)}`, 'see mosaic-agent --help');
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // send's message may itself hold "--help": it parses its own options (up to the agent name).
+  if (command !== 'send' && (rest.includes('--help') || rest.includes('-h'))) {
     process.stdout.write(COMMAND_HELP[command] + '\n');
     return 0;
   }
@@ -89,27 +89,9 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   stop: (argv) => lifecycle('stop', argv),
   restart: (argv) => lifecycle('restart', argv),
   async send(argv) {
-    const flags = parseFlags(argv, {
-      string: ['from', 'timeout'],
-      boolean: ['all', 'submit', 'force', 'json', 'quiet'],
-      alias: { q: 'quiet' },
-      defaults: { submit: true },
-      stopEarly: true,
-    });
-    const words = [...flags._];
-    const targets = flags.all ? undefined : words.shift();
-    if (!flags.all && targets === undefined) throw new UsageError('no agent name given', 'usage: mosaic-agent send NAME MESSAGE');
-    if (flags.from !== undefined && senderProblem(String(flags.from))) throw new UsageError(`invalid --from: ${senderProblem(String(flags.from))}`);
-    const text = (words.length === 1 && words[0] === '-') || (words.length === 0 && !process.stdin.isTTY) ? await readMessageFromStdin() : words.join(' ');
-    if (text.trim() === '') throw new UsageError('the message is empty', 'give the message as arguments or on stdin');
-    return sendAndReport({
-      tool: 'mosaic-agent send',
-      agents: targets?.split(','),
-      text,
-      opts: { from: flags.from === undefined ? undefined : String(flags.from), submit: Boolean(flags.submit), timeoutMs: numberFlag(flags, 'timeout', 30) * 1000, force: Boolean(flags.force) },
-      json: Boolean(flags.json),
-      quiet: Boolean(flags.quiet),
-    });
+    const code = await runSendCommand('mosaic-agent send', argv);
+    if (code === undefined) process.stdout.write(COMMAND_HELP.send + '\n');
+    return code ?? 0;
   },
   async read(argv) {
     const flags = parseFlags(argv, { string: ['lines'] });

@@ -66,3 +66,13 @@ export function exec(argv: readonly string[], opts: ExecOptions = {}): Promise<E
     }
   });
 }
+
+/** Whether a process exists (signal 0 probes without touching it; EPERM means it exists). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

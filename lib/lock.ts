@@ -5,6 +5,7 @@
 import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FleetError } from './errors.js';
+import { isAlive } from './exec.js';
 
 const POLL_MS = 5;
 
@@ -14,15 +15,6 @@ function ownerOf(path: string): number | undefined {
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -36,7 +28,7 @@ function tryAcquire(path: string, token: string): boolean {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     const owner = ownerOf(path);
     // No readable owner yet (it is being written) or a live owner: wait. A dead owner: take over.
-    if (owner !== undefined && !alive(owner)) rmSync(path, { force: true });
+    if (owner !== undefined && !isAlive(owner)) rmSync(path, { force: true });
     return false;
   }
 }

@@ -65,6 +65,9 @@ export interface Profile {
   tested: string;
 }
 
+/** Names a shell has as a pane's foreground command. */
+export const SHELL_NAMES: ReadonlySet<string> = new Set(['bash', 'zsh', 'sh', 'dash', 'fish', 'ksh', 'mksh', 'tcsh', 'csh', 'login']);
+
 /** The user's login shell, which the `shell` runtime runs. */
 export function loginShell(env: NodeJS.ProcessEnv = process.env): string {
   try {

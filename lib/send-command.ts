@@ -1,6 +1,8 @@
 // The send command shared by `agent-send` and `mosaic-agent send`: one code
 // path for resolving targets, delivering and reporting.
-import { FleetError, formatError } from './errors.js';
+import { numberFlag, parseFlags } from './cli.js';
+import { FleetError, UsageError, formatError } from './errors.js';
+import { senderProblem } from './message.js';
 import { openTransport, type SendOptions } from './transport.js';
 
 /** Read the whole of stdin as UTF-8. */
@@ -18,6 +20,40 @@ export interface SendRequest {
   opts: SendOptions;
   json: boolean;
   quiet: boolean;
+}
+
+/**
+ * Run the send command from its argv (options, then NAME[,NAME...] or --all,
+ * then the message words, or `-`/no words with stdin not a terminal for a
+ * message on stdin): `agent-send` and `mosaic-agent send` are both this.
+ * Returns the exit code, or undefined when --help was asked for.
+ */
+export async function runSendCommand(tool: string, argv: string[]): Promise<number | undefined> {
+  const flags = parseFlags(argv, {
+    string: ['from', 'timeout'],
+    boolean: ['all', 'submit', 'force', 'json', 'quiet'],
+    defaults: { submit: true },
+    alias: { q: 'quiet' },
+    stopEarly: true,
+  });
+  if (flags.help) return undefined;
+  const words = [...flags._];
+  const targets = flags.all ? undefined : words.shift();
+  if (!flags.all && targets === undefined) throw new UsageError('no agent name given', `usage: ${tool} NAME MESSAGE (see --help)`);
+  const from = flags.from === undefined ? undefined : String(flags.from);
+  const problem = from === undefined ? undefined : senderProblem(from);
+  if (problem) throw new UsageError(`invalid --from: ${problem}`);
+  const fromStdin = (words.length === 1 && words[0] === '-') || (words.length === 0 && !process.stdin.isTTY);
+  const text = fromStdin ? await readMessageFromStdin() : words.join(' ');
+  if (text.trim() === '') throw new UsageError('the message is empty', 'give the message as arguments or on stdin');
+  return sendAndReport({
+    tool,
+    agents: targets?.split(','),
+    text,
+    opts: { from, submit: Boolean(flags.submit), timeoutMs: numberFlag(flags, 'timeout', 30) * 1000, force: Boolean(flags.force) },
+    json: Boolean(flags.json),
+    quiet: Boolean(flags.quiet),
+  });
 }
 
 /** Deliver and print the outcome; returns the exit code (1 if any delivery failed). */

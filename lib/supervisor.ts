@@ -80,16 +80,6 @@ export function startWaiter(pid: number, pidFile: string): number {
   return child.pid;
 }
 
-/** Whether a process exists (signal 0 probes without touching it). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The transcript file of an agent. */
 export function transcriptFile(name: string, env: NodeJS.ProcessEnv = process.env): string {
   return join(stateDir(env), 'logs', `${name}.log`);

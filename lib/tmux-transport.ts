@@ -10,12 +10,11 @@ import { withLock } from './lock.js';
 import { composeMessage } from './message.js';
 import { checkAgentName } from './names.js';
 import { runtimeDir } from './paths.js';
-import { agentProfile, type Profile } from './profiles.js';
+import { agentProfile, SHELL_NAMES, type Profile } from './profiles.js';
 import { bottomText, inputPending, inputReady } from './screen.js';
 import { agentPaneOf, HOLDER_SESSION, Tmux, type Pane, type Screen } from './tmux.js';
 import type { AgentSession, Delivery, SendOptions, Transport } from './transport.js';
 
-const SHELLS = new Set(['bash', 'zsh', 'sh', 'dash', 'fish', 'ksh', 'mksh', 'tcsh', 'csh', 'login']);
 /** How long to wait for the runtime to take the message after each submit key. */
 const VERIFY_MS = 1500;
 const POLL_MS = 15;
@@ -148,7 +147,7 @@ function notRunning(name: string, why: string): FleetError {
 /** Refuse to type into a dead pane, or into a shell where a full-screen runtime should be. */
 function refuseIfNotRunning(name: string, pane: Pane, profile: Profile): void {
   if (pane.dead) throw notRunning(name, `its process has exited (status ${pane.deadStatus ?? 'unknown'})`);
-  if (profile.tui && !pane.customCommand && SHELLS.has(pane.currentCommand)) {
+  if (profile.tui && !pane.customCommand && SHELL_NAMES.has(pane.currentCommand)) {
     throw notRunning(name, `its pane is back at a shell (${pane.currentCommand}) instead of the ${profile.name} runtime`);
   }
 }

@@ -263,3 +263,13 @@ test('an agent\'s own submit delay (roster submit_delay_ms) is waited before Ent
   // A lower bound only: the pause before Enter is at least the configured one.
   assert.ok(JSON.parse(r.stdout)[0].ms >= 700);
 });
+
+test('mosaic-agent send is the same command: words after the name, even --help, are the message', async () => {
+  const r = await fleet.run('mosaic-agent', ['send', '--json', 'rec', 'show', '--help']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout)[0].agent, 'rec');
+  await eventually(() => recorderMessages().at(-1) === 'show --help', 'the recorder to get it');
+  const help = await fleet.run('mosaic-agent', ['send', '--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /Usage: mosaic-agent send/);
+});

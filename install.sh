@@ -151,10 +151,23 @@ install_tools() {
   [ -d "$SRC_DIR/completions" ] && cp -R "$SRC_DIR/completions" "$stage/"
   copy_runtime_deps "$stage" || exit 1
   mkdir -p "$stage/bin"
+  # The launchers are CommonJS (bin/package.json), so `--version` is answered
+  # without loading Node's ES module loader or any of the tool (issue #5 wants
+  # it within 1.3x of bare Node); anything else imports the compiled tool.
+  printf '{ "type": "commonjs" }\n' >"$stage/bin/package.json"
   for f in "$stage"/dist/bin/*.js; do
     name="$(basename "$f" .js)"
     # An absolute node in the shebang: units run with a bare PATH.
-    printf '#!%s\nimport "../dist/bin/%s.js";\n' "$node_bin" "$name" >"$stage/bin/$name"
+    cat >"$stage/bin/$name" <<LAUNCHER
+#!$node_bin
+const arg = process.argv[2];
+if (arg === '--version' || arg === '-V') {
+  const version = require('fs').readFileSync(require('path').join(__dirname, '..', 'VERSION'), 'utf8').trim();
+  process.stdout.write('$name ' + version + '\\n');
+} else {
+  import('../dist/bin/$name.js');
+}
+LAUNCHER
     chmod 755 "$stage/bin/$name"
   done
   printf '%s\n' "$version" >"$stage/VERSION"

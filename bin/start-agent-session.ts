@@ -6,7 +6,7 @@ import { agentSpecFromEnv } from '../lib/agent-spec.js';
 import { parseFlags, runMain } from '../lib/cli.js';
 import { checkAgentName } from '../lib/names.js';
 import { isAlive } from '../lib/exec.js';
-import { ensureAgentSession, startTranscript, startWaiter } from '../lib/supervisor.js';
+import { countStart, ensureAgentSession, startTranscript, startWaiter } from '../lib/supervisor.js';
 import { openTransport } from '../lib/transport.js';
 import { FleetError, UsageError } from '../lib/errors.js';
 import { agentPaneOf, Tmux } from '../lib/tmux.js';
@@ -71,6 +71,7 @@ await runMain('start-agent-session', async (argv) => {
     }
   }
   if (outcome.action !== 'adopted') {
+    countStart(name);
     await startTranscript(tmux, name, outcome.paneId, outcome.pid);
     await sendKickstart(name);
   }

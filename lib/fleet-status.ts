@@ -1,10 +1,12 @@
 // One snapshot of the fleet: one tmux listing, one capture of every agent
 // screen, two systemctl queries; never a call per agent (issue #5).
 import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { activityOf, type Activity } from './activity.js';
-import { agentEnvDir } from './paths.js';
+import { agentEnvDir, userUnitDir } from './paths.js';
+import { lastStartOf, startsOf } from './supervisor.js';
 import { agentProfile } from './profiles.js';
-import { agentUnit, HOLDER_UNIT, loadedAgents, unitStates, type UnitState } from './systemd.js';
+import { agentOfUnit, agentUnit, HOLDER_UNIT, listUnits, unitStates, type ListedUnit } from './systemd.js';
 import { agentPaneOf, captureMany, HOLDER_SESSION, Tmux } from './tmux.js';
 
 export interface AgentStatus {
@@ -30,33 +32,54 @@ function envFileAgents(env: NodeJS.ProcessEnv): string[] {
   }
 }
 
-const NO_UNIT: UnitState = { unit: '', load: '', active: 'inactive', sub: 'dead', result: '', mainPid: 0, restarts: 0, activeSince: 0, enabled: '' };
+const NO_UNIT: ListedUnit = { unit: '', load: '', active: 'inactive', sub: 'dead' };
+
+/** Enabled agents, read from the fleet target's wants directory (no systemctl call). */
+function enabledAgentUnits(env: NodeJS.ProcessEnv): Set<string> {
+  try {
+    return new Set(readdirSync(join(userUnitDir(env), 'mosaic-fleet.target.wants')).filter((f) => agentOfUnit(f) !== undefined));
+  } catch {
+    return new Set();
+  }
+}
 
 /** The state of the holder and of every agent (or of `only`). */
 export async function fleetStatus(only: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<FleetStatus> {
   const tmux = Tmux.fromEnv(env);
-  const [panes, loaded] = await Promise.all([tmux.listPanes(), loadedAgents()]);
+  const [panes, listed] = await Promise.all([tmux.listPanes(), listUnits([HOLDER_UNIT, 'mosaic-agent@*'])]);
+  const loaded = [...listed.keys()].map(agentOfUnit).filter((n): n is string => n !== undefined);
   const sessions = (panes ?? []).filter((p) => p.session !== HOLDER_SESSION && p.runtime !== '').map((p) => p.session);
   const names = only.length > 0 ? only : [...new Set([...envFileAgents(env), ...loaded, ...sessions])].sort();
-  const [states, screens] = await Promise.all([
-    unitStates([HOLDER_UNIT, ...names.map(agentUnit)]),
+  const failed = names.map(agentUnit).filter((u) => listed.get(u)?.active === 'failed');
+  const [results, screens] = await Promise.all([
+    // Why a unit failed is only in `show`: asked for the failed few, not the whole fleet.
+    unitStates(failed),
     captureMany(tmux, names.map((n) => (panes ? agentPaneOf(panes, n)?.paneId : undefined)).filter((id): id is string => !!id)),
   ]);
+  const enabled = enabledAgentUnits(env);
   const now = Date.now() / 1000;
-  const holder = states.get(HOLDER_UNIT) ?? NO_UNIT;
+  const holder = listed.get(HOLDER_UNIT) ?? NO_UNIT;
   return {
     holder: { active: holder.active, sub: holder.sub, server: panes !== undefined, socket: tmux.socket },
     agents: names.map((name) => {
-      const unit = states.get(agentUnit(name)) ?? NO_UNIT;
+      const unitName = agentUnit(name);
+      const unit = listed.get(unitName) ?? NO_UNIT;
       const pane = panes ? agentPaneOf(panes, name) : undefined;
       const runtime = pane?.runtime || '';
       return {
         name,
-        unit: { active: unit.active, sub: unit.sub, result: unit.result, enabled: unit.enabled, restarts: unit.restarts },
+        unit: {
+          active: unit.active,
+          sub: unit.sub,
+          result: results.get(unitName)?.result ?? '',
+          enabled: enabled.has(unitName) ? 'enabled' : 'disabled',
+          restarts: Math.max(0, startsOf(name, env) - 1),
+        },
         session: pane !== undefined,
         runtime,
         pid: pane && !pane.dead ? pane.panePid : null,
-        uptimeSeconds: pane && !pane.dead ? Math.max(0, Math.round(now - pane.sessionCreated)) : null,
+        // The agent's own uptime: a respawned pane keeps its session's creation time.
+        uptimeSeconds: pane && !pane.dead ? Math.max(0, Math.round(now - (lastStartOf(name, env) ?? pane.sessionCreated))) : null,
         activity: pane ? activityOf(agentProfile(runtime, pane.profileJson, env), pane, screens.get(pane.paneId) ?? []) : 'exited',
       };
     }),

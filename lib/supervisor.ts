@@ -7,7 +7,7 @@
 // also wakes when the agent is SIGKILLed or the whole server dies (a `tmux
 // wait-for` waiter does not).
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchArgv, sessionEnv, type AgentSpec } from './agent-spec.js';
@@ -116,4 +116,29 @@ function takeResumeRequest(name: string, env: NodeJS.ProcessEnv): boolean {
   if (!existsSync(file)) return false;
   rmSync(file, { force: true });
   return true;
+}
+
+/** Count one more start of the agent's session (kept per boot under the runtime dir). */
+export function countStart(name: string, env: NodeJS.ProcessEnv = process.env): void {
+  const file = join(runtimeDir(env), 'starts', name);
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileAtomic(file, `${startsOf(name, env) + 1}\n`, 0o600);
+}
+
+/** When the agent was last (re)started, in seconds since the epoch, if known. */
+export function lastStartOf(name: string, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  try {
+    return statSync(join(runtimeDir(env), 'starts', name)).mtimeMs / 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How often the agent's session was created or respawned since boot. */
+export function startsOf(name: string, env: NodeJS.ProcessEnv = process.env): number {
+  try {
+    return Number(readFileSync(join(runtimeDir(env), 'starts', name), 'utf8').trim()) || 0;
+  } catch {
+    return 0;
+  }
 }

@@ -83,12 +83,40 @@ export async function unitStates(units: string[]): Promise<Map<string, UnitState
   return new Map(parseShow(r.stdout).map((s) => [s.unit, s]));
 }
 
+export interface ListedUnit {
+  unit: string;
+  load: string;
+  active: string;
+  sub: string;
+}
+
+/** Parse `systemctl list-units --plain --no-legend` lines: UNIT LOAD ACTIVE SUB DESCRIPTION. */
+export function parseListUnits(stdout: string): ListedUnit[] {
+  return stdout
+    .split('\n')
+    .map((l) => l.trim().replace(/^●\s*/, '').split(/\s+/))
+    .filter((f) => f.length >= 4 && f[0]!.includes('.'))
+    .map(([unit, load, active, sub]) => ({ unit: unit!, load: load!, active: active!, sub: sub! }));
+}
+
+/**
+ * The loaded units matching `patterns`, with their states, in one call. Unlike
+ * `show`, whose cost grows with every unit it reads, this stays flat as the
+ * fleet grows (issue #5's status target).
+ */
+export async function listUnits(patterns: string[]): Promise<Map<string, ListedUnit>> {
+  const r = await systemctl(['list-units', '--all', '--plain', '--no-legend', '--no-pager', '--', ...patterns]);
+  if (r.code !== 0) {
+    throw new FleetError(`systemctl could not list units: ${r.stderr.trim()}`, 'check that the user manager runs: systemctl --user status');
+  }
+  return new Map(parseListUnits(r.stdout).map((u) => [u.unit, u]));
+}
+
 /** Names of agents that have a loaded unit instance (running, failed, or just known to systemd). */
 export async function loadedAgents(): Promise<string[]> {
   const r = await systemctl(['list-units', '--all', '--plain', '--no-legend', '--no-pager', 'mosaic-agent@*']);
   if (r.code !== 0) return [];
-  return r.stdout
-    .split('\n')
-    .map((l) => agentOfUnit(l.trim().split(/\s+/)[0] ?? ''))
+  return parseListUnits(r.stdout)
+    .map((u) => agentOfUnit(u.unit))
     .filter((n): n is string => n !== undefined);
 }

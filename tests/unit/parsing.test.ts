@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parsePanes, agentPaneOf, isNoServer } from '../../lib/tmux.js';
-import { parseShow, agentOfUnit, agentUnit } from '../../lib/systemd.js';
+import { parseShow, parseListUnits, agentOfUnit, agentUnit } from '../../lib/systemd.js';
 import { parseFlags, numberFlag } from '../../lib/cli.js';
 import { UsageError } from '../../lib/errors.js';
 
@@ -72,4 +72,18 @@ test('number flags must be positive numbers', () => {
   assert.equal(numberFlag(parseFlags([], { string: ['timeout'] }), 'timeout', 30), 30);
   assert.throws(() => numberFlag(parseFlags(['--timeout', 'soon'], { string: ['timeout'] }), 'timeout', 30), /not a positive number/);
   assert.throws(() => numberFlag(parseFlags(['--timeout', '0'], { string: ['timeout'] }), 'timeout', 30), /not a positive number/);
+});
+
+test('systemctl list-units lines give each unit with its load, active and sub states', () => {
+  const out = [
+    '  mosaic-agent@alpha.service  loaded active running mosaic-fleet agent alpha',
+    '● mosaic-agent@crashy.service loaded failed failed  mosaic-fleet agent crashy',
+    'mosaic-tmux-holder.service    loaded active running mosaic-fleet tmux holder (owns the fleet\'s tmux server)',
+    '',
+  ].join('\n');
+  assert.deepEqual(parseListUnits(out), [
+    { unit: 'mosaic-agent@alpha.service', load: 'loaded', active: 'active', sub: 'running' },
+    { unit: 'mosaic-agent@crashy.service', load: 'loaded', active: 'failed', sub: 'failed' },
+    { unit: 'mosaic-tmux-holder.service', load: 'loaded', active: 'active', sub: 'running' },
+  ]);
 });

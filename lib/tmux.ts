@@ -346,24 +346,26 @@ function envFlags(env: Record<string, string>): string[] {
 
 /**
  * The visible screens of many panes in one tmux call (a fixed cost whatever
- * the fleet's size): each capture is preceded by a marker line naming its pane.
+ * the fleet's size): each capture is preceded by a marker line with its
+ * index. Not the pane id: display-message runs strftime over its text, and
+ * `%9`, `%12`, … come back padded with spaces.
  */
 export async function captureMany(tmux: Tmux, paneIds: string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   if (paneIds.length === 0) return out;
-  const mark = (id: string) => `${SEP}mosaic-screen${SEP}${id}`;
+  const MARK = `${SEP}mosaic-screen${SEP}`;
   const args = paneIds.flatMap((id, i) => [
     ...(i > 0 ? [';'] : []),
-    'display-message', '-p', '-t', id, mark(id), ';',
+    'display-message', '-p', '-t', id, `${MARK}${i}`, ';',
     'capture-pane', '-p', '-t', id,
   ]);
   const r = await tmux.run(args);
   let current: string[] | undefined;
   for (const line of r.stdout.split('\n')) {
-    const m = line.startsWith(`${SEP}mosaic-screen${SEP}`) ? line.split(SEP)[2] : undefined;
-    if (m !== undefined) {
+    const id = line.startsWith(MARK) ? paneIds[Number(line.slice(MARK.length))] : undefined;
+    if (id !== undefined) {
       current = [];
-      out.set(m, current);
+      out.set(id, current);
     } else current?.push(line);
   }
   return out;

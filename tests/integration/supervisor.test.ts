@@ -3,7 +3,7 @@ import { test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startTestFleet, eventually, pidAlive, type TestFleet } from '../helpers/fleet.js';
-import { agentPaneOf, HOLDER_SESSION } from '../../lib/tmux.js';
+import { agentPaneOf, captureMany, HOLDER_SESSION } from '../../lib/tmux.js';
 
 let fleet: TestFleet;
 beforeEach(async () => {
@@ -152,4 +152,15 @@ test('stop keeps the last screen of an agent that already died by itself', async
   const r = await fleet.run('start-agent-session', ['--stop', 'alpha'], { env: { EXIT_CODE: 'exited' } });
   assert.equal(r.code, 0);
   assert.ok((await fleet.tmux.listPanes())!.some((p) => p.session === 'alpha'));
+});
+
+test('the screens of many agents are read in one call, each under its own pane', async () => {
+  const names = Array.from({ length: 12 }, (_, i) => `many${i}`);
+  for (const n of names) await fleet.startAgent(n, { MOSAIC_AGENT_COMMAND: `echo screen-of-${n}; exec sleep 600` });
+  const panes = (await fleet.tmux.listPanes())!;
+  const ids = names.map((n) => agentPaneOf(panes, n)!.paneId);
+  await eventually(async () => {
+    const screens = await captureMany(fleet.tmux, ids);
+    return names.every((n, i) => (screens.get(ids[i]!) ?? []).some((l) => l === `screen-of-${n}`));
+  }, 'every screen under its own pane id');
 });

@@ -2,7 +2,7 @@
 // defaults, fleet.env and the agent's own NAME.env into our environment.
 import { homedir } from 'node:os';
 import { FleetError } from './errors.js';
-import { agentProfile, type Profile } from './profiles.js';
+import { agentProfile, overridesFromJson, type Profile } from './profiles.js';
 import { agentSearchPath, which } from './search-path.js';
 
 export interface AgentSpec {
@@ -18,9 +18,11 @@ export interface AgentSpec {
   height: number;
   /** The PATH the agent runs with. */
   path: string;
-  /** MOSAIC_AGENT_SUBMIT_DELAY_MS: this agent's pause before Enter, over its profile's. */
-  submitDelayMs: number | undefined;
-  /** MOSAIC_AGENT_PROFILE: the roster's profile overrides, as JSON. */
+  /**
+   * The agent's changes to its runtime's profile, as JSON: MOSAIC_AGENT_PROFILE
+   * with MOSAIC_AGENT_SUBMIT_DELAY_MS folded in. Recorded on the session, so
+   * agent-send and status read the same profile the agent was started with.
+   */
   profileJson: string | undefined;
 }
 
@@ -45,20 +47,22 @@ function nonNegativeInt(env: NodeJS.ProcessEnv, key: string): number {
 /** Read an agent's spec from the environment its unit gave it. */
 export function agentSpecFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): AgentSpec {
   const runtime = env.MOSAIC_AGENT_RUNTIME || 'pi';
+  const overrides = overridesFromJson(env.MOSAIC_AGENT_PROFILE) ?? {};
+  if (env.MOSAIC_AGENT_SUBMIT_DELAY_MS) overrides.submit_delay_ms = nonNegativeInt(env, 'MOSAIC_AGENT_SUBMIT_DELAY_MS');
+  const profileJson = Object.keys(overrides).length > 0 ? JSON.stringify(overrides) : undefined;
   const home = env.HOME || homedir();
   const rawWorkdir = env.MOSAIC_AGENT_WORKDIR || home;
   return {
     name,
     runtime,
-    profile: agentProfile(runtime, env.MOSAIC_AGENT_PROFILE, env),
+    profile: agentProfile(runtime, profileJson, env),
     workdir: rawWorkdir.replace(/^~(?=$|\/)/, home),
     command: env.MOSAIC_AGENT_COMMAND || undefined,
     resume: /^(1|true|yes)$/i.test(env.MOSAIC_AGENT_RESUME ?? ''),
     width: positiveInt(env, 'MOSAIC_AGENT_WIDTH', 200),
     height: positiveInt(env, 'MOSAIC_AGENT_HEIGHT', 50),
     path: agentSearchPath(env),
-    submitDelayMs: env.MOSAIC_AGENT_SUBMIT_DELAY_MS ? nonNegativeInt(env, 'MOSAIC_AGENT_SUBMIT_DELAY_MS') : undefined,
-    profileJson: env.MOSAIC_AGENT_PROFILE || undefined,
+    profileJson,
   };
 }
 

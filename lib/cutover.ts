@@ -7,7 +7,7 @@
 import { homedir } from 'node:os';
 import { writeAgentEnvFile } from './apply.js';
 import { FleetError } from './errors.js';
-import { profileFor } from './profiles.js';
+import { resolveProfile } from './profiles.js';
 import { loadRoster, type AgentConfig } from './roster.js';
 import { inputReady } from './screen.js';
 import { requestResume } from './supervisor.js';
@@ -29,7 +29,7 @@ export interface CutoverOptions {
 
 export interface CutoverRow {
   agent: string;
-  outcome: 'moved' | 'already moved' | 'failed' | 'skipped' | 'would move';
+  outcome: 'moved' | 'already moved' | 'failed' | 'skipped' | 'not attempted' | 'would move';
   oldSessionGone: boolean;
   unitActive: boolean;
   sessionPresent: boolean;
@@ -93,7 +93,7 @@ export async function cutover(opts: CutoverOptions): Promise<CutoverResult> {
   let stop = false;
   for (const agent of todo) {
     if (stop) {
-      rows.push({ agent: agent.name, outcome: 'skipped', oldSessionGone: false, unitActive: false, sessionPresent: false, ready: false, detail: 'not attempted: an earlier agent failed (use --keep-going)' });
+      rows.push({ agent: agent.name, outcome: 'not attempted', oldSessionGone: false, unitActive: false, sessionPresent: false, ready: false, detail: 'an earlier agent failed (use --keep-going)' });
       continue;
     }
     log(`moving ${agent.name} …`);
@@ -102,7 +102,7 @@ export async function cutover(opts: CutoverOptions): Promise<CutoverResult> {
     log(`${agent.name}: ${row.outcome}${row.detail ? ` (${row.detail})` : ''}`);
     if (row.outcome === 'failed' && !opts.keepGoing) stop = true;
   }
-  return { rows: order(rows, roster.agents), leftAlone, ok: rows.every((r) => r.outcome !== 'failed' && !r.detail.startsWith('not attempted')) };
+  return { rows: order(rows, roster.agents), leftAlone, ok: rows.every((r) => r.outcome !== 'failed' && r.outcome !== 'not attempted') };
 }
 
 async function moveOne(agent: AgentConfig, rosterPath: string, fleet: Tmux, old: Tmux, timeoutMs: number, env: NodeJS.ProcessEnv): Promise<CutoverRow> {
@@ -113,7 +113,7 @@ async function moveOne(agent: AgentConfig, rosterPath: string, fleet: Tmux, old:
     if (agent.resume) requestResume(agent.name, env);
     await mustSystemctl(['enable', '--', unit], `enable ${unit}`);
     await mustSystemctl(['start', '--', unit], `start ${unit}`);
-    const profile = profileFor(agent.runtime, env);
+    const profile = resolveProfile(agent.runtime, agent.profile, env);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const state = (await unitStates([unit])).get(unit);

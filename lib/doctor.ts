@@ -2,15 +2,14 @@
 // its own so that one failure never hides another, each failure with the
 // exact command that fixes it. The cost is fixed whatever the fleet's size:
 // four tmux calls and three systemctl calls (issue #5), plus reading files.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { firstRunProblems } from './first-run.js';
 import { agentSpecFromEnv, launchArgv } from './agent-spec.js';
 import { FleetError } from './errors.js';
 import { exec, type ExecResult } from './exec.js';
-import { nameProblem } from './names.js';
-import { agentEnvDir, agentEnvFile, fleetConfigDir, rosterFile, socketName, tmuxBinary, toolsDir, userUnitDir } from './paths.js';
+import { agentEnvFile, envFileAgents, fleetConfigDir, rosterFile, socketName, tmuxBinary, toolsDir, userUnitDir } from './paths.js';
 import { loadRoster, parseEnvFile, renderEnvFile, RosterError, type AgentConfig, type Roster } from './roster.js';
 import { agentUnit, FLEET_TARGET, HOLDER_UNIT, loadedAgents, systemctl, unitStates, type UnitState } from './systemd.js';
 import { agentPaneOf, captureMany, HOLDER_SESSION, Tmux, type Pane } from './tmux.js';
@@ -140,18 +139,6 @@ interface AgentSources {
   envFiles: string[];
   roster: Roster | undefined;
   rosterError: unknown;
-}
-
-function envFileAgents(env: NodeJS.ProcessEnv): string[] {
-  try {
-    return readdirSync(agentEnvDir(env))
-      .filter((f) => f.endsWith('.env'))
-      .map((f) => f.slice(0, -4))
-      .filter((n) => !nameProblem(n))
-      .sort();
-  } catch {
-    return [];
-  }
 }
 
 function readAgentSources(env: NodeJS.ProcessEnv): AgentSources {

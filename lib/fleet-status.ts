@@ -3,7 +3,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { activityOf, type Activity } from './activity.js';
-import { agentEnvDir, userUnitDir } from './paths.js';
+import { envFileAgents, userUnitDir } from './paths.js';
 import { lastStartOf, startsOf } from './supervisor.js';
 import { agentProfile } from './profiles.js';
 import { agentOfUnit, agentUnit, HOLDER_UNIT, listUnits, unitStates, type ListedUnit } from './systemd.js';
@@ -22,14 +22,6 @@ export interface AgentStatus {
 export interface FleetStatus {
   holder: { active: string; sub: string; server: boolean; socket: string };
   agents: AgentStatus[];
-}
-
-function envFileAgents(env: NodeJS.ProcessEnv): string[] {
-  try {
-    return readdirSync(agentEnvDir(env)).filter((f) => f.endsWith('.env')).map((f) => f.slice(0, -4));
-  } catch {
-    return [];
-  }
 }
 
 const NO_UNIT: ListedUnit = { unit: '', load: '', active: 'inactive', sub: 'dead' };

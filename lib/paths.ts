@@ -2,7 +2,8 @@
 // variable (XDG_* or MOSAIC_*), so tests never touch a real home, a real
 // fleet or the user's own tmux server.
 import { homedir } from 'node:os';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { nameProblem } from './names.js';
 import { join } from 'node:path';
 
 type Env = NodeJS.ProcessEnv;
@@ -29,6 +30,19 @@ export function agentEnvDir(env: Env = process.env): string {
 /** The env file of one agent. */
 export function agentEnvFile(name: string, env: Env = process.env): string {
   return join(agentEnvDir(env), `${name}.env`);
+}
+
+/** Agents that have an env file (files whose names cannot be agent names are left out), sorted. */
+export function envFileAgents(env: Env = process.env): string[] {
+  try {
+    return readdirSync(agentEnvDir(env))
+      .filter((f) => f.endsWith('.env'))
+      .map((f) => f.slice(0, -4))
+      .filter((n) => !nameProblem(n))
+      .sort();
+  } catch {
+    return [];
+  }
 }
 
 /** The roster file: $MOSAIC_FLEET_ROSTER, else roster.yaml (or roster.json when only that exists). */

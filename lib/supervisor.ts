@@ -49,7 +49,6 @@ export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJ
     name: spec.name,
     runtime: spec.runtime,
     customCommand: spec.command !== undefined,
-    submitDelayMs: spec.submitDelayMs,
     profileJson: spec.profileJson,
     cwd: spec.workdir,
     env: sessionEnv(spec, env),

@@ -89,7 +89,7 @@ export class TmuxTransport implements Transport {
         ms: 0,
       };
       if (opts.submit) {
-        await sleep(pane.submitDelayMs ?? profile.submit.delayMs);
+        await sleep(profile.submit.delayMs);
         const before = await this.tmux.screen(pane.paneId, [profile.submit.key]);
         if (!(await this.waitSubmitted(pane.paneId, profile, before, deadline))) {
           delivery.rescued = true;

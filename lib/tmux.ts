@@ -13,8 +13,6 @@ export const HOLDER_SESSION = '_holder';
 export const AGENT_PANE_OPTION = '@mosaic_agent_pane';
 export const RUNTIME_OPTION = '@mosaic_runtime';
 export const CUSTOM_OPTION = '@mosaic_custom_command';
-/** The agent's own pause before Enter (roster `submit_delay_ms`), '' for the profile's. */
-export const SUBMIT_DELAY_OPTION = '@mosaic_submit_delay_ms';
 /** The roster's profile overrides (JSON, base64 so no separator can occur in it). */
 export const PROFILE_OPTION = '@mosaic_profile';
 
@@ -36,7 +34,6 @@ const PANE_FIELDS = [
   AGENT_PANE_OPTION,
   RUNTIME_OPTION,
   CUSTOM_OPTION,
-  SUBMIT_DELAY_OPTION,
   PROFILE_OPTION,
   'pane_title',
 ] as const;
@@ -58,8 +55,6 @@ export interface Pane {
   /** The runtime recorded when the agent was launched ('' for a session the fleet did not make). */
   runtime: string;
   customCommand: boolean;
-  /** The agent's own submit delay in ms, when its config sets one. */
-  submitDelayMs: number | undefined;
   /** The roster's profile overrides as JSON, when the agent has any. */
   profileJson: string | undefined;
   title: string;
@@ -87,9 +82,8 @@ export function parsePanes(stdout: string): Pane[] {
         agentPane: f[10] ?? '',
         runtime: f[11] ?? '',
         customCommand: f[12] === '1',
-        submitDelayMs: f[13] === '' || f[13] === undefined ? undefined : Number(f[13]),
-        profileJson: f[14] ? Buffer.from(f[14], 'base64').toString('utf8') : undefined,
-        title: f.slice(15).join(SEP),
+        profileJson: f[13] ? Buffer.from(f[13], 'base64').toString('utf8') : undefined,
+        title: f.slice(14).join(SEP),
       };
     });
 }
@@ -118,7 +112,6 @@ export interface NewSessionSpec {
   name: string;
   runtime: string;
   customCommand: boolean;
-  submitDelayMs?: number;
   profileJson?: string;
   cwd: string;
   width: number;
@@ -222,14 +215,13 @@ export class Tmux {
   }
 
   /** Record the agent pane, runtime and launch kind in session options (read back by listPanes). */
-  markAgent(name: string, paneId: string, spec: { runtime: string; customCommand: boolean; submitDelayMs?: number; profileJson?: string }): Promise<string> {
+  markAgent(name: string, paneId: string, spec: { runtime: string; customCommand: boolean; profileJson?: string }): Promise<string> {
     const t = `=${name}:`;
     return this.must(
       [
         'set-option', '-t', t, AGENT_PANE_OPTION, paneId, ';',
         'set-option', '-t', t, RUNTIME_OPTION, spec.runtime, ';',
         'set-option', '-t', t, CUSTOM_OPTION, spec.customCommand ? '1' : '0', ';',
-        'set-option', '-t', t, SUBMIT_DELAY_OPTION, spec.submitDelayMs === undefined ? '' : String(spec.submitDelayMs), ';',
         'set-option', '-t', t, PROFILE_OPTION, spec.profileJson ? Buffer.from(spec.profileJson).toString('base64') : '',
       ],
       'record the agent in session options',

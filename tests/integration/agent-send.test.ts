@@ -257,7 +257,7 @@ test('without the fleet server a send fails clearly and starts no server', async
 
 test('an agent\'s own submit delay (roster submit_delay_ms) is waited before Enter', async () => {
   await fleet.startAgent('slowsubmit', { MOSAIC_AGENT_RUNTIME: 'shell', MOSAIC_AGENT_SUBMIT_DELAY_MS: '700' });
-  assert.equal((await paneOf('slowsubmit')).submitDelayMs, 700);
+  assert.equal(JSON.parse((await paneOf('slowsubmit')).profileJson!).submit_delay_ms, 700);
   const r = await fleet.run('agent-send', ['--json', 'slowsubmit', 'true']);
   assert.equal(r.code, 0, r.stderr);
   // A lower bound only: the pause before Enter is at least the configured one.

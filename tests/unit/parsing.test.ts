@@ -11,21 +11,21 @@ const row = (f: string[]) => f.join(S);
 
 test('list-panes output becomes typed pane records, the title keeping any separator', () => {
   const out = [
-    row(['_holder', '100', '%0', '11', '0', '', '0', 'tail', '120', '30', '', '', '', '', '', 'holder']),
-    row(['alpha', '200', '%1', '22', '1', '7', '0', 'sh', '200', '50', '%1', 'pi', '0', '250', Buffer.from('{"busy":["x"]}').toString('base64'), `a${S}b`]),
+    row(['_holder', '100', '%0', '11', '0', '', '0', 'tail', '120', '30', '', '', '', '', 'holder']),
+    row(['alpha', '200', '%1', '22', '1', '7', '0', 'sh', '200', '50', '%1', 'pi', '0', Buffer.from('{"busy":["x"]}').toString('base64'), `a${S}b`]),
   ].join('\n');
   const panes = parsePanes(out + '\n');
   assert.equal(panes.length, 2);
   assert.deepEqual(panes[1], {
     session: 'alpha', sessionCreated: 200, paneId: '%1', panePid: 22, dead: true, deadStatus: 7, inMode: false,
-    currentCommand: 'sh', width: 200, height: 50, agentPane: '%1', runtime: 'pi', customCommand: false, submitDelayMs: 250, profileJson: '{"busy":["x"]}', title: `a${S}b`,
+    currentCommand: 'sh', width: 200, height: 50, agentPane: '%1', runtime: 'pi', customCommand: false, profileJson: '{"busy":["x"]}', title: `a${S}b`,
   });
   assert.equal(panes[0]!.deadStatus, undefined);
-  assert.equal(panes[0]!.submitDelayMs, undefined);
+  assert.equal(panes[0]!.profileJson, undefined);
 });
 
 test('the agent pane is the recorded one, not a split the user added', () => {
-  const base = ['alpha', '1', '', '5', '0', '', '0', 'pi', '80', '24', '%2', 'pi', '0', '', '', 't'];
+  const base = ['alpha', '1', '', '5', '0', '', '0', 'pi', '80', '24', '%2', 'pi', '0', '', 't'];
   const panes = parsePanes([row(['alpha', '1', '%1', ...base.slice(3)]), row(['alpha', '1', '%2', ...base.slice(3)])].join('\n'));
   assert.equal(agentPaneOf(panes, 'alpha')!.paneId, '%2');
   assert.equal(agentPaneOf(panes, 'alph'), undefined);

@@ -117,9 +117,14 @@ function takeResumeRequest(name: string, env: NodeJS.ProcessEnv): boolean {
   return true;
 }
 
-/** Count one more start of the agent's session (kept per boot under the runtime dir). */
+/** Where the agent's start count lives: per boot, under the runtime dir; its mtime is the last start. */
+function startsFile(name: string, env: NodeJS.ProcessEnv): string {
+  return join(runtimeDir(env), 'starts', name);
+}
+
+/** Count one more start of the agent's session. */
 export function countStart(name: string, env: NodeJS.ProcessEnv = process.env): void {
-  const file = join(runtimeDir(env), 'starts', name);
+  const file = startsFile(name, env);
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   writeFileAtomic(file, `${startsOf(name, env) + 1}\n`, 0o600);
 }
@@ -127,7 +132,7 @@ export function countStart(name: string, env: NodeJS.ProcessEnv = process.env): 
 /** When the agent was last (re)started, in seconds since the epoch, if known. */
 export function lastStartOf(name: string, env: NodeJS.ProcessEnv = process.env): number | undefined {
   try {
-    return statSync(join(runtimeDir(env), 'starts', name)).mtimeMs / 1000;
+    return statSync(startsFile(name, env)).mtimeMs / 1000;
   } catch {
     return undefined;
   }
@@ -136,7 +141,7 @@ export function lastStartOf(name: string, env: NodeJS.ProcessEnv = process.env):
 /** How often the agent's session was created or respawned since boot. */
 export function startsOf(name: string, env: NodeJS.ProcessEnv = process.env): number {
   try {
-    return Number(readFileSync(join(runtimeDir(env), 'starts', name), 'utf8').trim()) || 0;
+    return Number(readFileSync(startsFile(name, env), 'utf8').trim()) || 0;
   } catch {
     return 0;
   }

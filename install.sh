@@ -165,7 +165,7 @@ if (arg === '--version' || arg === '-V') {
   const version = require('fs').readFileSync(require('path').join(__dirname, '..', 'VERSION'), 'utf8').trim();
   process.stdout.write('$name ' + version + '\\n');
 } else {
-  import('../dist/bin/$name.js');
+  require('../dist/bin/$name.js');
 }
 LAUNCHER
     chmod 755 "$stage/bin/$name"

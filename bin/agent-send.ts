@@ -37,7 +37,7 @@ Examples:
   agent-send --from orchestrator alpha,beta 'run the tests'
   git diff | agent-send reviewer -`;
 
-await runMain('agent-send', async (argv) => {
+void runMain('agent-send', async (argv) => {
   const code = await runSendCommand('agent-send', argv);
   if (code === undefined) process.stdout.write(HELP + '\n');
   return code ?? 0;

@@ -3,6 +3,8 @@
 // flags and calls lib/. Modules are imported on demand so `--version` costs
 // no more than starting Node.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LIB_DIR } from '../lib/location.cjs';
 
 const HELP = `Usage: mosaic-agent [COMMAND] [options]
 
@@ -37,10 +39,10 @@ Examples:
   mosaic-agent apply --dry-run`;
 
 function version(): string {
-  // Installed: releases/X/VERSION beside dist/; from a checkout: package.json.
-  for (const rel of ['../../VERSION', '../../package.json']) {
+  // Installed: releases/X/VERSION beside dist/; from a checkout's dist or its sources: package.json.
+  for (const rel of ['../../VERSION', '../../package.json', '../package.json']) {
     try {
-      const text = readFileSync(new URL(rel, import.meta.url), 'utf8');
+      const text = readFileSync(join(LIB_DIR, rel), 'utf8');
       return rel.endsWith('VERSION') ? text.trim() : (JSON.parse(text) as { version: string }).version;
     } catch {
       // try the next place
@@ -53,7 +55,9 @@ const [first] = process.argv.slice(2);
 if (first === '--version' || first === '-V') {
   process.stdout.write(`mosaic-agent ${version()}\n`);
 } else {
-  const { runMain } = await import('../lib/cli.js');
-  const { runCommand } = await import('../lib/commands.js');
-  await runMain('mosaic-agent', (argv) => runCommand(argv, HELP));
+  void (async () => {
+    const { runMain } = await import('../lib/cli.js');
+    const { runCommand } = await import('../lib/commands.js');
+    await runMain('mosaic-agent', (argv) => runCommand(argv, HELP));
+  })();
 }

@@ -22,7 +22,7 @@ Options:
 
 Environment: MOSAIC_TMUX_SOCKET, MOSAIC_TMUX_CONF (tmux config file for the server).`;
 
-await runMain('mosaic-holder', async (argv) => {
+void runMain('mosaic-holder', async (argv) => {
   const flags = parseFlags(argv, { string: ['pid-file'] });
   const [command, ...rest] = flags._;
   if (flags.help) {

@@ -34,7 +34,7 @@ MOSAIC_AGENT_RESUME, MOSAIC_AGENT_WIDTH/HEIGHT, MOSAIC_TMUX_SOCKET.`;
 const SETTLE_MS = 250;
 const KICKSTART_TIMEOUT_MS = 30_000;
 
-await runMain('start-agent-session', async (argv) => {
+void runMain('start-agent-session', async (argv) => {
   const flags = parseFlags(argv, { string: ['pid-file'], boolean: ['stop'] });
   if (flags.help) {
     process.stdout.write(HELP + '\n');

@@ -2,7 +2,7 @@
 // or one Enter submits both messages merged (runtime-notes #6). A lock file
 // created with O_EXCL holds the owner's pid; a lock whose owner is gone (a
 // sender killed mid-send) is taken over instead of blocking the agent forever.
-import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, linkSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FleetError } from './errors.js';
 import { isAlive } from './exec.js';
@@ -28,8 +28,39 @@ function tryAcquire(path: string, token: string): boolean {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     const owner = ownerOf(path);
     // No readable owner yet (it is being written) or a live owner: wait. A dead owner: take over.
-    if (owner !== undefined && !isAlive(owner)) rmSync(path, { force: true });
+    if (owner !== undefined && !isAlive(owner)) removeStale(path, owner);
     return false;
+  }
+}
+
+/**
+ * Remove a lock left by a dead owner. Two waiters can see the same stale lock;
+ * the file is moved aside first (atomic), so the slower one cannot delete a
+ * lock the faster one has just taken: if what it moved aside is not the stale
+ * lock, it puts it back (link fails only if yet another lock took its place).
+ */
+function removeStale(path: string, deadOwner: number): void {
+  const aside = `${path}.stale-${process.pid}`;
+  try {
+    renameSync(path, aside);
+  } catch {
+    return; // someone else moved it already
+  }
+  if (ownerOf(aside) !== deadOwner) {
+    try {
+      linkSync(aside, path);
+    } catch {
+      // a newer lock holds the place
+    }
+  }
+  unlinkQuietly(aside);
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
   }
 }
 
@@ -50,7 +81,7 @@ export async function withLock<T>(path: string, timeoutMs: number, busyMessage: 
   } finally {
     // Release only our own lock (a stale-lock takeover may have replaced it).
     try {
-      if (readFileSync(path, 'utf8') === token) rmSync(path, { force: true });
+      if (readFileSync(path, 'utf8') === token) unlinkQuietly(path);
     } catch {
       // already gone
     }

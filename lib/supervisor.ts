@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { libFile } from './location.cjs';
 import { launchArgv, sessionEnv, type AgentSpec } from './agent-spec.js';
 import { FleetError } from './errors.js';
 import { writeFileAtomic } from './fsutil.js';
@@ -19,8 +19,8 @@ import { agentPaneOf, type Tmux } from './tmux.js';
 /** How often the waiter checks the agent (seconds): well inside the 2 s the issue allows. */
 export const WAITER_INTERVAL_S = 0.5;
 /** The waiter and transcript scripts, shipped beside this module (the build copies them to dist/lib). */
-export const WAITER_SCRIPT = fileURLToPath(new URL('./agent-waiter.sh', import.meta.url));
-export const LOGGER_SCRIPT = fileURLToPath(new URL('./agent-logger.sh', import.meta.url));
+export const WAITER_SCRIPT = libFile('agent-waiter.sh');
+export const LOGGER_SCRIPT = libFile('agent-logger.sh');
 /** Transcript size before it rotates to NAME.log.1 (MOSAIC_AGENT_LOG_MAX_BYTES). */
 export const DEFAULT_LOG_MAX_BYTES = 5 * 1024 * 1024;
 

@@ -32,6 +32,8 @@ export class TmuxTransport implements Transport {
 
   async send(agents: string[], text: string, opts: SendOptions): Promise<Array<Delivery | Error>> {
     const names = agents.map((a) => checkAgentName(a));
+    // One agent: nothing runs alongside its calls, so they may block.
+    this.tmux.blocking = names.length === 1;
     const panes = await this.tmux.requireHolder();
     const message = composeMessage(text, opts.from);
     return Promise.all(

@@ -2,7 +2,7 @@
 // the socket first, targets are exact (`=NAME` for sessions, `=NAME:` where a
 // pane or window is expected, pane ids `%N` once resolved), and list output is
 // split on an unusual separator into typed records (the libtmux way).
-import { exec, type ExecResult } from './exec.js';
+import { exec, execBlocking, type ExecResult } from './exec.js';
 import { FleetError } from './errors.js';
 import { socketName, tmuxBinary } from './paths.js';
 
@@ -37,6 +37,8 @@ const PANE_FIELDS = [
   PROFILE_OPTION,
   'pane_title',
 ] as const;
+
+const LIST_PANES = ['list-panes', '-a', '-F', PANE_FIELDS.map((f) => `#{${f}}`).join(SEP)];
 
 /** One pane of the server, as `list-panes -a` reports it. */
 export interface Pane {
@@ -149,9 +151,18 @@ export class Tmux {
     return r.stdout.split('\n').filter(Boolean);
   }
 
+  /**
+   * Run each call to completion before anything else runs (execBlocking):
+   * cheaper per call, for a process with one thing to do, such as a send to
+   * one agent. Off by default: sends to many agents run their calls at once.
+   */
+  blocking = false;
+
   /** Run one tmux command on this socket. `-N` keeps any command from starting a server. */
   run(args: readonly string[], input?: string | Buffer): Promise<ExecResult> {
-    return exec(this.argv(['-N', ...args]), { input, timeoutMs: 15_000 });
+    const argv = this.argv(['-N', ...args]);
+    const opts = { input, timeoutMs: 15_000 };
+    return this.blocking ? Promise.resolve(execBlocking(argv, opts)) : exec(argv, opts);
   }
 
   /** Run a command that must succeed; a failure becomes a FleetError naming `what`. */
@@ -173,7 +184,7 @@ export class Tmux {
 
   /** Every pane on the server, or undefined when no server runs. */
   async listPanes(): Promise<Pane[] | undefined> {
-    const r = await this.run(['list-panes', '-a', '-F', PANE_FIELDS.map((f) => `#{${f}}`).join(SEP)]);
+    const r = await this.run(LIST_PANES);
     if (r.code !== 0) {
       if (isNoServer(r.stderr)) return undefined;
       throw new FleetError(`tmux could not list panes: ${r.stderr.trim()}`);

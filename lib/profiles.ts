@@ -112,7 +112,8 @@ const PROFILES: Record<string, Omit<Profile, 'name'>> = {
     markers: {
       busy: ['esc to interrupt'],
       idle: [],
-      approval: ['Do you want to proceed?', 'Quick safety check', 'Is this a project you created or one you trust?'],
+      // The first-run onboarding's theme picker is a question too: an Enter there answers it.
+      approval: ['Do you want to proceed?', 'Quick safety check', 'Is this a project you created or one you trust?', 'Choose the text style that looks best with your terminal'],
     },
     // The input line is `❯` + U+00A0 + text, between two rules.
     input: { kind: 'box', prompt: '❯' },

@@ -1,0 +1,210 @@
+// The tests every real runtime goes through, with its profile from
+// lib/profiles.ts: launch, submit, busy, reset, resume, first-run blockers and
+// approval prompts. Each runtime's file says where the real program differs.
+import { test, before, after, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { userInfo } from 'node:os';
+import { eventually } from '../helpers/fleet.js';
+import { profileFor } from '../../lib/profiles.js';
+import { firstRunProblems } from '../../lib/first-run.js';
+import { cmdlineOf, NASTY, startRig, type Rig, type RuntimeName } from './harness.js';
+import { VERSIONS } from './install.js';
+
+export interface RuntimeSpec {
+  runtime: RuntimeName;
+  package: string;
+  /** What the runtime hands its model for a typed message, where it changes it (default: unchanged). */
+  delivered?: (sent: string) => string | RegExp;
+  /** Why the starting state cannot be seen, where it cannot. */
+  noStartingState?: string;
+  /**
+   * The first-run questions: what the screen shows and the fix doctor prints
+   * for it, in a fresh HOME (no `unanswer`) or one with all the answers but
+   * what `unanswer` takes back. A string: why the runtime has none.
+   */
+  blockers: Blocker[] | string;
+  /** The launch argv without the yolo flags, where the runtime then asks before running a tool; or why it cannot be provoked. */
+  approval: { launch: string[]; marker: string } | { skip: string };
+}
+
+export interface Blocker {
+  what: string;
+  unanswer?: (home: string, workdir: string) => void;
+  marker: string;
+  fix: (home: string, workdir: string) => string;
+}
+
+const TOOL_PROBE = 'approval-probe.txt';
+
+export function runtimeTests(spec: RuntimeSpec): void {
+  const rt = spec.runtime;
+  const profile = profileFor(rt);
+  const version = VERSIONS[spec.package];
+  const delivered = spec.delivered ?? ((s: string) => s);
+  let rig: Rig | undefined;
+  let skipAll: string | undefined;
+  let mainEnv: NodeJS.ProcessEnv = {};
+
+  before(async () => {
+    const r = await startRig(rt);
+    if ('skip' in r) skipAll = r.skip;
+    else rig = r;
+  });
+  after(async () => {
+    await rig?.close();
+  });
+
+  /** The rig, or skip the test saying why the tier cannot run here. */
+  const need = (t: TestContext): Rig | undefined => {
+    if (!rig) t.skip(skipAll ?? 'no rig');
+    return rig;
+  };
+
+  test(`${rt} ${version}: the launch argv \`${profile.launch.join(' ')}\` starts it and it reads as starting, then idle`, async (t) => {
+    const r = need(t);
+    if (!r) return;
+    mainEnv = r.prepare('main').env;
+    const started = Date.now();
+    const pane = await r.start('main', mainEnv);
+    assert.deepEqual(cmdlineOf(pane.panePid).slice(-(profile.launch.length - 1) || Infinity), profile.launch.slice(1));
+    const seen: string[] = [];
+    await eventually(
+      async () => {
+        const a = await r.activity('main');
+        if (seen.at(-1) !== a) seen.push(a);
+        return a === 'idle';
+      },
+      `${rt} to be idle (seen: ${seen.join(' → ')})`,
+      90_000,
+      100,
+    );
+    t.diagnostic(`states: ${seen.join(' → ')} in ${Date.now() - started} ms`);
+    if (spec.noStartingState) t.diagnostic(`starting not checked: ${spec.noStartingState}`);
+    else assert.equal(seen[0], 'starting', `states seen: ${seen.join(' → ')}`);
+    assert.ok(!seen.includes('waiting-for-input') && !seen.includes('busy'), `states seen: ${seen.join(' → ')}`);
+    await r.waitFor('main', 'idle');
+  });
+
+  for (const [what, text] of Object.entries(NASTY)) {
+    test(`agent-send delivers a message with ${what} to ${rt} as sent`, async (t) => {
+      const r = need(t);
+      if (!r) return;
+      await r.waitFor('main', 'idle');
+      const [got, ...more] = await r.send('main', text);
+      assert.deepEqual(more, []);
+      const want = delivered(text);
+      if (want instanceof RegExp) assert.match(got!, want);
+      else assert.equal(got, want);
+    });
+  }
+
+  test(`${rt} reads as busy while the model is slow to answer, then idle again`, async (t) => {
+    const r = need(t);
+    if (!r) return;
+    await r.waitFor('main', 'idle');
+    r.mock.setDelay(6000);
+    try {
+      await r.send('main', 'take your time');
+      await r.waitFor('main', 'busy', 5000);
+      await r.waitFor('main', 'idle', 30_000);
+    } finally {
+      r.mock.setDelay(0);
+    }
+  });
+
+  test(`mosaic-agent reset types ${profile.reset} and ${rt} starts a fresh conversation`, async (t) => {
+    const r = need(t);
+    if (!r) return;
+    await r.waitFor('main', 'idle');
+    assert.ok(r.mock.requests.some((q) => q.offersTools && q.history.length > 1), 'a conversation to reset');
+    const reset = await r.fleet.run('mosaic-agent', ['reset', 'main']);
+    assert.equal(reset.code, 0, reset.stderr);
+    assert.equal(reset.stdout, `main: reset (${profile.reset})\n`, reset.stderr);
+    if (profile.resetConfirm) t.diagnostic(`confirmed by "${profile.resetConfirm}" on the screen`);
+    else t.diagnostic(`${rt} shows no confirmation of its own: the mock's record shows the fresh conversation`);
+    await r.waitFor('main', 'idle');
+    const n = r.mock.requests.length;
+    assert.deepEqual(await r.send('main', 'the first message after the reset'), ['the first message after the reset']);
+    const turn = r.mock.requests.slice(n).find((q) => q.offersTools)!;
+    assert.deepEqual(turn.history, ['the first message after the reset']);
+  });
+
+  test(`${rt} continues its conversation after a restart with the resume argv`, async (t) => {
+    const r = need(t);
+    if (!r) return;
+    if (!profile.resume) return t.skip(`${rt} has no resume argv`);
+    await r.waitFor('main', 'idle');
+    await r.send('main', 'remember the word walnut');
+    await r.waitFor('main', 'idle');
+    const before = await r.pane('main');
+    process.kill(before.panePid, 'SIGTERM');
+    await eventually(async () => (await r.pane('main')).dead, `${rt} to exit`, 20_000, 100);
+    const pane = await r.start('main', { ...mainEnv, MOSAIC_AGENT_RESUME: '1' });
+    assert.deepEqual(cmdlineOf(pane.panePid).slice(-(profile.resume.length - 1)), profile.resume.slice(1));
+    await r.waitFor('main', 'idle', 90_000);
+    const n = r.mock.requests.length;
+    await r.send('main', 'what was the word?');
+    const turn = r.mock.requests.slice(n).find((q) => q.offersTools)!;
+    assert.deepEqual(turn.history.slice(-3), ['the first message after the reset', 'remember the word walnut', 'what was the word?']);
+  });
+
+  if (typeof spec.blockers === 'string') {
+    test(`${rt} has no first-run question to stop at`, (t) => {
+      t.skip(spec.blockers as string);
+    });
+  }
+  for (const [i, b] of (typeof spec.blockers === 'string' ? [] : spec.blockers).entries()) {
+    test(`${rt} with ${b.unanswer ? 'every first-run answer but' : 'a fresh HOME and no'} ${b.what} stops at "${b.marker}", agent-send refuses and doctor's check prints the fix`, async (t) => {
+      const r = need(t);
+      if (!r) return;
+      const agent = `fresh${i}`;
+      const { home, workdir, env } = r.prepare(agent, { answered: b.unanswer !== undefined });
+      b.unanswer?.(home, workdir);
+      const pane = await r.start(agent, env);
+      await r.waitFor(agent, 'waiting-for-input', 60_000);
+      const screen = await r.fleet.tmux.capture(pane.paneId);
+      assert.ok(screen.includes(b.marker), screen);
+      const messages = r.mock.userMessages().length;
+      const send = await r.fleet.run('agent-send', [agent, 'y']);
+      assert.equal(send.code, 1);
+      assert.match(send.stderr, /showing a prompt that needs a person/);
+      assert.match(send.stderr, /--force/);
+      await new Promise((res) => setTimeout(res, 500));
+      assert.equal(await r.fleet.tmux.capture(pane.paneId), screen, 'nothing was typed');
+      assert.equal(r.mock.userMessages().length, messages);
+      assert.equal((await r.pane(agent)).dead, false, `${rt} still runs`);
+      const problems = firstRunProblems(rt, { home, workdir, env, isRoot: userInfo().uid === 0 });
+      assert.ok(problems.some((p) => p.fix === b.fix(home, workdir)), JSON.stringify(problems, null, 1));
+    });
+  }
+
+  test(`${rt} asks before running a tool when started without its yolo flags, and agent-send refuses unless --force`, async (t) => {
+    const r = need(t);
+    if (!r) return;
+    if ('skip' in spec.approval) return t.skip(spec.approval.skip);
+    const { env, workdir } = r.prepare('asker', { allowTools: false });
+    await r.start('asker', { ...env, MOSAIC_AGENT_PROFILE: JSON.stringify({ launch: spec.approval.launch }) });
+    assert.deepEqual(cmdlineOf((await r.pane('asker')).panePid).slice(-(spec.approval.launch.length - 1) || Infinity), spec.approval.launch.slice(1));
+    await r.waitFor('asker', 'idle', 90_000);
+    r.mock.setToolCall(`touch ${TOOL_PROBE}`);
+    try {
+      await r.send('asker', 'please create the probe file');
+      await r.waitFor('asker', 'waiting-for-input', 30_000);
+      const pane = await r.pane('asker');
+      const screen = await r.fleet.tmux.capture(pane.paneId);
+      assert.ok(screen.includes(spec.approval.marker), screen);
+      const send = await r.fleet.run('agent-send', ['asker', 'y']);
+      assert.equal(send.code, 1);
+      assert.match(send.stderr, /showing a prompt that needs a person/);
+      await new Promise((res) => setTimeout(res, 500));
+      assert.equal(await r.fleet.tmux.capture(pane.paneId), screen, 'nothing was typed');
+      assert.equal(existsSync(join(workdir, TOOL_PROBE)), false, 'the tool did not run');
+      const forced = await r.fleet.run('agent-send', ['--force', '--no-submit', 'asker', 'x']);
+      assert.equal(forced.code, 0, forced.stderr);
+    } finally {
+      r.mock.setToolCall(undefined);
+    }
+  });
+}

@@ -113,7 +113,14 @@ const PROFILES: Record<string, Omit<Profile, 'name'>> = {
       busy: ['esc to interrupt'],
       idle: [],
       // The first-run onboarding's theme picker is a question too: an Enter there answers it.
-      approval: ['Do you want to proceed?', 'Quick safety check', 'Is this a project you created or one you trust?', 'Choose the text style that looks best with your terminal'],
+      // The confirmation of --dangerously-skip-permissions has "No, exit" preselected.
+      approval: [
+        'Do you want to proceed?',
+        'Quick safety check',
+        'Is this a project you created or one you trust?',
+        'Choose the text style that looks best with your terminal',
+        'Claude Code running in Bypass Permissions mode',
+      ],
     },
     // The input line is `❯` + U+00A0 + text, between two rules.
     input: { kind: 'box', prompt: '❯' },

@@ -15,17 +15,20 @@ runtimeTests({
   blockers: [
     {
       what: 'onboarding',
+      fixture: 'onboarding',
       marker: 'Choose the text style that looks best with your terminal',
       fix: (home) => `set "hasCompletedOnboarding": true in ${join(home, '.claude.json')}`,
     },
     {
       what: 'folder trust',
+      fixture: 'trust-dialog',
       unanswer: (home) => writeFileSync(join(home, '.claude.json'), JSON.stringify({ hasCompletedOnboarding: true })),
       marker: 'Quick safety check',
       fix: (home, workdir) => `set "projects": {"${workdir}": {"hasTrustDialogAccepted": true}} in ${join(home, '.claude.json')}`,
     },
     {
       what: 'confirmation of --dangerously-skip-permissions',
+      fixture: 'bypass-dialog',
       unanswer: (home) => writeFileSync(join(home, '.claude', 'settings.json'), '{}\n'),
       marker: 'Bypass Permissions mode',
       fix: (home) => `set "skipDangerousModePermissionPrompt": true in ${join(home, '.claude', 'settings.json')}`,

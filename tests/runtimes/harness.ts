@@ -36,6 +36,12 @@ export interface Rig {
   activity(agent: string): Promise<Activity>;
   /** Wait until the agent reads as `state` on two polls in a row (the status debounce). */
   waitFor(agent: string, state: Activity, timeoutMs?: number): Promise<void>;
+  /**
+   * With MOSAIC_RUNTIME_SCREENS=DIR, write the agent's screen as
+   * `tmux capture-pane -p` shows it to DIR/<runtime>-<name>.txt: how the
+   * fixtures in tests/fixtures/screens are recaptured from the real program.
+   */
+  saveScreen(agent: string, name: string): Promise<void>;
   /** Send with the real agent-send; wait for `expected` more user messages at the mock and return them. */
   send(agent: string, text: string, expected?: number): Promise<string[]>;
   close(): Promise<void>;
@@ -100,6 +106,13 @@ export async function startRig(runtime: RuntimeName): Promise<Rig | { skip: stri
         const screen = await fleet.tmux.capture((await rig.pane(agent)).paneId).catch(() => '');
         throw new Error(`${(err as Error).message}: it is ${await rig.activity(agent)}; its screen:\n${screen}`);
       }
+    },
+    async saveScreen(agent, name) {
+      const dir = process.env.MOSAIC_RUNTIME_SCREENS;
+      if (!dir) return;
+      const r = await fleet.tmux.run(['capture-pane', '-p', '-t', (await rig.pane(agent)).paneId]);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `${runtime}-${name}.txt`), r.stdout);
     },
     async send(agent, text, expected = 1) {
       const before = mock.userMessages().length;

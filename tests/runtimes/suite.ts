@@ -31,12 +31,29 @@ export interface RuntimeSpec {
 
 export interface Blocker {
   what: string;
+  /** The fixture its screen is saved as (see Rig.saveScreen). */
+  fixture: string;
   unanswer?: (home: string, workdir: string) => void;
   marker: string;
   fix: (home: string, workdir: string) => string;
 }
 
 const TOOL_PROBE = 'approval-probe.txt';
+
+/**
+ * The prompt on a screen: its lines from the one with `marker` down, trailing
+ * blanks dropped. A key typed at the prompt shows there (a selection moves,
+ * text appears in a field, the prompt goes away), while a logo or spinner
+ * above it may animate between two captures.
+ */
+function promptArea(screen: string, marker: string): string {
+  const lines = screen.split('\n').map((l) => l.trimEnd());
+  const at = lines.findIndex((l) => l.includes(marker));
+  assert.ok(at >= 0, `"${marker}" is on the screen:\n${screen}`);
+  let end = lines.length;
+  while (end > at + 1 && lines[end - 1] === '') end--;
+  return lines.slice(at, end).join('\n');
+}
 
 export function runtimeTests(spec: RuntimeSpec): void {
   const rt = spec.runtime;
@@ -73,7 +90,10 @@ export function runtimeTests(spec: RuntimeSpec): void {
     await eventually(
       async () => {
         const a = await r.activity('main');
-        if (seen.at(-1) !== a) seen.push(a);
+        if (seen.at(-1) !== a) {
+          seen.push(a);
+          if (a === 'starting') await r.saveScreen('main', 'starting');
+        }
         return a === 'idle';
       },
       `${rt} to be idle (seen: ${seen.join(' → ')})`,
@@ -85,6 +105,7 @@ export function runtimeTests(spec: RuntimeSpec): void {
     else assert.equal(seen[0], 'starting', `states seen: ${seen.join(' → ')}`);
     assert.ok(!seen.includes('waiting-for-input') && !seen.includes('busy'), `states seen: ${seen.join(' → ')}`);
     await r.waitFor('main', 'idle');
+    await r.saveScreen('main', 'idle');
   });
 
   for (const [what, text] of Object.entries(NASTY)) {
@@ -108,7 +129,9 @@ export function runtimeTests(spec: RuntimeSpec): void {
     try {
       await r.send('main', 'take your time');
       await r.waitFor('main', 'busy', 5000);
+      await r.saveScreen('main', 'busy');
       await r.waitFor('main', 'idle', 30_000);
+      await r.saveScreen('main', 'after-reply');
     } finally {
       r.mock.setDelay(0);
     }
@@ -125,6 +148,7 @@ export function runtimeTests(spec: RuntimeSpec): void {
     if (profile.resetConfirm) t.diagnostic(`confirmed by "${profile.resetConfirm}" on the screen`);
     else t.diagnostic(`${rt} shows no confirmation of its own: the mock's record shows the fresh conversation`);
     await r.waitFor('main', 'idle');
+    await r.saveScreen('main', `after-${profile.reset!.replace(/^\//, '')}`);
     const n = r.mock.requests.length;
     assert.deepEqual(await r.send('main', 'the first message after the reset'), ['the first message after the reset']);
     const turn = r.mock.requests.slice(n).find((q) => q.offersTools)!;
@@ -166,15 +190,17 @@ export function runtimeTests(spec: RuntimeSpec): void {
       await r.waitFor(agent, 'waiting-for-input', 60_000);
       const screen = await r.fleet.tmux.capture(pane.paneId);
       assert.ok(screen.includes(b.marker), screen);
+      await r.saveScreen(agent, b.fixture);
       const messages = r.mock.userMessages().length;
       const send = await r.fleet.run('agent-send', [agent, 'y']);
       assert.equal(send.code, 1);
       assert.match(send.stderr, /showing a prompt that needs a person/);
       assert.match(send.stderr, /--force/);
       await new Promise((res) => setTimeout(res, 500));
-      assert.equal(await r.fleet.tmux.capture(pane.paneId), screen, 'nothing was typed');
+      assert.equal(promptArea(await r.fleet.tmux.capture(pane.paneId), b.marker), promptArea(screen, b.marker), 'nothing was typed');
       assert.equal(r.mock.userMessages().length, messages);
       assert.equal((await r.pane(agent)).dead, false, `${rt} still runs`);
+      assert.equal(await r.activity(agent), 'waiting-for-input');
       const problems = firstRunProblems(rt, { home, workdir, env, isRoot: userInfo().uid === 0 });
       assert.ok(problems.some((p) => p.fix === b.fix(home, workdir)), JSON.stringify(problems, null, 1));
     });
@@ -194,13 +220,18 @@ export function runtimeTests(spec: RuntimeSpec): void {
       await r.waitFor('asker', 'waiting-for-input', 30_000);
       const pane = await r.pane('asker');
       const screen = await r.fleet.tmux.capture(pane.paneId);
-      assert.ok(screen.includes(spec.approval.marker), screen);
+      const { marker } = spec.approval;
+      assert.ok(screen.includes(marker), screen);
+      await r.saveScreen('asker', 'approval');
+      const messages = r.mock.userMessages().length;
       const send = await r.fleet.run('agent-send', ['asker', 'y']);
       assert.equal(send.code, 1);
       assert.match(send.stderr, /showing a prompt that needs a person/);
       await new Promise((res) => setTimeout(res, 500));
-      assert.equal(await r.fleet.tmux.capture(pane.paneId), screen, 'nothing was typed');
+      assert.equal(promptArea(await r.fleet.tmux.capture(pane.paneId), marker), promptArea(screen, marker), 'nothing was typed');
+      assert.equal(r.mock.userMessages().length, messages, 'no message reached the model');
       assert.equal(existsSync(join(workdir, TOOL_PROBE)), false, 'the tool did not run');
+      assert.equal(await r.activity('asker'), 'waiting-for-input');
       const forced = await r.fleet.run('agent-send', ['--force', '--no-submit', 'asker', 'x']);
       assert.equal(forced.code, 0, forced.stderr);
     } finally {

@@ -21,6 +21,11 @@ const TUI_RUNTIMES: Array<[string, string]> = [
   ['gemini', 'node'],
 ];
 
+// First-run questions besides folder trust, captured by the runtime tier (tests/runtimes).
+const OTHER_DIALOGS: Record<string, string[]> = {
+  claude: ['onboarding', 'bypass-dialog'],
+};
+
 for (const [rt, cmd] of TUI_RUNTIMES) {
   const p = profileFor(rt);
 
@@ -49,6 +54,12 @@ for (const [rt, cmd] of TUI_RUNTIMES) {
   test(`${rt}: a folder-trust dialog reads as waiting for input`, { skip: existsSync(join(dir, `${trust}.txt`)) ? false : `${rt} showed no trust dialog when captured` }, () => {
     assert.equal(activityOf(p, live(cmd), screen(trust)), 'waiting-for-input');
   });
+
+  for (const other of OTHER_DIALOGS[rt] ?? []) {
+    test(`${rt}: its ${other.replace(/-/g, ' ')} reads as waiting for input`, () => {
+      assert.equal(activityOf(p, live(cmd), screen(`${rt}-${other}`)), 'waiting-for-input');
+    });
+  }
 
   const startSkip = rt === 'gemini' ? 'Gemini draws its input box before its banner: its starting frame cannot be told from idle' : false;
   test(`${rt}: a starting screen reads as starting`, { skip: startSkip }, () => {

@@ -61,13 +61,22 @@ export function inputText(area: InputArea, lines: string[]): string | undefined 
 }
 
 /**
- * Whether the input the paste left is still waiting after the submit key.
- * Runtimes with an input area: it still holds text. `cursor-line`: the
- * cursor is still on the same line showing the same text as before the key.
+ * What the screen says, after the submit key, of the input the paste left:
+ * `pending` while it is still there; `taken` once the input area is back and
+ * empty, or the runtime shows it is working on it or asking about it;
+ * `unknown` while the input area is not on the screen at all (a redraw, a
+ * dialog): not proof that it was taken. `cursor-line`: pending while the
+ * cursor is on the same line showing the same text as before the key.
  */
-export function inputPending(profile: Profile, beforeKey: Screen, now: Screen): boolean {
-  if (profile.input.kind !== 'cursor-line') return (inputText(profile.input, now.lines) ?? '') !== '';
-  return now.cursorY === beforeKey.cursorY && now.lines[now.cursorY] === beforeKey.lines[beforeKey.cursorY];
+export function submitState(profile: Profile, beforeKey: Screen, now: Screen): 'pending' | 'taken' | 'unknown' {
+  if (profile.input.kind === 'cursor-line') {
+    const same = now.cursorY === beforeKey.cursorY && now.lines[now.cursorY] === beforeKey.lines[beforeKey.cursorY];
+    return same ? 'pending' : 'taken';
+  }
+  const text = inputText(profile.input, now.lines);
+  if (text !== undefined) return text === '' ? 'taken' : 'pending';
+  const bottom = bottomText(now.lines);
+  return [...profile.markers.busy, ...profile.markers.approval].some((m) => bottom.includes(m)) ? 'taken' : 'unknown';
 }
 
 /**

@@ -10,8 +10,8 @@ import { withLock } from './lock.js';
 import { composeMessage } from './message.js';
 import { checkAgentName } from './names.js';
 import { runtimeDir } from './paths.js';
-import { agentProfile, SHELL_NAMES, type Profile } from './profiles.js';
-import { bottomText, inputPending, inputReady } from './screen.js';
+import { agentProfile, profileFor, runtimeNames, SHELL_NAMES, type Profile } from './profiles.js';
+import { bottomText, inputReady, submitState } from './screen.js';
 import { agentPaneOf, HOLDER_SESSION, Tmux, type Pane, type Screen } from './tmux.js';
 import type { AgentSession, Delivery, SendOptions, Transport } from './transport.js';
 
@@ -21,6 +21,21 @@ const POLL_MS = 15;
 
 let bufferSeq = 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const newBufferName = () => `mosaic-send-${process.pid}-${++bufferSeq}`;
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
+/** Puts a message into a pane: a fresh buffer per paste, or one loaded once for many panes. */
+type Paste = (paneId: string, text: string, bracketed: boolean) => Promise<unknown>;
+
+// Built-in runtimes whose screen need not be read before a paste: no input
+// area to wait for, no approval prompt to refuse at, no full-screen program
+// that could be back at a shell. The server can check the rest (see
+// Tmux.listPanesAndPaste), so a send to them pastes in its first tmux call.
+const PASTE_AT_ONCE = runtimeNames().filter((r) => !needsScreenBeforePaste(profileFor(r)));
+
+function needsScreenBeforePaste(profile: Profile): boolean {
+  return profile.tui || profile.markers.approval.length > 0 || profile.input.kind !== 'cursor-line' || Boolean(profile.submit.guardTrailingBackslash) || !profile.submit.bracketed;
+}
 
 export class TmuxTransport implements Transport {
   readonly kind = 'tmux';
@@ -32,15 +47,41 @@ export class TmuxTransport implements Transport {
 
   async send(agents: string[], text: string, opts: SendOptions): Promise<Array<Delivery | Error>> {
     const names = agents.map((a) => checkAgentName(a));
-    // One agent: nothing runs alongside its calls, so they may block.
-    this.tmux.blocking = names.length === 1;
-    const panes = await this.tmux.requireHolder();
     const message = composeMessage(text, opts.from);
-    return Promise.all(
-      names.map((name) =>
-        this.sendOne(name, panes, message, opts).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
-      ),
-    );
+    if (names.length === 1) {
+      // Nothing runs alongside a send to one agent, so its calls may block (cheaper per call).
+      this.tmux.blocking = true;
+      return [await this.sendSingle(names[0]!, message, opts).catch(asError)];
+    }
+    // Many agents go through the same steps at about the same moment: their
+    // tmux calls are gathered into one call per step, and the message is
+    // loaded once (stdin feeds one load per call) and pasted from there.
+    this.tmux.coalesce = true;
+    const started = Date.now();
+    const panes = await this.tmux.requireHolder();
+    const buffers = new Map<string, Promise<string>>();
+    const paste: Paste = async (paneId, pasteText, bracketed) => {
+      let loaded = buffers.get(pasteText);
+      if (!loaded) {
+        const buffer = newBufferName();
+        loaded = this.tmux.loadBuffer(buffer, pasteText).then(() => buffer);
+        buffers.set(pasteText, loaded);
+      }
+      await this.tmux.pasteBuffer(await loaded, paneId, bracketed);
+    };
+    try {
+      return await Promise.all(
+        names.map(async (name) => {
+          const pane = this.resolve(name, panes);
+          const profile = agentProfile(pane.runtime, pane.profileJson, this.env);
+          refuseIfNotRunning(name, pane, profile);
+          return withLock(this.lockPath(name), opts.timeoutMs, busyMessage(name), () => this.deliver(name, pane, profile, message, opts, started, paste));
+        }).map((p) => p.catch(asError)),
+      );
+    } finally {
+      // A process killed before this leaves its buffers on the server: small, and named after its pid.
+      await Promise.all([...buffers.values()].map((b) => b.then((name) => this.tmux.deleteBuffer(name), () => undefined)));
+    }
   }
 
   async sessions(): Promise<AgentSession[] | undefined> {
@@ -67,47 +108,72 @@ export class TmuxTransport implements Transport {
     return pane;
   }
 
-  private async sendOne(name: string, panes: Pane[], message: string, opts: SendOptions): Promise<Delivery> {
+  private lockPath(name: string): string {
+    return join(runtimeDir(this.env), 'locks', `${name}.lock`);
+  }
+
+  /**
+   * A send to one agent, holding its lock from the first tmux call on: the
+   * call that lists the panes also pastes, where the server can tell that
+   * nothing needs checking first (PASTE_AT_ONCE; not for a kickstart, which
+   * waits for the runtime to draw its prompt).
+   */
+  private async sendSingle(name: string, message: string, opts: SendOptions): Promise<Delivery> {
     const started = Date.now();
-    const pane = this.resolve(name, panes);
-    const profile = agentProfile(pane.runtime, pane.profileJson, this.env);
-    refuseIfNotRunning(name, pane, profile);
-    const lock = join(runtimeDir(this.env), 'locks', `${name}.lock`);
-    return withLock(lock, opts.timeoutMs, `agent '${name}' is busy receiving another message`, async () => {
-      const deadline = started + opts.timeoutMs;
-      if (opts.waitReady || pane.inMode || profile.markers.approval.length > 0 || profile.input.kind !== 'cursor-line') {
+    return withLock(this.lockPath(name), opts.timeoutMs, busyMessage(name), async () => {
+      let panes: Pane[] | undefined;
+      let pasted = false;
+      if (opts.waitReady) panes = await this.tmux.listPanes();
+      else ({ panes, pasted } = await this.tmux.listPanesAndPaste(name, newBufferName(), message, PASTE_AT_ONCE));
+      const pane = this.resolve(name, await this.tmux.requireHolder(panes));
+      const profile = agentProfile(pane.runtime, pane.profileJson, this.env);
+      if (!pasted) refuseIfNotRunning(name, pane, profile);
+      const paste: Paste | undefined = pasted ? undefined : (paneId, text, bracketed) => this.tmux.pasteText(newBufferName(), paneId, text, bracketed);
+      return this.deliver(name, pane, profile, message, opts, started, paste);
+    });
+  }
+
+  /**
+   * Deliver to one resolved agent, its lock held: wait until it can take
+   * input, paste (unless `paste` is undefined: already pasted), then submit
+   * and check that the runtime took the message.
+   */
+  private async deliver(name: string, pane: Pane, profile: Profile, message: string, opts: SendOptions, started: number, paste: Paste | undefined): Promise<Delivery> {
+    const deadline = started + opts.timeoutMs;
+    if (paste) {
+      if (opts.waitReady || pane.inMode || needsScreenBeforePaste(profile)) {
         const screen = await this.waitReady(name, pane, profile, deadline, opts.force);
         if (screen.inMode) await this.tmux.cancelMode(pane.paneId);
       }
-      const buffer = `mosaic-send-${process.pid}-${++bufferSeq}`;
-      const text = profile.submit.guardTrailingBackslash && message.endsWith('\\') ? `${message} ` : message;
-      await this.tmux.pasteText(buffer, pane.paneId, text, profile.submit.bracketed);
-      const delivery: Delivery = {
-        agent: name,
-        target: pane.paneId,
-        bytes: Buffer.byteLength(message),
-        submitted: false,
-        rescued: false,
-        ms: 0,
-      };
-      if (opts.submit) {
-        await sleep(profile.submit.delayMs);
-        const before = await this.tmux.screen(pane.paneId, [profile.submit.key]);
-        if (!(await this.waitSubmitted(pane.paneId, profile, before, deadline))) {
-          delivery.rescued = true;
-          await this.tmux.sendKeys(pane.paneId, profile.submit.key);
-          if (!(await this.waitSubmitted(pane.paneId, profile, before, deadline))) {
-            throw new FleetError(
-              `the message was pasted into agent '${name}' but the runtime did not take it after two submit keys`,
-              `look at it: mosaic-agent read ${name}`,
-            );
-          }
-        }
-        delivery.submitted = true;
+      await paste(pane.paneId, profile.submit.guardTrailingBackslash && message.endsWith('\\') ? `${message} ` : message, profile.submit.bracketed);
+    }
+    const delivery: Delivery = { agent: name, target: pane.paneId, bytes: Buffer.byteLength(message), submitted: false, rescued: false, ms: 0 };
+    if (opts.submit) {
+      await sleep(profile.submit.delayMs);
+      const before = await this.tmux.screen(pane.paneId, [profile.submit.key]);
+      let state = await this.waitSubmitted(pane.paneId, profile, before, deadline);
+      if (state === 'pending') {
+        delivery.rescued = true;
+        await this.tmux.sendKeys(pane.paneId, profile.submit.key);
+        state = await this.waitSubmitted(pane.paneId, profile, before, deadline);
       }
-      delivery.ms = Date.now() - started;
-      return delivery;
-    });
+      if (state === 'pending') {
+        throw new FleetError(
+          `the message was pasted into agent '${name}' but the runtime did not take it after two submit keys`,
+          `look at it: mosaic-agent read ${name}`,
+        );
+      }
+      if (state === 'unknown') {
+        // No second key here: with the input area gone, it could land in whatever covers it.
+        throw new FleetError(
+          `the message was pasted into agent '${name}' and submitted, but its input area did not come back to show that the runtime took it`,
+          `look at it before sending again: mosaic-agent read ${name}`,
+        );
+      }
+      delivery.submitted = true;
+    }
+    delivery.ms = Date.now() - started;
+    return delivery;
   }
 
   /**
@@ -129,17 +195,21 @@ export class TmuxTransport implements Transport {
     }
   }
 
-  /** Poll until the input the paste left is gone; false after VERIFY_MS. */
-  private async waitSubmitted(paneId: string, profile: Profile, before: Screen, deadline: number): Promise<boolean> {
+  /** Poll until the screen shows the input taken; else what it showed last, after VERIFY_MS. */
+  private async waitSubmitted(paneId: string, profile: Profile, before: Screen, deadline: number): Promise<'pending' | 'taken' | 'unknown'> {
     const until = Math.min(Date.now() + VERIFY_MS, deadline);
     for (;;) {
       const now = await this.tmux.screen(paneId);
       if (now.dead) throw new FleetError('the agent exited while the message was being submitted', 'check it: mosaic-agent status');
-      if (!inputPending(profile, before, now)) return true;
-      if (Date.now() >= until) return false;
+      const state = submitState(profile, before, now);
+      if (state === 'taken' || Date.now() >= until) return state;
       await sleep(POLL_MS);
     }
   }
+}
+
+function busyMessage(name: string): string {
+  return `agent '${name}' is busy receiving another message`;
 }
 
 function notRunning(name: string, why: string): FleetError {

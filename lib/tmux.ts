@@ -158,11 +158,63 @@ export class Tmux {
    */
   blocking = false;
 
+  /**
+   * Gather the calls made in one turn of the event loop into one tmux
+   * invocation (see flush): a send to many agents runs the same step for each
+   * agent at about the same moment, and one client process for all of them
+   * costs less than one each (issue #4: 20 agents within 2x one agent).
+   */
+  coalesce = false;
+  private queue: Array<{ args: readonly string[]; resolve: (r: ExecResult) => void }> = [];
+
   /** Run one tmux command on this socket. `-N` keeps any command from starting a server. */
   run(args: readonly string[], input?: string | Buffer): Promise<ExecResult> {
+    if (this.coalesce && input === undefined) {
+      return new Promise((resolve) => {
+        if (this.queue.push({ args, resolve }) === 1) setImmediate(() => void this.flush());
+      });
+    }
+    return this.invoke(args, input);
+  }
+
+  private invoke(args: readonly string[], input?: string | Buffer): Promise<ExecResult> {
     const argv = this.argv(['-N', ...args]);
     const opts = { input, timeoutMs: 15_000 };
     return this.blocking ? Promise.resolve(execBlocking(argv, opts)) : exec(argv, opts);
+  }
+
+  /**
+   * Run the queued calls as one command list, each preceded by a marker line
+   * that splits the output back into one result per call. tmux stops a list
+   * at the first command that fails: the calls before it succeeded, that one
+   * gets the error, and the ones after it, which never ran, go round again.
+   */
+  private async flush(): Promise<void> {
+    const calls = this.queue.splice(0);
+    if (calls.length === 1) {
+      calls[0]!.resolve(await this.invoke(calls[0]!.args));
+      return;
+    }
+    // Random so that no captured screen can hold it; no '%', which display-message expands.
+    const mark = `${SEP}mosaic-call-${Math.random().toString(36).slice(2)}${SEP}`;
+    const r = await this.invoke([
+      ...calls.flatMap((c, i) => ['display-message', '-p', `${mark}${i}`, ';', ...c.args, ';']),
+      'display-message', '-p', `${mark}${calls.length}`,
+    ]);
+    const outputs: string[] = [];
+    for (const line of r.stdout.split('\n')) {
+      if (line.startsWith(mark)) outputs.push('');
+      else if (outputs.length > 0) outputs[outputs.length - 1] += `${line}\n`;
+    }
+    // No marker: tmux did not run the list at all (no server): the same answer for every call.
+    if (outputs.length === 0) return calls.forEach((c) => c.resolve(r));
+    const reached = outputs.length - 1;
+    calls.forEach((c, i) => {
+      if (i < reached) c.resolve({ code: 0, stdout: outputs[i]!, stderr: '', timedOut: false });
+      // The last piece also took the empty string after the output's final newline.
+      else if (i === reached) c.resolve({ ...r, stdout: outputs[i]!.slice(0, -1) });
+      else void this.run(c.args).then(c.resolve);
+    });
   }
 
   /** Run a command that must succeed; a failure becomes a FleetError naming `what`. */
@@ -272,16 +324,60 @@ export class Tmux {
   /**
    * Load `data` into a named buffer through stdin and paste it into a pane in
    * the same tmux call, deleting the buffer. Loading from stdin has no argv
-   * length limit and no key-name parsing (runtime-notes #3, #4); `-p` brackets
-   * the paste when the program asked for bracketed paste; `-r` keeps LF as LF
-   * (tmux would turn each into CR, which is Enter to most programs).
+   * length limit and no key-name parsing (runtime-notes #3, #4).
    */
   pasteText(buffer: string, paneId: string, data: string, bracketed: boolean): Promise<string> {
-    return this.must(
-      ['load-buffer', '-b', buffer, '-', ';', 'paste-buffer', '-d', '-r', ...(bracketed ? ['-p'] : []), '-b', buffer, '-t', paneId],
-      `paste into pane ${paneId}`,
+    return this.must(['load-buffer', '-b', buffer, '-', ';', ...pasteArgs(buffer, paneId, bracketed, true)], `paste into pane ${paneId}`, data);
+  }
+
+  /** Load `data` into a named buffer through stdin, to paste it into several panes (pasteBuffer). */
+  async loadBuffer(buffer: string, data: string): Promise<void> {
+    await this.must(['load-buffer', '-b', buffer, '-'], `load the message into buffer ${buffer}`, data);
+  }
+
+  /** Paste a loaded buffer into a pane, keeping the buffer. */
+  async pasteBuffer(buffer: string, paneId: string, bracketed: boolean): Promise<void> {
+    await this.must(pasteArgs(buffer, paneId, bracketed, false), `paste into pane ${paneId}`);
+  }
+
+  /**
+   * Every pane (as listPanes) and, in the same call, `data` pasted into the
+   * agent pane of session `session` when the server finds that it is one
+   * that needs no look at its screen first: the pane recorded as the
+   * session's agent pane, alive, not in a mode, of one of `runtimes` with no
+   * profile changes, on a server that has the holder's session. The server
+   * decides between listing and pasting, so nothing can change in between.
+   * `pasted` says whether it did.
+   */
+  async listPanesAndPaste(session: string, buffer: string, data: string, runtimes: string[]): Promise<{ panes: Pane[] | undefined; pasted: boolean }> {
+    const ok = all(
+      '#{==:#{pane_id},#{@mosaic_agent_pane}}',
+      any(...runtimes.map((r) => `#{==:#{${RUNTIME_OPTION}},${r}}`)),
+      `#{==:#{${PROFILE_OPTION}},}`,
+      '#{?pane_dead,0,1}',
+      '#{?pane_in_mode,0,1}',
+      `#{S:#{?#{==:#{session_name},${HOLDER_SESSION}},1,}}`,
+    );
+    // if-shell takes its two branches as tmux command strings: they hold only
+    // names checked by checkAgentName and our own buffer name, nothing quoted.
+    const target = `=${session}:`;
+    const r = await this.run(
+      [
+        ...LIST_PANES, ';',
+        'load-buffer', '-b', buffer, '-', ';',
+        'if-shell', '-F', '-t', target, ok,
+        `${pasteArgs(buffer, target, true, true).join(' ')} ; display-message -p ${PASTED}`,
+        `delete-buffer -b ${buffer}`,
+      ],
       data,
     );
+    const pasted = r.code === 0 && r.stdout.endsWith(`${PASTED}\n`);
+    if (r.code !== 0) {
+      if (isNoServer(r.stderr)) return { panes: undefined, pasted };
+      // No such session: the list came out, the buffer stayed behind.
+      await this.deleteBuffer(buffer);
+    }
+    return { panes: parsePanes(r.stdout), pasted };
   }
 
   /** Kill exactly one session by exact name; false when it did not exist. */
@@ -340,6 +436,27 @@ export class Tmux {
 /** Quote one word for /bin/sh: inside single quotes nothing is special but the quote itself. */
 export function shQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+const PASTED = 'mosaic-pasted';
+
+/**
+ * paste-buffer argv: `-p` brackets the paste when the program asked for
+ * bracketed paste; `-r` keeps LF as LF (tmux would turn each into CR, which
+ * is Enter to most programs); `-d` deletes the buffer afterwards.
+ */
+function pasteArgs(buffer: string, target: string, bracketed: boolean, deleteAfter: boolean): string[] {
+  return ['paste-buffer', ...(deleteAfter ? ['-d'] : []), '-r', ...(bracketed ? ['-p'] : []), '-b', buffer, '-t', target];
+}
+
+/** A tmux format true when every one of `conds` is (tmux's && takes two operands). */
+function all(...conds: string[]): string {
+  return conds.reduceRight((rest, c) => `#{&&:${c},${rest}}`);
+}
+
+/** A tmux format true when any one of `conds` is; false for none. */
+function any(...conds: string[]): string {
+  return conds.length === 0 ? '0' : conds.reduceRight((rest, c) => `#{||:${c},${rest}}`);
 }
 
 /** `-e KEY=VALUE` pairs for new-session / respawn-pane. */

@@ -175,6 +175,40 @@ test('several names get the same message, concurrently', async () => {
   await eventually(() => recorderMessages().at(-1) === 'to both', 'the recorder to get it');
 });
 
+test('a send to several agents with a missing one among them delivers to the others and exits 1', async () => {
+  const n = mock.userMessages().length;
+  const r = await fleet.run('agent-send', ['--json', 'alpha,nosuch,rec', 'to the ones that exist']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /agent 'nosuch' has no session/);
+  assert.deepEqual(JSON.parse(r.stdout).map((row: { agent: string; ok: boolean }) => [row.agent, row.ok]), [['alpha', true], ['nosuch', false], ['rec', true]]);
+  assert.equal((await mock.waitForMessages(n + 1)).at(-1), 'to the ones that exist');
+  await eventually(() => recorderMessages().at(-1) === 'to the ones that exist', 'the recorder to get it');
+  const buffers = await fleet.tmux.run(['list-buffers', '-F', '#{buffer_name}']);
+  assert.doesNotMatch(buffers.stdout, /mosaic-send/, 'no buffer left behind');
+});
+
+test('a send to a shell agent whose window was split goes to its agent pane, not the active one', async () => {
+  await fleet.startAgent('split', { MOSAIC_AGENT_RUNTIME: 'shell' });
+  const agent = await paneOf('split');
+  await eventually(async () => (await fleet.tmux.capture(agent.paneId)).trim() !== '', 'the prompt');
+  const other = (await fleet.tmux.must(['split-window', '-t', agent.paneId, '-P', '-F', '#{pane_id}', 'cat'], 'split')).trim();
+  const r = await fleet.run('agent-send', ['split', 'echo to-the-agent-pane']);
+  assert.equal(r.code, 0, r.stderr);
+  await eventually(async () => (await fleet.tmux.capture(agent.paneId)).includes('\nto-the-agent-pane'), 'the command to run in the agent pane');
+  assert.doesNotMatch(await fleet.tmux.capture(other), /to-the-agent-pane/);
+});
+
+test('a send to a shell agent in copy mode leaves copy mode and runs', async () => {
+  await fleet.startAgent('copier', { MOSAIC_AGENT_RUNTIME: 'shell' });
+  const pane = await paneOf('copier');
+  await eventually(async () => (await fleet.tmux.capture(pane.paneId)).trim() !== '', 'the prompt');
+  await fleet.tmux.run(['copy-mode', '-t', pane.paneId]);
+  const r = await fleet.run('agent-send', ['copier', 'echo out-of-copy-mode']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await paneOf('copier')).inMode, false);
+  await eventually(async () => (await fleet.tmux.capture(pane.paneId)).includes('\nout-of-copy-mode'), 'the command to run');
+});
+
 /** Send to `target`, expect a refusal naming it, and check that `bystander`'s screen did not change. */
 async function assertRefusedUntouched(target: string, bystander: string): Promise<void> {
   const before = await fleet.tmux.capture((await paneOf(bystander)).paneId);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inputBoxText, inputPending, inputReady } from '../../lib/screen.js';
+import { inputBoxText, inputReady, submitState } from '../../lib/screen.js';
 import { activityOf } from '../../lib/activity.js';
 import { profileFor } from '../../lib/profiles.js';
 import type { Screen } from '../../lib/tmux.js';
@@ -26,16 +26,22 @@ test('a starting pi has no editor box yet and is not ready', () => {
   assert.equal(inputReady(pi, screen(fixture('pi-idle'))), true);
 });
 
-test('typed text in pi\'s box is pending; an empty box is not', () => {
+test('typed text in pi\'s box is pending; an empty box is taken', () => {
   const typed = screen(fixture('pi-typed'));
-  assert.equal(inputPending(pi, typed, typed), true);
-  assert.equal(inputPending(pi, typed, screen(fixture('pi-busy'))), false);
+  assert.equal(submitState(pi, typed, typed), 'pending');
+  assert.equal(submitState(pi, typed, screen(fixture('pi-busy'))), 'taken');
+});
+
+test('a screen without pi\'s editor box does not count as taken, unless pi shows it is working', () => {
+  const typed = screen(fixture('pi-typed'));
+  assert.equal(submitState(pi, typed, screen(fixture('pi-starting'))), 'unknown');
+  assert.equal(submitState(pi, typed, screen(['some redraw', ' ⠋ Working...'])), 'taken');
 });
 
 test('a shell line is pending while the cursor stays on the same text', () => {
   const before = screen(['$ echo hi', ''], 0);
-  assert.equal(inputPending(shell, before, screen(['$ echo hi', ''], 0)), true);
-  assert.equal(inputPending(shell, before, screen(['$ echo hi', 'hi', '$ '], 2)), false);
+  assert.equal(submitState(shell, before, screen(['$ echo hi', ''], 0)), 'pending');
+  assert.equal(submitState(shell, before, screen(['$ echo hi', 'hi', '$ '], 2)), 'taken');
 });
 
 test('pi\'s activity follows its screen markers', () => {

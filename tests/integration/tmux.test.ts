@@ -1,0 +1,74 @@
+// The tmux gateway's gathering of calls (Tmux.coalesce) on a real private
+// server, counted through a shim that logs each tmux process it starts.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startTestFleet, type TestFleet } from '../helpers/fleet.js';
+import { Tmux } from '../../lib/tmux.js';
+
+let fleet: TestFleet;
+let tmux: Tmux;
+let log: string;
+
+before(async () => {
+  fleet = await startTestFleet();
+  for (const s of ['one', 'two', 'three']) await fleet.startAgent(s, { MOSAIC_AGENT_RUNTIME: 'shell' });
+  log = join(fleet.dir, 'tmux-calls.log');
+  const shim = join(fleet.dir, 'tmux-shim');
+  writeFileSync(shim, `#!/bin/sh\necho call >> '${log}'\nexec tmux "$@"\n`);
+  chmodSync(shim, 0o755);
+  // The gateway runs tmux with this process's environment: the fleet's TMUX_TMPDIR.
+  process.env.TMUX_TMPDIR = fleet.env.TMUX_TMPDIR;
+  tmux = new Tmux(fleet.socket, shim);
+  tmux.coalesce = true;
+});
+
+after(async () => {
+  await fleet?.close();
+});
+
+const calls = (): number => readFileSync(log, 'utf8').split('\n').filter(Boolean).length;
+
+test('calls made together run as one tmux process and each gets its own output', async () => {
+  writeFileSync(log, '');
+  const out = await Promise.all(['one', 'two', 'three'].map((s) => tmux.run(['display-message', '-p', '-t', `=${s}:`, '#{session_name} #{window_width}x#{window_height}'])));
+  assert.deepEqual(out.map((r) => [r.code, r.stdout]), [[0, 'one 200x50\n'], [0, 'two 200x50\n'], [0, 'three 200x50\n']]);
+  assert.equal(calls(), 1);
+});
+
+test('a screen read among other calls comes back exactly as when read alone', async () => {
+  const pane = (await tmux.listPanes())!.find((p) => p.session === 'two')!.paneId;
+  tmux.coalesce = false;
+  const alone = await tmux.screen(pane);
+  tmux.coalesce = true;
+  const [together] = await Promise.all([tmux.screen(pane), tmux.run(['display-message', '-p', 'x'])]);
+  assert.deepEqual(together, alone);
+});
+
+test('a failing call gets its error, the calls before it their output, and the ones after it still run', async () => {
+  writeFileSync(log, '');
+  const out = await Promise.all([
+    tmux.run(['display-message', '-p', 'first']),
+    tmux.run(['capture-pane', '-p', '-t', '%9999']),
+    tmux.run(['display-message', '-p', 'third']),
+    tmux.run(['display-message', '-p', 'fourth']),
+  ]);
+  assert.deepEqual(out[0], { code: 0, stdout: 'first\n', stderr: '', timedOut: false });
+  assert.equal(out[1]!.code, 1);
+  assert.match(out[1]!.stderr, /can't find pane: %9999/);
+  assert.equal(out[1]!.stdout, '');
+  assert.deepEqual(out.slice(2).map((r) => [r.code, r.stdout]), [[0, 'third\n'], [0, 'fourth\n']]);
+  // The list that failed, then the two calls it had not reached, gathered again.
+  assert.equal(calls(), 2);
+});
+
+test('without a server every gathered call says so', async () => {
+  const gone = new Tmux(`${fleet.socket}-none`);
+  gone.coalesce = true;
+  const out = await Promise.all([gone.run(['display-message', '-p', 'a']), gone.run(['display-message', '-p', 'b'])]);
+  for (const r of out) {
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /no server running|error connecting/);
+  }
+});

@@ -69,7 +69,7 @@ export async function startRig(runtime: RuntimeName): Promise<Rig | { skip: stri
         HOME: home,
         XDG_CONFIG_HOME: join(home, '.config'),
         PATH: `${runtimes.binDir}:${process.env.PATH}`,
-        ...RUNTIME_ENV[runtime](mock),
+        ...RUNTIME_ENV[runtime](mock, runtimes),
       };
       return { home, workdir, env };
     },
@@ -131,7 +131,7 @@ export async function startRig(runtime: RuntimeName): Promise<Rig | { skip: stri
 
 // The environment each runtime needs to talk to the mock (runtime-notes.md,
 // "Runtimes seen running offline against a local mock server").
-const RUNTIME_ENV: Record<RuntimeName, (mock: MockServer) => NodeJS.ProcessEnv> = {
+const RUNTIME_ENV: Record<RuntimeName, (mock: MockServer, runtimes: Runtimes) => NodeJS.ProcessEnv> = {
   claude: (mock) => ({
     ANTHROPIC_BASE_URL: mock.origin,
     ANTHROPIC_AUTH_TOKEN: 'x',
@@ -141,7 +141,13 @@ const RUNTIME_ENV: Record<RuntimeName, (mock: MockServer) => NodeJS.ProcessEnv> 
     IS_SANDBOX: '1',
   }),
   codex: () => ({ MOCK_API_KEY: 'x' }),
-  opencode: () => ({}),
+  opencode: (_mock, runtimes) => ({
+    // Offline, its fetch of the models.dev catalogue only costs ~2 s of start-up.
+    OPENCODE_DISABLE_MODELS_FETCH: '1',
+    // Each fresh HOME npm-installs opencode's config-dir packages: from a cache
+    // shared by every run, not from the registry each time.
+    npm_config_cache: join(runtimes.dir, 'npm-cache'),
+  }),
   gemini: (mock) => ({ GEMINI_API_KEY: 'x', GOOGLE_GEMINI_BASE_URL: mock.origin }),
 };
 

@@ -150,6 +150,8 @@ install_tools() {
   [ -f "$SRC_DIR/README.md" ] && cp "$SRC_DIR/README.md" "$stage/"
   [ -d "$SRC_DIR/completions" ] && cp -R "$SRC_DIR/completions" "$stage/"
   copy_runtime_deps "$stage" || exit 1
+  # Code caches from runs in the checkout: each installed release writes its own on first use.
+  find "$stage/dist" -name '*.cache' -type f -delete
   mkdir -p "$stage/bin"
   # The launchers are CommonJS (bin/package.json), so `--version` is answered
   # without loading Node's ES module loader or any of the tool (issue #5 wants

@@ -19,3 +19,44 @@ export function activityOf(profile: Profile, pane: { dead: boolean; currentComma
   if (m.idle.some((x) => bottom.includes(x))) return 'idle';
   return 'unknown';
 }
+
+/** Whether an agent's activity is read off its screen (not off its pane alone: exited, a shell's foreground). */
+export function readsScreen(profile: Profile, pane: { dead: boolean }): boolean {
+  return !pane.dead && profile.name !== 'shell';
+}
+
+/**
+ * Each agent's activity once two polls in a row agree: one stale line, or a
+ * screen caught mid-redraw, must not flip the state (runtime-notes.md,
+ * "require two consecutive polls"). `poll` reads the ones it is given (one
+ * call for all of them); only those still changing are read again, every
+ * `intervalMs`, up to `maxPolls` readings; one that never settles keeps its
+ * last reading. `once` are read a single time: nothing on their screen counts.
+ */
+export async function settledActivities<K>(
+  keys: K[],
+  once: Set<K>,
+  poll: (keys: K[]) => Promise<Map<K, Activity>>,
+  opts: { intervalMs: number; maxPolls: number },
+): Promise<Map<K, Activity>> {
+  const settled = new Map<K, Activity>();
+  let last = await poll(keys);
+  let changing = keys.filter((k) => {
+    if (once.has(k)) settled.set(k, last.get(k)!);
+    return !once.has(k);
+  });
+  for (let n = 1; changing.length > 0; n++) {
+    if (n >= opts.maxPolls) {
+      for (const k of changing) settled.set(k, last.get(k)!);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, opts.intervalMs));
+    const now = await poll(changing);
+    changing = changing.filter((k) => {
+      if (now.get(k) === last.get(k)) settled.set(k, now.get(k)!);
+      return now.get(k) !== last.get(k);
+    });
+    last = now;
+  }
+  return settled;
+}

@@ -1,8 +1,9 @@
-// One snapshot of the fleet: one tmux listing, one capture of every agent
-// screen, two systemctl queries; never a call per agent (issue #5).
+// The state of the fleet: one tmux listing, two systemctl queries, and two
+// captures of every agent screen (the activity debounce: a third and fourth
+// only while some screen still changes); never a call per agent (issue #5).
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { activityOf, type Activity } from './activity.js';
+import { activityOf, readsScreen, settledActivities, type Activity } from './activity.js';
 import { envFileAgents, userUnitDir } from './paths.js';
 import { lastStartOf, startsOf } from './supervisor.js';
 import { agentProfile } from './profiles.js';
@@ -24,6 +25,10 @@ export interface FleetStatus {
   agents: AgentStatus[];
 }
 
+// Two readings of a screen this far apart must agree before status believes
+// it; a screen still changing is read up to four times (about half a second).
+const DEBOUNCE = { intervalMs: 150, maxPolls: 4 };
+
 const NO_UNIT: ListedUnit = { unit: '', load: '', active: 'inactive', sub: 'dead' };
 
 /** Enabled agents, read from the fleet target's wants directory (no systemctl call). */
@@ -43,10 +48,25 @@ export async function fleetStatus(only: string[] = [], env: NodeJS.ProcessEnv = 
   const sessions = (panes ?? []).filter((p) => p.session !== HOLDER_SESSION && p.runtime !== '').map((p) => p.session);
   const names = only.length > 0 ? only : [...new Set([...envFileAgents(env), ...loaded, ...sessions])].sort();
   const failed = names.map(agentUnit).filter((u) => listed.get(u)?.active === 'failed');
-  const [results, screens] = await Promise.all([
+  const agentPanes = new Map(names.flatMap((n) => {
+    const pane = panes ? agentPaneOf(panes, n) : undefined;
+    return pane ? [[n, { pane, profile: agentProfile(pane.runtime, pane.profileJson, env) }] as const] : [];
+  }));
+  const [results, activities] = await Promise.all([
     // Why a unit failed is only in `show`: asked for the failed few, not the whole fleet.
     unitStates(failed),
-    captureMany(tmux, names.map((n) => (panes ? agentPaneOf(panes, n)?.paneId : undefined)).filter((id): id is string => !!id)),
+    settledActivities(
+      [...agentPanes.keys()],
+      new Set([...agentPanes].filter(([, a]) => !readsScreen(a.profile, a.pane)).map(([n]) => n)),
+      async (agents) => {
+        const screens = await captureMany(tmux, agents.map((n) => agentPanes.get(n)!.pane.paneId));
+        return new Map(agents.map((n) => {
+          const { pane, profile } = agentPanes.get(n)!;
+          return [n, activityOf(profile, pane, screens.get(pane.paneId) ?? [])];
+        }));
+      },
+      DEBOUNCE,
+    ),
   ]);
   const enabled = enabledAgentUnits(env);
   const now = Date.now() / 1000;
@@ -72,7 +92,7 @@ export async function fleetStatus(only: string[] = [], env: NodeJS.ProcessEnv = 
         pid: pane && !pane.dead ? pane.panePid : null,
         // The agent's own uptime: a respawned pane keeps its session's creation time.
         uptimeSeconds: pane && !pane.dead ? Math.max(0, Math.round(now - (lastStartOf(name, env) ?? pane.sessionCreated))) : null,
-        activity: pane ? activityOf(agentProfile(runtime, pane.profileJson, env), pane, screens.get(pane.paneId) ?? []) : 'exited',
+        activity: activities.get(name) ?? 'exited',
       };
     }),
   };

@@ -11,7 +11,7 @@ import { composeMessage } from './message.js';
 import { checkAgentName } from './names.js';
 import { runtimeDir } from './paths.js';
 import { agentProfile, profileFor, runtimeNames, SHELL_NAMES, type Profile } from './profiles.js';
-import { bottomText, inputReady, submitState } from './screen.js';
+import { bottomText, inputReady, inputText, submitState } from './screen.js';
 import { agentPaneOf, HOLDER_SESSION, Tmux, type Pane, type Screen } from './tmux.js';
 import type { AgentSession, Delivery, SendOptions, Transport } from './transport.js';
 
@@ -150,7 +150,18 @@ export class TmuxTransport implements Transport {
     const delivery: Delivery = { agent: name, target: pane.paneId, bytes: Buffer.byteLength(message), submitted: false, rescued: false, ms: 0 };
     if (opts.submit) {
       await sleep(profile.submit.delayMs);
-      const before = await this.tmux.screen(pane.paneId, [profile.submit.key]);
+      let before: Screen;
+      if (profile.input.kind === 'cursor-line' || opts.force) {
+        before = await this.tmux.screen(pane.paneId, [profile.submit.key]);
+      } else {
+        // Enter only once the runtime shows the paste: a runtime slow to read
+        // its input shows an empty input area both before and after an Enter
+        // it has not seen yet, which would pass for taken, and an Enter it
+        // then reads too close to the paste can be lost (one message of
+        // ~2,800 arrived glued to the next in the pi benchmark, #4).
+        before = await this.waitPasteShown(name, pane.paneId, profile, deadline);
+        await this.tmux.sendKeys(pane.paneId, profile.submit.key);
+      }
       let state = await this.waitSubmitted(pane.paneId, profile, before, deadline);
       if (state === 'pending') {
         delivery.rescued = true;
@@ -163,7 +174,8 @@ export class TmuxTransport implements Transport {
           `look at it: mosaic-agent read ${name}`,
         );
       }
-      if (state === 'unknown') {
+      // Forced past a prompt that covers the input area: nothing can show the outcome.
+      if (state === 'unknown' && !opts.force) {
         // No second key here: with the input area gone, it could land in whatever covers it.
         throw new FleetError(
           `the message was pasted into agent '${name}' and submitted, but its input area did not come back to show that the runtime took it`,
@@ -192,6 +204,22 @@ export class TmuxTransport implements Transport {
         throw new FleetError(`agent '${name}' did not become ready for input in time; nothing was typed`, `look at it: mosaic-agent read ${name}`);
       }
       await sleep(50);
+    }
+  }
+
+  /** Poll until the runtime's input area holds text (the paste); fails at the send's deadline. */
+  private async waitPasteShown(name: string, paneId: string, profile: Profile, deadline: number): Promise<Screen> {
+    for (;;) {
+      const screen = await this.tmux.screen(paneId);
+      if (screen.dead) throw new FleetError('the agent exited while the message was being submitted', 'check it: mosaic-agent status');
+      if ((inputText(profile.input, screen.lines) ?? '') !== '') return screen;
+      if (Date.now() >= deadline) {
+        throw new FleetError(
+          `the message was pasted into agent '${name}' but never showed in its input area, so it was not submitted (it may still show up there)`,
+          `look at it: mosaic-agent read ${name}`,
+        );
+      }
+      await sleep(POLL_MS);
     }
   }
 

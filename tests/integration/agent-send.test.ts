@@ -10,6 +10,7 @@ import { startMockOpenAI, writePiConfig, type MockServer } from '../fixtures/moc
 import { agentPaneOf } from '../../lib/tmux.js';
 import { inputBoxText } from '../../lib/screen.js';
 import { exec } from '../../lib/exec.js';
+import { freeze, freezeUnavailable } from '../helpers/freeze.js';
 
 let fleet: TestFleet;
 let mock: MockServer;
@@ -123,6 +124,31 @@ test('a send into copy mode leaves copy mode and arrives', async () => {
   assert.equal((await paneOf('alpha')).inMode, true);
   const got = await sendToPi(['alpha', 'sent while in copy mode']);
   assert.deepEqual(got, ['sent while in copy mode']);
+});
+
+test('a send to a pi that has stopped reading its input waits until pi shows the message, then submits it', async (t) => {
+  const why = freezeUnavailable();
+  if (why) return t.skip(why);
+  const pid = (await paneOf('alpha')).panePid;
+  const n = mock.userMessages().length;
+  const thaw = freeze(pid);
+  let sent: Promise<{ code: number; stderr: string }> | undefined;
+  try {
+    let done = false;
+    sent = fleet.run('agent-send', ['alpha', 'sent while pi was frozen']).then((r) => {
+      done = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    // An empty editor is no proof while pi reads nothing: the send must not claim delivery yet.
+    assert.equal(done, false, 'agent-send returned while pi could not have taken the message');
+  } finally {
+    thaw();
+  }
+  const r = await sent;
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await mock.waitForMessages(n + 1)).slice(n), ['sent while pi was frozen']);
+  await eventually(() => piReady('alpha'), 'the editor to be empty');
 });
 
 test('--no-submit pastes without submitting', async () => {

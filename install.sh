@@ -91,10 +91,12 @@ check_user_manager() {
 }
 
 # The tools are compiled ahead of time; building needs npm and the dev dependencies.
+# The build bundles each tool with its dependencies (lib/bundle.cts), so an
+# install needs no node_modules.
 needs_build() {
-  [ -f "$SRC_DIR/dist/bin/start-agent-session.js" ] || return 0
+  [ -f "$SRC_DIR/dist/bundle/start-agent-session.js" ] || return 0
   [ -d "$SRC_DIR/lib" ] || return 1
-  [ -n "$(find "$SRC_DIR/bin" "$SRC_DIR/lib" -name '*.ts' -newer "$SRC_DIR/dist/bin/start-agent-session.js" -print -quit)" ]
+  [ -n "$(find "$SRC_DIR/bin" "$SRC_DIR/lib" \( -name '*.ts' -o -name '*.cts' \) -newer "$SRC_DIR/dist/bundle/start-agent-session.js" -print -quit)" ]
 }
 
 build() {
@@ -105,31 +107,6 @@ build() {
     (cd "$SRC_DIR" && npm ci --no-audit --no-fund >&2) || err "npm ci failed (check the network to the npm registry and re-run)"
   fi
   (cd "$SRC_DIR" && npm run --silent build >&2) || err "the build failed (run 'npm run build' in $SRC_DIR to see why)"
-}
-
-# Copy the runtime dependencies (and theirs) from the checkout's node_modules.
-copy_runtime_deps() {
-  local dest="$1"
-  node - "$SRC_DIR" "$dest" <<'EOF'
-const fs = require('node:fs');
-const path = require('node:path');
-const [src, dest] = process.argv.slice(2);
-const seen = new Set();
-const visit = (name) => {
-  if (seen.has(name)) return;
-  seen.add(name);
-  const dir = path.join(src, 'node_modules', name);
-  if (!fs.existsSync(dir)) {
-    console.error(`install.sh: error: runtime dependency ${name} is missing (run 'npm ci' in ${src} and re-run)`);
-    process.exit(1);
-  }
-  fs.cpSync(dir, path.join(dest, 'node_modules', name), { recursive: true });
-  const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
-  Object.keys(pkg.dependencies ?? {}).forEach(visit);
-};
-const top = JSON.parse(fs.readFileSync(path.join(src, 'package.json'), 'utf8'));
-Object.keys(top.dependencies ?? {}).forEach(visit);
-EOF
 }
 
 fingerprint() {
@@ -149,7 +126,6 @@ install_tools() {
   cp -R "$SRC_DIR/dist" "$SRC_DIR/units" "$SRC_DIR/package.json" "$stage/"
   [ -f "$SRC_DIR/README.md" ] && cp "$SRC_DIR/README.md" "$stage/"
   [ -d "$SRC_DIR/completions" ] && cp -R "$SRC_DIR/completions" "$stage/"
-  copy_runtime_deps "$stage" || exit 1
   # Code caches from runs in the checkout: each installed release writes its own on first use.
   find "$stage/dist" -name '*.cache' -type f -delete
   mkdir -p "$stage/bin"

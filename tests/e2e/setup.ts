@@ -38,9 +38,9 @@ export async function setUpE2E(prefix: string): Promise<E2E> {
   const um = await createUserManager({ prefix });
   const mock = await startMockOpenAI();
   const src = join(um.home, 'mosaic-fleet');
-  mkdirSync(join(src, 'node_modules'), { recursive: true });
+  // No node_modules: the built tools are bundled with their dependencies, and the install must not need them.
+  mkdirSync(src, { recursive: true });
   for (const f of ['dist', 'units', 'completions', 'install.sh', 'package.json', 'README.md']) cpSync(join(ROOT, f), join(src, f), { recursive: true });
-  for (const dep of ['yaml', 'minimist']) cpSync(join(ROOT, 'node_modules', dep), join(src, 'node_modules', dep), { recursive: true });
   chownTree(src, um.uid, um.gid);
   await writePiConfig(um.home, mock.baseUrl);
   chownTree(join(um.home, '.pi'), um.uid, um.gid);

@@ -168,7 +168,12 @@ const PROFILES: Record<string, Omit<Profile, 'name'>> = {
       approval: ['Allow execution of', 'Do you trust the files in this folder?'],
       titleBusy: ['Working'],
       titleApproval: ['Action Required'],
+      // While /clear runs, Gemini hides its input line but still shows the
+      // conversation, whose echoed messages start with the same `>` as the
+      // input of its default mode: the echo would read as an input line.
+      startingLines: ['> /clear'],
     },
+    // `*` in yolo mode, `>` in the default mode.
     input: { kind: 'line', prompts: ['*', '>'], placeholder: 'Type your message or @path/to/file' },
     tui: true,
     tested: 'screens captured from Gemini CLI 0.61.0 against a mock server',

@@ -4,9 +4,9 @@
 // with a throwaway HOME whose first-run questions are answered ahead (or not,
 // to see the blockers).
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTestFleet, eventually, type TestFleet } from '../helpers/fleet.js';
+import { startTestFleet, eventually, pidAlive, type TestFleet } from '../helpers/fleet.js';
 import { startMockLLM, type MockServer } from '../fixtures/mock-llm.js';
 import { agentPaneOf, captureMany, type Pane } from '../../lib/tmux.js';
 import { agentProfile } from '../../lib/profiles.js';
@@ -123,6 +123,7 @@ export async function startRig(runtime: RuntimeName): Promise<Rig | { skip: stri
     },
     async close() {
       await fleet.close();
+      await reapStrays(fleet.dir);
       await mock.close();
     },
   };
@@ -209,4 +210,47 @@ function answerFirstRun(runtime: RuntimeName, home: string, workdir: string, moc
 /** The argv a pane's process runs (its /proc cmdline). */
 export function cmdlineOf(pid: number): string[] {
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+}
+
+/** The live processes of a process group (a pane's processes: tmux makes its first one a group leader). */
+export function processGroup(pgid: number): number[] {
+  return readdirSync('/proc').flatMap((d) => {
+    if (!/^\d+$/.test(d)) return [];
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(pgrp) === pgid && state !== 'Z' && state !== 'X' ? [Number(d)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/**
+ * End what the agents left running once their tmux server is gone: Gemini CLI
+ * 0.61.0 outlives its pane, and Codex 0.169.0 starts an app-server daemon per
+ * HOME. Only processes whose HOME lies in this rig's directory are touched.
+ */
+async function reapStrays(dir: string): Promise<void> {
+  const ours = (): number[] =>
+    readdirSync('/proc').flatMap((d) => {
+      if (!/^\d+$/.test(d)) return [];
+      try {
+        const home = readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').find((v) => v.startsWith('HOME='));
+        return home?.startsWith(`HOME=${dir}/`) && pidAlive(Number(d)) ? [Number(d)] : [];
+      } catch {
+        return [];
+      }
+    });
+  const signal = (sig: NodeJS.Signals) => {
+    for (const pid of ours()) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  };
+  signal('SIGTERM');
+  await eventually(() => ours().length === 0, 'stray runtime processes to end', 5000, 100).catch(() => signal('SIGKILL'));
 }

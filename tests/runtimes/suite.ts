@@ -9,7 +9,7 @@ import { userInfo } from 'node:os';
 import { eventually } from '../helpers/fleet.js';
 import { profileFor } from '../../lib/profiles.js';
 import { firstRunProblems } from '../../lib/first-run.js';
-import { cmdlineOf, NASTY, startRig, type Rig, type RuntimeName } from './harness.js';
+import { cmdlineOf, NASTY, processGroup, startRig, type Rig, type RuntimeName } from './harness.js';
 import { VERSIONS } from './install.js';
 
 export interface RuntimeSpec {
@@ -25,6 +25,8 @@ export interface RuntimeSpec {
    * what `unanswer` takes back. A string: why the runtime has none.
    */
   blockers: Blocker[] | string;
+  /** Why the runtime outlives the end of its session, where it does (a known problem: its test is a todo). */
+  outlivesStop?: string;
   /** The launch argv without the yolo flags, where the runtime then asks before running a tool; or why it cannot be provoked. */
   approval: { launch: string[]; marker: string } | { skip: string };
 }
@@ -162,8 +164,12 @@ export function runtimeTests(spec: RuntimeSpec): void {
     await r.waitFor('main', 'idle');
     await r.send('main', 'remember the word walnut');
     await r.waitFor('main', 'idle');
-    const before = await r.pane('main');
-    process.kill(before.panePid, 'SIGTERM');
+    // The agent dies by itself (its pane stays, dead) and its unit restarts
+    // it: only then does the fleet resume (a stopped unit starts afresh). The
+    // SIGTERM goes to the pane's process group: Gemini CLI 0.61.0's first
+    // process ignores one sent to it alone while the child it relaunched itself as runs on.
+    const group = (await r.pane('main')).panePid;
+    process.kill(-group, 'SIGTERM');
     await eventually(async () => (await r.pane('main')).dead, `${rt} to exit`, 20_000, 100);
     const pane = await r.start('main', { ...mainEnv, MOSAIC_AGENT_RESUME: '1' });
     assert.deepEqual(cmdlineOf(pane.panePid).slice(-(profile.resume.length - 1)), profile.resume.slice(1));
@@ -172,6 +178,22 @@ export function runtimeTests(spec: RuntimeSpec): void {
     await r.send('main', 'what was the word?');
     const turn = r.mock.requests.slice(n).find((q) => q.offersTools)!;
     assert.deepEqual(turn.history.slice(-3), ['the first message after the reset', 'remember the word walnut', 'what was the word?']);
+  });
+
+  test(`the unit's stop (start-agent-session --stop) ends ${rt} with its session`, async (t) => {
+    const r = need(t);
+    if (!r) return;
+    if (spec.outlivesStop) t.todo(spec.outlivesStop);
+    await r.waitFor('main', 'idle');
+    const group = (await r.pane('main')).panePid;
+    const stop = await r.fleet.run('start-agent-session', ['--stop', 'main']);
+    assert.equal(stop.code, 0, stop.stderr);
+    await eventually(() => processGroup(group).length === 0, `${rt} to exit`, 10_000, 100).catch(() => undefined);
+    const left = processGroup(group);
+    const described = left.map((pid) => `${pid}: ${cmdlineOf(pid).join(' ')}`);
+    // What outlived its session gets what a person would send it.
+    if (left.length > 0) process.kill(-group, 'SIGTERM');
+    assert.deepEqual(described, [], 'processes of its pane still running 10 s after its session ended');
   });
 
   if (typeof spec.blockers === 'string') {

@@ -125,7 +125,7 @@ const PROFILES: Record<string, Omit<Profile, 'name'>> = {
     // The input line is `❯` + U+00A0 + text, between two rules.
     input: { kind: 'box', prompt: '❯' },
     tui: true,
-    tested: 'screens captured from Claude Code 2.1.330 against a mock server',
+    tested: 'end to end: real Claude Code 2.1.330 against the mock server (tests/runtimes)',
   },
   codex: {
     launch: ['codex', '--dangerously-bypass-approvals-and-sandbox'],
@@ -143,7 +143,7 @@ const PROFILES: Record<string, Omit<Profile, 'name'>> = {
     },
     input: { kind: 'line', prompts: ['›'], placeholder: 'Ask Codex to do anything' },
     tui: true,
-    tested: 'screens captured from Codex 0.169.0 against a mock server',
+    tested: 'end to end: real Codex 0.169.0 against the mock server (tests/runtimes)',
   },
   opencode: {
     launch: ['opencode'],
@@ -154,7 +154,7 @@ const PROFILES: Record<string, Omit<Profile, 'name'>> = {
     // The input is a run of `┃` lines whose last one is the agent/model footer.
     input: { kind: 'bar', bar: '┃', footerLines: 1, placeholder: 'Ask anything' },
     tui: true,
-    tested: 'screens captured from opencode 1.18.33 against a mock server',
+    tested: 'end to end: real opencode 1.18.33 against the mock server (tests/runtimes)',
   },
   gemini: {
     launch: ['gemini', '--approval-mode=yolo'],
@@ -176,7 +176,7 @@ const PROFILES: Record<string, Omit<Profile, 'name'>> = {
     // `*` in yolo mode, `>` in the default mode.
     input: { kind: 'line', prompts: ['*', '>'], placeholder: 'Type your message or @path/to/file' },
     tui: true,
-    tested: 'screens captured from Gemini CLI 0.61.0 against a mock server',
+    tested: 'end to end: real Gemini CLI 0.61.0 against the mock server (tests/runtimes)',
   },
   aider: {
     launch: ['aider', '--yes-always', '--no-check-update', '--no-show-release-notes', '--analytics-disable'],

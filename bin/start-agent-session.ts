@@ -6,7 +6,7 @@ import { agentSpecFromEnv } from '../lib/agent-spec.js';
 import { parseFlags, runMain } from '../lib/cli.js';
 import { checkAgentName } from '../lib/names.js';
 import { isAlive } from '../lib/exec.js';
-import { countStart, ensureAgentSession, startTranscript, startWaiter } from '../lib/supervisor.js';
+import { countStart, ensureAgentSession, startTranscript, startWaiter, stopAgentSession } from '../lib/supervisor.js';
 import { openTransport } from '../lib/transport.js';
 import { FleetError, UsageError } from '../lib/errors.js';
 import { agentPaneOf, Tmux } from '../lib/tmux.js';
@@ -48,7 +48,7 @@ void runMain('start-agent-session', async (argv) => {
     // systemd sets EXIT_CODE for ExecStop only when the main process (the
     // waiter) already ended, i.e. the agent died by itself: keep its screen.
     if (process.env.EXIT_CODE) return 0;
-    await tmux.killSession(name);
+    await stopAgentSession(tmux, name);
     return 0;
   }
 

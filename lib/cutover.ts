@@ -10,7 +10,7 @@ import { FleetError } from './errors.js';
 import { resolveProfile } from './profiles.js';
 import { loadRoster, type AgentConfig } from './roster.js';
 import { inputReady } from './screen.js';
-import { requestResume } from './supervisor.js';
+import { requestResume, stopAgentSession } from './supervisor.js';
 import { agentUnit, mustSystemctl, systemctl, unitStates } from './systemd.js';
 import { agentPaneOf, Tmux } from './tmux.js';
 
@@ -136,7 +136,7 @@ async function moveOne(agent: AgentConfig, rosterPath: string, fleet: Tmux, old:
     return row;
   }
   // Only now that the replacement answers: end the old session, exactly that one.
-  row.oldSessionGone = await old.killSession(agent.name);
+  row.oldSessionGone = await stopAgentSession(old, agent.name);
   row.outcome = 'moved';
   row.detail = row.oldSessionGone ? '' : 'the old session could not be ended; end it by hand';
   return row;

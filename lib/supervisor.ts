@@ -7,7 +7,7 @@
 // also wakes when the agent is SIGKILLed or the whole server dies (a `tmux
 // wait-for` waiter does not).
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { libFile } from './location.cjs';
 import { launchArgv, sessionEnv, type AgentSpec } from './agent-spec.js';
@@ -60,6 +60,59 @@ export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJ
   }
   const { paneId, panePid } = await tmux.newSession({ width: spec.width, height: spec.height, ...sessionSpec });
   return { action: 'created', paneId, pid: panePid };
+}
+
+/** How long a stopped agent that outlived its session gets after SIGTERM before SIGKILL. */
+export const STOP_GRACE_MS = 5000;
+
+/**
+ * Stop an agent: kill its session by exact name (its pane's processes get
+ * SIGHUP, which ends shells and most runtimes at once), then end what of the
+ * pane's process group outlived it: SIGTERM, and SIGKILL after STOP_GRACE_MS.
+ * Gemini CLI 0.61 relaunches itself as a child that ignores SIGHUP, and the
+ * agent lives in the holder's cgroup, so systemd would not clean up after the
+ * unit (runtime-notes #8). Processes that left the group on purpose (a
+ * runtime's own daemon, after setsid) are left alone. False when there was
+ * no such session.
+ */
+export async function stopAgentSession(tmux: Tmux, name: string): Promise<boolean> {
+  const pane = agentPaneOf((await tmux.listPanes()) ?? [], name);
+  // tmux starts each pane's process as the leader of its own session and group.
+  const group = pane && !pane.dead && processGroupMembers(pane.panePid).includes(pane.panePid) ? pane.panePid : undefined;
+  const killed = await tmux.killSession(name);
+  if (group === undefined) return killed;
+  const deadline = Date.now() + STOP_GRACE_MS;
+  // A moment for SIGHUP to work before anything is sent.
+  for (const signal of [undefined, 'SIGTERM', 'SIGKILL'] as const) {
+    if (signal) signalGroup(group, signal);
+    const until = signal === 'SIGTERM' ? deadline : Date.now() + 200;
+    while (processGroupMembers(group).length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    if (processGroupMembers(group).length === 0) break;
+  }
+  return killed;
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // the group is gone already
+  }
+}
+
+/** The live processes (not zombies) of a process group, read from /proc. */
+export function processGroupMembers(pgid: number): number[] {
+  return readdirSync('/proc').flatMap((d) => {
+    if (!/^\d+$/.test(d)) return [];
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      // The command name in parentheses may hold spaces: the fields start after its ')'.
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(pgrp) === pgid && state !== 'Z' && state !== 'X' ? [Number(d)] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /**

@@ -1,9 +1,11 @@
 // start-agent-session and the holder on a real tmux server (private socket).
 import { test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startTestFleet, eventually, pidAlive, type TestFleet } from '../helpers/fleet.js';
 import { agentPaneOf, captureMany, HOLDER_SESSION } from '../../lib/tmux.js';
+import { processGroupMembers, STOP_GRACE_MS } from '../../lib/supervisor.js';
 
 let fleet: TestFleet;
 beforeEach(async () => {
@@ -152,6 +154,35 @@ test('stop keeps the last screen of an agent that already died by itself', async
   const r = await fleet.run('start-agent-session', ['--stop', 'alpha'], { env: { EXIT_CODE: 'exited' } });
   assert.equal(r.code, 0);
   assert.ok((await fleet.tmux.listPanes())!.some((p) => p.session === 'alpha'));
+});
+
+test('stop ends an agent that ignores the SIGHUP of its closing session, and leaves a process that left its group', async () => {
+  const marker = join(fleet.dir, 'daemon.pid');
+  // Like Gemini CLI: the agent ignores SIGHUP; like Codex's app-server: a daemon of its own session.
+  await fleet.startAgent('stubborn', { MOSAIC_AGENT_COMMAND: `setsid sh -c 'echo $$ > ${marker}; exec sleep 600' & trap '' HUP; exec sleep 600` });
+  const pane = agentPaneOf((await fleet.tmux.listPanes())!, 'stubborn')!;
+  await eventually(() => existsSync(marker) && readFileSync(marker, 'utf8').trim() !== '', 'the daemon to start');
+  const daemon = Number(readFileSync(marker, 'utf8'));
+  try {
+    const started = Date.now();
+    const r = await fleet.run('start-agent-session', ['--stop', 'stubborn']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(processGroupMembers(pane.panePid), [], 'nothing of the pane is left');
+    assert.ok(Date.now() - started < STOP_GRACE_MS, 'SIGTERM was enough: no wait for the grace period');
+    assert.equal(pidAlive(daemon), true, 'the process that left the group is not touched');
+  } finally {
+    process.kill(daemon, 'SIGTERM');
+  }
+});
+
+test('stop kills an agent that ignores SIGHUP and SIGTERM once the grace period is over', async () => {
+  await fleet.startAgent('deaf', { MOSAIC_AGENT_COMMAND: `trap '' HUP TERM; exec sleep 600` });
+  const pane = agentPaneOf((await fleet.tmux.listPanes())!, 'deaf')!;
+  const started = Date.now();
+  const r = await fleet.run('start-agent-session', ['--stop', 'deaf']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(Date.now() - started >= STOP_GRACE_MS, 'it had the grace period');
+  assert.deepEqual(processGroupMembers(pane.panePid), []);
 });
 
 test('the screens of many agents are read in one call, each under its own pane', async () => {

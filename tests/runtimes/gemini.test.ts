@@ -16,9 +16,6 @@ runtimeTests({
       fix: (home, workdir) => `set "${workdir}": "TRUST_FOLDER" in ${join(home, '.gemini', 'trustedFolders.json')}`,
     },
   ],
-  outlivesStop:
-    'Gemini CLI 0.61.0 survives the end of its tmux session (SIGHUP, the pty gone) and a SIGTERM to its first process; ' +
-    'only a SIGTERM to the child it relaunches itself as ends it, so a stopped gemini agent stays behind, orphaned',
   // Without --approval-mode=yolo it starts in its default mode, which asks before a shell command.
   approval: { launch: ['gemini'], marker: 'Allow execution of' },
 });

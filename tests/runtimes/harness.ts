@@ -212,20 +212,6 @@ export function cmdlineOf(pid: number): string[] {
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
 }
 
-/** The live processes of a process group (a pane's processes: tmux makes its first one a group leader). */
-export function processGroup(pgid: number): number[] {
-  return readdirSync('/proc').flatMap((d) => {
-    if (!/^\d+$/.test(d)) return [];
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return Number(pgrp) === pgid && state !== 'Z' && state !== 'X' ? [Number(d)] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
 /**
  * End what the agents left running once their tmux server is gone: Gemini CLI
  * 0.61.0 outlives its pane, and Codex 0.169.0 starts an app-server daemon per

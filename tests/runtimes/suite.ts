@@ -9,7 +9,8 @@ import { userInfo } from 'node:os';
 import { eventually } from '../helpers/fleet.js';
 import { profileFor } from '../../lib/profiles.js';
 import { firstRunProblems } from '../../lib/first-run.js';
-import { cmdlineOf, NASTY, processGroup, startRig, type Rig, type RuntimeName } from './harness.js';
+import { cmdlineOf, NASTY, startRig, type Rig, type RuntimeName } from './harness.js';
+import { processGroupMembers as processGroup } from '../../lib/supervisor.js';
 import { VERSIONS } from './install.js';
 
 export interface RuntimeSpec {
@@ -25,8 +26,6 @@ export interface RuntimeSpec {
    * what `unanswer` takes back. A string: why the runtime has none.
    */
   blockers: Blocker[] | string;
-  /** Why the runtime outlives the end of its session, where it does (a known problem: its test is a todo). */
-  outlivesStop?: string;
   /** The launch argv without the yolo flags, where the runtime then asks before running a tool; or why it cannot be provoked. */
   approval: { launch: string[]; marker: string } | { skip: string };
 }
@@ -183,7 +182,6 @@ export function runtimeTests(spec: RuntimeSpec): void {
   test(`the unit's stop (start-agent-session --stop) ends ${rt} with its session`, async (t) => {
     const r = need(t);
     if (!r) return;
-    if (spec.outlivesStop) t.todo(spec.outlivesStop);
     await r.waitFor('main', 'idle');
     const group = (await r.pane('main')).panePid;
     const stop = await r.fleet.run('start-agent-session', ['--stop', 'main']);

@@ -6,7 +6,7 @@ import { startMockOpenAI, writePiConfig } from '../tests/fixtures/mock-openai.js
 import { agentPaneOf } from '../lib/tmux.js';
 import { inputBoxText } from '../lib/screen.js';
 import { profileFor } from '../lib/profiles.js';
-import { median, medianOf, table, timeCommand } from './lib.js';
+import { interleavedMedians, median, medianOf, table, timeCommand } from './lib.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const FANOUT = 20;
@@ -22,10 +22,29 @@ try {
   await eventually(async () => inputBoxText((await fleet.tmux.screen(agentPaneOf((await fleet.tmux.listPanes())!, 'pi1')!.paneId)).lines) === '', 'pi ready', 30_000);
 
   const env = fleet.env;
-  const floor = await medianOf(RUNS, () => timeCommand([process.execPath, '-e', '0'], env));
-  const noSubmit = await medianOf(RUNS, () => timeCommand(binArgv('agent-send', ['--no-submit', 'sh0', '#']), env));
-  // Clear what --no-submit left on sh0's command line.
-  await fleet.tmux.sendKeys(agentPaneOf((await fleet.tmux.listPanes())!, 'sh0')!.paneId, 'C-u');
+  const shPane = agentPaneOf((await fleet.tmux.listPanes())!, 'sh0')!.paneId;
+  const piPane = agentPaneOf((await fleet.tmux.listPanes())!, 'pi1')!.paneId;
+  let seq = 0;
+  // Taken in turn (floor, shell, pi, floor, ...), so the machine's drift hits them alike.
+  // A shell agent's paste goes in the call that lists the panes; pi's screen must be read
+  // first (is its editor drawn? a prompt up?), which comes with that call too.
+  // What each --no-submit left is cleared outside the timing.
+  const [floor, noSubmit, noSubmitPi] = await interleavedMedians(RUNS, [
+    () => timeCommand([process.execPath, '-e', '0'], env),
+    async () => {
+      const ms = await timeCommand(binArgv('agent-send', ['--no-submit', 'sh0', '#']), env);
+      await fleet.tmux.sendKeys(shPane, 'C-u');
+      return ms;
+    },
+    async () => {
+      const n = mock.userMessages().length;
+      const ms = await timeCommand(binArgv('agent-send', ['--no-submit', 'pi1', `left in the editor ${++seq}`]), env);
+      await fleet.tmux.sendKeys(piPane, 'Enter');
+      await mock.waitForMessages(n + 1, 20_000);
+      await eventually(async () => inputBoxText((await fleet.tmux.screen(piPane)).lines) === '', 'pi ready', 20_000);
+      return ms;
+    },
+  ]);
 
   const fullPi: number[] = [];
   for (let i = 0; i <= RUNS; i++) {
@@ -46,6 +65,7 @@ try {
       ['measure', 'ms', 'ratio', 'goal'],
       ['node -e 0 (Node floor)', floor, '1.00', ''],
       ['agent-send --no-submit (live shell agent)', noSubmit, (noSubmit / floor).toFixed(2), '<= 1.60 x floor'],
+      ['agent-send --no-submit (live pi agent)', noSubmitPi, (noSubmitPi / floor).toFixed(2), '<= 1.60 x floor'],
       ['full send to pi until the mock has it', fullPiMedian, (fullPiMedian - floor - piDelay).toFixed(1), `<= floor + ${piDelay} (pi delay) + 150`],
       ['full send to 1 shell agent', single, '1.00', ''],
       [`full send to ${FANOUT} shell agents at once`, fan, (fan / single).toFixed(2), '<= 2.00 x single'],

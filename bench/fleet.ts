@@ -10,7 +10,9 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setUpE2E, type E2E } from '../tests/e2e/setup.js';
-import { median, table } from './lib.js';
+import { interleavedMedians, median, table } from './lib.js';
+
+export { interleavedMedians };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -165,14 +167,6 @@ export async function timeAsUser(e: E2E, argv: string[], check?: (stdout: string
   if (r.code !== 0) throw new Error(`${argv.join(' ')} failed (${r.code}): ${r.stderr}`);
   if (check && !check(r.stdout)) throw new Error(`${argv.join(' ')}: unexpected output ${r.stdout.slice(0, 300)}`);
   return ms;
-}
-
-/** Medians of several measures taken in turn (a, b, c, a, b, c, ...) after one warm-up round, so drift hits them alike. */
-export async function interleavedMedians(n: number, fns: Array<() => Promise<number>>): Promise<number[]> {
-  for (const f of fns) await f();
-  const xs = fns.map(() => [] as number[]);
-  for (let i = 0; i < n; i++) for (const [j, f] of fns.entries()) xs[j]!.push(await f());
-  return xs.map(median);
 }
 
 /** `mosaic-agent status --json` with `n` agents running: median ms, and of `node -e 0` taken in turn with it. */

@@ -25,6 +25,14 @@ export async function medianOf(runs: number, fn: () => Promise<number>): Promise
   return median(xs);
 }
 
+/** Medians of several measures taken in turn (a, b, c, a, b, c, ...) after one warm-up round, so drift hits them alike. */
+export async function interleavedMedians(n: number, fns: Array<() => Promise<number>>): Promise<number[]> {
+  for (const f of fns) await f();
+  const xs = fns.map(() => [] as number[]);
+  for (let i = 0; i < n; i++) for (const [j, f] of fns.entries()) xs[j]!.push(await f());
+  return xs.map(median);
+}
+
 /** Print rows as an aligned table. */
 export function table(rows: Array<Array<string | number>>): string {
   const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? c.toFixed(1) : c)));

@@ -12,7 +12,7 @@ import { checkAgentName } from './names.js';
 import { runtimeDir } from './paths.js';
 import { agentProfile, profileFor, runtimeNames, SHELL_NAMES, type Profile } from './profiles.js';
 import { bottomText, inputReady, inputText, submitState } from './screen.js';
-import { agentPaneOf, HOLDER_SESSION, Tmux, type Pane, type Screen } from './tmux.js';
+import { agentPaneOf, HOLDER_SESSION, Tmux, type Pane, type Screen, type SendStart } from './tmux.js';
 import type { AgentSession, Delivery, SendOptions, Transport } from './transport.js';
 
 /** How long to wait for the runtime to take the message after each submit key. */
@@ -121,15 +121,17 @@ export class TmuxTransport implements Transport {
   private async sendSingle(name: string, message: string, opts: SendOptions): Promise<Delivery> {
     const started = Date.now();
     return withLock(this.lockPath(name), opts.timeoutMs, busyMessage(name), async () => {
-      let panes: Pane[] | undefined;
-      let pasted = false;
-      if (opts.waitReady) panes = await this.tmux.listPanes();
-      else ({ panes, pasted } = await this.tmux.listPanesAndPaste(name, newBufferName(), message, PASTE_AT_ONCE));
-      const pane = this.resolve(name, await this.tmux.requireHolder(panes));
+      let first: SendStart = { panes: undefined, pasted: false };
+      if (opts.waitReady) first.panes = await this.tmux.listPanes();
+      else first = await this.tmux.listPanesAndPaste(name, newBufferName(), message, PASTE_AT_ONCE);
+      const pane = this.resolve(name, await this.tmux.requireHolder(first.panes));
       const profile = agentProfile(pane.runtime, pane.profileJson, this.env);
-      if (!pasted) refuseIfNotRunning(name, pane, profile);
-      const paste: Paste | undefined = pasted ? undefined : (paneId, text, bracketed) => this.tmux.pasteText(newBufferName(), paneId, text, bracketed);
-      return this.deliver(name, pane, profile, message, opts, started, paste);
+      if (first.pasted) return this.deliver(name, pane, profile, message, opts, started, undefined);
+      refuseIfNotRunning(name, pane, profile);
+      const paste: Paste = (paneId, text, bracketed) => this.tmux.pasteText(newBufferName(), paneId, text, bracketed);
+      // The screen that came with the listing is the agent's unless someone split its window.
+      const screen = first.screen?.paneId === pane.paneId ? first.screen : undefined;
+      return this.deliver(name, pane, profile, message, opts, started, paste, screen);
     });
   }
 
@@ -138,11 +140,20 @@ export class TmuxTransport implements Transport {
    * input, paste (unless `paste` is undefined: already pasted), then submit
    * and check that the runtime took the message.
    */
-  private async deliver(name: string, pane: Pane, profile: Profile, message: string, opts: SendOptions, started: number, paste: Paste | undefined): Promise<Delivery> {
+  private async deliver(
+    name: string,
+    pane: Pane,
+    profile: Profile,
+    message: string,
+    opts: SendOptions,
+    started: number,
+    paste: Paste | undefined,
+    firstScreen?: Screen,
+  ): Promise<Delivery> {
     const deadline = started + opts.timeoutMs;
     if (paste) {
       if (opts.waitReady || pane.inMode || needsScreenBeforePaste(profile)) {
-        const screen = await this.waitReady(name, pane, profile, deadline, opts.force);
+        const screen = await this.waitReady(name, pane, profile, deadline, opts.force, firstScreen);
         if (screen.inMode) await this.tmux.cancelMode(pane.paneId);
       }
       await paste(pane.paneId, profile.submit.guardTrailingBackslash && message.endsWith('\\') ? `${message} ` : message, profile.submit.bracketed);
@@ -194,9 +205,9 @@ export class TmuxTransport implements Transport {
    * that needs a person (approval, folder trust) refuses the send at once,
    * unless forced.
    */
-  private async waitReady(name: string, pane: Pane, profile: Profile, deadline: number, force: boolean): Promise<Screen> {
-    for (;;) {
-      const screen = await this.tmux.screen(pane.paneId);
+  private async waitReady(name: string, pane: Pane, profile: Profile, deadline: number, force: boolean, first?: Screen): Promise<Screen> {
+    for (let seen = first; ; seen = undefined) {
+      const screen = seen ?? (await this.tmux.screen(pane.paneId));
       if (screen.dead) throw notRunning(name, 'its process has exited');
       if (!force) refuseIfBlocked(name, profile, screen, pane.title);
       if (screen.inMode || force || inputReady(profile, screen)) return screen;

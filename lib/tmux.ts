@@ -110,6 +110,16 @@ export interface Screen {
   dead: boolean;
 }
 
+/** What the first call of a send found (Tmux.listPanesAndPaste). */
+export interface SendStart {
+  /** Every pane; undefined when no server runs. */
+  panes: Pane[] | undefined;
+  /** The message is already in the agent's pane. */
+  pasted: boolean;
+  /** When not pasted: the screen of the session's active pane. */
+  screen?: Screen & { paneId: string };
+}
+
 export interface NewSessionSpec {
   name: string;
   runtime: string;
@@ -311,14 +321,12 @@ export class Tmux {
     const out = await this.must(
       [
         'capture-pane', '-p', '-t', paneId, ';',
-        'display-message', '-p', '-t', paneId, `#{cursor_x}${SEP}#{cursor_y}${SEP}#{pane_in_mode}${SEP}#{pane_dead}`,
+        'display-message', '-p', '-t', paneId, SCREEN_INFO,
         ...(thenKeys.length ? [';', 'send-keys', '-t', paneId, ...thenKeys] : []),
       ],
       `read pane ${paneId}`,
     );
-    const lines = out.replace(/\n$/, '').split('\n');
-    const [x, y, mode, dead] = (lines.pop() ?? '').split(SEP);
-    return { lines, cursorX: Number(x), cursorY: Number(y), inMode: mode === '1', dead: dead === '1' };
+    return parseScreen(out);
   }
 
   /**
@@ -341,15 +349,22 @@ export class Tmux {
   }
 
   /**
-   * Every pane (as listPanes) and, in the same call, `data` pasted into the
-   * agent pane of session `session` when the server finds that it is one
-   * that needs no look at its screen first: the pane recorded as the
-   * session's agent pane, alive, not in a mode, of one of `runtimes` with no
-   * profile changes, on a server that has the holder's session. The server
-   * decides between listing and pasting, so nothing can change in between.
-   * `pasted` says whether it did.
+   * The first call of a send to one agent: every pane (as listPanes) and, in
+   * the same call, `data` pasted into the agent pane of session `session`
+   * when the server finds that it is one that needs no look at its screen
+   * first: the pane recorded as the session's agent pane, alive, not in a
+   * mode, of one of `runtimes` with no profile changes, on a server that has
+   * the holder's session. The server decides between listing and pasting, so
+   * nothing can change in between. `pasted` says whether it did; when it did
+   * not, `screen` is the screen of the session's active pane, the first look
+   * a send takes before pasting (the caller checks that it is the agent's).
    */
-  async listPanesAndPaste(session: string, buffer: string, data: string, runtimes: string[]): Promise<{ panes: Pane[] | undefined; pasted: boolean }> {
+  async listPanesAndPaste(
+    session: string,
+    buffer: string,
+    data: string,
+    runtimes: string[],
+  ): Promise<SendStart> {
     const ok = all(
       '#{==:#{pane_id},#{@mosaic_agent_pane}}',
       any(...runtimes.map((r) => `#{==:#{${RUNTIME_OPTION}},${r}}`)),
@@ -361,13 +376,14 @@ export class Tmux {
     // if-shell takes its two branches as tmux command strings: they hold only
     // names checked by checkAgentName and our own buffer name, nothing quoted.
     const target = `=${session}:`;
+    const mark = `mosaic-screen-${Math.random().toString(36).slice(2)}-`;
     const r = await this.run(
       [
         ...LIST_PANES, ';',
         'load-buffer', '-b', buffer, '-', ';',
         'if-shell', '-F', '-t', target, ok,
         `${pasteArgs(buffer, target, true, true).join(' ')} ; display-message -p ${PASTED}`,
-        `delete-buffer -b ${buffer}`,
+        `delete-buffer -b ${buffer} ; display-message -p -t ${target} '${mark}#{pane_id}' ; capture-pane -p -t ${target} ; display-message -p -t ${target} '${SCREEN_INFO}'`,
       ],
       data,
     );
@@ -377,7 +393,14 @@ export class Tmux {
       // No such session: the list came out, the buffer stayed behind.
       await this.deleteBuffer(buffer);
     }
-    return { panes: parsePanes(r.stdout), pasted };
+    const at = r.code === 0 && !pasted ? r.stdout.lastIndexOf(`\n${mark}`) : -1;
+    if (at < 0) return { panes: parsePanes(r.stdout), pasted };
+    const [idLine, ...rest] = r.stdout.slice(at + 1).split('\n');
+    return {
+      panes: parsePanes(r.stdout.slice(0, at + 1)),
+      pasted,
+      screen: { paneId: idLine!.slice(mark.length), ...parseScreen(rest.join('\n')) },
+    };
   }
 
   /** Kill exactly one session by exact name; false when it did not exist. */
@@ -439,6 +462,16 @@ export function shQuote(word: string): string {
 }
 
 const PASTED = 'mosaic-pasted';
+
+// Printed after a capture: the cursor, whether the pane is in a mode, whether it is dead.
+const SCREEN_INFO = `#{cursor_x}${SEP}#{cursor_y}${SEP}#{pane_in_mode}${SEP}#{pane_dead}`;
+
+/** A capture-pane output followed by a SCREEN_INFO line. */
+function parseScreen(out: string): Screen {
+  const lines = out.replace(/\n$/, '').split('\n');
+  const [x, y, mode, dead] = (lines.pop() ?? '').split(SEP);
+  return { lines, cursorX: Number(x), cursorY: Number(y), inMode: mode === '1', dead: dead === '1' };
+}
 
 /**
  * paste-buffer argv: `-p` brackets the paste when the program asked for

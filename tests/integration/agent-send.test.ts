@@ -224,6 +224,19 @@ test('a send to a shell agent whose window was split goes to its agent pane, not
   assert.doesNotMatch(await fleet.tmux.capture(other), /to-the-agent-pane/);
 });
 
+test('a send to an agent whose screen is read first reads the agent pane, not the active pane of a split window', async () => {
+  const agent = await paneOf('rec');
+  const other = (await fleet.tmux.must(['split-window', '-t', agent.paneId, '-P', '-F', '#{pane_id}', 'cat'], 'split')).trim();
+  try {
+    const r = await fleet.run('agent-send', ['rec', 'to the recorder, not the split']);
+    assert.equal(r.code, 0, r.stderr);
+    await eventually(() => recorderMessages().at(-1) === 'to the recorder, not the split', 'the recorder to get it');
+    assert.doesNotMatch(await fleet.tmux.capture(other), /not the split/);
+  } finally {
+    await fleet.tmux.run(['kill-pane', '-t', other]);
+  }
+});
+
 test('a send to a shell agent in copy mode leaves copy mode and runs', async () => {
   await fleet.startAgent('copier', { MOSAIC_AGENT_RUNTIME: 'shell' });
   const pane = await paneOf('copier');

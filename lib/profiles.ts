@@ -17,6 +17,13 @@ export interface SubmitStyle {
    * gets one space appended, which the runtime drops again.
    */
   guardTrailingBackslash?: boolean;
+  /**
+   * Keys that empty the input line the cursor is on, where the runtime has
+   * an input area: text left there (a person's, or a message the runtime did
+   * not take) is cleared before a send pastes, so the two cannot be submitted
+   * as one. Several lines go one by one, joined up with BSpace.
+   */
+  clear?: string[];
 }
 
 /** Text fragments that mark a state when seen near the bottom of the screen (or in the pane title). */
@@ -77,6 +84,11 @@ export function loginShell(env: NodeJS.ProcessEnv = process.env): string {
   }
 }
 
+// End of line, then delete to its start: empties the line in pi, Claude Code,
+// Codex, opencode and Gemini CLI alike (tests/runtimes). Not Ctrl+C, which
+// clears too but exits pi and Claude Code when pressed twice.
+const CLEAR_LINE = ['C-e', 'C-u'];
+
 const DEFAULT_SUBMIT: SubmitStyle = { delayMs: 150, key: 'Enter', bracketed: true };
 const NO_MARKERS: Markers = { busy: [], idle: [], approval: [] };
 
@@ -89,7 +101,7 @@ const PROFILES: Record<string, Omit<Profile, 'name'>> = {
     reset: '/new',
     resetConfirm: 'New session started',
     // Enter right after the paste worked 40/40 times here; 50 ms is margin for a loaded machine.
-    submit: { delayMs: 50, key: 'Enter', bracketed: true, guardTrailingBackslash: true },
+    submit: { delayMs: 50, key: 'Enter', bracketed: true, guardTrailingBackslash: true, clear: CLEAR_LINE },
     markers: { busy: ['Working...'], idle: [], approval: [] },
     input: { kind: 'box' },
     tui: true,
@@ -108,7 +120,7 @@ const PROFILES: Record<string, Omit<Profile, 'name'>> = {
     resume: ['claude', '--dangerously-skip-permissions', '-c'],
     reset: '/clear',
     // Enter worked at 0 ms here; the notes report swallowed Enters without a pause.
-    submit: { delayMs: 120, key: 'Enter', bracketed: true },
+    submit: { delayMs: 120, key: 'Enter', bracketed: true, clear: CLEAR_LINE },
     markers: {
       busy: ['esc to interrupt'],
       idle: [],
@@ -132,7 +144,7 @@ const PROFILES: Record<string, Omit<Profile, 'name'>> = {
     resume: ['codex', '--dangerously-bypass-approvals-and-sandbox', 'resume', '--last'],
     reset: '/new',
     // Codex's paste-burst heuristic turns an Enter within ~120 ms of typed input into a newline.
-    submit: { delayMs: 150, key: 'Enter', bracketed: true },
+    submit: { delayMs: 150, key: 'Enter', bracketed: true, clear: CLEAR_LINE },
     markers: {
       busy: ['esc to interrupt'],
       idle: [],
@@ -149,7 +161,7 @@ const PROFILES: Record<string, Omit<Profile, 'name'>> = {
     launch: ['opencode'],
     resume: ['opencode', '-c'],
     reset: '/new',
-    submit: { delayMs: 100, key: 'Enter', bracketed: true },
+    submit: { delayMs: 100, key: 'Enter', bracketed: true, clear: CLEAR_LINE },
     markers: { busy: ['esc interrupt'], idle: [], approval: ['Permission required'] },
     // The input is a run of `┃` lines whose last one is the agent/model footer.
     input: { kind: 'bar', bar: '┃', footerLines: 1, placeholder: 'Ask anything' },
@@ -161,7 +173,7 @@ const PROFILES: Record<string, Omit<Profile, 'name'>> = {
     resume: ['gemini', '--approval-mode=yolo', '-r', 'latest'],
     reset: '/clear',
     // Enter within ~40 ms of the paste becomes part of it: 0/5 at 0 ms, 15/15 at 50 and 100 ms here.
-    submit: { delayMs: 150, key: 'Enter', bracketed: true },
+    submit: { delayMs: 150, key: 'Enter', bracketed: true, clear: CLEAR_LINE },
     markers: {
       busy: ['esc to cancel'],
       idle: [],
@@ -232,6 +244,8 @@ export interface ProfileOverrides {
   submit_delay_ms?: number;
   submit_key?: string;
   bracketed?: boolean;
+  /** Keys that empty the input line (tmux key names); an empty list: never clear. */
+  clear?: string[];
   busy?: string[];
   idle?: string[];
   approval?: string[];
@@ -258,6 +272,7 @@ export function resolveProfile(runtime: string, overrides: ProfileOverrides | un
       delayMs: o.submit_delay_ms ?? base.submit.delayMs,
       key: o.submit_key ?? base.submit.key,
       bracketed: o.bracketed ?? base.submit.bracketed,
+      clear: o.clear ?? base.submit.clear,
     },
     markers: { ...base.markers, busy: o.busy ?? base.markers.busy, idle: o.idle ?? base.markers.idle, approval: o.approval ?? base.markers.approval },
     input,

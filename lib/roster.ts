@@ -24,7 +24,8 @@
 // ones, keyed by runtime name: extends (a built-in runtime), launch, resume
 // (lists of words, or one string of words), reset, reset_confirm,
 // submit_delay_ms, submit_key, bracketed, busy, idle, approval (lists of
-// screen markers), input_prompt, input_placeholder.
+// screen markers), clear (tmux keys that empty the input line), input_prompt,
+// input_placeholder.
 // `defaults` takes any field except command and kickstart, which belong to one
 // agent; `defaults.env` is merged under each agent's env.
 //
@@ -96,7 +97,7 @@ const DEFAULT_FIELDS = AGENT_FIELDS.filter((f) => !PER_AGENT_ONLY.has(f));
 const TOP_LEVEL_KEYS = ['defaults', 'agents', 'profiles'];
 // Profile fields a roster may set (lib/profiles.ts ProfileOverrides), by kind.
 const PROFILE_TEXT = ['extends', 'reset', 'reset_confirm', 'submit_key', 'input_prompt', 'input_placeholder'] as const;
-const PROFILE_LISTS = ['launch', 'resume', 'busy', 'idle', 'approval'] as const;
+const PROFILE_LISTS = ['launch', 'resume', 'busy', 'idle', 'approval', 'clear'] as const;
 const PROFILE_FIELDS = [...PROFILE_TEXT, ...PROFILE_LISTS, 'submit_delay_ms', 'bracketed'];
 const RUNTIME_RE = /^[a-z0-9][a-z0-9_-]*$/;
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -477,9 +478,11 @@ function readProfile(doc: Document, map: YAMLMap, where: string, issues: Issues)
       if (typeof value === 'string' && value !== '') out[field] = value;
       else issues.at(at, `${where}: ${field} must be a non-empty string, not ${describe(node)}`);
     } else if ((PROFILE_LISTS as readonly string[]).includes(field)) {
-      // A launch or resume command may be written as one string of words.
-      const list = typeof value === 'string' && (field === 'launch' || field === 'resume') ? value.split(/\s+/).filter(Boolean) : value;
-      if (Array.isArray(list) && list.every((x) => typeof x === 'string' && x !== '') && list.length > 0) out[field] = list;
+      // A launch or resume command, or clear's keys, may be written as one string of words.
+      const words = field === 'launch' || field === 'resume' || field === 'clear';
+      const list = typeof value === 'string' && words ? value.split(/\s+/).filter(Boolean) : value;
+      // An empty clear: this runtime's input is never cleared before a send.
+      if (Array.isArray(list) && list.every((x) => typeof x === 'string' && x !== '') && (list.length > 0 || field === 'clear')) out[field] = list;
       else issues.at(at, `${where}: ${field} must be a list of non-empty strings, not ${describe(node)}`);
     } else if (field === 'submit_delay_ms') {
       if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_SUBMIT_DELAY_MS) out[field] = value;

@@ -73,6 +73,9 @@ export async function sendAndReport(req: SendRequest): Promise<number> {
       process.stderr.write(formatError(req.tool, r) + '\n');
       return { agent: agents[i], ok: false, error: r.message };
     }
+    if (r.cleared !== undefined) {
+      process.stderr.write(`${req.tool}: ${r.agent}: its input held text that was never sent; it was cleared first: ${JSON.stringify(r.cleared)}\n`);
+    }
     if (!req.quiet && !req.json) {
       const how = r.submitted ? (r.rescued ? 'submitted after a second Enter' : 'submitted') : 'pasted, not submitted';
       process.stdout.write(`${r.agent}: ${how} (${r.bytes} bytes to ${transport.kind} ${r.target}, ${r.ms} ms)\n`);

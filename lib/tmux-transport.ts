@@ -18,6 +18,9 @@ import type { AgentSession, Delivery, SendOptions, Transport } from './transport
 /** How long to wait for the runtime to take the message after each submit key. */
 const VERIFY_MS = 1500;
 const POLL_MS = 15;
+/** Rounds of clear keys for text left in an input, one line each, and how long each may take to show. */
+const MAX_CLEAR_ROUNDS = 100;
+const CLEAR_REDRAW_MS = 300;
 
 let bufferSeq = 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -151,14 +154,20 @@ export class TmuxTransport implements Transport {
     firstScreen?: Screen,
   ): Promise<Delivery> {
     const deadline = started + opts.timeoutMs;
+    const delivery: Delivery = { agent: name, target: pane.paneId, bytes: Buffer.byteLength(message), submitted: false, rescued: false, ms: 0 };
     if (paste) {
       if (opts.waitReady || pane.inMode || needsScreenBeforePaste(profile)) {
         const screen = await this.waitReady(name, pane, profile, deadline, opts.force, firstScreen);
         if (screen.inMode) await this.tmux.cancelMode(pane.paneId);
+        // Not when forced: the screen may be a prompt, whose options read like input.
+        const left = opts.force ? undefined : inputText(profile.input, screen.lines);
+        if (left && profile.submit.clear?.length) {
+          await this.clearInput(name, pane.paneId, profile, left);
+          delivery.cleared = left;
+        }
       }
       await paste(pane.paneId, profile.submit.guardTrailingBackslash && message.endsWith('\\') ? `${message} ` : message, profile.submit.bracketed);
     }
-    const delivery: Delivery = { agent: name, target: pane.paneId, bytes: Buffer.byteLength(message), submitted: false, rescued: false, ms: 0 };
     if (opts.submit) {
       await sleep(profile.submit.delayMs);
       let before: Screen;
@@ -215,6 +224,33 @@ export class TmuxTransport implements Transport {
         throw new FleetError(`agent '${name}' did not become ready for input in time; nothing was typed`, `look at it: mosaic-agent read ${name}`);
       }
       await sleep(50);
+    }
+  }
+
+  /**
+   * Empty the runtime's input area, which holds `held`: the profile's clear
+   * keys take the line the cursor is on, BSpace joins up the line above, and
+   * so on until the area reads empty. Fails, with nothing pasted, when it
+   * does not empty.
+   */
+  private async clearInput(name: string, paneId: string, profile: Profile, held: string): Promise<void> {
+    let now: string | undefined = held;
+    for (let round = 0; round < MAX_CLEAR_ROUNDS && now !== ''; round++) {
+      const before: string | undefined = now;
+      await this.tmux.sendKeys(paneId, ...(round > 0 ? ['BSpace'] : []), ...profile.submit.clear!);
+      // Each round waits for the runtime to redraw, so no round is sent on a stale screen.
+      const until = Date.now() + CLEAR_REDRAW_MS;
+      for (;;) {
+        now = inputText(profile.input, (await this.tmux.screen(paneId)).lines);
+        if (now !== before || Date.now() >= until) break;
+        await sleep(POLL_MS);
+      }
+    }
+    if (now !== '') {
+      throw new FleetError(
+        `agent '${name}' holds text in its input that was never sent, and it could not be cleared; nothing was pasted (it holds: ${JSON.stringify(now?.slice(0, 80))})`,
+        `look at it: mosaic-agent read ${name}`,
+      );
     }
   }
 

@@ -26,6 +26,8 @@ export interface Delivery {
   submitted: boolean;
   /** A second submit key was needed (the first was swallowed). */
   rescued: boolean;
+  /** Text that was left unsent in the agent's input and was cleared before the paste. */
+  cleared?: string;
   ms: number;
 }
 

@@ -151,6 +151,16 @@ test('a send to a pi that has stopped reading its input waits until pi shows the
   await eventually(() => piReady('alpha'), 'the editor to be empty');
 });
 
+test('text left unsent in pi\'s editor is cleared first, and only the message is submitted', async () => {
+  const pane = await paneOf('alpha');
+  await fleet.tmux.run(['send-keys', '-t', pane.paneId, '-l', 'half typed words ']);
+  await fleet.tmux.pasteText('mosaic-test-leftover', pane.paneId, 'a block\nleft over', true);
+  await eventually(async () => (inputBoxText((await fleet.tmux.screen(pane.paneId)).lines) ?? '').includes('half typed'), 'the leftover in the editor');
+  const got = await sendToPi(['alpha', 'the message alone']);
+  assert.deepEqual(got, ['the message alone']);
+  assert.equal(await piReady('alpha'), true);
+});
+
 test('--no-submit pastes without submitting', async () => {
   const before = mock.userMessages().length;
   const r = await fleet.run('agent-send', ['--no-submit', '--json', 'alpha', 'typed but not sent']);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { eventually } from '../helpers/fleet.js';
 import { profileFor } from '../../lib/profiles.js';
+import { inputText } from '../../lib/screen.js';
 import { firstRunProblems } from '../../lib/first-run.js';
 import { cmdlineOf, NASTY, startRig, type Rig, type RuntimeName } from './harness.js';
 import { processGroupMembers as processGroup } from '../../lib/supervisor.js';
@@ -122,6 +123,25 @@ export function runtimeTests(spec: RuntimeSpec): void {
     });
   }
 
+  test(`text left unsent in ${rt}'s input (typed, then a pasted block) is cleared before a send, and only the message arrives`, async (t) => {
+    const r = need(t);
+    if (!r) return;
+    await r.waitFor('main', 'idle');
+    const pane = await r.pane('main');
+    await r.fleet.tmux.run(['send-keys', '-t', pane.paneId, '-l', 'half typed words ']);
+    await r.fleet.tmux.pasteText('mosaic-test-leftover', pane.paneId, 'a block\nleft over\nfrom a paste', true);
+    const held = async () => inputText(profile.input, (await r.fleet.tmux.screen(pane.paneId)).lines) ?? '';
+    await eventually(async () => (await held()).includes('half typed'), `${rt} to show the leftover text`, 10_000, 100);
+    const before = r.mock.userMessages().length;
+    const sent = await r.fleet.run('agent-send', ['--json', 'main', 'the message alone']);
+    assert.equal(sent.code, 0, sent.stderr);
+    assert.match(JSON.parse(sent.stdout)[0].cleared, /half typed/);
+    assert.match(sent.stderr, /never sent; it was cleared first/);
+    assert.deepEqual((await r.mock.waitForMessages(before + 1, 60_000)).slice(before), [delivered('the message alone')]);
+    await r.waitFor('main', 'idle');
+    assert.equal(await held(), '', 'nothing left in the input');
+  });
+
   test(`${rt} reads as busy while the model is slow to answer, then idle again`, async (t) => {
     const r = need(t);
     if (!r) return;
@@ -173,6 +193,9 @@ export function runtimeTests(spec: RuntimeSpec): void {
     const pane = await r.start('main', { ...mainEnv, MOSAIC_AGENT_RESUME: '1' });
     assert.deepEqual(cmdlineOf(pane.panePid).slice(-(profile.resume.length - 1)), profile.resume.slice(1));
     await r.waitFor('main', 'idle', 90_000);
+    // Gemini CLI 0.61 draws its input before the resumed conversation and drops
+    // what is typed until that is loaded: wait, as a person would, to see it.
+    await eventually(async () => (await r.fleet.tmux.capture(pane.paneId)).includes('remember the word walnut'), `${rt} to show the resumed conversation`, 30_000, 100);
     const n = r.mock.requests.length;
     await r.send('main', 'what was the word?');
     const turn = r.mock.requests.slice(n).find((q) => q.offersTools)!;

@@ -1,5 +1,6 @@
 // The roster: parsing, validation with positions, env files and the apply plan.
 import { test } from 'node:test';
+import { resolveProfile } from '../../lib/profiles.js';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -580,6 +581,18 @@ test('a runtime of the user\'s own in `profiles:` and an agent\'s profile change
   assert.deepEqual(b!.profile, { submit_delay_ms: 300, approval: ['Proceed?'] });
   const env = parseEnvFile(renderEnvFile(a!, 'roster.yaml'));
   assert.deepEqual(JSON.parse(env.MOSAIC_AGENT_PROFILE!), a!.profile);
+});
+
+test('a profile\'s clear keys may be a string of words or a list, and an empty list turns clearing off', () => {
+  const roster = parseRoster(
+    ['agents:', '  a: { runtime: pi, profile: { clear: "C-a C-k" } }', '  b: { runtime: claude, profile: { clear: [] } }', ''].join('\n'),
+    'roster.yaml',
+    { home: tmpdir(), checkWorkdirs: false },
+  );
+  const [a, b] = roster.agents;
+  assert.deepEqual(resolveProfile('pi', a!.profile).submit.clear, ['C-a', 'C-k']);
+  assert.deepEqual(resolveProfile('claude', b!.profile).submit.clear, []);
+  assert.deepEqual(resolveProfile('claude', undefined).submit.clear, ['C-e', 'C-u']);
 });
 
 test('bad profile fields are reported with their positions', () => {

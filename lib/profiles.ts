@@ -42,14 +42,15 @@ export interface Markers {
 /**
  * Where a runtime keeps the input it has not submitted yet:
  * `box` — between the last two horizontal rules (pi, Claude Code), after an optional prompt sign;
- * `line` — the last line starting with one of the prompt signs (Codex `›`, Gemini `*` or `>`);
+ * `line` — the last line starting with one of the prompt signs (Codex `›`, Gemini `*` or `>`),
+ *   with `belowRule` only below the last horizontal rule (none: the input is not drawn);
  * `bar` — the last run of lines starting with a bar (opencode `┃`), less its footer lines;
  * `cursor-line` — the line under the cursor (shells and line-oriented REPLs).
  * `placeholder` is the hint text an empty input shows.
  */
 export type InputArea =
   | { kind: 'box'; prompt?: string; placeholder?: string }
-  | { kind: 'line'; prompts: string[]; placeholder?: string }
+  | { kind: 'line'; prompts: string[]; placeholder?: string; belowRule?: boolean }
   | { kind: 'bar'; bar: string; footerLines: number; placeholder?: string }
   | { kind: 'cursor-line' };
 
@@ -180,13 +181,11 @@ const PROFILES: Record<string, Omit<Profile, 'name'>> = {
       approval: ['Allow execution of', 'Do you trust the files in this folder?'],
       titleBusy: ['Working'],
       titleApproval: ['Action Required'],
-      // While /clear runs, Gemini hides its input line but still shows the
-      // conversation, whose echoed messages start with the same `>` as the
-      // input of its default mode: the echo would read as an input line.
-      startingLines: ['> /clear'],
     },
-    // `*` in yolo mode, `>` in the default mode.
-    input: { kind: 'line', prompts: ['*', '>'], placeholder: 'Type your message or @path/to/file' },
+    // `*` in yolo mode, `>` in the default mode. Messages echoed in the
+    // conversation start with `>` too; the input is the line under the last
+    // rule, which is gone while the input is hidden (as while /clear runs).
+    input: { kind: 'line', prompts: ['*', '>'], placeholder: 'Type your message or @path/to/file', belowRule: true },
     tui: true,
     tested: 'end to end: real Gemini CLI 0.61.0 against the mock server (tests/runtimes)',
   },

@@ -39,7 +39,13 @@ export function inputText(area: InputArea, lines: string[]): string | undefined 
       return withoutPlaceholder(bare, area.placeholder);
     }
     case 'line': {
-      for (let i = lines.length - 1; i >= 0; i--) {
+      let top = -1;
+      if (area.belowRule) {
+        top = lines.length - 1;
+        while (top >= 0 && !RULE.test(lines[top]!)) top--;
+        if (top < 0) return undefined;
+      }
+      for (let i = lines.length - 1; i > top; i--) {
         const t = lines[i]!.trim();
         const prompt = area.prompts.find((p) => t === p || t.startsWith(`${p} `) || t.startsWith(`${p}\u00a0`));
         if (prompt) return withoutPlaceholder(t.slice(prompt.length).trim(), area.placeholder);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inputBoxText, inputReady, submitState } from '../../lib/screen.js';
+import { inputBoxText, inputReady, inputText, submitState } from '../../lib/screen.js';
 import { activityOf } from '../../lib/activity.js';
 import { profileFor } from '../../lib/profiles.js';
 import type { Screen } from '../../lib/tmux.js';
@@ -60,4 +60,15 @@ test('a shell agent is idle at its prompt and busy while a command runs', () => 
 test('a stale busy marker far above the bottom does not count', () => {
   const lines = [' ⠋ Working...', ...Array(30).fill('old output'), ...fixture('pi-idle')];
   assert.equal(activityOf(pi, live, lines), 'idle');
+});
+
+test('gemini\'s input is the prompt line under the last rule; an echoed message above it is not', () => {
+  const gemini = profileFor('gemini');
+  const idle = fixture('gemini-after-reply');
+  assert.equal(inputText(gemini.input, idle), '');
+  // As the real Gemini CLI 0.61 draws it while /clear runs (seen in tmux):
+  // the conversation's echo `> /clear` above a rule, and no input line under it.
+  const clearing = [' > hello there', '✦ ok: hello there', '', ' > /clear', '─'.repeat(80), '', ''];
+  assert.equal(inputText(gemini.input, clearing), undefined);
+  assert.equal(activityOf(gemini, live, clearing), 'starting');
 });

@@ -56,9 +56,16 @@ test('mosaic-agent logs prints the transcript and its last lines', async () => {
 test('a transcript rotates at its size cap', async () => {
   await fleet.startAgent('chatty', { MOSAIC_AGENT_RUNTIME: 'shell', MOSAIC_AGENT_LOG_MAX_BYTES: '20000' });
   await fleet.run('agent-send', ['chatty', 'for i in $(seq 1 2000); do echo "chatty line $i"; done']);
-  await eventually(() => existsSync(`${log('chatty')}.1`) && readFileSync(log('chatty'), 'utf8').includes('chatty line 2000'), 'a rotated transcript', 15_000);
+  await eventually(() => existsSync(`${log('chatty')}.1`), 'a rotated transcript', 15_000);
   assert.ok(statSync(log('chatty')).size < 20000);
   assert.ok(statSync(`${log('chatty')}.1`).size >= 20000);
+  const both = () => readFileSync(`${log('chatty')}.1`, 'utf8') + readFileSync(log('chatty'), 'utf8');
+  await eventually(() => both().includes('chatty line 2000'), 'the last line in the transcript');
+  // What comes after the rotation goes on in the emptied file.
+  const sent = await fleet.run('agent-send', ['chatty', 'echo "after the rotation"']);
+  assert.equal(sent.code, 0, sent.stderr);
+  // The command's output, not its echo: a line of its own.
+  await eventually(() => /[\r\n]after the rotation\r?\n/.test(readFileSync(log('chatty'), 'utf8')), 'new output in the current transcript');
 });
 
 test('a kickstart is delivered exactly once per start, once the runtime is ready', async () => {

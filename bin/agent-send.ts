@@ -16,7 +16,8 @@ go before NAME: everything after NAME is the message, even words starting with
 
 The message arrives exactly as given, with two normalisations: CRLF becomes
 LF, and one trailing newline is dropped. With --from SENDER, the first line
-is "[from SENDER]".
+is "[from SENDER]". Text left unsent in a full-screen runtime's input is
+cleared first, and named on stderr, so it cannot be submitted with the message.
 
 Options:
   --all              every running agent of the fleet

@@ -124,9 +124,9 @@ export class TmuxTransport implements Transport {
   private async sendSingle(name: string, message: string, opts: SendOptions): Promise<Delivery> {
     const started = Date.now();
     return withLock(this.lockPath(name), opts.timeoutMs, busyMessage(name), async () => {
-      let first: SendStart = { panes: undefined, pasted: false };
-      if (opts.waitReady) first.panes = await this.tmux.listPanes();
-      else first = await this.tmux.listPanesAndPaste(name, newBufferName(), message, PASTE_AT_ONCE);
+      const first: SendStart = opts.waitReady
+        ? { panes: await this.tmux.listPanes(), pasted: false }
+        : await this.tmux.listPanesAndPaste(name, newBufferName(), message, PASTE_AT_ONCE);
       const pane = this.resolve(name, await this.tmux.requireHolder(first.panes));
       const profile = agentProfile(pane.runtime, pane.profileJson, this.env);
       if (first.pasted) return this.deliver(name, pane, profile, message, opts, started, undefined);
@@ -254,11 +254,17 @@ export class TmuxTransport implements Transport {
     }
   }
 
+  /** The pane's screen while a message is being submitted; fails if the agent has exited meanwhile. */
+  private async liveScreen(paneId: string): Promise<Screen> {
+    const screen = await this.tmux.screen(paneId);
+    if (screen.dead) throw new FleetError('the agent exited while the message was being submitted', 'check it: mosaic-agent status');
+    return screen;
+  }
+
   /** Poll until the runtime's input area holds text (the paste); fails at the send's deadline. */
   private async waitPasteShown(name: string, paneId: string, profile: Profile, deadline: number): Promise<Screen> {
     for (;;) {
-      const screen = await this.tmux.screen(paneId);
-      if (screen.dead) throw new FleetError('the agent exited while the message was being submitted', 'check it: mosaic-agent status');
+      const screen = await this.liveScreen(paneId);
       if ((inputText(profile.input, screen.lines) ?? '') !== '') return screen;
       if (Date.now() >= deadline) {
         throw new FleetError(
@@ -274,9 +280,7 @@ export class TmuxTransport implements Transport {
   private async waitSubmitted(paneId: string, profile: Profile, before: Screen, deadline: number): Promise<'pending' | 'taken' | 'unknown'> {
     const until = Math.min(Date.now() + VERIFY_MS, deadline);
     for (;;) {
-      const now = await this.tmux.screen(paneId);
-      if (now.dead) throw new FleetError('the agent exited while the message was being submitted', 'check it: mosaic-agent status');
-      const state = submitState(profile, before, now);
+      const state = submitState(profile, before, await this.liveScreen(paneId));
       if (state === 'taken' || Date.now() >= until) return state;
       await sleep(POLL_MS);
     }

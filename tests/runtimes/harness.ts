@@ -4,7 +4,7 @@
 // with a throwaway HOME whose first-run questions are answered ahead (or not,
 // to see the blockers).
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestFleet, eventually, pidAlive, type TestFleet } from '../helpers/fleet.js';
 import { startMockLLM, type MockServer } from '../fixtures/mock-llm.js';
@@ -124,6 +124,8 @@ export async function startRig(runtime: RuntimeName): Promise<Rig | { skip: stri
     async close() {
       await fleet.close();
       await reapStrays(fleet.dir);
+      // What the strays wrote into their HOMEs after the fleet's directory was removed.
+      rmSync(fleet.dir, { recursive: true, force: true });
       await mock.close();
     },
   };

@@ -81,14 +81,21 @@ export async function stopAgentSession(tmux: Tmux, name: string): Promise<boolea
   const group = pane && !pane.dead && processGroupMembers(pane.panePid).includes(pane.panePid) ? pane.panePid : undefined;
   const killed = await tmux.killSession(name);
   if (group === undefined) return killed;
-  const deadline = Date.now() + STOP_GRACE_MS;
+  /** Whether the group empties within `ms`. */
+  const emptied = async (ms: number): Promise<boolean> => {
+    const until = Date.now() + ms;
+    while (processGroupMembers(group).length > 0) {
+      if (Date.now() >= until) return false;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return true;
+  };
   // A moment for SIGHUP to work before anything is sent.
-  for (const signal of [undefined, 'SIGTERM', 'SIGKILL'] as const) {
-    if (signal) signalGroup(group, signal);
-    const until = signal === 'SIGTERM' ? deadline : Date.now() + 200;
-    while (processGroupMembers(group).length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    if (processGroupMembers(group).length === 0) break;
-  }
+  if (await emptied(200)) return killed;
+  signalGroup(group, 'SIGTERM');
+  if (await emptied(STOP_GRACE_MS)) return killed;
+  signalGroup(group, 'SIGKILL');
+  await emptied(200);
   return killed;
 }
 

@@ -21,6 +21,14 @@ async function paneOf(name: string) {
   return agentPaneOf((await fleet.tmux.listPanes())!, name)!;
 }
 
+/** Start a shell agent and wait for its prompt; returns its pane. */
+async function startShell(name: string) {
+  await fleet.startAgent(name, { MOSAIC_AGENT_RUNTIME: 'shell' });
+  const pane = await paneOf(name);
+  await eventually(async () => (await fleet.tmux.capture(pane.paneId)).trim() !== '', `${name}'s prompt`);
+  return pane;
+}
+
 async function piReady(name: string): Promise<boolean> {
   const screen = await fleet.tmux.screen((await paneOf(name)).paneId);
   return inputBoxText(screen.lines) === '';
@@ -224,9 +232,7 @@ test('a send to several agents with a missing one among them delivers to the oth
 });
 
 test('a send to a shell agent whose window was split goes to its agent pane, not the active one', async () => {
-  await fleet.startAgent('split', { MOSAIC_AGENT_RUNTIME: 'shell' });
-  const agent = await paneOf('split');
-  await eventually(async () => (await fleet.tmux.capture(agent.paneId)).trim() !== '', 'the prompt');
+  const agent = await startShell('split');
   const other = (await fleet.tmux.must(['split-window', '-t', agent.paneId, '-P', '-F', '#{pane_id}', 'cat'], 'split')).trim();
   const r = await fleet.run('agent-send', ['split', 'echo to-the-agent-pane']);
   assert.equal(r.code, 0, r.stderr);
@@ -248,9 +254,7 @@ test('a send to an agent whose screen is read first reads the agent pane, not th
 });
 
 test('a send to a shell agent in copy mode leaves copy mode and runs', async () => {
-  await fleet.startAgent('copier', { MOSAIC_AGENT_RUNTIME: 'shell' });
-  const pane = await paneOf('copier');
-  await eventually(async () => (await fleet.tmux.capture(pane.paneId)).trim() !== '', 'the prompt');
+  const pane = await startShell('copier');
   await fleet.tmux.run(['copy-mode', '-t', pane.paneId]);
   const r = await fleet.run('agent-send', ['copier', 'echo out-of-copy-mode']);
   assert.equal(r.code, 0, r.stderr);

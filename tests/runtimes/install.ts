@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { exec } from '../../lib/exec.js';
+import { exec, isAlive } from '../../lib/exec.js';
 
 export const VERSIONS: Readonly<Record<string, string>> = JSON.parse(readFileSync(join(import.meta.dirname, 'versions.json'), 'utf8'));
 
@@ -42,15 +42,14 @@ function installed(dir: string): Runtimes | undefined {
 }
 
 function lockOwnerGone(lock: string): boolean {
+  let owner: { pid: number; at: number };
   try {
-    const { pid, at } = JSON.parse(readFileSync(join(lock, 'owner.json'), 'utf8')) as { pid: number; at: number };
-    if (Date.now() - at > STALE_LOCK_MS) return true;
-    process.kill(pid, 0);
+    owner = JSON.parse(readFileSync(join(lock, 'owner.json'), 'utf8'));
+  } catch {
+    // No owner file yet: the lock is being taken right now.
     return false;
-  } catch (err) {
-    // ESRCH: the owner died; a missing owner file: the lock is being taken right now.
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
+  return Date.now() - owner.at > STALE_LOCK_MS || !isAlive(owner.pid);
 }
 
 /**

@@ -3,10 +3,11 @@
 // may create (and end) the fleet's tmux server.
 import { parseFlags, runMain } from '../lib/cli.js';
 import { UsageError } from '../lib/errors.js';
-import { startHolder, stopHolder } from '../lib/holder.js';
+import { recoverFleet, startHolder, stopHolder } from '../lib/holder.js';
 import { Tmux } from '../lib/tmux.js';
 
 const HELP = `Usage: mosaic-holder start [--pid-file FILE]
+       mosaic-holder recover
        mosaic-holder stop
 
 Run by mosaic-tmux-holder.service; not usually run by hand.
@@ -14,6 +15,9 @@ Run by mosaic-tmux-holder.service; not usually run by hand.
 start  create the fleet's tmux server (socket $MOSAIC_TMUX_SOCKET, default
        mosaic-factory) with its _holder session and the fleet's options;
        refuses if a server already runs there.
+recover  (ExecStartPost) on the first start under this user manager, start
+       mosaic-fleet.target (the enabled agents); after a crash or restart,
+       start exactly the agents that were running, enabled or not.
 stop   end that server and every agent session in it.
 
 Options:
@@ -34,6 +38,11 @@ void runMain('mosaic-holder', async (argv) => {
   if (command === 'start') {
     const pid = await startHolder(tmux, { pidFile: flags['pid-file'], config: process.env.MOSAIC_TMUX_CONF || undefined });
     process.stdout.write(`holder: tmux server on socket '${tmux.socket}' started (pid ${pid})\n`);
+    return 0;
+  }
+  if (command === 'recover') {
+    const r = await recoverFleet();
+    process.stdout.write(`holder: ${r.first ? 'first start: started' : 'restarted: started the agents that ran:'} ${r.units.join(' ') || '(none)'}\n`);
     return 0;
   }
   if (command === 'stop') {

@@ -6,7 +6,8 @@ import { agentSpecFromEnv } from '../lib/agent-spec.js';
 import { parseFlags, runMain } from '../lib/cli.js';
 import { checkAgentName } from '../lib/names.js';
 import { isAlive } from '../lib/exec.js';
-import { countStart, ensureAgentSession, startTranscript, startWaiter, stopAgentSession } from '../lib/supervisor.js';
+import { countStart, ensureAgentSession, holderGoingAway, startTranscript, startWaiter, stopAgentSession } from '../lib/supervisor.js';
+import { clearRunning, markRunning } from '../lib/running.js';
 import { openTransport } from '../lib/transport.js';
 import { FleetError, UsageError } from '../lib/errors.js';
 import { agentPaneOf, Tmux } from '../lib/tmux.js';
@@ -48,6 +49,10 @@ void runMain('start-agent-session', async (argv) => {
     // systemd sets EXIT_CODE for ExecStop only when the main process (the
     // waiter) already ended, i.e. the agent died by itself: keep its screen.
     if (process.env.EXIT_CODE) return 0;
+    // A stop by a person (or apply) is remembered: the next crash of the
+    // holder does not bring this agent back. A stop caused by the holder
+    // going away is not: its next start does.
+    if (!(await holderGoingAway(tmux))) clearRunning(name);
     await stopAgentSession(tmux, name);
     return 0;
   }
@@ -76,6 +81,7 @@ void runMain('start-agent-session', async (argv) => {
     await sendKickstart(name);
   }
   const waiter = startWaiter(outcome.pid, pidFile);
+  markRunning(name);
   const what = spec.command ? 'MOSAIC_AGENT_COMMAND' : `runtime ${spec.runtime}`;
   process.stdout.write(
     `agent ${name}: ${outcome.action} session (${what}, pane ${outcome.paneId}, pid ${outcome.pid}, waiter ${waiter})\n`,

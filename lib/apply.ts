@@ -8,7 +8,10 @@ import { FleetError } from './errors.js';
 import { writeFileAtomic } from './fsutil.js';
 import { agentEnvDir, agentEnvFile } from './paths.js';
 import { loadRoster, planApply, readEnvFiles, renderEnvFile, type AgentConfig, type PlanAction } from './roster.js';
-import { agentUnit, mustSystemctl, unitStates } from './systemd.js';
+import { clearRunning } from './running.js';
+import { stopAgentSession } from './supervisor.js';
+import { Tmux } from './tmux.js';
+import { agentUnit, mustSystemctl, resetFailed, unitStates } from './systemd.js';
 
 export interface ApplyOptions {
   rosterPath: string;
@@ -99,7 +102,16 @@ export async function applyRoster(opts: ApplyOptions): Promise<ApplyResult> {
   // config dir) stops before any agent is touched.
   for (const name of write) writeAgentEnvFile(byName.get(name)!, roster.file, env);
   if (disable.length) await mustSystemctl(['disable', '--now', '--', ...disable], 'stop and disable agents');
-  for (const name of remove) rmSync(agentEnvFile(name, env), { force: true });
+  // A pruned agent leaves nothing behind: no env file, no failed unit, no
+  // record that it ran, and no session (an agent that died by itself keeps
+  // its dead pane for 'read', and its unit's stop does not run again).
+  const tmux = remove.length ? Tmux.fromEnv(env) : undefined;
+  for (const name of remove) {
+    rmSync(agentEnvFile(name, env), { force: true });
+    clearRunning(name, env);
+    await stopAgentSession(tmux!, name);
+  }
+  await resetFailed([...remove.map(agentUnit), ...restart, ...start]);
   if (enable.length) await mustSystemctl(['enable', '--', ...enable], 'enable agents');
   if (restart.length) await mustSystemctl(['restart', '--', ...restart], 'restart changed agents');
   if (start.length) await mustSystemctl(['start', '--', ...start], 'start agents');

@@ -12,7 +12,8 @@ import { FleetError, UsageError } from './errors.js';
 import { fleetStatus, renderStatus } from './fleet-status.js';
 import { checkAgentName } from './names.js';
 import { runSendCommand } from './send-command.js';
-import { agentUnit, FLEET_TARGET, loadedAgents, mustSystemctl } from './systemd.js';
+import { agentOfUnit, agentUnit, FLEET_TARGET, loadedAgents, mustSystemctl, resetFailed } from './systemd.js';
+import { clearRunning } from './running.js';
 import { Tmux } from './tmux.js';
 import { openTransport } from './transport.js';
 
@@ -187,6 +188,10 @@ async function lifecycle(verb: 'start' | 'stop' | 'restart', argv: string[]): Pr
     units = flags._.map((n) => agentUnit(checkAgentName(n)));
   }
   if (units.length === 0) throw new FleetError('no agents to ' + verb);
+  // A person's stop is remembered even when the unit was between two restarts
+  // (its ExecStop, which also forgets it, does not run then).
+  if (verb === 'stop') for (const u of units) { const n = agentOfUnit(u); if (n) clearRunning(n); }
+  else await resetFailed(units.filter((u) => agentOfUnit(u) !== undefined));
   await mustSystemctl([verb, '--', ...units], `${verb} ${units.join(' ')}`);
   process.stdout.write(`${verb}: ${units.join(' ')}\n`);
   return 0;

@@ -7,6 +7,8 @@ import { exec } from './exec.js';
 import { FleetError } from './errors.js';
 import { writeFileAtomic } from './fsutil.js';
 import { HOLDER_SESSION, type Tmux } from './tmux.js';
+import { firstHolderStart, runningAgents } from './running.js';
+import { agentUnit, FLEET_TARGET, systemctl, unitStates } from './systemd.js';
 
 // Server and global options the fleet relies on. `exit-empty off` keeps the
 // server up with no sessions; `remain-on-exit on` keeps a dead agent's last
@@ -58,4 +60,29 @@ export async function startHolder(tmux: Tmux, opts: { pidFile?: string; config?:
 export async function stopHolder(tmux: Tmux): Promise<boolean> {
   const r = await tmux.run(['kill-server']);
   return r.code === 0;
+}
+
+/**
+ * The holder's ExecStartPost: on the first start under this user manager (a
+ * boot) start mosaic-fleet.target, i.e. the enabled agents; on any later start
+ * (the server or the holder crashed, or a person restarted it) start exactly
+ * the agents that were running, enabled or not, and no other. An agent that
+ * ended failed is left failed. Returns what it started (`--no-block`: the
+ * holder's own start does not wait for its agents).
+ */
+export async function recoverFleet(env: NodeJS.ProcessEnv = process.env): Promise<{ first: boolean; units: string[] }> {
+  if (firstHolderStart(env)) {
+    await startNoBlock([FLEET_TARGET]);
+    return { first: true, units: [FLEET_TARGET] };
+  }
+  const units = runningAgents(env).map(agentUnit);
+  const states = await unitStates(units);
+  const toStart = units.filter((u) => states.get(u)?.active !== 'failed' && states.get(u)?.load === 'loaded');
+  if (toStart.length) await startNoBlock(toStart);
+  return { first: false, units: toStart };
+}
+
+async function startNoBlock(units: string[]): Promise<void> {
+  const r = await systemctl(['start', '--no-block', '--', ...units]);
+  if (r.code !== 0) throw new FleetError(`systemctl could not start ${units.join(' ')}: ${r.stderr.trim() || `exit ${r.code}`}`);
 }

@@ -15,6 +15,7 @@ import { FleetError } from './errors.js';
 import { writeFileAtomic } from './fsutil.js';
 import { runtimeDir, stateDir } from './paths.js';
 import { agentPaneOf, type Tmux } from './tmux.js';
+import { HOLDER_UNIT, systemctl, unitStates } from './systemd.js';
 
 /** How often the waiter checks the agent (seconds): well inside the 2 s the issue allows. */
 export const WAITER_INTERVAL_S = 0.5;
@@ -60,6 +61,21 @@ export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJ
   }
   const { paneId, panePid } = await tmux.newSession({ width: spec.width, height: spec.height, ...sessionSpec });
   return { action: 'created', paneId, pid: panePid };
+}
+
+/**
+ * Whether an agent's stop comes from its holder going away (the tmux server
+ * died, or the holder is stopping or restarting: BindsTo= stops the agents
+ * first) rather than from a person or `apply`. Such a stop must not forget
+ * that the agent ran: the holder's next start brings it back (lib/running.ts).
+ */
+export async function holderGoingAway(tmux: Tmux): Promise<boolean> {
+  if (!(await tmux.listPanes())) return true;
+  const jobs = await systemctl(['list-jobs', '--plain', '--no-legend', '--no-pager']);
+  // Lines read JOB UNIT TYPE STATE: a queued stop or restart of the holder waits for its agents.
+  if (jobs.code === 0 && jobs.stdout.split('\n').some((l) => l.trim().split(/\s+/)[1] === HOLDER_UNIT)) return true;
+  const holder = (await unitStates([HOLDER_UNIT]).catch(() => new Map())).get(HOLDER_UNIT);
+  return holder !== undefined && holder.active !== 'active' && holder.active !== 'reloading';
 }
 
 /** How long a stopped agent that outlived its session gets after SIGTERM before SIGKILL. */

@@ -31,6 +31,18 @@ export async function mustSystemctl(args: readonly string[], what: string): Prom
   return r.stdout;
 }
 
+/**
+ * Clear the failed state (and start-limit count) of units about to be
+ * started, so a unit that gave up before the roster was fixed starts at once
+ * instead of failing for a minute. Units systemd does not know are skipped.
+ */
+export async function resetFailed(units: readonly string[]): Promise<void> {
+  if (units.length === 0) return;
+  const r = await systemctl(['reset-failed', '--', ...units]);
+  // A unit that is not loaded makes the whole call fail: clear them one by one then.
+  if (r.code !== 0 && units.length > 1) for (const u of units) await systemctl(['reset-failed', '--', u]);
+}
+
 export interface UnitState {
   unit: string;
   load: string;

@@ -61,8 +61,11 @@ before(async () => {
   await startBystanders();
 });
 after(async () => {
-  if (!skip) await checkBystanders();
-  await e?.close();
+  try {
+    if (!skip && e) await checkBystanders();
+  } finally {
+    await e?.close();
+  }
 });
 
 /** Sessions elsewhere, named like fleet agents, that the fleet must never touch. */

@@ -36,7 +36,27 @@ function chownTree(path: string, uid: number, gid: number): void {
 
 export async function setUpE2E(prefix: string): Promise<E2E> {
   const um = await createUserManager({ prefix });
-  const mock = await startMockOpenAI();
+  let mock: MockServer | undefined;
+  try {
+    mock = await startMockOpenAI();
+    return await prepare(um, mock);
+  } catch (err) {
+    // A half-made set-up is removed here: the test file's after() has nothing to close.
+    await closeAll(um, mock);
+    throw err;
+  }
+}
+
+/** Tear down the user and the mock whatever fails in between: a test file must always end. */
+async function closeAll(um: UserManager, mock: MockServer | undefined): Promise<void> {
+  try {
+    await um.destroy();
+  } finally {
+    await mock?.close();
+  }
+}
+
+async function prepare(um: UserManager, mock: MockServer): Promise<E2E> {
   const src = join(um.home, 'mosaic-fleet');
   // No node_modules: the built tools are bundled with their dependencies, and the install must not need them.
   mkdirSync(src, { recursive: true });
@@ -48,8 +68,10 @@ export async function setUpE2E(prefix: string): Promise<E2E> {
   await um.run(['mkdir', '-p', join(um.home, '.local', 'bin')]);
   let pi = join(ROOT, 'node_modules', '.bin', 'pi');
   if ((await um.run(['test', '-x', pi])).code !== 0) {
-    // The checkout is not readable by the throwaway user: give it its own copy.
-    cpSync(join(ROOT, 'node_modules'), join(um.home, 'node_modules'), { recursive: true });
+    // The checkout is not readable by the throwaway user (a clone in a 0700
+    // directory, as under /root): give it its own copy. verbatimSymlinks keeps
+    // .bin/pi relative; without it cpSync points it back into the checkout.
+    cpSync(join(ROOT, 'node_modules'), join(um.home, 'node_modules'), { recursive: true, verbatimSymlinks: true });
     chownTree(join(um.home, 'node_modules'), um.uid, um.gid);
     pi = join(um.home, 'node_modules', '.bin', 'pi');
   }
@@ -83,10 +105,7 @@ export async function setUpE2E(prefix: string): Promise<E2E> {
       const r = await e.tmux('capture-pane', '-p', '-t', `=${name}:`);
       return r.code === 0 && (r.stdout.match(/^─{3,}/gm) ?? []).length >= 2;
     },
-    async close() {
-      await um.destroy();
-      await mock.close();
-    },
+    close: () => closeAll(um, mock),
   };
   return e;
 }

@@ -24,6 +24,11 @@ Commands:
   cutover [--dry-run] [--keep-going] [--from-socket NAME]
                                    move hand-run agents from another tmux server onto the fleet
 
+What comes back: after a crash or restart of the holder or its tmux server,
+exactly the agents that were running (started, enabled or not; not those
+stopped); after a boot, the enabled agents (apply enables roster agents).
+With resume: true every restart continues the agent's own conversation.
+
 Options:
   -h, --help     help (also: mosaic-agent COMMAND --help)
   -V, --version  the installed version

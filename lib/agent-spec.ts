@@ -1,6 +1,7 @@
 // An agent's spec as its unit sees it: systemd has already merged the unit's
 // defaults, fleet.env and the agent's own NAME.env into our environment.
 import { homedir } from 'node:os';
+import { fillPlaceholders } from './conversation.js';
 import { FleetError } from './errors.js';
 import { agentProfile, overridesFromJson, type Profile } from './profiles.js';
 import { agentSearchPath, which } from './search-path.js';
@@ -71,11 +72,11 @@ export function agentSpecFromEnv(name: string, env: NodeJS.ProcessEnv = process.
  * set; else `mosaic yolo RUNTIME` when a mosaic CLI is installed (the original
  * design); else the profile's launch (or resume) argv with argv[0] resolved.
  */
-export function launchArgv(spec: AgentSpec, opts: { resume?: boolean } = {}): string[] {
+export function launchArgv(spec: AgentSpec, opts: { resume?: boolean; placeholders?: Readonly<Record<string, string>> } = {}): string[] {
   if (spec.command) return ['/bin/sh', '-c', spec.command];
   const mosaic = which('mosaic', spec.path);
   if (mosaic && spec.runtime !== 'shell') return [mosaic, 'yolo', spec.runtime];
-  const base = opts.resume && spec.profile.resume ? spec.profile.resume : spec.profile.launch;
+  const base = fillPlaceholders(opts.resume && spec.profile.resume ? spec.profile.resume : spec.profile.launch, opts.placeholders ?? {});
   const [cmd, ...args] = base;
   const found = cmd ? which(cmd, spec.path) : undefined;
   if (!found) {

@@ -14,14 +14,15 @@ import { checkAgentName } from './names.js';
 import { runSendCommand } from './send-command.js';
 import { agentOfUnit, agentUnit, FLEET_TARGET, loadedAgents, mustSystemctl, resetFailed } from './systemd.js';
 import { clearRunning } from './running.js';
+import { archiveConversations, requestFresh } from './conversation.js';
 import { Tmux } from './tmux.js';
 import { openTransport } from './transport.js';
 
 const COMMAND_HELP: Record<string, string> = {
   status: 'Usage: mosaic-agent status [NAME...] [--json]\n\nThe holder, then each agent: unit state, session, runtime, pid, uptime, restarts, activity.',
-  start: 'Usage: mosaic-agent start NAME...|--all\n\nStart agents (systemctl --user start mosaic-agent@NAME); --all starts the fleet target.',
-  stop: 'Usage: mosaic-agent stop NAME...|--all\n\nStop agents; each stop kills only that agent\'s own session.',
-  restart: 'Usage: mosaic-agent restart NAME...|--all\n\nRestart agents.',
+  start: 'Usage: mosaic-agent start NAME...|--all\n\nStart agents (systemctl --user start mosaic-agent@NAME, after clearing a failed state); --all starts\nthe fleet target. A started agent comes back after any crash or restart of the holder, enabled or\nnot; after a boot only enabled agents (apply enables roster agents) come back.',
+  stop: 'Usage: mosaic-agent stop NAME...|--all\n\nStop agents; each stop kills only that agent\'s own session. A stopped agent stays stopped when the\nholder or its tmux server crashes or restarts; a boot starts it again if it is enabled\n(systemctl --user disable mosaic-agent@NAME to keep it stopped across boots).',
+  restart: 'Usage: mosaic-agent restart NAME...|--all\n\nRestart agents (after clearing a failed state). With resume: true the agent continues its own\nconversation; use reset for a fresh one.',
   send: 'Usage: mosaic-agent send [options] NAME[,NAME...] MESSAGE...\n\nSee agent-send --help: the same options and the same code.',
   read: 'Usage: mosaic-agent read NAME [--lines N]\n\nPrint the agent\'s visible screen, or with --lines the last N lines of history too.',
   attach: 'Usage: mosaic-agent attach NAME [--read-only]\n\nAttach this terminal to the agent\'s session (detach with the tmux prefix, then d).',
@@ -156,12 +157,17 @@ async function reset(argv: string[]): Promise<number> {
     if (!(r instanceof Error)) {
       const confirmed = !profile.resetConfirm || (await waitForText(() => transport.read(name), profile.resetConfirm, 5000));
       if (confirmed) {
+        // The fresh conversation is not on disk before its first reply: set the reset one aside so a resume does not bring it back.
+        archiveConversations(name);
         process.stdout.write(`${name}: reset (${profile.reset})\n`);
         return 0;
       }
     }
     process.stderr.write(`mosaic-agent: ${profile.reset} did not take in ${name}; restarting it instead\n`);
   }
+  // The restart must not resume the conversation being reset (resume: true resumes every other restart).
+  requestFresh(name);
+  await resetFailed([agentUnit(name)]);
   await mustSystemctl(['restart', '--', agentUnit(name)], `restart ${name}`);
   process.stdout.write(`${name}: restarted (a fresh conversation${profile.reset ? '' : `; runtime ${profile.name} has no reset command`})\n`);
   return 0;

@@ -10,7 +10,8 @@ import { FleetError } from './errors.js';
 import { resolveProfile } from './profiles.js';
 import { loadRoster, type AgentConfig } from './roster.js';
 import { inputReady } from './screen.js';
-import { requestResume, stopAgentSession } from './supervisor.js';
+import { requestAdopt } from './conversation.js';
+import { stopAgentSession } from './supervisor.js';
 import { agentUnit, mustSystemctl, systemctl, unitStates } from './systemd.js';
 import { agentPaneOf, Tmux } from './tmux.js';
 
@@ -110,7 +111,7 @@ async function moveOne(agent: AgentConfig, rosterPath: string, fleet: Tmux, old:
   const unit = agentUnit(agent.name);
   try {
     writeAgentEnvFile(agent, rosterPath, env);
-    if (agent.resume) requestResume(agent.name, env);
+    if (agent.resume) requestAdopt(agent.name, env);
     await mustSystemctl(['enable', '--', unit], `enable ${unit}`);
     await mustSystemctl(['start', '--', unit], `start ${unit}`);
     const profile = resolveProfile(agent.runtime, agent.profile, env);

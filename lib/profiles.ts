@@ -56,9 +56,14 @@ export type InputArea =
 
 export interface Profile {
   name: string;
-  /** argv that starts the runtime for unattended use; argv[0] is looked up on the agent PATH. */
+  /**
+   * argv that starts the runtime for unattended use; argv[0] is looked up on
+   * the agent PATH. `{session_dir}` in a word becomes a directory the fleet
+   * keeps for this agent alone (lib/conversation.ts), so that several agents
+   * in one workdir never share a conversation.
+   */
   launch: string[];
-  /** argv that continues the last conversation, where the runtime has one. */
+  /** argv that continues the agent's own last conversation, where the runtime has one (same placeholders). */
   resume?: string[];
   /** What to type to start a fresh conversation, where the runtime has it. */
   reset?: string;
@@ -97,8 +102,12 @@ const NO_MARKERS: Markers = { busy: [], idle: [], approval: [] };
 // (tests/fixtures/screens/*.txt hold the captures; runtime-notes.md the sources).
 const PROFILES: Record<string, Omit<Profile, 'name'>> = {
   pi: {
-    launch: ['pi'],
-    resume: ['pi', '-c'],
+    // pi keeps a conversation per file in a session directory (by default one
+    // per workdir, where `-c` takes the newest: another agent's, when two
+    // share a workdir). Each agent gets its own; `-c` in an empty one starts
+    // a fresh conversation, and /new starts the next one there.
+    launch: ['pi', '--session-dir', '{session_dir}'],
+    resume: ['pi', '--session-dir', '{session_dir}', '-c'],
     reset: '/new',
     resetConfirm: 'New session started',
     // Enter right after the paste worked 40/40 times here; 50 ms is margin for a loaded machine.

@@ -7,13 +7,14 @@
 // also wakes when the agent is SIGKILLed or the whole server dies (a `tmux
 // wait-for` waiter does not).
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { libFile } from './location.cjs';
 import { launchArgv, sessionEnv, type AgentSpec } from './agent-spec.js';
 import { FleetError } from './errors.js';
 import { writeFileAtomic } from './fsutil.js';
 import { runtimeDir, stateDir } from './paths.js';
+import { adoptLatestConversation, archiveConversations, conversationPlaceholders, takeAdoptRequest, takeFreshRequest } from './conversation.js';
 import { agentPaneOf, type Tmux } from './tmux.js';
 import { HOLDER_UNIT, systemctl, unitStates } from './systemd.js';
 
@@ -42,10 +43,17 @@ export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJ
   if (existing && !existing.dead) {
     return { action: 'adopted', paneId: existing.paneId, pid: existing.panePid };
   }
-  // A restart after the agent died continues its conversation when the agent
-  // asks for it; so does the first start after a cutover, which leaves a
-  // one-shot request (see requestResume).
-  const argv = launchArgv(spec, { resume: spec.resume && (existing !== undefined || takeResumeRequest(spec.name, env)) });
+  // With resume, every start continues the agent's own conversation (in a
+  // directory of its own), except the one a reset asked to be fresh; the
+  // first start after a cutover first takes over the conversation the agent
+  // had when it ran by hand.
+  const placeholders = conversationPlaceholders(spec.name, env);
+  const fresh = takeFreshRequest(spec.name, env);
+  if (fresh) archiveConversations(spec.name, env);
+  if (takeAdoptRequest(spec.name, env) && spec.resume && !spec.command) {
+    adoptLatestConversation(spec.runtime, spec.workdir, placeholders.session_dir!, env);
+  }
+  const argv = launchArgv(spec, { resume: spec.resume && !fresh, placeholders });
   const sessionSpec = {
     name: spec.name,
     runtime: spec.runtime,
@@ -172,25 +180,6 @@ export async function startTranscript(tmux: Tmux, name: string, paneId: string, 
   const max = Number(env.MOSAIC_AGENT_LOG_MAX_BYTES) > 0 ? String(Number(env.MOSAIC_AGENT_LOG_MAX_BYTES)) : String(DEFAULT_LOG_MAX_BYTES);
   await tmux.pipePane(paneId, ['bash', LOGGER_SCRIPT, file, max]);
   return file;
-}
-
-function resumeRequestFile(name: string, env: NodeJS.ProcessEnv): string {
-  return join(runtimeDir(env), 'resume-next', name);
-}
-
-/** Ask the next creation of the agent's session to continue its last conversation (cutover). */
-export function requestResume(name: string, env: NodeJS.ProcessEnv = process.env): void {
-  const file = resumeRequestFile(name, env);
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  writeFileAtomic(file, `${Date.now()}\n`, 0o600);
-}
-
-/** Whether a resume was requested, consuming the request. */
-function takeResumeRequest(name: string, env: NodeJS.ProcessEnv): boolean {
-  const file = resumeRequestFile(name, env);
-  if (!existsSync(file)) return false;
-  rmSync(file, { force: true });
-  return true;
 }
 
 /** Where the agent's start count lives: per boot, under the runtime dir; its mtime is the last start. */

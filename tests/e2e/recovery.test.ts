@@ -5,7 +5,6 @@
 // real units, real pi against the mock server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { e2eSkipReason } from './harness.js';
 import { setUpE2E, waitFor, type E2E } from './setup.js';
@@ -25,13 +24,6 @@ async function settle(up: string[], down: string[]): Promise<void> {
   for (const n of down) assert.equal(await e.show(unit(n), 'ActiveState'), 'inactive', `${n} should stay stopped`);
   const sessions = await e.sessions();
   assert.deepEqual(sessions, ['_holder', ...up].sort(), 'one session per running agent, none for a stopped one');
-}
-
-/** The argv of an agent's runtime, as the kernel has it. */
-async function argvOf(name: string): Promise<string[]> {
-  const pid = await e.panePid(name);
-  assert.ok(pid, `${name} has no live pane`);
-  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
 }
 
 before(async () => {
@@ -135,7 +127,7 @@ test('a pruned agent that had failed leaves nothing behind in status or doctor',
   assert.doesNotMatch(doc.stdout, /flaky/);
 });
 
-test('with resume: true, a restart by a person resumes; reset starts a fresh conversation', { skip }, async () => {
+test('with resume: true, a restart by a person resumes the conversation', { skip }, async () => {
   await e.write(roster, `agents:
   kept: { runtime: shell }
   cx: { runtime: shell }
@@ -149,9 +141,49 @@ test('with resume: true, a restart by a person resumes; reset starts a fresh con
   await e.mock.waitForMessages(n + 1, 20_000);
   assert.equal((await e.tool('mosaic-agent', 'restart', 'res')).code, 0);
   await waitFor(() => e.piReady('res'), { what: 'pi ready after restart', timeoutMs: 30_000 });
-  assert.ok((await argvOf('res')).includes('-c'), `not resumed: ${(await argvOf('res')).join(' ')}`);
   n = e.mock.userMessages().length;
   assert.equal((await e.tool('agent-send', 'res', 'what was the word?')).code, 0);
   await e.mock.waitForMessages(n + 1, 20_000);
   assert.ok(JSON.stringify(e.mock.requests.at(-1)!.body.messages).includes('remember the word quince'), 'the restart by a person carried the conversation over');
+});
+
+test('after a reset, the next restart resumes the fresh conversation, not the one reset', { skip }, async () => {
+  const r = await e.tool('mosaic-agent', 'reset', 'res');
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  assert.equal((await e.tool('mosaic-agent', 'restart', 'res')).code, 0);
+  await waitFor(() => e.piReady('res'), { what: 'pi ready after restart', timeoutMs: 30_000 });
+  const n = e.mock.userMessages().length;
+  assert.equal((await e.tool('agent-send', 'res', 'anything left?')).code, 0);
+  await e.mock.waitForMessages(n + 1, 20_000);
+  assert.doesNotMatch(JSON.stringify(e.mock.requests.at(-1)!.body.messages), /quince/);
+});
+
+test('two pi agents in one workdir each resume their own conversation', { skip }, async () => {
+  await e.write(roster, `defaults: { workdir: ~/shared }
+agents:
+  kept: { runtime: shell }
+  cx: { runtime: shell }
+  w1: { runtime: pi, resume: true, env: { PI_OFFLINE: "1" } }
+  w2: { runtime: pi, resume: true, env: { PI_OFFLINE: "1" } }
+`);
+  await e.um.run(['mkdir', '-p', join(e.um.home, 'shared')]);
+  const r = await e.tool('mosaic-agent', 'apply', '--prune');
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  for (const [agent, word] of [['w1', 'apple'], ['w2', 'banana']] as const) {
+    await waitFor(() => e.piReady(agent), { what: `${agent} ready`, timeoutMs: 30_000 });
+    const n = e.mock.userMessages().length;
+    assert.equal((await e.tool('agent-send', agent, `remember the word ${word}`)).code, 0);
+    await e.mock.waitForMessages(n + 1, 20_000);
+  }
+  // w2 spoke last: a directory-wide "continue the newest" would hand w1 the banana.
+  const pid = (await e.panePid('w1'))!;
+  process.kill(pid, 'SIGKILL');
+  await waitFor(async () => { const p = await e.panePid('w1'); return p !== undefined && p !== pid; }, { what: 'w1 back', timeoutMs: 20_000 });
+  await waitFor(() => e.piReady('w1'), { what: 'w1 ready', timeoutMs: 30_000 });
+  const n = e.mock.userMessages().length;
+  assert.equal((await e.tool('agent-send', 'w1', 'which word?')).code, 0);
+  await e.mock.waitForMessages(n + 1, 20_000);
+  const texts = JSON.stringify(e.mock.requests.at(-1)!.body.messages);
+  assert.match(texts, /apple/);
+  assert.doesNotMatch(texts, /banana/);
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fillPlaceholders } from '../../lib/conversation.js';
 import { agentSpecFromEnv, launchArgv, sessionEnv } from '../../lib/agent-spec.js';
 import { agentSearchPath, which } from '../../lib/search-path.js';
 import { FleetError } from '../../lib/errors.js';
@@ -33,7 +34,7 @@ test('a runtime in ~/.local/bin is found though systemd\'s PATH lacks it', () =>
   const home = fakeHome();
   exe(join(home, '.local', 'bin', 'pi'));
   const spec = agentSpecFromEnv('a', { HOME: home, PATH: '/usr/bin:/bin' });
-  assert.deepEqual(launchArgv(spec), [join(home, '.local', 'bin', 'pi')]);
+  assert.deepEqual(launchArgv(spec, { placeholders: { session_dir: '/s/a' } }), [join(home, '.local', 'bin', 'pi'), '--session-dir', '/s/a']);
   assert.ok(spec.path.split(':').includes(join(home, '.local', 'bin')));
 });
 
@@ -64,11 +65,15 @@ test('a mosaic CLI on the PATH launches `mosaic yolo RUNTIME`', () => {
   assert.deepEqual(launchArgv(spec), [join(home, '.local', 'bin', 'mosaic'), 'yolo', 'codex']);
 });
 
-test('resume uses the profile\'s resume argv when asked', () => {
+test('resume uses the profile\'s resume argv when asked, in the agent\'s own session directory', () => {
   const home = fakeHome();
   exe(join(home, '.local', 'bin', 'pi'));
   const spec = agentSpecFromEnv('a', { HOME: home, MOSAIC_AGENT_RESUME: '1' });
-  assert.deepEqual(launchArgv(spec, { resume: true }), [join(home, '.local', 'bin', 'pi'), '-c']);
+  assert.deepEqual(launchArgv(spec, { resume: true, placeholders: { session_dir: '/s/a' } }), [join(home, '.local', 'bin', 'pi'), '--session-dir', '/s/a', '-c']);
+});
+
+test('placeholders fill parts of words and leave unknown ones as they are', () => {
+  assert.deepEqual(fillPlaceholders(['x', '--dir={session_dir}/y', '{nope}'], { session_dir: '/d' }), ['x', '--dir=/d/y', '{nope}']);
 });
 
 test('a runtime that is not installed is a clear error naming what to do', () => {

@@ -84,7 +84,7 @@ test('an unknown runtime gets a conservative default profile', () => {
 
 test('roster overrides change only what they name', () => {
   const p = resolveProfile('pi', { submit_delay_ms: 300, approval: ['Proceed?'] });
-  assert.deepEqual(p.launch, ['pi']);
+  assert.deepEqual(p.launch, ['pi', '--session-dir', '{session_dir}']);
   assert.equal(p.submit.delayMs, 300);
   assert.equal(p.submit.guardTrailingBackslash, true);
   assert.deepEqual(p.markers.approval, ['Proceed?']);

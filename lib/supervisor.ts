@@ -1,11 +1,12 @@
 // Ties an agent unit's life to its agent. The agent runs inside the holder's
 // tmux server, so it lives in the holder's cgroup, not in the agent unit's
 // (runtime-notes #8): the unit needs a process of its own that lives exactly
-// as long as the agent. That process is lib/agent-waiter.sh: a ~3 MB bash loop
-// instead of a ~45 MB Node process per agent, it checks /proc every 0.5 s
-// (zombies count as dead), and it needs nothing from the tmux server, so it
-// also wakes when the agent is SIGKILLed or the whole server dies (a `tmux
-// wait-for` waiter does not).
+// as long as the agent. That process is lib/agent-waiter.sh: a ~5 MB perl
+// process blocked on a pidfd (no CPU while the agent lives; a bash loop that
+// checks /proc every 0.5 s where perl or pidfd is missing) instead of a ~45 MB
+// Node process per agent. Zombies count as dead, and it needs nothing from the
+// tmux server, so it also wakes when the agent is SIGKILLed or the whole
+// server dies (a `tmux wait-for` waiter does not).
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -18,7 +19,7 @@ import { adoptLatestConversation, archiveConversations, conversationPlaceholders
 import { agentPaneOf, type Tmux } from './tmux.js';
 import { HOLDER_UNIT, systemctl, unitStates } from './systemd.js';
 
-/** How often the waiter checks the agent (seconds): well inside the 2 s the issue allows. */
+/** How often the waiter checks the agent where it cannot block on a pidfd (seconds): well inside the 2 s the issue allows. */
 export const WAITER_INTERVAL_S = 0.5;
 /** The waiter and transcript scripts, shipped beside this module (the build copies them to dist/lib). */
 export const WAITER_SCRIPT = libFile('agent-waiter.sh');

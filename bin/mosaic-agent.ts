@@ -24,6 +24,9 @@ Commands:
   cutover [--dry-run] [--keep-going] [--from-socket NAME]
                                    move hand-run agents from another tmux server onto the fleet
 
+A NAME must be an agent the fleet knows (in the roster, with an env file, a
+unit or a session): any other is refused before anything is done.
+
 Options:
   -h, --help     help (also: mosaic-agent COMMAND --help)
   -V, --version  the installed version

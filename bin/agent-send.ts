@@ -19,6 +19,10 @@ LF, and one trailing newline is dropped. With --from SENDER, the first line
 is "[from SENDER]". Text left unsent in a full-screen runtime's input is
 cleared first, and named on stderr, so it cannot be submitted with the message.
 
+A NAME given twice gets the message once. A NAME with no session that the
+fleet does not know either (not in the roster, no env file, no unit) is
+refused, with the nearest known name, before anything is typed into any agent.
+
 Options:
   --all              every running agent of the fleet
   --from SENDER      put an attribution line "[from SENDER]" first

@@ -29,6 +29,9 @@ exactly the agents that were running (started, enabled or not; not those
 stopped); after a boot, the enabled agents (apply enables roster agents).
 With resume: true every restart continues the agent's own conversation.
 
+A NAME must be an agent the fleet knows (in the roster, with an env file, a
+unit or a session): any other is refused before anything is done.
+
 Options:
   -h, --help     help (also: mosaic-agent COMMAND --help)
   -V, --version  the installed version

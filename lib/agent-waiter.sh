@@ -6,7 +6,7 @@
 # for as long as the pane stays (remain-on-exit), so the unit never noticed.
 #
 # Where perl is (Debian's perl-base is essential), the waiter is a perl
-# process blocked on a pidfd (Linux >= 5.3): it wakes only when the agent
+# process (named `agent-waiter PID` in ps) blocked on a pidfd (Linux >= 5.3): it wakes only when the agent
 # ends, zombie or gone, and costs no CPU meanwhile (issue #12: 100 bash
 # waiters polling every 0.5 s cost ~3% of a core). Without pidfd it polls
 # /proc the same way as the bash loop below, which runs where perl is missing.
@@ -20,6 +20,7 @@ case "$interval" in '' | *[!0-9.]*) echo "agent-waiter: usage: agent-waiter PID 
 # shellcheck disable=SC2016 # perl code, not for the shell to expand
 waiter='
 my ($pid, $interval) = @ARGV;
+$0 = "agent-waiter $pid";
 my $fd = syscall(434, $pid + 0, 0);
 if ($fd >= 0) {
   my $in = ""; vec($in, $fd, 1) = 1;

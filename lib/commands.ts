@@ -10,7 +10,8 @@ import { transcriptFile } from './supervisor.js';
 import { numberFlag, parseFlags } from './cli.js';
 import { FleetError, UsageError } from './errors.js';
 import { fleetStatus, renderStatus } from './fleet-status.js';
-import { checkAgentName } from './names.js';
+import { requireKnownAgents } from './known-agents.js';
+import { closestName } from './names.js';
 import { runSendCommand } from './send-command.js';
 import { agentOfUnit, agentUnit, FLEET_TARGET, loadedAgents, mustSystemctl, resetFailed } from './systemd.js';
 import { clearRunning } from './running.js';
@@ -18,21 +19,25 @@ import { archiveConversations, requestFresh } from './conversation.js';
 import { Tmux } from './tmux.js';
 import { openTransport } from './transport.js';
 
+// systemd makes a unit for any name given to a template, so a typo would start a new agent (issue #13).
+const KNOWN_ONLY =
+  '\n\nOnly agents the fleet knows are taken: in the roster, with an env file, with a unit systemd has\nloaded, or with a session. Any other name is refused (exit 1, with the nearest known name) before\nanything is done, for every name given.';
+
 const COMMAND_HELP: Record<string, string> = {
-  status: 'Usage: mosaic-agent status [NAME...] [--json]\n\nThe holder, then each agent: unit state, session, runtime, pid, uptime, restarts, activity.',
-  start: 'Usage: mosaic-agent start NAME...|--all\n\nStart agents (systemctl --user start mosaic-agent@NAME, after clearing a failed state); --all starts\nthe fleet target. A started agent comes back after any crash or restart of the holder, enabled or\nnot; after a boot only enabled agents (apply enables roster agents) come back.',
-  stop: 'Usage: mosaic-agent stop NAME...|--all\n\nStop agents; each stop kills only that agent\'s own session. A stopped agent stays stopped when the\nholder or its tmux server crashes or restarts; a boot starts it again if it is enabled\n(systemctl --user disable mosaic-agent@NAME to keep it stopped across boots).',
-  restart: 'Usage: mosaic-agent restart NAME...|--all\n\nRestart agents (after clearing a failed state). With resume: true the agent continues its own\nconversation; use reset for a fresh one.',
+  status: 'Usage: mosaic-agent status [NAME...] [--json]\n\nThe holder, then each agent: unit state, session, runtime, pid, uptime, restarts, activity.' + KNOWN_ONLY,
+  start: 'Usage: mosaic-agent start NAME...|--all\n\nStart agents (systemctl --user start mosaic-agent@NAME, after clearing a failed state); --all starts\nthe fleet target. A started agent comes back after any crash or restart of the holder, enabled or\nnot; after a boot only enabled agents (apply enables roster agents) come back.\nA new agent goes in the roster first, then: mosaic-agent apply.' + KNOWN_ONLY,
+  stop: 'Usage: mosaic-agent stop NAME...|--all\n\nStop agents; each stop kills only that agent\'s own session. A stopped agent stays stopped when the\nholder or its tmux server crashes or restarts; a boot starts it again if it is enabled\n(systemctl --user disable mosaic-agent@NAME to keep it stopped across boots).' + KNOWN_ONLY,
+  restart: 'Usage: mosaic-agent restart NAME...|--all\n\nRestart agents (after clearing a failed state). With resume: true the agent continues its own\nconversation; use reset for a fresh one.' + KNOWN_ONLY,
   send: 'Usage: mosaic-agent send [options] NAME[,NAME...] MESSAGE...\n\nSee agent-send --help: the same options and the same code.',
-  read: 'Usage: mosaic-agent read NAME [--lines N]\n\nPrint the agent\'s visible screen, or with --lines the last N lines of history too.',
-  attach: 'Usage: mosaic-agent attach NAME [--read-only]\n\nAttach this terminal to the agent\'s session (detach with the tmux prefix, then d).',
+  read: 'Usage: mosaic-agent read NAME [--lines N]\n\nPrint the agent\'s visible screen, or with --lines the last N lines of history too.' + KNOWN_ONLY,
+  attach: 'Usage: mosaic-agent attach NAME [--read-only]\n\nAttach this terminal to the agent\'s session (detach with the tmux prefix, then d).' + KNOWN_ONLY,
   apply:
     'Usage: mosaic-agent apply [--dry-run] [--prune] [--roster FILE]\n\nMake the fleet match the roster (~/.config/mosaic/fleet/roster.yaml, or $MOSAIC_FLEET_ROSTER):\nwrite env files, start new agents, restart changed ones, leave the rest alone.\n\nOptions:\n  --dry-run      print the plan, change nothing\n  --prune        stop, disable and remove agents no longer in the roster\n  --roster FILE  another roster file (YAML or JSON)\n\nExamples:\n  mosaic-agent apply --dry-run\n  mosaic-agent apply --prune',
-  logs: 'Usage: mosaic-agent logs NAME [-f] [--lines N]\n\nThe agent\'s transcript (~/.local/state/mosaic/fleet/logs/NAME.log): everything its pane printed,\nacross restarts. -f follows it; --lines N prints only the last N lines.',
+  logs: 'Usage: mosaic-agent logs NAME [-f] [--lines N]\n\nThe agent\'s transcript (~/.local/state/mosaic/fleet/logs/NAME.log): everything its pane printed,\nacross restarts. -f follows it; --lines N prints only the last N lines.' + KNOWN_ONLY,
   cutover:
     'Usage: mosaic-agent cutover [--from-socket NAME | --from-socket-path PATH] [--dry-run] [--keep-going] [--roster FILE]\n\nMove roster agents that run by hand on another tmux server (default: the default server) onto the\nfleet, one at a time: start its unit (resuming the conversation where the roster says resume: true),\nwait until it is ready, and only then end the old session, by exact name. Sessions not in the roster\nand the old server itself are never touched. Re-running continues where it stopped.\n\nOptions:\n  --from-socket NAME       the old server\'s socket name (tmux -L NAME; default: default)\n  --from-socket-path PATH  the old server\'s socket file (tmux -S PATH)\n  --dry-run                show what would move and what would be left alone\n  --keep-going             after a failure, go on with the other agents\n  --roster FILE            another roster file\n\nExamples:\n  mosaic-agent cutover --dry-run\n  mosaic-agent cutover --keep-going',
   doctor: 'Usage: mosaic-agent doctor\n\nCheck the fleet and explain each problem with its fix: tmux and Node versions, the user manager,\nlinger, units, the holder and its cgroup, the socket, runtimes on the agents\' PATH, env-file permissions,\nfailed agents. Exit status 1 if anything is wrong.',
-  reset: 'Usage: mosaic-agent reset NAME\n\nStart a fresh conversation: type the runtime\'s reset command (pi: /new) and check it took;\nwhere the runtime has none or it fails, restart the agent (its kickstart is sent again).',
+  reset: 'Usage: mosaic-agent reset NAME\n\nStart a fresh conversation: type the runtime\'s reset command (pi: /new) and check it took;\nwhere the runtime has none or it fails, restart the agent (its kickstart is sent again).' + KNOWN_ONLY,
 };
 
 /** Run one mosaic-agent command; returns the exit code. */
@@ -44,7 +49,10 @@ export async function runCommand(argv: string[], help: string): Promise<number> 
     return 0;
   }
   const run = COMMANDS[command];
-  if (!run) throw new UsageError(`unknown command ${JSON.stringify(command)}`, 'see mosaic-agent --help');
+  if (!run) {
+    const guess = closestName(command, Object.keys(COMMANDS));
+    throw new UsageError(`unknown command ${JSON.stringify(command)}`, guess ? `did you mean '${guess}'?` : 'see mosaic-agent --help');
+  }
   // send's message may itself hold "--help": it parses its own options (up to the agent name).
   if (command !== 'send' && (rest.includes('--help') || rest.includes('-h'))) {
     process.stdout.write(COMMAND_HELP[command] + '\n');
@@ -56,8 +64,7 @@ export async function runCommand(argv: string[], help: string): Promise<number> 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   async status(argv) {
     const flags = parseFlags(argv, { boolean: ['json'] });
-    const names = flags._.map((n) => checkAgentName(n));
-    const st = await fleetStatus(names);
+    const st = await fleetStatus(flags._.length > 0 ? await requireKnownAgents(flags._) : []);
     if (flags.json) process.stdout.write(JSON.stringify(st, null, 2) + '\n');
     else process.stdout.write(renderStatus(st, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR) + '\n');
     return 0;
@@ -97,15 +104,13 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   },
   async read(argv) {
     const flags = parseFlags(argv, { string: ['lines'] });
-    if (flags._.length !== 1) throw new UsageError('read takes one agent name');
     const lines = flags.lines === undefined ? undefined : numberFlag(flags, 'lines', 0);
-    process.stdout.write(await openTransport().read(flags._[0]!, lines));
+    process.stdout.write(await openTransport().read(await oneKnownAgent('read', flags._), lines));
     return 0;
   },
   async attach(argv) {
     const flags = parseFlags(argv, { boolean: ['read-only'], alias: { r: 'read-only' } });
-    if (flags._.length !== 1) throw new UsageError('attach takes one agent name');
-    const name = checkAgentName(flags._[0]);
+    const name = await oneKnownAgent('attach', flags._);
     const tmux = Tmux.fromEnv();
     await openTransport().read(name); // fails clearly when there is no such session
     const [bin, ...args] = tmux.argv(['attach-session', ...(flags['read-only'] ? ['-r'] : []), '-t', `=${name}`]);
@@ -113,6 +118,15 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
     return r.status ?? 1;
   },
 };
+
+/**
+ * The one agent name a command takes, refused unless the fleet knows it
+ * (before anything runs: a unit for a typo would start a new agent).
+ */
+async function oneKnownAgent(command: string, names: string[]): Promise<string> {
+  if (names.length !== 1) throw new UsageError(`${command} takes one agent name`);
+  return (await requireKnownAgents(names))[0]!;
+}
 
 async function apply(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, { string: ['roster'], boolean: ['dry-run', 'prune'] });
@@ -130,8 +144,7 @@ async function apply(argv: string[]): Promise<number> {
 
 async function logs(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, { string: ['lines'], boolean: ['follow'], alias: { f: 'follow', n: 'lines' } });
-  if (flags._.length !== 1) throw new UsageError('logs takes one agent name');
-  const name = checkAgentName(flags._[0]);
+  const name = await oneKnownAgent('logs', flags._);
   const file = transcriptFile(name);
   if (!existsSync(file)) throw new FleetError(`agent '${name}' has no transcript yet (${file})`, `it is written from the agent's next start: mosaic-agent restart ${name}`);
   const lines = flags.lines === undefined ? undefined : numberFlag(flags, 'lines', 0);
@@ -147,8 +160,7 @@ async function logs(argv: string[]): Promise<number> {
 
 async function reset(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, {});
-  if (flags._.length !== 1) throw new UsageError('reset takes one agent name');
-  const name = checkAgentName(flags._[0]);
+  const name = await oneKnownAgent('reset', flags._);
   const transport = openTransport();
   const session = (await transport.sessions())?.find((s) => s.name === name);
   const profile = agentProfile(session?.runtime ?? '', session?.profileJson);
@@ -191,7 +203,7 @@ async function lifecycle(verb: 'start' | 'stop' | 'restart', argv: string[]): Pr
     if (verb === 'restart') units = [...units, FLEET_TARGET];
   } else {
     if (flags._.length === 0) throw new UsageError(`no agent name given`, `usage: mosaic-agent ${verb} NAME... or --all`);
-    units = flags._.map((n) => agentUnit(checkAgentName(n)));
+    units = (await requireKnownAgents(flags._)).map(agentUnit);
   }
   if (units.length === 0) throw new FleetError('no agents to ' + verb);
   // A person's stop is remembered even when the unit was between two restarts

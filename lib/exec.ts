@@ -84,8 +84,11 @@ export function execBlocking(argv: readonly string[], opts: ExecOptions = {}): E
     killSignal: 'SIGKILL',
     maxBuffer: Infinity,
   });
-  const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
-  if (r.error && !timedOut) return { code: -1, stdout: '', stderr: r.error.message, timedOut };
+  const error = (r.error as NodeJS.ErrnoException | undefined)?.code;
+  const timedOut = error === 'ETIMEDOUT';
+  // EPIPE: the child exited before reading all of its input (tmux with no
+  // server to talk to, now and then); its exit code and stderr tell the story, as in exec.
+  if (r.error && !timedOut && error !== 'EPIPE') return { code: -1, stdout: '', stderr: r.error.message, timedOut };
   return {
     code: r.status ?? 128 + (r.signal ? (SIGNALS[r.signal] ?? 0) : 0),
     stdout: r.stdout?.toString('utf8') ?? '',

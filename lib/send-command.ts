@@ -48,7 +48,8 @@ export async function runSendCommand(tool: string, argv: string[]): Promise<numb
   if (text.trim() === '') throw new UsageError('the message is empty', 'give the message as arguments or on stdin');
   return sendAndReport({
     tool,
-    agents: targets?.split(','),
+    // A name given twice gets the message once.
+    agents: targets === undefined ? undefined : [...new Set(targets.split(','))],
     text,
     opts: { from, submit: Boolean(flags.submit), timeoutMs: numberFlag(flags, 'timeout', 30) * 1000, force: Boolean(flags.force) },
     json: Boolean(flags.json),
@@ -65,7 +66,11 @@ export async function sendAndReport(req: SendRequest): Promise<number> {
     agents = (sessions ?? []).filter((s) => s.alive && s.runtime !== '').map((s) => s.name);
     if (agents.length === 0) throw new FleetError('no running agents to send to', 'start some: systemctl --user start mosaic-fleet.target');
   }
-  const results = await transport.send(agents, req.text, req.opts);
+  // Known agents are looked up only for a target without a session, and their
+  // module (with the roster's YAML parser) is loaded only then, from the
+  // tool's lazy file (lib/bundle.cts): a send that finds its agents pays nothing.
+  const checkMissing = async (missing: string[]) => (await import('./known-agents.js')).requireKnownAgents(missing);
+  const results = await transport.send(agents, req.text, { ...req.opts, checkMissing });
   let failed = 0;
   const rows = results.map((r, i) => {
     if (r instanceof Error) {

@@ -62,6 +62,7 @@ export class TmuxTransport implements Transport {
     this.tmux.coalesce = true;
     const started = Date.now();
     const panes = await this.tmux.requireHolder();
+    await checkMissing(names, panes, opts);
     const buffers = new Map<string, Promise<string>>();
     const paste: Paste = async (paneId, pasteText, bracketed) => {
       let loaded = buffers.get(pasteText);
@@ -102,12 +103,8 @@ export class TmuxTransport implements Transport {
   /** The agent's pane, by exact session name; fails when there is no such session. */
   private resolve(name: string, panes: Pane[]): Pane {
     const pane = agentPaneOf(panes, name);
-    if (!pane) {
-      throw new FleetError(
-        `agent '${name}' has no session on the fleet's tmux server (socket '${this.tmux.socket}')`,
-        `start it: systemctl --user start mosaic-agent@${name}`,
-      );
-    }
+    // `mosaic-agent start` refuses a name the fleet does not know, so the hint cannot make an agent out of a typo.
+    if (!pane) throw notRunning(name, `it has no session on the fleet's tmux server (socket '${this.tmux.socket}')`, 'start');
     return pane;
   }
 
@@ -127,7 +124,9 @@ export class TmuxTransport implements Transport {
       const first: SendStart = opts.waitReady
         ? { panes: await this.tmux.listPanes(), pasted: false }
         : await this.tmux.listPanesAndPaste(name, newBufferName(), message, PASTE_AT_ONCE);
-      const pane = this.resolve(name, await this.tmux.requireHolder(first.panes));
+      const panes = await this.tmux.requireHolder(first.panes);
+      await checkMissing([name], panes, opts);
+      const pane = this.resolve(name, panes);
       const profile = agentProfile(pane.runtime, pane.profileJson, this.env);
       if (first.pasted) return this.deliver(name, pane, profile, message, opts, started, undefined);
       refuseIfNotRunning(name, pane, profile);
@@ -291,8 +290,14 @@ function busyMessage(name: string): string {
   return `agent '${name}' is busy receiving another message`;
 }
 
-function notRunning(name: string, why: string): FleetError {
-  return new FleetError(`agent '${name}' is not running: ${why}`, `restart it: systemctl --user restart mosaic-agent@${name}`);
+function notRunning(name: string, why: string, verb: 'start' | 'restart' = 'restart'): FleetError {
+  return new FleetError(`agent '${name}' is not running: ${why}`, `${verb} it: mosaic-agent ${verb} ${name}`);
+}
+
+/** Let the caller refuse the send for the agents with no session (SendOptions.checkMissing). */
+async function checkMissing(names: string[], panes: Pane[], opts: SendOptions): Promise<void> {
+  const missing = names.filter((n) => !agentPaneOf(panes, n));
+  if (missing.length > 0) await opts.checkMissing?.(missing);
 }
 
 /** Refuse to type into a dead pane, or into a shell where a full-screen runtime should be. */

@@ -15,6 +15,12 @@ export interface SendOptions {
   force: boolean;
   /** Wait until the runtime shows it is ready for input (a kickstart right after a start). */
   waitReady?: boolean;
+  /**
+   * Called with the agents that have no session, before anything is typed
+   * into any agent; what it throws fails the send (all of it, when there are
+   * several agents). Not called when every agent has one.
+   */
+  checkMissing?: (agents: string[]) => Promise<unknown>;
 }
 
 /** What a send did, for --json and for callers that log deliveries. */

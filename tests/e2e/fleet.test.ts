@@ -128,6 +128,22 @@ test('status shows the holder and every agent, as a table and as JSON', { skip }
   await waitFor(async () => JSON.parse((await e.tool('mosaic-agent', 'status', '--json', 'two')).stdout).agents[0].activity === 'busy', { what: 'two busy' });
 });
 
+test('a typo of an agent name is refused and makes no unit, session or agent', { skip }, async () => {
+  const before = await e.sessions();
+  const reset = await e.tool('mosaic-agent', 'reset', 'nosuch');
+  assert.equal(reset.code, 1);
+  assert.match(reset.stderr, /no agent 'nosuch'/);
+  const restart = await e.tool('mosaic-agent', 'restart', 'onee');
+  assert.equal(restart.code, 1);
+  assert.match(restart.stderr, /no agent 'onee' \(did you mean 'one'\?\)/);
+  const send = await e.tool('agent-send', 'tow', 'echo should-not-run');
+  assert.equal(send.code, 1);
+  assert.match(send.stderr, /no agent 'tow' \(did you mean 'two'\?\)/);
+  for (const n of ['nosuch', 'onee', 'tow']) assert.equal(await e.show(`mosaic-agent@${n}.service`, 'ActiveState'), 'inactive', n);
+  assert.deepEqual(await e.sessions(), before);
+  assert.equal((await e.tool('mosaic-agent', 'status', 'one')).code, 0, 'a known name still works');
+});
+
 test('doctor passes on a healthy fleet (linger aside: this machine has no logind)', { skip }, async () => {
   const r = await e.tool('mosaic-agent', 'doctor');
   const fails = r.stdout.split('\n').filter((l) => l.startsWith('FAIL'));

@@ -40,7 +40,7 @@ async function checkNoDuplicates(): Promise<void> {
   const s = await e.sessions();
   assert.equal(new Set(s).size, s.length, `duplicate sessions: ${s}`);
   // One waiter per running agent, none left over from earlier lives.
-  await waitFor(() => processesWith('agent-waiter.sh').length === AGENTS.length, { what: `${AGENTS.length} waiters (have ${processesWith('agent-waiter.sh').length})`, timeoutMs: 10_000 });
+  await waitFor(() => processesWith('agent-waiter').length === AGENTS.length, { what: `${AGENTS.length} waiters (have ${processesWith('agent-waiter').length})`, timeoutMs: 10_000 });
 }
 
 before(async () => {

@@ -3,7 +3,7 @@
 // recorder's file is the ground truth for the exact bytes of a paste.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestFleet, eventually, ROOT, binArgv, type TestFleet } from '../helpers/fleet.js';
 import { startMockOpenAI, writePiConfig, type MockServer } from '../fixtures/mock-openai.js';
@@ -37,6 +37,12 @@ async function piReady(name: string): Promise<boolean> {
 function recorderMessages(): string[] {
   if (!existsSync(recorded)) return [];
   return readFileSync(recorded, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).text as string);
+}
+
+/** Make `name` an agent the fleet knows (an env file) that has no session. */
+function knownWithoutSession(name: string): void {
+  mkdirSync(join(fleet.env.MOSAIC_FLEET_CONFIG_DIR!, 'agents'), { recursive: true });
+  writeFileSync(join(fleet.env.MOSAIC_FLEET_CONFIG_DIR!, 'agents', `${name}.env`), 'MOSAIC_AGENT_RUNTIME=shell\n');
 }
 
 /** Send and wait for the mock to have `expected` more messages; returns them. */
@@ -219,12 +225,13 @@ test('several names get the same message, concurrently', async () => {
   await eventually(() => recorderMessages().at(-1) === 'to both', 'the recorder to get it');
 });
 
-test('a send to several agents with a missing one among them delivers to the others and exits 1', async () => {
+test('a send to several agents with a stopped one among them delivers to the others and exits 1', async () => {
   const n = mock.userMessages().length;
-  const r = await fleet.run('agent-send', ['--json', 'alpha,nosuch,rec', 'to the ones that exist']);
+  knownWithoutSession('idle');
+  const r = await fleet.run('agent-send', ['--json', 'alpha,idle,rec', 'to the ones that exist']);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /agent 'nosuch' has no session/);
-  assert.deepEqual(JSON.parse(r.stdout).map((row: { agent: string; ok: boolean }) => [row.agent, row.ok]), [['alpha', true], ['nosuch', false], ['rec', true]]);
+  assert.match(r.stderr, /agent 'idle' is not running: it has no session .*\(start it: mosaic-agent start idle\)/);
+  assert.deepEqual(JSON.parse(r.stdout).map((row: { agent: string; ok: boolean }) => [row.agent, row.ok]), [['alpha', true], ['idle', false], ['rec', true]]);
   assert.equal((await mock.waitForMessages(n + 1)).at(-1), 'to the ones that exist');
   await eventually(() => recorderMessages().at(-1) === 'to the ones that exist', 'the recorder to get it');
   const buffers = await fleet.tmux.run(['list-buffers', '-F', '#{buffer_name}']);
@@ -262,18 +269,18 @@ test('a send to a shell agent in copy mode leaves copy mode and runs', async () 
   await eventually(async () => (await fleet.tmux.capture(pane.paneId)).includes('\nout-of-copy-mode'), 'the command to run');
 });
 
-/** Send to `target`, expect a refusal naming it, and check that `bystander`'s screen did not change. */
-async function assertRefusedUntouched(target: string, bystander: string): Promise<void> {
+/** Send to `target`, expect a refusal matching `refusal`, and check that `bystander`'s screen did not change. */
+async function assertRefusedUntouched(target: string, bystander: string, refusal: RegExp): Promise<void> {
   const before = await fleet.tmux.capture((await paneOf(bystander)).paneId);
   const r = await fleet.run('agent-send', [target, 'echo should-not-run']);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, new RegExp(`agent '${target}' has no session`));
+  assert.match(r.stderr, refusal);
   await new Promise((res) => setTimeout(res, 200));
   assert.equal(await fleet.tmux.capture((await paneOf(bystander)).paneId), before);
 }
 
 test('a prefix of a live agent name is refused and nothing is typed anywhere', async () => {
-  await assertRefusedUntouched('alph', 'alpha2');
+  await assertRefusedUntouched('alph', 'alpha2', /no agent 'alph' \(did you mean 'alpha'\?\)/);
 });
 
 test('a send from inside another tmux session, with a bare PATH and another cwd, arrives', async () => {
@@ -298,7 +305,8 @@ test('a send to a stopped agent fails and the agent with a longer name gets noth
   await fleet.startAgent('beta', { MOSAIC_AGENT_RUNTIME: 'shell' });
   await fleet.startAgent('beta2', { MOSAIC_AGENT_RUNTIME: 'shell' });
   await fleet.run('start-agent-session', ['--stop', 'beta']);
-  await assertRefusedUntouched('beta', 'beta2');
+  knownWithoutSession('beta');
+  await assertRefusedUntouched('beta', 'beta2', /agent 'beta' is not running: it has no session/);
 });
 
 test('a send to an agent whose process exited fails with exit 1', async () => {

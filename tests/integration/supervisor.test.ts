@@ -45,9 +45,9 @@ test('an agent session is created with its size, workdir and environment', async
   const cwd = await fleet.tmux.run(['display-message', '-p', '-t', pane.paneId, '#{pane_current_path}']);
   assert.equal(cwd.stdout.trim(), fleet.dir);
   assert.ok(waiterPid && pidAlive(waiterPid));
-  const cmd = readFileSync(`/proc/${waiterPid}/cmdline`, 'utf8').split('\0');
-  assert.match(cmd[1]!, /agent-waiter\.sh$/);
-  assert.equal(cmd[2], String(pane.panePid));
+  // The perl waiter names itself `agent-waiter PID`; the bash one runs as `bash …/agent-waiter.sh PID`.
+  const cmd = readFileSync(`/proc/${waiterPid}/cmdline`, 'utf8').split('\0').join(' ');
+  assert.match(cmd, new RegExp(`agent-waiter(\\.sh)? ${pane.panePid}\\b`));
 });
 
 test('starting an agent whose session is alive adopts it instead of making a second', async () => {

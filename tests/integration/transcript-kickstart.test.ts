@@ -1,7 +1,7 @@
 // Transcripts, kickstarts and reset on a real tmux server (private socket).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestFleet, eventually, ROOT, type TestFleet } from '../helpers/fleet.js';
 import { startMockOpenAI, writePiConfig, type MockServer } from '../fixtures/mock-openai.js';
@@ -50,7 +50,12 @@ test('mosaic-agent logs prints the transcript and its last lines', async () => {
   assert.ok(tail.stdout.split('\n').length <= 4);
   const none = await fleet.run('mosaic-agent', ['logs', 'nobody']);
   assert.equal(none.code, 1);
-  assert.match(none.stderr, /has no transcript yet/);
+  assert.match(none.stderr, /no agent 'nobody'/);
+  mkdirSync(join(fleet.env.MOSAIC_FLEET_CONFIG_DIR!, 'agents'), { recursive: true });
+  writeFileSync(join(fleet.env.MOSAIC_FLEET_CONFIG_DIR!, 'agents', 'quiet.env'), 'MOSAIC_AGENT_RUNTIME=shell\n');
+  const silent = await fleet.run('mosaic-agent', ['logs', 'quiet']);
+  assert.equal(silent.code, 1);
+  assert.match(silent.stderr, /agent 'quiet' has no transcript yet/);
 });
 
 test('a transcript rotates at its size cap', async () => {
@@ -106,4 +111,5 @@ test('read shows the agent\'s screen and history', async () => {
   assert.match(r.stdout, /second-3/);
   const bad = await fleet.run('mosaic-agent', ['read', 'nope']);
   assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /no agent 'nope'/);
 });

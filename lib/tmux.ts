@@ -200,7 +200,24 @@ export class Tmux {
    * gets the error, and the ones after it, which never ran, go round again.
    */
   private async flush(): Promise<void> {
-    const calls = this.queue.splice(0);
+    // A tmux client sends its whole argv to the server in one message of at
+    // most 16 KiB ("command too long" past it: a broadcast to 100 agents hit
+    // it), so a long list goes as several invocations, run at once.
+    const chunks: Array<typeof this.queue> = [];
+    let size = Infinity;
+    for (const call of this.queue.splice(0)) {
+      const bytes = call.args.reduce((n, a) => n + Buffer.byteLength(a) + 1, 0) + CALL_OVERHEAD;
+      if (size + bytes > MAX_LIST_BYTES) {
+        chunks.push([]);
+        size = 0;
+      }
+      chunks.at(-1)!.push(call);
+      size += bytes;
+    }
+    await Promise.all(chunks.map((c) => this.flushList(c)));
+  }
+
+  private async flushList(calls: typeof this.queue): Promise<void> {
     if (calls.length === 1) {
       calls[0]!.resolve(await this.invoke(calls[0]!.args));
       return;
@@ -455,6 +472,11 @@ export class Tmux {
     return r.code === 0 ? Number(r.stdout.trim()) : undefined;
   }
 }
+
+/** What one command list may hold (bytes of argv), well under tmux's 16 KiB message, with room for -L SOCKET and the rest. */
+const MAX_LIST_BYTES = 12 * 1024;
+/** The marker command and separator each call of a list adds. */
+const CALL_OVERHEAD = 80;
 
 /** Quote one word for /bin/sh: inside single quotes nothing is special but the quote itself. */
 export function shQuote(word: string): string {

@@ -72,3 +72,12 @@ test('without a server every gathered call says so', async () => {
     assert.match(r.stderr, /no server running|error connecting/);
   }
 });
+
+test('calls too many for one tmux command (16 KiB) are split into several, and each still gets its own output', async () => {
+  writeFileSync(log, '');
+  // 300 calls of ~100 bytes: about 30 KiB of argv, as a send to 100 agents makes.
+  const words = Array.from({ length: 300 }, (_, i) => `call-${i}-${'x'.repeat(90)}`);
+  const out = await Promise.all(words.map((w) => tmux.run(['display-message', '-p', w])));
+  assert.deepEqual(out.map((r) => [r.code, r.stdout]), words.map((w) => [0, `${w}\n`]));
+  assert.ok(calls() > 1 && calls() <= 6, `${calls()} tmux processes`);
+});

@@ -51,7 +51,7 @@ function kindOf(cmd: string): Kind {
   if (/agent-logger\.sh|^head -c|^stdbuf/.test(cmd)) return 'transcript writer';
   if (/^tmux /.test(cmd)) return 'tmux server';
   if (/systemd --user/.test(cmd)) return 'user manager';
-  if (/^-?bash\b/.test(cmd)) return 'agent (bash)';
+  if (/^(-|\/\S*\/)?bash( -l)?$/.test(cmd)) return 'agent (bash)';
   return 'other';
 }
 

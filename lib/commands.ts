@@ -15,7 +15,7 @@ import { closestName } from './names.js';
 import { runSendCommand } from './send-command.js';
 import { agentOfUnit, agentUnit, FLEET_TARGET, loadedAgents, mustSystemctl, resetFailed } from './systemd.js';
 import { clearRunning } from './running.js';
-import { archiveConversations, requestFresh } from './conversation.js';
+import { archiveConversations, followResetId, requestFresh } from './conversation.js';
 import { Tmux } from './tmux.js';
 import { openTransport } from './transport.js';
 
@@ -171,6 +171,7 @@ async function reset(argv: string[]): Promise<number> {
       if (confirmed) {
         // The fresh conversation is not on disk before its first reply: set the reset one aside so a resume does not bring it back.
         archiveConversations(name);
+        if (session.pid) followResetId(session.runtime, name, session.pid);
         process.stdout.write(`${name}: reset (${profile.reset})\n`);
         return 0;
       }

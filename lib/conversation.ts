@@ -4,7 +4,8 @@
 // at a directory the fleet keeps for this agent alone (`{session_dir}` in the
 // profile's argv), so an agent never resumes another agent's conversation,
 // whatever their workdirs.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './fsutil.js';
 import { runtimeDir, stateDir } from './paths.js';
@@ -14,11 +15,45 @@ export function conversationDir(name: string, env: NodeJS.ProcessEnv = process.e
   return join(stateDir(env), 'sessions', name);
 }
 
-/** Make the agent's conversation directory (0700) and return the argv placeholders that point at it. */
-export function conversationPlaceholders(name: string, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+/**
+ * Make the agent's conversation directory (0700) and return the argv
+ * placeholders: `{session_dir}`, that directory, and `{session_id}`, a UUID
+ * the fleet chose for the agent's conversation (kept in the directory's `id`
+ * file until a reset sets it aside), for runtimes that take one.
+ */
+export function conversationPlaceholders(name: string, env: NodeJS.ProcessEnv = process.env): { session_dir: string; session_id: string } {
   const dir = conversationDir(name, env);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return { session_dir: dir };
+  const idFile = join(dir, 'id');
+  let id = '';
+  try {
+    id = readFileSync(idFile, 'utf8').trim();
+  } catch {
+    // none yet
+  }
+  if (!/^[0-9a-f-]{36}$/.test(id)) {
+    id = randomUUID();
+    writeFileAtomic(idFile, `${id}\n`, 0o600);
+  }
+  return { session_dir: dir, session_id: id };
+}
+
+/**
+ * Whether the runtime has a conversation under the id the fleet gave it, so
+ * that resuming it cannot fail: Claude Code writes one only with the first
+ * message, and `--resume ID` of an unknown id exits (2.1.330). Runtimes
+ * resumed without an id always can.
+ */
+export function conversationExists(argv: readonly string[], runtime: string, id: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!argv.some((w) => w.includes('{session_id}'))) return true;
+  if (runtime !== 'claude') return false;
+  // ~/.claude/projects/<the workdir, made a file name>/<id>.jsonl
+  const projects = join(env.CLAUDE_CONFIG_DIR || join(env.HOME || '', '.claude'), 'projects');
+  try {
+    return readdirSync(projects).some((p) => existsSync(join(projects, p, `${id}.jsonl`)));
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -41,6 +76,27 @@ export function archiveConversations(name: string, env: NodeJS.ProcessEnv = proc
   const previous = join(dir, 'previous');
   mkdirSync(previous, { recursive: true, mode: 0o700 });
   for (const f of files) renameSync(join(dir, f), join(previous, f));
+}
+
+/**
+ * After a runtime's own reset command took, record the id of the
+ * conversation it started, for runtimes resumed by an id: Claude Code's
+ * /clear starts one under an id of its own, which it keeps in
+ * ~/.claude/sessions/PID.json (2.1.330, not a documented file). Where that
+ * cannot be read the agent has no id, and its next start is a fresh one
+ * rather than the reset conversation.
+ */
+export function followResetId(runtime: string, name: string, pid: number, env: NodeJS.ProcessEnv = process.env): void {
+  if (runtime !== 'claude') return;
+  try {
+    // Where the runtime itself looks: its own environment, which may differ from ours.
+    const own = Object.fromEntries(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const file = join(own.CLAUDE_CONFIG_DIR || join(own.HOME || env.HOME || '', '.claude'), 'sessions', `${pid}.json`);
+    const id = String((JSON.parse(readFileSync(file, 'utf8')) as { sessionId?: unknown }).sessionId ?? '');
+    if (/^[0-9a-f-]{36}$/.test(id)) writeFileAtomic(join(conversationDir(name, env), 'id'), `${id}\n`, 0o600);
+  } catch {
+    // no id: a fresh conversation next time
+  }
 }
 
 /** Replace `{placeholder}` words' parts in an argv; an unknown placeholder is left as it is. */

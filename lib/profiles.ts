@@ -126,8 +126,11 @@ const PROFILES: Record<string, Omit<Profile, 'name'>> = {
     tested: 'end to end: bash',
   },
   claude: {
-    launch: ['claude', '--dangerously-skip-permissions'],
-    resume: ['claude', '--dangerously-skip-permissions', '-c'],
+    // `-c` would continue the workdir's newest conversation, another agent's
+    // when two share it: each agent's conversation has an id the fleet chose
+    // (--session-id), resumed by that id once Claude has written it.
+    launch: ['claude', '--dangerously-skip-permissions', '--session-id', '{session_id}'],
+    resume: ['claude', '--dangerously-skip-permissions', '--resume', '{session_id}'],
     reset: '/clear',
     // Enter worked at 0 ms here; the notes report swallowed Enters without a pause.
     submit: { delayMs: 120, key: 'Enter', bracketed: true, clear: CLEAR_LINE },

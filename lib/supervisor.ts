@@ -15,7 +15,7 @@ import { launchArgv, sessionEnv, type AgentSpec } from './agent-spec.js';
 import { FleetError } from './errors.js';
 import { writeFileAtomic } from './fsutil.js';
 import { runtimeDir, stateDir } from './paths.js';
-import { adoptLatestConversation, archiveConversations, conversationPlaceholders, takeAdoptRequest, takeFreshRequest } from './conversation.js';
+import { adoptLatestConversation, archiveConversations, conversationExists, conversationPlaceholders, takeAdoptRequest, takeFreshRequest } from './conversation.js';
 import { agentPaneOf, type Tmux } from './tmux.js';
 import { HOLDER_UNIT, systemctl, unitStates } from './systemd.js';
 
@@ -54,7 +54,8 @@ export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJ
   if (takeAdoptRequest(spec.name, env) && spec.resume && !spec.command) {
     adoptLatestConversation(spec.runtime, spec.workdir, placeholders.session_dir!, env);
   }
-  const argv = launchArgv(spec, { resume: spec.resume && !fresh, placeholders });
+  const resume = spec.resume && !fresh && conversationExists(spec.profile.resume ?? [], spec.runtime, placeholders.session_id, env);
+  const argv = launchArgv(spec, { resume, placeholders });
   const sessionSpec = {
     name: spec.name,
     runtime: spec.runtime,

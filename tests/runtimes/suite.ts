@@ -57,6 +57,18 @@ function promptArea(screen: string, marker: string): string {
   return lines.slice(at, end).join('\n');
 }
 
+/**
+ * The runtime's argv ends with the profile's argv after its command, each
+ * `{session_id}` a UUID and `{session_dir}` a path (filled in per agent).
+ */
+function assertArgvTail(actual: string[], profileArgv: string[]): void {
+  const want = profileArgv.slice(1);
+  const got = actual.slice(actual.length - want.length);
+  const pattern = (w: string) =>
+    new RegExp(`^${w.split(/(\{session_id\}|\{session_dir\})/).map((p) => (p === '{session_id}' ? '[0-9a-f-]{36}' : p === '{session_dir}' ? '/.+' : p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('')}$`);
+  assert.ok(want.length === 0 || (got.length === want.length && got.every((w, i) => pattern(want[i]!).test(w))), `argv ${JSON.stringify(actual)} does not end with ${JSON.stringify(want)}`);
+}
+
 export function runtimeTests(spec: RuntimeSpec): void {
   const rt = spec.runtime;
   const profile = profileFor(rt);
@@ -87,7 +99,7 @@ export function runtimeTests(spec: RuntimeSpec): void {
     mainEnv = r.prepare('main').env;
     const started = Date.now();
     const pane = await r.start('main', mainEnv);
-    assert.deepEqual(cmdlineOf(pane.panePid).slice(-(profile.launch.length - 1) || Infinity), profile.launch.slice(1));
+    assertArgvTail(cmdlineOf(pane.panePid), profile.launch);
     const seen: string[] = [];
     await eventually(
       async () => {
@@ -191,7 +203,7 @@ export function runtimeTests(spec: RuntimeSpec): void {
     process.kill(-group, 'SIGTERM');
     await eventually(async () => (await r.pane('main')).dead, `${rt} to exit`, 20_000, 100);
     const pane = await r.start('main', { ...mainEnv, MOSAIC_AGENT_RESUME: '1' });
-    assert.deepEqual(cmdlineOf(pane.panePid).slice(-(profile.resume.length - 1)), profile.resume.slice(1));
+    assertArgvTail(cmdlineOf(pane.panePid), profile.resume);
     await r.waitFor('main', 'idle', 90_000);
     // Gemini CLI 0.61 draws its input before the resumed conversation and drops
     // what is typed until that is loaded: wait, as a person would, to see it.
@@ -200,6 +212,35 @@ export function runtimeTests(spec: RuntimeSpec): void {
     await r.send('main', 'what was the word?');
     const turn = r.mock.requests.slice(n).find((q) => q.offersTools)!;
     assert.deepEqual(turn.history.slice(-3), ['the first message after the reset', 'remember the word walnut', 'what was the word?']);
+  });
+
+  test(`two ${rt} agents in one workdir each resume their own conversation`, async (t) => {
+    const r = need(t);
+    if (!r) return;
+    if (!profile.resume?.some((w) => /\{session_(id|dir)\}/.test(w))) {
+      return t.skip(`${rt} resumes the workdir's newest conversation: naming its own needs the session id from its events (issue #15)`);
+    }
+    // Same HOME, same workdir: only the agent's own conversation id tells them apart.
+    const env = { ...r.prepare('twin1').env, MOSAIC_AGENT_RESUME: '1' };
+    for (const [agent, word] of [['twin1', 'apple'], ['twin2', 'banana']] as const) {
+      await r.start(agent, env);
+      await r.waitFor(agent, 'idle', 90_000);
+      await r.send(agent, `remember the word ${word}`);
+      await r.waitFor(agent, 'idle');
+    }
+    // twin2 spoke last: continuing the workdir's newest conversation would hand twin1 the banana.
+    process.kill(-(await r.pane('twin1')).panePid, 'SIGTERM');
+    await eventually(async () => (await r.pane('twin1')).dead, `${rt} to exit`, 20_000, 100);
+    const pane = await r.start('twin1', env);
+    assertArgvTail(cmdlineOf(pane.panePid), profile.resume);
+    await r.waitFor('twin1', 'idle', 90_000);
+    await eventually(async () => (await r.fleet.tmux.capture(pane.paneId)).includes('remember the word apple'), `${rt} to show the resumed conversation`, 30_000, 100);
+    const n = r.mock.requests.length;
+    await r.send('twin1', 'which word?');
+    const turn = r.mock.requests.slice(n).find((q) => q.offersTools)!;
+    assert.deepEqual(turn.history.slice(-2), ['remember the word apple', 'which word?']);
+    assert.ok(!turn.history.includes('remember the word banana'), `twin1 got twin2's conversation: ${JSON.stringify(turn.history)}`);
+    for (const agent of ['twin1', 'twin2']) await r.fleet.run('start-agent-session', ['--stop', agent]);
   });
 
   test(`the unit's stop (start-agent-session --stop) ends ${rt} with its session`, async (t) => {

@@ -188,6 +188,26 @@ export function runtimeTests(spec: RuntimeSpec): void {
     assert.deepEqual(turn.history, ['the first message after the reset']);
   });
 
+  /**
+   * The agent dies by itself (its pane stays, dead) and its unit restarts it
+   * with resume; once it shows `remembered`, ask `question`: the model's turn.
+   * The SIGTERM goes to the pane's process group: Gemini CLI 0.61.0's first
+   * process ignores one sent to it alone while the child it relaunched itself as runs on.
+   */
+  async function dieResumeAndAsk(r: Rig, agent: string, env: NodeJS.ProcessEnv, remembered: string, question: string) {
+    process.kill(-(await r.pane(agent)).panePid, 'SIGTERM');
+    await eventually(async () => (await r.pane(agent)).dead, `${rt} to exit`, 20_000, 100);
+    const pane = await r.start(agent, env);
+    assertArgvTail(cmdlineOf(pane.panePid), profile.resume!);
+    await r.waitFor(agent, 'idle', 90_000);
+    // Gemini CLI 0.61 draws its input before the resumed conversation and drops
+    // what is typed until that is loaded: wait, as a person would, to see it.
+    await eventually(async () => (await r.fleet.tmux.capture(pane.paneId)).includes(remembered), `${rt} to show the resumed conversation`, 30_000, 100);
+    const n = r.mock.requests.length;
+    await r.send(agent, question);
+    return r.mock.requests.slice(n).find((q) => q.offersTools)!;
+  }
+
   test(`${rt} continues its conversation after a restart with the resume argv`, async (t) => {
     const r = need(t);
     if (!r) return;
@@ -195,22 +215,7 @@ export function runtimeTests(spec: RuntimeSpec): void {
     await r.waitFor('main', 'idle');
     await r.send('main', 'remember the word walnut');
     await r.waitFor('main', 'idle');
-    // The agent dies by itself (its pane stays, dead) and its unit restarts
-    // it: only then does the fleet resume (a stopped unit starts afresh). The
-    // SIGTERM goes to the pane's process group: Gemini CLI 0.61.0's first
-    // process ignores one sent to it alone while the child it relaunched itself as runs on.
-    const group = (await r.pane('main')).panePid;
-    process.kill(-group, 'SIGTERM');
-    await eventually(async () => (await r.pane('main')).dead, `${rt} to exit`, 20_000, 100);
-    const pane = await r.start('main', { ...mainEnv, MOSAIC_AGENT_RESUME: '1' });
-    assertArgvTail(cmdlineOf(pane.panePid), profile.resume);
-    await r.waitFor('main', 'idle', 90_000);
-    // Gemini CLI 0.61 draws its input before the resumed conversation and drops
-    // what is typed until that is loaded: wait, as a person would, to see it.
-    await eventually(async () => (await r.fleet.tmux.capture(pane.paneId)).includes('remember the word walnut'), `${rt} to show the resumed conversation`, 30_000, 100);
-    const n = r.mock.requests.length;
-    await r.send('main', 'what was the word?');
-    const turn = r.mock.requests.slice(n).find((q) => q.offersTools)!;
+    const turn = await dieResumeAndAsk(r, 'main', { ...mainEnv, MOSAIC_AGENT_RESUME: '1' }, 'remember the word walnut', 'what was the word?');
     assert.deepEqual(turn.history.slice(-3), ['the first message after the reset', 'remember the word walnut', 'what was the word?']);
   });
 
@@ -229,15 +234,7 @@ export function runtimeTests(spec: RuntimeSpec): void {
       await r.waitFor(agent, 'idle');
     }
     // twin2 spoke last: continuing the workdir's newest conversation would hand twin1 the banana.
-    process.kill(-(await r.pane('twin1')).panePid, 'SIGTERM');
-    await eventually(async () => (await r.pane('twin1')).dead, `${rt} to exit`, 20_000, 100);
-    const pane = await r.start('twin1', env);
-    assertArgvTail(cmdlineOf(pane.panePid), profile.resume);
-    await r.waitFor('twin1', 'idle', 90_000);
-    await eventually(async () => (await r.fleet.tmux.capture(pane.paneId)).includes('remember the word apple'), `${rt} to show the resumed conversation`, 30_000, 100);
-    const n = r.mock.requests.length;
-    await r.send('twin1', 'which word?');
-    const turn = r.mock.requests.slice(n).find((q) => q.offersTools)!;
+    const turn = await dieResumeAndAsk(r, 'twin1', env, 'remember the word apple', 'which word?');
     assert.deepEqual(turn.history.slice(-2), ['remember the word apple', 'which word?']);
     assert.ok(!turn.history.includes('remember the word banana'), `twin1 got twin2's conversation: ${JSON.stringify(turn.history)}`);
     for (const agent of ['twin1', 'twin2']) await r.fleet.run('start-agent-session', ['--stop', agent]);

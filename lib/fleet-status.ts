@@ -59,7 +59,10 @@ export async function fleetStatus(only: string[] = [], env: NodeJS.ProcessEnv = 
       [...agentPanes.keys()],
       new Set([...agentPanes].filter(([, a]) => !readsScreen(a.profile, a.pane)).map(([n]) => n)),
       async (agents) => {
-        const screens = await captureMany(tmux, agents.map((n) => agentPanes.get(n)!.pane.paneId));
+        // Only screens that say something are captured: at 100 shell agents,
+        // capturing and splitting theirs was most of what status cost (issue #12).
+        const onScreen = agents.filter((n) => readsScreen(agentPanes.get(n)!.profile, agentPanes.get(n)!.pane));
+        const screens = onScreen.length ? await captureMany(tmux, onScreen.map((n) => agentPanes.get(n)!.pane.paneId)) : new Map<string, string[]>();
         return new Map(agents.map((n) => {
           const { pane, profile } = agentPanes.get(n)!;
           return [n, activityOf(profile, pane, screens.get(pane.paneId) ?? [])];

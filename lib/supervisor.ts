@@ -52,7 +52,7 @@ export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJ
   const fresh = takeFreshRequest(spec.name, env);
   if (fresh) archiveConversations(spec.name, env);
   if (takeAdoptRequest(spec.name, env) && spec.resume && !spec.command) {
-    adoptLatestConversation(spec.runtime, spec.workdir, placeholders.session_dir!, env);
+    adoptLatestConversation(spec.runtime, spec.workdir, placeholders.session_dir, env);
   }
   const resume = spec.resume && !fresh && conversationExists(spec.profile.resume ?? [], spec.runtime, placeholders.session_id, env);
   const argv = launchArgv(spec, { resume, placeholders });
@@ -83,7 +83,11 @@ export async function holderGoingAway(tmux: Tmux): Promise<boolean> {
   if (!(await tmux.listPanes())) return true;
   const jobs = await systemctl(['list-jobs', '--plain', '--no-legend', '--no-pager']);
   // Lines read JOB UNIT TYPE STATE: a queued stop or restart of the holder waits for its agents.
-  if (jobs.code === 0 && jobs.stdout.split('\n').some((l) => l.trim().split(/\s+/)[1] === HOLDER_UNIT)) return true;
+  const holderJob = (l: string) => {
+    const [, unit, type] = l.trim().split(/\s+/);
+    return unit === HOLDER_UNIT && (type === 'stop' || type === 'restart' || type === 'try-restart');
+  };
+  if (jobs.code === 0 && jobs.stdout.split('\n').some(holderJob)) return true;
   const holder = (await unitStates([HOLDER_UNIT]).catch(() => new Map())).get(HOLDER_UNIT);
   return holder !== undefined && holder.active !== 'active' && holder.active !== 'reloading';
 }

@@ -34,8 +34,16 @@ Options:
   -q, --quiet        print nothing on success
   -h, --help         show this help
 
-Exit status: 0 delivered to every agent, 1 a delivery failed (nothing typed
-into any other session), 2 bad usage.
+Exit status (with several agents, the worst of their outcomes: unconfirmed,
+then not delivered, then delivered; --json gives each agent's "outcome"):
+  0  delivered: the runtime took the message (with --no-submit: it is in
+     the agent's input)
+  1  not delivered: nothing was typed, or what was typed was never
+     submitted (the next send clears it first); safe to send again
+  2  bad usage; nothing was typed
+  3  unconfirmed: pasted and submitted, but the agent's screen did not show
+     that the runtime took it (it may be busy with it); do NOT send it again
+     blindly: read the agent first (mosaic-agent read NAME)
 
 Examples:
   agent-send demo 'echo hello'

@@ -127,6 +127,24 @@ test('a 64 KiB message from stdin arrives whole', async () => {
   assert.equal(got[0], big);
 });
 
+test('a 1 MiB message is taken by pi once and reported delivered (exit 0), not failed', async () => {
+  // Ends in a letter: pi trims trailing spaces from what it submits.
+  const line = 'the quick brown fox jumps over the lazy dog, then does it again 0123456789\n';
+  const big = line.repeat(Math.ceil(1048576 / line.length)).slice(0, 1048576 - 2) + 'z';
+  const before = mock.userMessages().length;
+  const r = await fleet.run('agent-send', ['--json', 'alpha', '-'], { input: big });
+  assert.equal(r.code, 0, r.stderr);
+  const [row] = JSON.parse(r.stdout);
+  assert.equal(row.outcome, 'delivered');
+  const got = (await mock.waitForMessages(before + 1, 30_000)).slice(before);
+  // Whatever a late Enter could do, it would have done it by now.
+  await new Promise((res) => setTimeout(res, 1000));
+  assert.equal(mock.userMessages().length, before + 1, 'received exactly once');
+  assert.equal(got[0]!.length, big.length);
+  assert.equal(got[0], big);
+  await eventually(() => piReady('alpha'), 'the editor to be empty', 20_000);
+});
+
 test('--from puts an attribution line first', async () => {
   const got = await sendToPi(['--from', 'orchestrator', 'alpha', 'please review']);
   assert.deepEqual(got, ['[from orchestrator]\nplease review']);
@@ -196,6 +214,7 @@ test('--json reports the pane, the size and the time of a delivery', async () =>
   assert.equal(row.agent, 'alpha');
   assert.equal(row.target, (await paneOf('alpha')).paneId);
   assert.equal(row.bytes, 11);
+  assert.equal(row.outcome, 'delivered');
   assert.equal(row.submitted, true);
   assert.ok(row.ms > 0);
 });
@@ -231,11 +250,30 @@ test('a send to several agents with a stopped one among them delivers to the oth
   const r = await fleet.run('agent-send', ['--json', 'alpha,idle,rec', 'to the ones that exist']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /agent 'idle' is not running: it has no session .*\(start it: mosaic-agent start idle\)/);
-  assert.deepEqual(JSON.parse(r.stdout).map((row: { agent: string; ok: boolean }) => [row.agent, row.ok]), [['alpha', true], ['idle', false], ['rec', true]]);
+  assert.deepEqual(JSON.parse(r.stdout).map((row: { agent: string; outcome: string }) => [row.agent, row.outcome]), [['alpha', 'delivered'], ['idle', 'not-delivered'], ['rec', 'delivered']]);
   assert.equal((await mock.waitForMessages(n + 1)).at(-1), 'to the ones that exist');
   await eventually(() => recorderMessages().at(-1) === 'to the ones that exist', 'the recorder to get it');
   const buffers = await fleet.tmux.run(['list-buffers', '-F', '#{buffer_name}']);
   assert.doesNotMatch(buffers.stdout, /mosaic-send/, 'no buffer left behind');
+});
+
+test('a runtime that never shows the message taken gets "unconfirmed" (exit 3), not "not delivered"', async () => {
+  // No echo and no reaction to Enter: the screen can never confirm anything.
+  await fleet.startAgent('deaf', { MOSAIC_AGENT_RUNTIME: 'deaf', MOSAIC_AGENT_COMMAND: 'stty -echo; echo deaf; exec sleep 3600' });
+  const r = await fleet.run('agent-send', ['--json', 'deaf', 'anyone there?']);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /^agent-send: deaf: unconfirmed: .*submitted twice.*\(read it before sending again: mosaic-agent read deaf\)/);
+  assert.deepEqual(JSON.parse(r.stdout).map((row: { outcome: string; ok: boolean }) => [row.outcome, row.ok]), [['unconfirmed', false]]);
+});
+
+test('with several agents the exit code is the worst outcome: unconfirmed, then not delivered, then delivered', async () => {
+  knownWithoutSession('idle');
+  const r = await fleet.run('agent-send', ['--json', 'rec,idle,deaf', 'to three']);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /^agent-send: idle: not delivered: agent 'idle' is not running/m);
+  assert.deepEqual(JSON.parse(r.stdout).map((row: { agent: string; outcome: string }) => [row.agent, row.outcome]), [['rec', 'delivered'], ['idle', 'not-delivered'], ['deaf', 'unconfirmed']]);
+  const without = await fleet.run('agent-send', ['--json', 'rec,idle', 'to two']);
+  assert.equal(without.code, 1, without.stderr);
 });
 
 test('a send to a shell agent whose window was split goes to its agent pane, not the active one', async () => {

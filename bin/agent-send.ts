@@ -16,7 +16,7 @@ go before NAME: everything after NAME is the message, even words starting with
 
 The message arrives exactly as given, with two normalisations: CRLF becomes
 LF, and one trailing newline is dropped. With --from SENDER, the first line
-is "[from SENDER]". Text left unsent in a full-screen runtime's input is
+is "[from SENDER]", or "# from SENDER" (a comment) for a shell agent. Text left unsent in a full-screen runtime's input is
 cleared first, and named on stderr, so it cannot be submitted with the message.
 
 A NAME given twice gets the message once. A NAME with no session that the
@@ -26,6 +26,7 @@ refused, with the nearest known name, before anything is typed into any agent.
 Options:
   --all              every running agent of the fleet
   --from SENDER      put an attribution line "[from SENDER]" first
+                     ("# from SENDER" for a shell agent)
   --no-submit        paste without pressing Enter
   --force            send even while the agent shows an approval prompt
   --timeout SECONDS  give up after this long, waiting for the agent's lock

@@ -2,9 +2,12 @@
 // text given, with two documented normalisations: CRLF (and lone CR) become
 // LF, and one trailing newline is dropped (the submit key ends the message).
 
-/** The attribution line put before a message sent with --from. */
-export function attributionLine(sender: string): string {
-  return `[from ${sender}]`;
+/** How a --from line is written unless the runtime's profile says otherwise; {sender} is the sender. */
+export const DEFAULT_ATTRIBUTION = '[from {sender}]';
+
+/** The attribution line put before a message sent with --from, after the profile's pattern. */
+export function attributionLine(sender: string, pattern: string = DEFAULT_ATTRIBUTION): string {
+  return pattern.replaceAll('{sender}', () => sender);
 }
 
 /** Normalise a message for delivery; see the module comment. */
@@ -13,10 +16,10 @@ export function normaliseMessage(text: string): string {
   return lf.endsWith('\n') ? lf.slice(0, -1) : lf;
 }
 
-/** The text to paste: the normalised message, after an attribution line when `from` is given. */
-export function composeMessage(text: string, from?: string): string {
+/** The text to paste: the normalised message, after an attribution line (written after `pattern`) when `from` is given. */
+export function composeMessage(text: string, from?: string, pattern?: string): string {
   const body = normaliseMessage(text);
-  return from === undefined ? body : `${attributionLine(from)}\n${body}`;
+  return from === undefined ? body : `${attributionLine(from, pattern)}\n${body}`;
 }
 
 /** Why a sender name cannot be used with --from, or undefined. */

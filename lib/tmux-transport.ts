@@ -40,7 +40,11 @@ type Paste = (paneId: string, text: string, bracketed: boolean) => Promise<unkno
 // area to wait for, no approval prompt to refuse at, no full-screen program
 // that could be back at a shell. The server can check the rest (see
 // Tmux.listPanesAndPaste), so a send to them pastes in its first tmux call.
-const PASTE_AT_ONCE = runtimeNames().filter((r) => !needsScreenBeforePaste(profileFor(r)));
+// The message is composed before the runtime is known, so they must all
+// write a --from line alike (the first one's way).
+const QUICK = runtimeNames().filter((r) => !needsScreenBeforePaste(profileFor(r)));
+const PASTE_AT_ONCE = QUICK.filter((r) => profileFor(r).attribution === profileFor(QUICK[0]!).attribution);
+const AT_ONCE_ATTRIBUTION = PASTE_AT_ONCE.length > 0 ? profileFor(PASTE_AT_ONCE[0]!).attribution : undefined;
 
 function needsScreenBeforePaste(profile: Profile): boolean {
   return profile.tui || profile.markers.approval.length > 0 || profile.input.kind !== 'cursor-line' || Boolean(profile.submit.guardTrailingBackslash) || !profile.submit.bracketed;
@@ -56,11 +60,10 @@ export class TmuxTransport implements Transport {
 
   async send(agents: string[], text: string, opts: SendOptions): Promise<Array<Delivery | Error>> {
     const names = agents.map((a) => checkAgentName(a));
-    const message = composeMessage(text, opts.from);
     if (names.length === 1) {
       // Nothing runs alongside a send to one agent, so its calls may block (cheaper per call).
       this.tmux.blocking = true;
-      return [await this.sendSingle(names[0]!, message, opts).catch(asError)];
+      return [await this.sendSingle(names[0]!, text, opts).catch(asError)];
     }
     // Many agents go through the same steps at about the same moment: their
     // tmux calls are gathered into one call per step, and the message is
@@ -85,6 +88,7 @@ export class TmuxTransport implements Transport {
           const pane = this.resolve(name, panes);
           const profile = agentProfile(pane.runtime, pane.profileJson, this.env);
           refuseIfNotRunning(name, pane, profile);
+          const message = composeMessage(text, opts.from, profile.attribution);
           return withLock(this.lockPath(name), opts.timeoutMs, busyMessage(name), () => this.deliver(name, pane, profile, message, opts, started, paste));
         }).map((p) => p.catch(asError)),
       );
@@ -124,18 +128,20 @@ export class TmuxTransport implements Transport {
    * nothing needs checking first (PASTE_AT_ONCE; not for a kickstart, which
    * waits for the runtime to draw its prompt).
    */
-  private async sendSingle(name: string, message: string, opts: SendOptions): Promise<Delivery> {
+  private async sendSingle(name: string, text: string, opts: SendOptions): Promise<Delivery> {
     const started = Date.now();
     return withLock(this.lockPath(name), opts.timeoutMs, busyMessage(name), async () => {
-      const first: SendStart = opts.waitReady
+      const quick = opts.waitReady || AT_ONCE_ATTRIBUTION === undefined ? undefined : composeMessage(text, opts.from, AT_ONCE_ATTRIBUTION);
+      const first: SendStart = quick === undefined
         ? { panes: await this.tmux.listPanes(), pasted: false }
-        : await this.tmux.listPanesAndPaste(name, newBufferName(), message, PASTE_AT_ONCE);
+        : await this.tmux.listPanesAndPaste(name, newBufferName(), quick, PASTE_AT_ONCE);
       const panes = await this.tmux.requireHolder(first.panes);
       await checkMissing([name], panes, opts);
       const pane = this.resolve(name, panes);
       const profile = agentProfile(pane.runtime, pane.profileJson, this.env);
-      if (first.pasted) return this.deliver(name, pane, profile, message, opts, started, undefined);
+      if (first.pasted) return this.deliver(name, pane, profile, quick!, opts, started, undefined);
       refuseIfNotRunning(name, pane, profile);
+      const message = composeMessage(text, opts.from, profile.attribution);
       const paste: Paste = (paneId, text, bracketed) => this.tmux.pasteText(newBufferName(), paneId, text, bracketed);
       // The screen that came with the listing is the agent's unless someone split its window.
       const screen = first.screen?.paneId === pane.paneId ? first.screen : undefined;

@@ -298,6 +298,16 @@ test('a send to an agent whose screen is read first reads the agent pane, not th
   }
 });
 
+test('--from to a shell agent is a comment line, so the shell runs only the message', async () => {
+  const pane = await startShell('fromshell');
+  const r = await fleet.run('agent-send', ['--from', 'orchestrator', 'fromshell', 'echo hi-from-$((6*7))']);
+  assert.equal(r.code, 0, r.stderr);
+  await eventually(async () => (await fleet.tmux.capture(pane.paneId)).includes('\nhi-from-42'), 'the echo to run');
+  const screen = await fleet.tmux.capture(pane.paneId);
+  assert.match(screen, /# from orchestrator/);
+  assert.doesNotMatch(screen, /not found|No such file/);
+});
+
 test('a send to a shell agent in copy mode leaves copy mode and runs', async () => {
   const pane = await startShell('copier');
   await fleet.tmux.run(['copy-mode', '-t', pane.paneId]);

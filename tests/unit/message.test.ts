@@ -23,6 +23,11 @@ test('--from puts one attribution line before the message', () => {
   assert.equal(composeMessage('do it'), 'do it');
 });
 
+test('the attribution line follows the pattern it is given, the sender taken literally', () => {
+  assert.equal(composeMessage('ls', 'boss', '# from {sender}'), '# from boss\nls');
+  assert.equal(composeMessage('ls', 'a $& {sender} b', '# from {sender}'), '# from a $& {sender} b\nls');
+});
+
 test('a sender with a line break or nothing in it is refused', () => {
   assert.match(senderProblem('a\nb')!, /line break/);
   assert.match(senderProblem('  ')!, /empty/);

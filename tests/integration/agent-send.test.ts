@@ -3,8 +3,8 @@
 // recorder's file is the ground truth for the exact bytes of a paste.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, existsSync, writeFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { startTestFleet, eventually, ROOT, binArgv, type TestFleet } from '../helpers/fleet.js';
 import { startMockOpenAI, writePiConfig, type MockServer } from '../fixtures/mock-openai.js';
 import { agentPaneOf } from '../../lib/tmux.js';
@@ -329,6 +329,28 @@ async function assertRefusedUntouched(target: string, bystander: string, refusal
 
 test('a prefix of a live agent name is refused and nothing is typed anywhere', async () => {
   await assertRefusedUntouched('alph', 'alpha2', /no agent 'alph' \(did you mean 'alpha'\?\)/);
+});
+
+test('a sender with XDG_RUNTIME_DIR and one without it wait for the same lock file', async () => {
+  const runUser = join(fleet.dir, 'run-user');
+  const mine = join(runUser, String(process.getuid!()));
+  mkdirSync(mine, { recursive: true, mode: 0o700 });
+  const lock = join(mine, 'mosaic-fleet', 'locks', 'rec.lock');
+  mkdirSync(dirname(lock), { recursive: true });
+  // Held by this test's process, which is alive: both senders must wait for it.
+  writeFileSync(lock, `${process.pid}\n`);
+  try {
+    const common = { MOSAIC_FLEET_RUNTIME_DIR: undefined, MOSAIC_FLEET_RUN_USER: runUser };
+    const paths = [];
+    for (const env of [{ ...common, XDG_RUNTIME_DIR: mine }, { ...common, XDG_RUNTIME_DIR: undefined }]) {
+      const r = await fleet.run('agent-send', ['--timeout', '0.3', 'rec', 'held off by the lock'], { env });
+      assert.equal(r.code, 1, r.stderr);
+      paths.push(/the lock is (\S+)\)/.exec(r.stderr)?.[1]);
+    }
+    assert.deepEqual(paths, [lock, lock]);
+  } finally {
+    rmSync(lock, { force: true });
+  }
 });
 
 test('a send from inside another tmux session, with a bare PATH and another cwd, arrives', async () => {

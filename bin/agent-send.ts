@@ -16,8 +16,15 @@ go before NAME: everything after NAME is the message, even words starting with
 
 The message arrives exactly as given, with two normalisations: CRLF becomes
 LF, and one trailing newline is dropped. With --from SENDER, the first line
-is "[from SENDER]", or "# from SENDER" (a comment) for a shell agent. Text left unsent in a full-screen runtime's input is
-cleared first, and named on stderr, so it cannot be submitted with the message.
+is "[from SENDER]", or "# from SENDER" (a comment) for a shell agent.
+A message holding a control character other than tab and newline (an ESC,
+a NUL, DEL, ...) is refused (exit 2, nothing typed), naming the first one
+and its byte position: a runtime can read it as a key, and an ESC cancels a
+turn in several. With --allow-control it is pasted raw, on every tmux
+(with paste-buffer -S where tmux has it, 3.7 and later).
+
+Text left unsent in a full-screen runtime's input is cleared first, and
+named on stderr, so it cannot be submitted with the message.
 
 A NAME given twice gets the message once. A NAME with no session that the
 fleet does not know either (not in the roster, no env file, no unit) is
@@ -29,6 +36,7 @@ Options:
                      ("# from SENDER" for a shell agent)
   --no-submit        paste without pressing Enter
   --force            send even while the agent shows an approval prompt
+  --allow-control    paste control characters raw instead of refusing them
   --timeout SECONDS  give up after this long, waiting for the agent's lock
                      included (default 30)
   --json             print what was delivered, where, and how long it took

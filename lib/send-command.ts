@@ -31,7 +31,7 @@ export interface SendRequest {
 export async function runSendCommand(tool: string, argv: string[]): Promise<number | undefined> {
   const flags = parseFlags(argv, {
     string: ['from', 'timeout'],
-    boolean: ['all', 'submit', 'force', 'json', 'quiet'],
+    boolean: ['all', 'submit', 'force', 'json', 'quiet', 'allow-control'],
     defaults: { submit: true },
     alias: { q: 'quiet' },
     stopEarly: true,
@@ -51,7 +51,13 @@ export async function runSendCommand(tool: string, argv: string[]): Promise<numb
     // A name given twice gets the message once.
     agents: targets === undefined ? undefined : [...new Set(targets.split(','))],
     text,
-    opts: { from, submit: Boolean(flags.submit), timeoutMs: numberFlag(flags, 'timeout', 30) * 1000, force: Boolean(flags.force) },
+    opts: {
+      from,
+      submit: Boolean(flags.submit),
+      timeoutMs: numberFlag(flags, 'timeout', 30) * 1000,
+      force: Boolean(flags.force),
+      allowControl: Boolean(flags['allow-control']),
+    },
     json: Boolean(flags.json),
     quiet: Boolean(flags.quiet),
   });

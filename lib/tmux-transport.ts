@@ -5,9 +5,9 @@
 // buffer loaded through stdin (#3, #4); leaves copy mode first (#5); and
 // checks that the runtime took the message, with at most one rescue Enter (#2).
 import { join } from 'node:path';
-import { FleetError, UnconfirmedError } from './errors.js';
+import { FleetError, UnconfirmedError, UsageError } from './errors.js';
 import { withLock } from './lock.js';
-import { composeMessage } from './message.js';
+import { composeMessage, controlProblem } from './message.js';
 import { checkAgentName } from './names.js';
 import { runtimeDir } from './paths.js';
 import { agentProfile, profileFor, runtimeNames, SHELL_NAMES, type Profile } from './profiles.js';
@@ -60,10 +60,17 @@ export class TmuxTransport implements Transport {
 
   async send(agents: string[], text: string, opts: SendOptions): Promise<Array<Delivery | Error>> {
     const names = agents.map((a) => checkAgentName(a));
+    const control = controlProblem(text);
+    if (control && !opts.allowControl) {
+      throw new UsageError(
+        `the message holds a control character, ${control}: a runtime can read it as a key (an ESC cancels a turn), so nothing was sent`,
+        'remove it, or paste it raw with --allow-control',
+      );
+    }
     if (names.length === 1) {
       // Nothing runs alongside a send to one agent, so its calls may block (cheaper per call).
       this.tmux.blocking = true;
-      return [await this.sendSingle(names[0]!, text, opts).catch(asError)];
+      return [await this.sendSingle(names[0]!, text, opts, control !== undefined).catch(asError)];
     }
     // Many agents go through the same steps at about the same moment: their
     // tmux calls are gathered into one call per step, and the message is
@@ -72,6 +79,7 @@ export class TmuxTransport implements Transport {
     const started = Date.now();
     const panes = await this.tmux.requireHolder();
     await checkMissing(names, panes, opts);
+    const raw = control !== undefined && (await this.tmux.pasteTakesRaw());
     const buffers = new Map<string, Promise<string>>();
     const paste: Paste = async (paneId, pasteText, bracketed) => {
       let loaded = buffers.get(pasteText);
@@ -80,7 +88,7 @@ export class TmuxTransport implements Transport {
         loaded = this.tmux.loadBuffer(buffer, pasteText).then(() => buffer);
         buffers.set(pasteText, loaded);
       }
-      await this.tmux.pasteBuffer(await loaded, paneId, bracketed);
+      await this.tmux.pasteBuffer(await loaded, paneId, bracketed, raw);
     };
     try {
       return await Promise.all(
@@ -128,10 +136,11 @@ export class TmuxTransport implements Transport {
    * nothing needs checking first (PASTE_AT_ONCE; not for a kickstart, which
    * waits for the runtime to draw its prompt).
    */
-  private async sendSingle(name: string, text: string, opts: SendOptions): Promise<Delivery> {
+  private async sendSingle(name: string, text: string, opts: SendOptions, control: boolean): Promise<Delivery> {
     const started = Date.now();
     return withLock(this.lockPath(name), opts.timeoutMs, busyMessage(name), async () => {
-      const quick = opts.waitReady || AT_ONCE_ATTRIBUTION === undefined ? undefined : composeMessage(text, opts.from, AT_ONCE_ATTRIBUTION);
+      // Control characters (allowed) take the ordinary path, which can paste them raw.
+      const quick = opts.waitReady || control || AT_ONCE_ATTRIBUTION === undefined ? undefined : composeMessage(text, opts.from, AT_ONCE_ATTRIBUTION);
       const first: SendStart = quick === undefined
         ? { panes: await this.tmux.listPanes(), pasted: false }
         : await this.tmux.listPanesAndPaste(name, newBufferName(), quick, PASTE_AT_ONCE);
@@ -142,7 +151,8 @@ export class TmuxTransport implements Transport {
       if (first.pasted) return this.deliver(name, pane, profile, quick!, opts, started, undefined);
       refuseIfNotRunning(name, pane, profile);
       const message = composeMessage(text, opts.from, profile.attribution);
-      const paste: Paste = (paneId, text, bracketed) => this.tmux.pasteText(newBufferName(), paneId, text, bracketed);
+      const raw = control && (await this.tmux.pasteTakesRaw());
+      const paste: Paste = (paneId, pasteText, bracketed) => this.tmux.pasteText(newBufferName(), paneId, pasteText, bracketed, raw);
       // The screen that came with the listing is the agent's unless someone split its window.
       const screen = first.screen?.paneId === pane.paneId ? first.screen : undefined;
       return this.deliver(name, pane, profile, message, opts, started, paste, screen);

@@ -14,6 +14,8 @@ export interface SendOptions {
   timeoutMs: number;
   /** Send even when the screen shows an approval or first-run prompt. */
   force: boolean;
+  /** Paste control characters other than tab and newline raw instead of refusing the message (--allow-control). */
+  allowControl?: boolean;
   /** Wait until the runtime shows it is ready for input (a kickstart right after a start). */
   waitReady?: boolean;
   /**

@@ -113,6 +113,27 @@ test('every character class arrives byte for byte in the paste, tabs included', 
   assert.deepEqual(recorderMessages(), messages);
 });
 
+test('a message with an escape character is refused (exit 2), naming it, and nothing is typed', async () => {
+  const count = recorderMessages().length;
+  const before = await fleet.tmux.capture((await paneOf('rec')).paneId);
+  const r = await fleet.run('agent-send', ['rec', 'red \x1b[31m text']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(
+    r.stderr,
+    "agent-send: the message holds a control character, ESC (0x1b) at byte 5 (line 1, column 5): a runtime can read it as a key (an ESC cancels a turn), so nothing was sent (remove it, or paste it raw with --allow-control)\n",
+  );
+  await new Promise((res) => setTimeout(res, 200));
+  assert.equal(await fleet.tmux.capture((await paneOf('rec')).paneId), before);
+  assert.equal(recorderMessages().length, count);
+});
+
+test('with --allow-control, control characters arrive byte for byte', async () => {
+  const text = 'esc \x1b[31m bel \x07 bs \x08 del \x7f nul-free end';
+  const r = await fleet.run('agent-send', ['--allow-control', 'rec', text]);
+  assert.equal(r.code, 0, r.stderr);
+  await eventually(() => recorderMessages().at(-1) === text, 'the recorder to get it');
+});
+
 test('CRLF becomes LF and one trailing newline is dropped', async () => {
   const got = await sendToPi(['alpha', '-'], 'first\r\nsecond\r\n');
   assert.deepEqual(got, ['first\nsecond']);

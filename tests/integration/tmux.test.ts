@@ -6,6 +6,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestFleet, type TestFleet } from '../helpers/fleet.js';
 import { Tmux } from '../../lib/tmux.js';
+import { exec } from '../../lib/exec.js';
 
 let fleet: TestFleet;
 let tmux: Tmux;
@@ -71,4 +72,11 @@ test('without a server every gathered call says so', async () => {
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /no server running|error connecting/);
   }
+});
+
+test('paste-buffer -S is used only where this tmux lists it (3.7 and later)', async () => {
+  const version = (await exec(['tmux', '-V'])).stdout.trim();
+  const [major, minor] = (/(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
+  const expected = major! > 3 || (major === 3 && minor! >= 7);
+  assert.equal(await fleet.tmux.pasteTakesRaw(), expected, version);
 });

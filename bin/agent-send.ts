@@ -16,8 +16,15 @@ go before NAME: everything after NAME is the message, even words starting with
 
 The message arrives exactly as given, with two normalisations: CRLF becomes
 LF, and one trailing newline is dropped. With --from SENDER, the first line
-is "[from SENDER]". Text left unsent in a full-screen runtime's input is
-cleared first, and named on stderr, so it cannot be submitted with the message.
+is "[from SENDER]", or "# from SENDER" (a comment) for a shell agent.
+A message holding a control character other than tab and newline (an ESC,
+a NUL, DEL, ...) is refused (exit 2, nothing typed), naming the first one
+and its byte position: a runtime can read it as a key, and an ESC cancels a
+turn in several. With --allow-control it is pasted raw, on every tmux
+(with paste-buffer -S where tmux has it, 3.7 and later).
+
+Text left unsent in a full-screen runtime's input is cleared first, and
+named on stderr, so it cannot be submitted with the message.
 
 A NAME given twice gets the message once. A NAME with no session that the
 fleet does not know either (not in the roster, no env file, no unit) is
@@ -26,16 +33,26 @@ refused, with the nearest known name, before anything is typed into any agent.
 Options:
   --all              every running agent of the fleet
   --from SENDER      put an attribution line "[from SENDER]" first
+                     ("# from SENDER" for a shell agent)
   --no-submit        paste without pressing Enter
   --force            send even while the agent shows an approval prompt
+  --allow-control    paste control characters raw instead of refusing them
   --timeout SECONDS  give up after this long, waiting for the agent's lock
                      included (default 30)
   --json             print what was delivered, where, and how long it took
   -q, --quiet        print nothing on success
   -h, --help         show this help
 
-Exit status: 0 delivered to every agent, 1 a delivery failed (nothing typed
-into any other session), 2 bad usage.
+Exit status (with several agents, the worst of their outcomes: unconfirmed,
+then not delivered, then delivered; --json gives each agent's "outcome"):
+  0  delivered: the runtime took the message (with --no-submit: it is in
+     the agent's input)
+  1  not delivered: nothing was typed, or what was typed was never
+     submitted (the next send clears it first); safe to send again
+  2  bad usage; nothing was typed
+  3  unconfirmed: pasted and submitted, but the agent's screen did not show
+     that the runtime took it (it may be busy with it); do NOT send it again
+     blindly: read the agent first (mosaic-agent read NAME)
 
 Examples:
   agent-send demo 'echo hello'

@@ -1,8 +1,12 @@
 // Errors that carry their exit code and the next step for the user, so every
 // entry point can print `<tool>: <what went wrong> (<what to do>)` the same way.
 
-/** Exit codes shared by every tool: 0 success, 1 run-time failure, 2 bad usage. */
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+/**
+ * Exit codes shared by every tool: 0 success, 1 run-time failure, 2 bad
+ * usage; 3 only from a send whose outcome is unknown (UnconfirmedError), so a
+ * caller that retries on 1 never sends a message twice (#13).
+ */
+export const EXIT = { ok: 0, failure: 1, usage: 2, unconfirmed: 3 } as const;
 
 /** A failure at run time (exit 1) with an optional hint saying what to do. */
 export class FleetError extends Error {
@@ -19,6 +23,18 @@ export class UsageError extends FleetError {
   constructor(message: string, hint?: string) {
     super(message, hint);
     this.name = 'UsageError';
+  }
+}
+
+/**
+ * A send that pasted and submitted a message but could not see whether the
+ * runtime took it (exit 3): sending it again may deliver it twice.
+ */
+export class UnconfirmedError extends FleetError {
+  override readonly exitCode: number = EXIT.unconfirmed;
+  constructor(message: string, hint?: string) {
+    super(message, hint);
+    this.name = 'UnconfirmedError';
   }
 }
 

@@ -2,7 +2,8 @@
 // variable (XDG_* or MOSAIC_*), so tests never touch a real home, a real
 // fleet or the user's own tmux server.
 import { homedir } from 'node:os';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
+import { FleetError } from './errors.js';
 import { nameProblem } from './names.js';
 import { join } from 'node:path';
 
@@ -69,11 +70,51 @@ export function stateDir(env: Env = process.env): string {
   return env.MOSAIC_FLEET_STATE_DIR || join(env.XDG_STATE_HOME || join(home(env), '.local', 'state'), 'mosaic', 'fleet');
 }
 
-/** Volatile per-boot state: locks, pid files. */
-export function runtimeDir(env: Env = process.env): string {
+/** What runtimeDir needs of the machine: the uid, and the directories that stand for /run/user and /tmp (tests give their own). */
+export interface RuntimeHost {
+  uid?: number;
+  runUser?: string;
+  tmp?: string;
+}
+
+/**
+ * Volatile per-boot state: locks, pid files. It must be the same for every
+ * caller of one uid, whatever its environment: two senders that see different
+ * lock directories do not serialise (#13: su and cron have no
+ * XDG_RUNTIME_DIR). So without XDG_RUNTIME_DIR it is the directory systemd
+ * would have set it to, /run/user/UID, when that exists and is ours; only
+ * without one, a private directory in /tmp (made here, mode 0700; one that
+ * someone else made first is refused).
+ */
+export function runtimeDir(env: Env = process.env, host: RuntimeHost = {}): string {
   if (env.MOSAIC_FLEET_RUNTIME_DIR) return env.MOSAIC_FLEET_RUNTIME_DIR;
   if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'mosaic-fleet');
-  return join('/tmp', `mosaic-fleet-${process.getuid?.() ?? 'user'}`);
+  const uid = host.uid ?? process.getuid!();
+  const runUser = join(host.runUser ?? env.MOSAIC_FLEET_RUN_USER ?? '/run/user', String(uid));
+  if (ownDirProblem(runUser, uid) === undefined) return join(runUser, 'mosaic-fleet');
+  const tmp = join(host.tmp ?? '/tmp', `mosaic-fleet-${uid}`);
+  try {
+    mkdirSync(tmp, { mode: 0o700 });
+  } catch {
+    // Already there: checked below.
+  }
+  const problem = ownDirProblem(tmp, uid);
+  if (problem) throw new FleetError(`the fleet's runtime directory ${tmp} ${problem}, so its locks cannot be trusted`, `remove it, or set XDG_RUNTIME_DIR`);
+  return tmp;
+}
+
+/** Why `dir` is not a directory of `uid`'s alone (no link, no access for others), or undefined when it is. */
+function ownDirProblem(dir: string, uid: number): string | undefined {
+  let st;
+  try {
+    st = lstatSync(dir);
+  } catch {
+    return 'does not exist';
+  }
+  if (!st.isDirectory()) return 'is not a directory';
+  if (st.uid !== uid) return `belongs to uid ${st.uid}`;
+  if ((st.mode & 0o077) !== 0) return `is open to others (mode ${(st.mode & 0o777).toString(8)})`;
+  return undefined;
 }
 
 /** The tmux socket name the fleet's server listens on (`tmux -L NAME`). */

@@ -3,6 +3,7 @@
 // profile is data; code asks the table instead of testing runtime names.
 // Facts and sources: shared/runtime-notes.md.
 import { userInfo } from 'node:os';
+import { DEFAULT_ATTRIBUTION } from './message.js';
 
 export interface SubmitStyle {
   /** Pause between the paste and the Enter key, so the runtime sees them apart. */
@@ -70,6 +71,12 @@ export interface Profile {
   /** Text the screen shows once the reset took effect. */
   resetConfirm?: string;
   submit: SubmitStyle;
+  /**
+   * The line put before a message sent with --from, as the runtime reads it
+   * ({sender} is the sender): a TUI shows `[from X]` as text, a shell would
+   * run it as a command, so there it is a comment.
+   */
+  attribution: string;
   markers: Markers;
   input: InputArea;
   /** A full-screen program: a pane whose foreground process is a shell means it is not running. */
@@ -100,7 +107,8 @@ const NO_MARKERS: Markers = { busy: [], idle: [], approval: [] };
 
 // Screens, markers and delays below were read off the real programs in tmux
 // (tests/fixtures/screens/*.txt hold the captures; runtime-notes.md the sources).
-const PROFILES: Record<string, Omit<Profile, 'name'>> = {
+// A profile without `attribution` writes the --from line as DEFAULT_ATTRIBUTION.
+const PROFILES: Record<string, Omit<Profile, 'name' | 'attribution'> & { attribution?: string }> = {
   pi: {
     // pi keeps a conversation per file in a session directory (by default one
     // per workdir, where `-c` takes the newest: another agent's, when two
@@ -120,6 +128,8 @@ const PROFILES: Record<string, Omit<Profile, 'name'>> = {
   shell: {
     launch: [], // filled with the login shell at lookup time
     submit: { delayMs: 30, key: 'Enter', bracketed: true },
+    // A comment, not `[from X]`, which the shell would run as a command (or a glob).
+    attribution: '# from {sender}',
     markers: NO_MARKERS,
     input: { kind: 'cursor-line' },
     tui: false,
@@ -225,14 +235,15 @@ export function runtimeNames(): string[] {
 export function profileFor(runtime: string, env: NodeJS.ProcessEnv = process.env): Profile {
   if (runtime === 'shell') {
     const shell = loginShell(env);
-    return { name: 'shell', ...PROFILES.shell!, launch: [shell, '-l'] };
+    return { name: 'shell', attribution: DEFAULT_ATTRIBUTION, ...PROFILES.shell!, launch: [shell, '-l'] };
   }
   const known = PROFILES[runtime];
-  if (known) return { name: runtime, ...known };
+  if (known) return { name: runtime, attribution: DEFAULT_ATTRIBUTION, ...known };
   return {
     name: runtime,
     launch: [runtime],
     submit: DEFAULT_SUBMIT,
+    attribution: DEFAULT_ATTRIBUTION,
     markers: NO_MARKERS,
     input: { kind: 'cursor-line' },
     tui: true,
@@ -257,6 +268,8 @@ export interface ProfileOverrides {
   bracketed?: boolean;
   /** Keys that empty the input line (tmux key names); an empty list: never clear. */
   clear?: string[];
+  /** The --from line, with {sender} for the sender (default `[from {sender}]`; `# from {sender}` for shells). */
+  attribution?: string;
   busy?: string[];
   idle?: string[];
   approval?: string[];
@@ -285,6 +298,7 @@ export function resolveProfile(runtime: string, overrides: ProfileOverrides | un
       bracketed: o.bracketed ?? base.submit.bracketed,
       clear: o.clear ?? base.submit.clear,
     },
+    attribution: o.attribution ?? base.attribution,
     markers: { ...base.markers, busy: o.busy ?? base.markers.busy, idle: o.idle ?? base.markers.idle, approval: o.approval ?? base.markers.approval },
     input,
     tested: `roster profile${o.extends ? ` extending ${o.extends}` : ''}`,

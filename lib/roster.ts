@@ -25,7 +25,7 @@
 // (lists of words, or one string of words), reset, reset_confirm,
 // submit_delay_ms, submit_key, bracketed, busy, idle, approval (lists of
 // screen markers), clear (tmux keys that empty the input line), input_prompt,
-// input_placeholder.
+// input_placeholder, attribution (the --from line, with {sender}).
 // `defaults` takes any field except command and kickstart, which belong to one
 // agent; `defaults.env` is merged under each agent's env.
 //
@@ -96,7 +96,7 @@ const PER_AGENT_ONLY: ReadonlySet<Field> = new Set(['command', 'kickstart', 'pro
 const DEFAULT_FIELDS = AGENT_FIELDS.filter((f) => !PER_AGENT_ONLY.has(f));
 const TOP_LEVEL_KEYS = ['defaults', 'agents', 'profiles'];
 // Profile fields a roster may set (lib/profiles.ts ProfileOverrides), by kind.
-const PROFILE_TEXT = ['extends', 'reset', 'reset_confirm', 'submit_key', 'input_prompt', 'input_placeholder'] as const;
+const PROFILE_TEXT = ['extends', 'reset', 'reset_confirm', 'submit_key', 'input_prompt', 'input_placeholder', 'attribution'] as const;
 const PROFILE_LISTS = ['launch', 'resume', 'busy', 'idle', 'approval', 'clear'] as const;
 const PROFILE_FIELDS = [...PROFILE_TEXT, ...PROFILE_LISTS, 'submit_delay_ms', 'bracketed'];
 const RUNTIME_RE = /^[a-z0-9][a-z0-9_-]*$/;

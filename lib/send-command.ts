@@ -1,9 +1,9 @@
 // The send command shared by `agent-send` and `mosaic-agent send`: one code
 // path for resolving targets, delivering and reporting.
 import { numberFlag, parseFlags } from './cli.js';
-import { FleetError, UsageError, formatError } from './errors.js';
+import { EXIT, FleetError, UsageError, formatError } from './errors.js';
 import { senderProblem } from './message.js';
-import { openTransport, type SendOptions } from './transport.js';
+import { openTransport, outcomeOf, type Outcome, type SendOptions } from './transport.js';
 
 /** Read the whole of stdin as UTF-8. */
 export async function readMessageFromStdin(): Promise<string> {
@@ -31,7 +31,7 @@ export interface SendRequest {
 export async function runSendCommand(tool: string, argv: string[]): Promise<number | undefined> {
   const flags = parseFlags(argv, {
     string: ['from', 'timeout'],
-    boolean: ['all', 'submit', 'force', 'json', 'quiet'],
+    boolean: ['all', 'submit', 'force', 'json', 'quiet', 'allow-control'],
     defaults: { submit: true },
     alias: { q: 'quiet' },
     stopEarly: true,
@@ -51,13 +51,26 @@ export async function runSendCommand(tool: string, argv: string[]): Promise<numb
     // A name given twice gets the message once.
     agents: targets === undefined ? undefined : [...new Set(targets.split(','))],
     text,
-    opts: { from, submit: Boolean(flags.submit), timeoutMs: numberFlag(flags, 'timeout', 30) * 1000, force: Boolean(flags.force) },
+    opts: {
+      from,
+      submit: Boolean(flags.submit),
+      timeoutMs: numberFlag(flags, 'timeout', 30) * 1000,
+      force: Boolean(flags.force),
+      allowControl: Boolean(flags['allow-control']),
+    },
     json: Boolean(flags.json),
     quiet: Boolean(flags.quiet),
   });
 }
 
-/** Deliver and print the outcome; returns the exit code (1 if any delivery failed). */
+// Outcomes from best to worst, and their exit codes: with several agents the
+// command exits with the worst one, so a caller that retries on 1 never
+// resends to an agent whose delivery is unconfirmed (3).
+const OUTCOMES: readonly Outcome[] = ['delivered', 'not-delivered', 'unconfirmed'];
+const EXIT_OF: Record<Outcome, number> = { delivered: EXIT.ok, 'not-delivered': EXIT.failure, unconfirmed: EXIT.unconfirmed };
+const WORDS: Record<Outcome, string> = { delivered: 'delivered', 'not-delivered': 'not delivered', unconfirmed: 'unconfirmed' };
+
+/** Deliver and print the outcome; returns the exit code of the worst outcome (0, 1 or 3). */
 export async function sendAndReport(req: SendRequest): Promise<number> {
   const transport = openTransport();
   let agents = req.agents;
@@ -71,22 +84,23 @@ export async function sendAndReport(req: SendRequest): Promise<number> {
   // tool's lazy file (lib/bundle.cts): a send that finds its agents pays nothing.
   const checkMissing = async (missing: string[]) => (await import('./known-agents.js')).requireKnownAgents(missing);
   const results = await transport.send(agents, req.text, { ...req.opts, checkMissing });
-  let failed = 0;
+  let worst = 0;
   const rows = results.map((r, i) => {
+    const outcome = outcomeOf(r);
+    worst = Math.max(worst, OUTCOMES.indexOf(outcome));
     if (r instanceof Error) {
-      failed++;
-      process.stderr.write(formatError(req.tool, r) + '\n');
-      return { agent: agents[i], ok: false, error: r.message };
+      process.stderr.write(formatError(`${req.tool}: ${agents[i]}: ${WORDS[outcome]}`, r) + '\n');
+      return { agent: agents[i], outcome, ok: false, error: r.message };
     }
     if (r.cleared !== undefined) {
       process.stderr.write(`${req.tool}: ${r.agent}: its input held text that was never sent; it was cleared first: ${JSON.stringify(r.cleared)}\n`);
     }
     if (!req.quiet && !req.json) {
       const how = r.submitted ? (r.rescued ? 'submitted after a second Enter' : 'submitted') : 'pasted, not submitted';
-      process.stdout.write(`${r.agent}: ${how} (${r.bytes} bytes to ${transport.kind} ${r.target}, ${r.ms} ms)\n`);
+      process.stdout.write(`${r.agent}: ${WORDS[outcome]}, ${how} (${r.bytes} bytes to ${transport.kind} ${r.target}, ${r.ms} ms)\n`);
     }
-    return { ok: true, ...r };
+    return { outcome, ok: true, ...r };
   });
   if (req.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
-  return failed > 0 ? 1 : 0;
+  return EXIT_OF[OUTCOMES[worst]!];
 }

@@ -5,9 +5,9 @@
 // buffer loaded through stdin (#3, #4); leaves copy mode first (#5); and
 // checks that the runtime took the message, with at most one rescue Enter (#2).
 import { join } from 'node:path';
-import { FleetError } from './errors.js';
+import { FleetError, UnconfirmedError, UsageError } from './errors.js';
 import { withLock } from './lock.js';
-import { composeMessage } from './message.js';
+import { composeMessage, controlProblem } from './message.js';
 import { checkAgentName } from './names.js';
 import { runtimeDir } from './paths.js';
 import { agentProfile, profileFor, runtimeNames, SHELL_NAMES, type Profile } from './profiles.js';
@@ -15,8 +15,14 @@ import { bottomText, inputReady, inputText, submitState } from './screen.js';
 import { agentPaneOf, HOLDER_SESSION, Tmux, type Pane, type Screen, type SendStart } from './tmux.js';
 import type { AgentSession, Delivery, SendOptions, Transport } from './transport.js';
 
-/** How long to wait for the runtime to take the message after each submit key. */
+/**
+ * How long to wait for the runtime to take the message after each submit
+ * key, plus this much per KiB: a runtime can be busy for seconds with a large
+ * paste (pi renders a 1 MB message into its conversation before it redraws
+ * its editor), and a screen that has not caught up is no proof of anything.
+ */
 const VERIFY_MS = 1500;
+const VERIFY_MS_PER_KIB = 10;
 const POLL_MS = 15;
 /** Rounds of clear keys for text left in an input, one line each, and how long each may take to show. */
 const MAX_CLEAR_ROUNDS = 100;
@@ -34,7 +40,11 @@ type Paste = (paneId: string, text: string, bracketed: boolean) => Promise<unkno
 // area to wait for, no approval prompt to refuse at, no full-screen program
 // that could be back at a shell. The server can check the rest (see
 // Tmux.listPanesAndPaste), so a send to them pastes in its first tmux call.
-const PASTE_AT_ONCE = runtimeNames().filter((r) => !needsScreenBeforePaste(profileFor(r)));
+// The message is composed before the runtime is known, so they must all
+// write a --from line alike (the first one's way).
+const QUICK = runtimeNames().filter((r) => !needsScreenBeforePaste(profileFor(r)));
+const PASTE_AT_ONCE = QUICK.filter((r) => profileFor(r).attribution === profileFor(QUICK[0]!).attribution);
+const AT_ONCE_ATTRIBUTION = PASTE_AT_ONCE.length > 0 ? profileFor(PASTE_AT_ONCE[0]!).attribution : undefined;
 
 function needsScreenBeforePaste(profile: Profile): boolean {
   return profile.tui || profile.markers.approval.length > 0 || profile.input.kind !== 'cursor-line' || Boolean(profile.submit.guardTrailingBackslash) || !profile.submit.bracketed;
@@ -50,11 +60,17 @@ export class TmuxTransport implements Transport {
 
   async send(agents: string[], text: string, opts: SendOptions): Promise<Array<Delivery | Error>> {
     const names = agents.map((a) => checkAgentName(a));
-    const message = composeMessage(text, opts.from);
+    const control = controlProblem(text);
+    if (control && !opts.allowControl) {
+      throw new UsageError(
+        `the message holds a control character, ${control}: a runtime can read it as a key (an ESC cancels a turn), so nothing was sent`,
+        'remove it, or paste it raw with --allow-control',
+      );
+    }
     if (names.length === 1) {
       // Nothing runs alongside a send to one agent, so its calls may block (cheaper per call).
       this.tmux.blocking = true;
-      return [await this.sendSingle(names[0]!, message, opts).catch(asError)];
+      return [await this.sendSingle(names[0]!, text, opts, control !== undefined).catch(asError)];
     }
     // Many agents go through the same steps at about the same moment: their
     // tmux calls are gathered into one call per step, and the message is
@@ -63,6 +79,7 @@ export class TmuxTransport implements Transport {
     const started = Date.now();
     const panes = await this.tmux.requireHolder();
     await checkMissing(names, panes, opts);
+    const raw = control !== undefined && (await this.tmux.pasteTakesRaw());
     const buffers = new Map<string, Promise<string>>();
     const paste: Paste = async (paneId, pasteText, bracketed) => {
       let loaded = buffers.get(pasteText);
@@ -71,7 +88,7 @@ export class TmuxTransport implements Transport {
         loaded = this.tmux.loadBuffer(buffer, pasteText).then(() => buffer);
         buffers.set(pasteText, loaded);
       }
-      await this.tmux.pasteBuffer(await loaded, paneId, bracketed);
+      await this.tmux.pasteBuffer(await loaded, paneId, bracketed, raw);
     };
     try {
       return await Promise.all(
@@ -79,6 +96,7 @@ export class TmuxTransport implements Transport {
           const pane = this.resolve(name, panes);
           const profile = agentProfile(pane.runtime, pane.profileJson, this.env);
           refuseIfNotRunning(name, pane, profile);
+          const message = composeMessage(text, opts.from, profile.attribution);
           return withLock(this.lockPath(name), opts.timeoutMs, busyMessage(name), () => this.deliver(name, pane, profile, message, opts, started, paste));
         }).map((p) => p.catch(asError)),
       );
@@ -118,19 +136,23 @@ export class TmuxTransport implements Transport {
    * nothing needs checking first (PASTE_AT_ONCE; not for a kickstart, which
    * waits for the runtime to draw its prompt).
    */
-  private async sendSingle(name: string, message: string, opts: SendOptions): Promise<Delivery> {
+  private async sendSingle(name: string, text: string, opts: SendOptions, control: boolean): Promise<Delivery> {
     const started = Date.now();
     return withLock(this.lockPath(name), opts.timeoutMs, busyMessage(name), async () => {
-      const first: SendStart = opts.waitReady
+      // Control characters (allowed) take the ordinary path, which can paste them raw.
+      const quick = opts.waitReady || control || AT_ONCE_ATTRIBUTION === undefined ? undefined : composeMessage(text, opts.from, AT_ONCE_ATTRIBUTION);
+      const first: SendStart = quick === undefined
         ? { panes: await this.tmux.listPanes(), pasted: false }
-        : await this.tmux.listPanesAndPaste(name, newBufferName(), message, PASTE_AT_ONCE);
+        : await this.tmux.listPanesAndPaste(name, newBufferName(), quick, PASTE_AT_ONCE);
       const panes = await this.tmux.requireHolder(first.panes);
       await checkMissing([name], panes, opts);
       const pane = this.resolve(name, panes);
       const profile = agentProfile(pane.runtime, pane.profileJson, this.env);
-      if (first.pasted) return this.deliver(name, pane, profile, message, opts, started, undefined);
+      if (first.pasted) return this.deliver(name, pane, profile, quick!, opts, started, undefined);
       refuseIfNotRunning(name, pane, profile);
-      const paste: Paste = (paneId, text, bracketed) => this.tmux.pasteText(newBufferName(), paneId, text, bracketed);
+      const message = composeMessage(text, opts.from, profile.attribution);
+      const raw = control && (await this.tmux.pasteTakesRaw());
+      const paste: Paste = (paneId, pasteText, bracketed) => this.tmux.pasteText(newBufferName(), paneId, pasteText, bracketed, raw);
       // The screen that came with the listing is the agent's unless someone split its window.
       const screen = first.screen?.paneId === pane.paneId ? first.screen : undefined;
       return this.deliver(name, pane, profile, message, opts, started, paste, screen);
@@ -169,42 +191,66 @@ export class TmuxTransport implements Transport {
     }
     if (opts.submit) {
       await sleep(profile.submit.delayMs);
-      let before: Screen;
-      if (profile.input.kind === 'cursor-line' || opts.force) {
-        before = await this.tmux.screen(pane.paneId, [profile.submit.key]);
-      } else {
-        // Enter only once the runtime shows the paste: a runtime slow to read
-        // its input shows an empty input area both before and after an Enter
-        // it has not seen yet, which would pass for taken, and an Enter it
-        // then reads too close to the paste can be lost (one message of
-        // ~2,800 arrived glued to the next in the pi benchmark, #4).
-        before = await this.waitPasteShown(name, pane.paneId, profile, deadline);
-        await this.tmux.sendKeys(pane.paneId, profile.submit.key);
-      }
-      let state = await this.waitSubmitted(pane.paneId, profile, before, deadline);
-      if (state === 'pending') {
-        delivery.rescued = true;
-        await this.tmux.sendKeys(pane.paneId, profile.submit.key);
-        state = await this.waitSubmitted(pane.paneId, profile, before, deadline);
-      }
-      if (state === 'pending') {
-        throw new FleetError(
-          `the message was pasted into agent '${name}' but the runtime did not take it after two submit keys`,
-          `look at it: mosaic-agent read ${name}`,
-        );
-      }
-      // Forced past a prompt that covers the input area: nothing can show the outcome.
-      if (state === 'unknown' && !opts.force) {
-        // No second key here: with the input area gone, it could land in whatever covers it.
-        throw new FleetError(
-          `the message was pasted into agent '${name}' and submitted, but its input area did not come back to show that the runtime took it`,
-          `look at it before sending again: mosaic-agent read ${name}`,
-        );
-      }
+      await this.submit(name, pane.paneId, profile, opts.force, delivery, deadline);
       delivery.submitted = true;
     }
     delivery.ms = Date.now() - started;
     return delivery;
+  }
+
+  /**
+   * Press the submit key and check that the runtime took the message, with
+   * at most one rescue key. From the first key on, every failure is
+   * UnconfirmedError (exit 3), never "not delivered": the runtime may have
+   * taken the message, and a caller that resends on exit 1 would deliver it
+   * twice (#13: a 1 MB message to pi was taken once while the send said it
+   * was not).
+   */
+  private async submit(name: string, paneId: string, profile: Profile, force: boolean, delivery: Delivery, deadline: number): Promise<void> {
+    const atCursor = profile.input.kind === 'cursor-line' || force;
+    // Enter only once the runtime shows the paste: a runtime slow to read its
+    // input shows an empty input area both before and after an Enter it has
+    // not seen yet, which would pass for taken, and an Enter it then reads
+    // too close to the paste can be lost (one message of ~2,800 arrived
+    // glued to the next in the pi benchmark, #4).
+    const shown = atCursor ? undefined : await this.waitPasteShown(name, paneId, profile, deadline);
+    try {
+      let before: Screen;
+      if (shown) {
+        before = shown;
+        await this.tmux.sendKeys(paneId, profile.submit.key);
+      } else {
+        before = await this.tmux.screen(paneId, [profile.submit.key]);
+      }
+      const verifyMs = VERIFY_MS + Math.ceil(delivery.bytes / 1024) * VERIFY_MS_PER_KIB;
+      const check = () => this.waitSubmitted(paneId, profile, before, Math.min(Date.now() + verifyMs, deadline));
+      let state = await check();
+      if (state === 'pending') {
+        delivery.rescued = true;
+        await this.tmux.sendKeys(paneId, profile.submit.key);
+        state = await check();
+      }
+      if (state === 'pending') {
+        throw new UnconfirmedError(
+          `the message was pasted into agent '${name}' and submitted twice, but its input still showed it: the runtime may still be busy with it, or may not have taken it`,
+          `read it before sending again: mosaic-agent read ${name}`,
+        );
+      }
+      // Forced past a prompt that covers the input area: nothing can show the outcome.
+      if (state === 'unknown' && !force) {
+        // No second key here: with the input area gone, it could land in whatever covers it.
+        throw new UnconfirmedError(
+          `the message was pasted into agent '${name}' and submitted, but its input area did not come back to show that the runtime took it`,
+          `read it before sending again: mosaic-agent read ${name}`,
+        );
+      }
+    } catch (err) {
+      if (err instanceof UnconfirmedError) throw err;
+      throw new UnconfirmedError(
+        `the message was pasted into agent '${name}' and a submit key was sent, then: ${asError(err).message}`,
+        `read it before sending again: mosaic-agent read ${name}`,
+      );
+    }
   }
 
   /**
@@ -275,9 +321,8 @@ export class TmuxTransport implements Transport {
     }
   }
 
-  /** Poll until the screen shows the input taken; else what it showed last, after VERIFY_MS. */
-  private async waitSubmitted(paneId: string, profile: Profile, before: Screen, deadline: number): Promise<'pending' | 'taken' | 'unknown'> {
-    const until = Math.min(Date.now() + VERIFY_MS, deadline);
+  /** Poll until the screen shows the input taken; else what it showed last, at `until`. */
+  private async waitSubmitted(paneId: string, profile: Profile, before: Screen, until: number): Promise<'pending' | 'taken' | 'unknown'> {
     for (;;) {
       const state = submitState(profile, before, await this.liveScreen(paneId));
       if (state === 'taken' || Date.now() >= until) return state;

@@ -351,8 +351,8 @@ export class Tmux {
    * the same tmux call, deleting the buffer. Loading from stdin has no argv
    * length limit and no key-name parsing (runtime-notes #3, #4).
    */
-  pasteText(buffer: string, paneId: string, data: string, bracketed: boolean): Promise<string> {
-    return this.must(['load-buffer', '-b', buffer, '-', ';', ...pasteArgs(buffer, paneId, bracketed, true)], `paste into pane ${paneId}`, data);
+  pasteText(buffer: string, paneId: string, data: string, bracketed: boolean, raw = false): Promise<string> {
+    return this.must(['load-buffer', '-b', buffer, '-', ';', ...pasteArgs(buffer, paneId, bracketed, true, raw)], `paste into pane ${paneId}`, data);
   }
 
   /** Load `data` into a named buffer through stdin, to paste it into several panes (pasteBuffer). */
@@ -361,8 +361,19 @@ export class Tmux {
   }
 
   /** Paste a loaded buffer into a pane, keeping the buffer. */
-  async pasteBuffer(buffer: string, paneId: string, bracketed: boolean): Promise<void> {
-    await this.must(pasteArgs(buffer, paneId, bracketed, false), `paste into pane ${paneId}`);
+  async pasteBuffer(buffer: string, paneId: string, bracketed: boolean, raw = false): Promise<void> {
+    await this.must(pasteArgs(buffer, paneId, bracketed, false, raw), `paste into pane ${paneId}`);
+  }
+
+  /**
+   * Whether this tmux's paste-buffer has -S (tmux 3.7 and later, which
+   * otherwise pass control characters through vis(3)): read from the
+   * command's own usage, so no version number is parsed. Older ones paste
+   * control characters raw without it, and refuse it as an unknown flag.
+   */
+  async pasteTakesRaw(): Promise<boolean> {
+    const usage = await this.must(['list-commands', '-F', '#{command_list_usage}', 'paste-buffer'], 'read the usage of paste-buffer');
+    return /^\[-[A-Za-z]*S/.test(usage.trim());
   }
 
   /**
@@ -498,10 +509,12 @@ function parseScreen(out: string): Screen {
 /**
  * paste-buffer argv: `-p` brackets the paste when the program asked for
  * bracketed paste; `-r` keeps LF as LF (tmux would turn each into CR, which
- * is Enter to most programs); `-d` deletes the buffer afterwards.
+ * is Enter to most programs); `-d` deletes the buffer afterwards; `-S`
+ * (`raw`, only where Tmux.pasteTakesRaw) keeps tmux 3.7 from turning
+ * control characters into visible text.
  */
-function pasteArgs(buffer: string, target: string, bracketed: boolean, deleteAfter: boolean): string[] {
-  return ['paste-buffer', ...(deleteAfter ? ['-d'] : []), '-r', ...(bracketed ? ['-p'] : []), '-b', buffer, '-t', target];
+function pasteArgs(buffer: string, target: string, bracketed: boolean, deleteAfter: boolean, raw = false): string[] {
+  return ['paste-buffer', ...(deleteAfter ? ['-d'] : []), '-r', ...(bracketed ? ['-p'] : []), ...(raw ? ['-S'] : []), '-b', buffer, '-t', target];
 }
 
 /** A tmux format true when every one of `conds` is (tmux's && takes two operands). */

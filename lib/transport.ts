@@ -2,6 +2,7 @@
 // tmux is the one implementation today (lib/tmux-transport.ts); another one
 // (e.g. a chat-backed transport) would implement the same interface, and
 // nothing above this module would change.
+import { UnconfirmedError } from './errors.js';
 import { TmuxTransport } from './tmux-transport.js';
 
 export interface SendOptions {
@@ -13,6 +14,8 @@ export interface SendOptions {
   timeoutMs: number;
   /** Send even when the screen shows an approval or first-run prompt. */
   force: boolean;
+  /** Paste control characters other than tab and newline raw instead of refusing the message (--allow-control). */
+  allowControl?: boolean;
   /** Wait until the runtime shows it is ready for input (a kickstart right after a start). */
   waitReady?: boolean;
   /**
@@ -35,6 +38,22 @@ export interface Delivery {
   /** Text that was left unsent in the agent's input and was cleared before the paste. */
   cleared?: string;
   ms: number;
+}
+
+/**
+ * What became of a message for one agent: `delivered` (the runtime took it,
+ * or with --no-submit it is in the input); `not-delivered` (nothing was
+ * submitted: nothing typed, or typed and left without a submit key, which the
+ * next send clears; safe to retry); `unconfirmed` (pasted and submitted, but
+ * the screen did not show that the runtime took it: read the agent before
+ * sending again).
+ */
+export type Outcome = 'delivered' | 'not-delivered' | 'unconfirmed';
+
+/** The outcome of one agent's result from Transport.send. */
+export function outcomeOf(result: Delivery | Error): Outcome {
+  if (!(result instanceof Error)) return 'delivered';
+  return result instanceof UnconfirmedError ? 'unconfirmed' : 'not-delivered';
 }
 
 /** An agent session as the transport sees it. */

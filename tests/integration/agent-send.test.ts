@@ -3,8 +3,8 @@
 // recorder's file is the ground truth for the exact bytes of a paste.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, existsSync, writeFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { startTestFleet, eventually, ROOT, binArgv, type TestFleet } from '../helpers/fleet.js';
 import { startMockOpenAI, writePiConfig, type MockServer } from '../fixtures/mock-openai.js';
 import { agentPaneOf } from '../../lib/tmux.js';
@@ -113,6 +113,27 @@ test('every character class arrives byte for byte in the paste, tabs included', 
   assert.deepEqual(recorderMessages(), messages);
 });
 
+test('a message with an escape character is refused (exit 2), naming it, and nothing is typed', async () => {
+  const count = recorderMessages().length;
+  const before = await fleet.tmux.capture((await paneOf('rec')).paneId);
+  const r = await fleet.run('agent-send', ['rec', 'red \x1b[31m text']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(
+    r.stderr,
+    "agent-send: the message holds a control character, ESC (0x1b) at byte 5 (line 1, column 5): a runtime can read it as a key (an ESC cancels a turn), so nothing was sent (remove it, or paste it raw with --allow-control)\n",
+  );
+  await new Promise((res) => setTimeout(res, 200));
+  assert.equal(await fleet.tmux.capture((await paneOf('rec')).paneId), before);
+  assert.equal(recorderMessages().length, count);
+});
+
+test('with --allow-control, control characters arrive byte for byte', async () => {
+  const text = 'esc \x1b[31m bel \x07 bs \x08 del \x7f nul-free end';
+  const r = await fleet.run('agent-send', ['--allow-control', 'rec', text]);
+  assert.equal(r.code, 0, r.stderr);
+  await eventually(() => recorderMessages().at(-1) === text, 'the recorder to get it');
+});
+
 test('CRLF becomes LF and one trailing newline is dropped', async () => {
   const got = await sendToPi(['alpha', '-'], 'first\r\nsecond\r\n');
   assert.deepEqual(got, ['first\nsecond']);
@@ -125,6 +146,24 @@ test('a 64 KiB message from stdin arrives whole', async () => {
   assert.equal(got.length, 1);
   assert.equal(got[0]!.length, big.length);
   assert.equal(got[0], big);
+});
+
+test('a 1 MiB message is taken by pi once and reported delivered (exit 0), not failed', async () => {
+  // Ends in a letter: pi trims trailing spaces from what it submits.
+  const line = 'the quick brown fox jumps over the lazy dog, then does it again 0123456789\n';
+  const big = line.repeat(Math.ceil(1048576 / line.length)).slice(0, 1048576 - 2) + 'z';
+  const before = mock.userMessages().length;
+  const r = await fleet.run('agent-send', ['--json', 'alpha', '-'], { input: big });
+  assert.equal(r.code, 0, r.stderr);
+  const [row] = JSON.parse(r.stdout);
+  assert.equal(row.outcome, 'delivered');
+  const got = (await mock.waitForMessages(before + 1, 30_000)).slice(before);
+  // Whatever a late Enter could do, it would have done it by now.
+  await new Promise((res) => setTimeout(res, 1000));
+  assert.equal(mock.userMessages().length, before + 1, 'received exactly once');
+  assert.equal(got[0]!.length, big.length);
+  assert.equal(got[0], big);
+  await eventually(() => piReady('alpha'), 'the editor to be empty', 20_000);
 });
 
 test('--from puts an attribution line first', async () => {
@@ -196,6 +235,7 @@ test('--json reports the pane, the size and the time of a delivery', async () =>
   assert.equal(row.agent, 'alpha');
   assert.equal(row.target, (await paneOf('alpha')).paneId);
   assert.equal(row.bytes, 11);
+  assert.equal(row.outcome, 'delivered');
   assert.equal(row.submitted, true);
   assert.ok(row.ms > 0);
 });
@@ -231,11 +271,30 @@ test('a send to several agents with a stopped one among them delivers to the oth
   const r = await fleet.run('agent-send', ['--json', 'alpha,idle,rec', 'to the ones that exist']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /agent 'idle' is not running: it has no session .*\(start it: mosaic-agent start idle\)/);
-  assert.deepEqual(JSON.parse(r.stdout).map((row: { agent: string; ok: boolean }) => [row.agent, row.ok]), [['alpha', true], ['idle', false], ['rec', true]]);
+  assert.deepEqual(JSON.parse(r.stdout).map((row: { agent: string; outcome: string }) => [row.agent, row.outcome]), [['alpha', 'delivered'], ['idle', 'not-delivered'], ['rec', 'delivered']]);
   assert.equal((await mock.waitForMessages(n + 1)).at(-1), 'to the ones that exist');
   await eventually(() => recorderMessages().at(-1) === 'to the ones that exist', 'the recorder to get it');
   const buffers = await fleet.tmux.run(['list-buffers', '-F', '#{buffer_name}']);
   assert.doesNotMatch(buffers.stdout, /mosaic-send/, 'no buffer left behind');
+});
+
+test('a runtime that never shows the message taken gets "unconfirmed" (exit 3), not "not delivered"', async () => {
+  // No echo and no reaction to Enter: the screen can never confirm anything.
+  await fleet.startAgent('deaf', { MOSAIC_AGENT_RUNTIME: 'deaf', MOSAIC_AGENT_COMMAND: 'stty -echo; echo deaf; exec sleep 3600' });
+  const r = await fleet.run('agent-send', ['--json', 'deaf', 'anyone there?']);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /^agent-send: deaf: unconfirmed: .*submitted twice.*\(read it before sending again: mosaic-agent read deaf\)/);
+  assert.deepEqual(JSON.parse(r.stdout).map((row: { outcome: string; ok: boolean }) => [row.outcome, row.ok]), [['unconfirmed', false]]);
+});
+
+test('with several agents the exit code is the worst outcome: unconfirmed, then not delivered, then delivered', async () => {
+  knownWithoutSession('idle');
+  const r = await fleet.run('agent-send', ['--json', 'rec,idle,deaf', 'to three']);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /^agent-send: idle: not delivered: agent 'idle' is not running/m);
+  assert.deepEqual(JSON.parse(r.stdout).map((row: { agent: string; outcome: string }) => [row.agent, row.outcome]), [['rec', 'delivered'], ['idle', 'not-delivered'], ['deaf', 'unconfirmed']]);
+  const without = await fleet.run('agent-send', ['--json', 'rec,idle', 'to two']);
+  assert.equal(without.code, 1, without.stderr);
 });
 
 test('a send to a shell agent whose window was split goes to its agent pane, not the active one', async () => {
@@ -260,6 +319,16 @@ test('a send to an agent whose screen is read first reads the agent pane, not th
   }
 });
 
+test('--from to a shell agent is a comment line, so the shell runs only the message', async () => {
+  const pane = await startShell('fromshell');
+  const r = await fleet.run('agent-send', ['--from', 'orchestrator', 'fromshell', 'echo hi-from-$((6*7))']);
+  assert.equal(r.code, 0, r.stderr);
+  await eventually(async () => (await fleet.tmux.capture(pane.paneId)).includes('\nhi-from-42'), 'the echo to run');
+  const screen = await fleet.tmux.capture(pane.paneId);
+  assert.match(screen, /# from orchestrator/);
+  assert.doesNotMatch(screen, /not found|No such file/);
+});
+
 test('a send to a shell agent in copy mode leaves copy mode and runs', async () => {
   const pane = await startShell('copier');
   await fleet.tmux.run(['copy-mode', '-t', pane.paneId]);
@@ -281,6 +350,28 @@ async function assertRefusedUntouched(target: string, bystander: string, refusal
 
 test('a prefix of a live agent name is refused and nothing is typed anywhere', async () => {
   await assertRefusedUntouched('alph', 'alpha2', /no agent 'alph' \(did you mean 'alpha'\?\)/);
+});
+
+test('a sender with XDG_RUNTIME_DIR and one without it wait for the same lock file', async () => {
+  const runUser = join(fleet.dir, 'run-user');
+  const mine = join(runUser, String(process.getuid!()));
+  mkdirSync(mine, { recursive: true, mode: 0o700 });
+  const lock = join(mine, 'mosaic-fleet', 'locks', 'rec.lock');
+  mkdirSync(dirname(lock), { recursive: true });
+  // Held by this test's process, which is alive: both senders must wait for it.
+  writeFileSync(lock, `${process.pid}\n`);
+  try {
+    const common = { MOSAIC_FLEET_RUNTIME_DIR: undefined, MOSAIC_FLEET_RUN_USER: runUser };
+    const paths = [];
+    for (const env of [{ ...common, XDG_RUNTIME_DIR: mine }, { ...common, XDG_RUNTIME_DIR: undefined }]) {
+      const r = await fleet.run('agent-send', ['--timeout', '0.3', 'rec', 'held off by the lock'], { env });
+      assert.equal(r.code, 1, r.stderr);
+      paths.push(/the lock is (\S+)\)/.exec(r.stderr)?.[1]);
+    }
+    assert.deepEqual(paths, [lock, lock]);
+  } finally {
+    rmSync(lock, { force: true });
+  }
 });
 
 test('a send from inside another tmux session, with a bare PATH and another cwd, arrives', async () => {

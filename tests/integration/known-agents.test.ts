@@ -105,7 +105,7 @@ test('agent-send refuses an unknown name, also among known ones, and types nothi
   const before = await fleet.tmux.capture(await paneId('scribe'));
   const one = await run('agent-send', 'nosuch', 'hi');
   assert.equal(one.code, 1);
-  assert.equal(one.stderr, `agent-send: no agent 'nosuch' (did you mean 'nosuch1'?)\n`);
+  assert.equal(one.stderr, `agent-send: nosuch: not delivered: no agent 'nosuch' (did you mean 'nosuch1'?)\n`);
   const near = await run('agent-send', 'scirbe', 'echo should-not-run');
   assert.match(near.stderr, /no agent 'scirbe' \(did you mean 'scribe'\?\)/);
   const several = await run('agent-send', 'scribe,nosuch', 'echo should-not-run');
@@ -113,7 +113,7 @@ test('agent-send refuses an unknown name, also among known ones, and types nothi
   assert.match(several.stderr, /no agent 'nosuch'/);
   const viaMosaic = await run('mosaic-agent', 'send', 'nosuch', 'hi');
   assert.equal(viaMosaic.code, 1);
-  assert.match(viaMosaic.stderr, /^mosaic-agent send: no agent 'nosuch'/);
+  assert.match(viaMosaic.stderr, /^mosaic-agent send: nosuch: not delivered: no agent 'nosuch'/);
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(await fleet.tmux.capture(await paneId('scribe')), before);
   assert.deepEqual(actingCalls(), []);
@@ -123,7 +123,7 @@ test('agent-send refuses an unknown name, also among known ones, and types nothi
 test('agent-send to a known agent without a session says it is not running and how to start it', async () => {
   const r = await run('agent-send', 'typo1', 'hi');
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /^agent-send: agent 'typo1' is not running: it has no session on the fleet's tmux server .*\(start it: mosaic-agent start typo1\)\n$/);
+  assert.match(r.stderr, /^agent-send: typo1: not delivered: agent 'typo1' is not running: it has no session on the fleet's tmux server .*\(start it: mosaic-agent start typo1\)\n$/);
   assert.doesNotMatch(r.stderr, /systemctl/);
 });
 

@@ -6,6 +6,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestFleet, type TestFleet } from '../helpers/fleet.js';
 import { Tmux } from '../../lib/tmux.js';
+import { exec } from '../../lib/exec.js';
 
 let fleet: TestFleet;
 let tmux: Tmux;
@@ -80,4 +81,11 @@ test('calls too many for one tmux command (16 KiB) are split into several, and e
   const out = await Promise.all(words.map((w) => tmux.run(['display-message', '-p', w])));
   assert.deepEqual(out.map((r) => [r.code, r.stdout]), words.map((w) => [0, `${w}\n`]));
   assert.ok(calls() > 1 && calls() <= 6, `${calls()} tmux processes`);
+});
+
+test('paste-buffer -S is used only where this tmux lists it (3.7 and later)', async () => {
+  const version = (await exec(['tmux', '-V'])).stdout.trim();
+  const [major, minor] = (/(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
+  const expected = major! > 3 || (major === 3 && minor! >= 7);
+  assert.equal(await fleet.tmux.pasteTakesRaw(), expected, version);
 });

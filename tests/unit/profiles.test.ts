@@ -92,6 +92,16 @@ test('roster overrides change only what they name', () => {
   assert.equal(p.reset, '/new');
 });
 
+test('a shell writes the --from line as a comment, every other runtime as [from X], and a roster can change it', () => {
+  for (const rt of runtimeNames()) {
+    const p = profileFor(rt, { SHELL: '/bin/bash' });
+    assert.equal(p.attribution, p.input.kind === 'cursor-line' && !p.tui ? '# from {sender}' : '[from {sender}]', rt);
+  }
+  assert.equal(profileFor('mystery').attribution, '[from {sender}]');
+  assert.equal(resolveProfile('myrepl', { extends: 'shell' }).attribution, '# from {sender}');
+  assert.equal(resolveProfile('pi', { attribution: '<from {sender}>' }).attribution, '<from {sender}>');
+});
+
 test('a runtime of the user\'s own starts from the default or from the profile it extends', () => {
   const own = resolveProfile('mycli', { launch: ['mycli', '--auto'], input_prompt: '>>', input_placeholder: 'Ask' });
   assert.deepEqual(own.launch, ['mycli', '--auto']);

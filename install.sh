@@ -91,8 +91,8 @@ check_user_manager() {
 }
 
 # The tools are compiled ahead of time; building needs npm and the dev dependencies.
-# The build bundles each tool with its dependencies (lib/bundle.cts), so an
-# install needs no node_modules.
+# The build bundles each tool with its dependencies (lib/bundle.cts, with
+# esbuild), so an install needs no node_modules.
 needs_build() {
   [ -f "$SRC_DIR/dist/bundle/start-agent-session.js" ] || return 0
   [ -d "$SRC_DIR/lib" ] || return 1
@@ -103,7 +103,7 @@ build() {
   needs_build || return 0
   need_cmd npm "npm comes with Node.js; it is needed to build from a source checkout"
   say "building the tools"
-  if [ ! -x "$SRC_DIR/node_modules/.bin/tsc" ]; then
+  if [ ! -x "$SRC_DIR/node_modules/.bin/tsx" ] || [ ! -d "$SRC_DIR/node_modules/esbuild" ]; then
     (cd "$SRC_DIR" && npm ci --no-audit --no-fund >&2) || err "npm ci failed (check the network to the npm registry and re-run)"
   fi
   (cd "$SRC_DIR" && npm run --silent build >&2) || err "the build failed (run 'npm run build' in $SRC_DIR to see why)"

@@ -8,12 +8,25 @@
  */
 export const EXIT = { ok: 0, failure: 1, usage: 2, unconfirmed: 3 } as const;
 
+// The names of an error's classes, kept on the error under a symbol every
+// copy of this module shares: a tool's lazily loaded file carries a copy of
+// its own (lib/bundle.cts), and an error thrown there must still be known as
+// a FleetError (its message, hint and exit code) by the other.
+const KINDS = Symbol.for('mosaic-fleet.error-kinds');
+
 /** A failure at run time (exit 1) with an optional hint saying what to do. */
 export class FleetError extends Error {
   readonly exitCode: number = EXIT.failure;
   constructor(message: string, readonly hint?: string) {
     super(message);
     this.name = 'FleetError';
+    const kinds: string[] = [];
+    for (let c: { name: string } | null = new.target; c && c !== (Error as unknown); c = Object.getPrototypeOf(c) as { name: string } | null) kinds.push(c.name);
+    Object.defineProperty(this, KINDS, { value: kinds });
+  }
+
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return typeof x === 'object' && x !== null && ((x as { [KINDS]?: string[] })[KINDS]?.includes(this.name) ?? false);
   }
 }
 

@@ -1,8 +1,9 @@
 // Where the toolkit's own files are. This one module is CommonJS (.cts) so it
 // has __dirname both when the sources run as ES modules (tests, tsx) and in
-// the CommonJS build that is installed: `import.meta` cannot be compiled to
-// CommonJS, and the build is CommonJS because Node 20's ES module loader costs
-// agent-send more than the rest of its work (bench/README.md).
+// the CommonJS bundles that are installed, whose loader gives them dist/lib as
+// __dirname (lib/bundle.cts): `import.meta` has no CommonJS form, and the
+// build is CommonJS because Node 20's ES module loader costs agent-send more
+// than the rest of its work (bench/README.md).
 import { join } from 'node:path';
 
 /** The directory holding the lib modules and the shell helpers shipped beside them. */

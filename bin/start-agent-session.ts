@@ -8,6 +8,7 @@ import { checkAgentName } from '../lib/names.js';
 import { isAlive } from '../lib/exec.js';
 import { countStart, ensureAgentSession, holderGoingAway, startTranscript, startWaiter, stopAgentSession } from '../lib/supervisor.js';
 import { clearRunning, markRunning } from '../lib/running.js';
+import { sleep } from '../lib/poll.js';
 import { openTransport } from '../lib/transport.js';
 import { FleetError, UsageError } from '../lib/errors.js';
 import { agentPaneOf, Tmux } from '../lib/tmux.js';
@@ -62,7 +63,7 @@ void runMain('start-agent-session', async (argv) => {
   const spec = agentSpecFromEnv(name);
   const outcome = await ensureAgentSession(tmux, spec);
   if (outcome.action !== 'adopted') {
-    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    await sleep(SETTLE_MS);
     if (!isAlive(outcome.pid)) {
       const pane = agentPaneOf((await tmux.listPanes()) ?? [], name);
       const status = pane?.deadStatus === undefined ? '' : ` with status ${pane.deadStatus}`;

@@ -1,5 +1,6 @@
 // An agent's activity state, read from its runtime profile's screen markers.
 import { SHELL_NAMES, type Profile } from './profiles.js';
+import { sleep } from './poll.js';
 import { bottomText, inputText } from './screen.js';
 
 export type Activity = 'starting' | 'idle' | 'busy' | 'waiting-for-input' | 'exited' | 'unknown';
@@ -50,7 +51,7 @@ export async function settledActivities<K>(
       for (const k of changing) settled.set(k, last.get(k)!);
       break;
     }
-    await new Promise((r) => setTimeout(r, opts.intervalMs));
+    await sleep(opts.intervalMs);
     const now = await poll(changing);
     changing = changing.filter((k) => {
       if (now.get(k) === last.get(k)) settled.set(k, now.get(k)!);

@@ -15,6 +15,7 @@ import { closestName } from './names.js';
 import { runSendCommand } from './send-command.js';
 import { agentOfUnit, agentUnit, FLEET_TARGET, loadedAgents, mustSystemctl, resetFailed } from './systemd.js';
 import { clearRunning } from './running.js';
+import { becomes } from './poll.js';
 import { archiveConversations, followResetId, requestFresh } from './conversation.js';
 import { Tmux } from './tmux.js';
 import { openTransport } from './transport.js';
@@ -187,12 +188,7 @@ async function reset(argv: string[]): Promise<number> {
 }
 
 async function waitForText(read: () => Promise<string>, text: string, timeoutMs: number): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if ((await read().catch(() => '')).includes(text)) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
+  return becomes(async () => (await read().catch(() => '')).includes(text), timeoutMs, 100);
 }
 
 async function lifecycle(verb: 'start' | 'stop' | 'restart', argv: string[]): Promise<number> {

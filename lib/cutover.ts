@@ -9,6 +9,7 @@ import { writeAgentEnvFile } from './apply.js';
 import { FleetError } from './errors.js';
 import { resolveProfile } from './profiles.js';
 import { loadRoster, type AgentConfig } from './roster.js';
+import { pollUntil } from './poll.js';
 import { inputReady } from './screen.js';
 import { requestAdopt } from './conversation.js';
 import { stopAgentSession } from './supervisor.js';
@@ -45,7 +46,6 @@ export interface CutoverResult {
   ok: boolean;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Plan and carry out a cutover; see the module comment. */
 export async function cutover(opts: CutoverOptions): Promise<CutoverResult> {
@@ -115,20 +115,16 @@ async function moveOne(agent: AgentConfig, rosterPath: string, fleet: Tmux, old:
     await mustSystemctl(['enable', '--', unit], `enable ${unit}`);
     await mustSystemctl(['start', '--', unit], `start ${unit}`);
     const profile = resolveProfile(agent.runtime, agent.profile, env);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    const ready = await pollUntil(async () => {
       const state = (await unitStates([unit])).get(unit);
       row.unitActive = state?.active === 'active';
       if (state?.active === 'failed') throw new FleetError(`its unit failed (${state.result})`);
       const pane = agentPaneOf((await fleet.listPanes()) ?? [], agent.name);
       row.sessionPresent = pane !== undefined && !pane.dead;
-      if (row.unitActive && pane && !pane.dead) {
-        row.ready = inputReady(profile, await fleet.screen(pane.paneId));
-        if (row.ready) break;
-      }
-      if (Date.now() > deadline) throw new FleetError(`not ready after ${Math.round(timeoutMs / 1000)} s`);
-      await sleep(200);
-    }
+      if (row.unitActive && pane && !pane.dead) row.ready = inputReady(profile, await fleet.screen(pane.paneId));
+      return row.ready ? true : undefined;
+    }, Date.now() + timeoutMs, 200);
+    if (!ready) throw new FleetError(`not ready after ${Math.round(timeoutMs / 1000)} s`);
   } catch (err) {
     // Stop the half-started unit so it does not flap; its old session keeps the agent.
     await systemctl(['stop', '--', unit]);

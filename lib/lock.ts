@@ -6,6 +6,7 @@ import { mkdirSync, openSync, closeSync, linkSync, readFileSync, renameSync, unl
 import { dirname } from 'node:path';
 import { FleetError } from './errors.js';
 import { isAlive } from './exec.js';
+import { pollUntil } from './poll.js';
 
 const POLL_MS = 5;
 
@@ -68,13 +69,10 @@ function unlinkQuietly(path: string): void {
 export async function withLock<T>(path: string, timeoutMs: number, busyMessage: string, fn: () => Promise<T>): Promise<T> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const token = `${process.pid}\n`;
-  const deadline = Date.now() + timeoutMs;
-  while (!tryAcquire(path, token)) {
-    if (Date.now() >= deadline) {
-      const owner = ownerOf(path);
-      throw new FleetError(`${busyMessage}${owner ? ` (lock held by pid ${owner})` : ''}`, `try again, or raise --timeout; the lock is ${path}`);
-    }
-    await new Promise((r) => setTimeout(r, POLL_MS + Math.random() * POLL_MS));
+  // Jittered, so senders that met at a lock do not keep meeting.
+  if (!(await pollUntil(() => (tryAcquire(path, token) ? true : undefined), Date.now() + timeoutMs, () => POLL_MS + Math.random() * POLL_MS))) {
+    const owner = ownerOf(path);
+    throw new FleetError(`${busyMessage}${owner ? ` (lock held by pid ${owner})` : ''}`, `try again, or raise --timeout; the lock is ${path}`);
   }
   try {
     return await fn();

@@ -15,6 +15,7 @@ import { launchArgv, sessionEnv, type AgentSpec } from './agent-spec.js';
 import { FleetError } from './errors.js';
 import { writeFileAtomic } from './fsutil.js';
 import { runtimeDir, stateDir } from './paths.js';
+import { becomes } from './poll.js';
 import { adoptLatestConversation, archiveConversations, conversationExists, conversationPlaceholders, takeAdoptRequest, takeFreshRequest } from './conversation.js';
 import { agentPaneOf, type Tmux } from './tmux.js';
 import { HOLDER_UNIT, systemctl, unitStates } from './systemd.js';
@@ -112,14 +113,7 @@ export async function stopAgentSession(tmux: Tmux, name: string): Promise<boolea
   const killed = await tmux.killSession(name);
   if (group === undefined) return killed;
   /** Whether the group empties within `ms`. */
-  const emptied = async (ms: number): Promise<boolean> => {
-    const until = Date.now() + ms;
-    while (processGroupMembers(group).length > 0) {
-      if (Date.now() >= until) return false;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return true;
-  };
+  const emptied = (ms: number) => becomes(() => processGroupMembers(group).length === 0, ms, 50);
   // A moment for SIGHUP to work before anything is sent.
   if (await emptied(200)) return killed;
   signalGroup(group, 'SIGTERM');

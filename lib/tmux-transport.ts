@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { FleetError, UnconfirmedError, UsageError } from './errors.js';
 import { withLock } from './lock.js';
+import { pollUntil, sleep } from './poll.js';
 import { composeMessage, controlProblem } from './message.js';
 import { checkAgentName } from './names.js';
 import { runtimeDir } from './paths.js';
@@ -29,7 +30,6 @@ const MAX_CLEAR_ROUNDS = 100;
 const CLEAR_REDRAW_MS = 300;
 
 let bufferSeq = 0;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const newBufferName = () => `mosaic-send-${process.pid}-${++bufferSeq}`;
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
@@ -260,16 +260,16 @@ export class TmuxTransport implements Transport {
    * unless forced.
    */
   private async waitReady(name: string, pane: Pane, profile: Profile, deadline: number, force: boolean, first?: Screen): Promise<Screen> {
-    for (let seen = first; ; seen = undefined) {
+    let seen = first;
+    const ready = await pollUntil(async () => {
       const screen = seen ?? (await this.tmux.screen(pane.paneId));
+      seen = undefined;
       if (screen.dead) throw notRunning(name, 'its process has exited');
       if (!force) refuseIfBlocked(name, profile, screen, pane.title);
-      if (screen.inMode || force || inputReady(profile, screen)) return screen;
-      if (Date.now() >= deadline) {
-        throw new FleetError(`agent '${name}' did not become ready for input in time; nothing was typed`, `look at it: mosaic-agent read ${name}`);
-      }
-      await sleep(50);
-    }
+      return screen.inMode || force || inputReady(profile, screen) ? screen : undefined;
+    }, deadline, 50);
+    if (ready) return ready;
+    throw new FleetError(`agent '${name}' did not become ready for input in time; nothing was typed`, `look at it: mosaic-agent read ${name}`);
   }
 
   /**
@@ -284,12 +284,10 @@ export class TmuxTransport implements Transport {
       const before: string | undefined = now;
       await this.tmux.sendKeys(paneId, ...(round > 0 ? ['BSpace'] : []), ...profile.submit.clear!);
       // Each round waits for the runtime to redraw, so no round is sent on a stale screen.
-      const until = Date.now() + CLEAR_REDRAW_MS;
-      for (;;) {
+      await pollUntil(async () => {
         now = inputText(profile.input, (await this.tmux.screen(paneId)).lines);
-        if (now !== before || Date.now() >= until) break;
-        await sleep(POLL_MS);
-      }
+        return now !== before ? true : undefined;
+      }, Date.now() + CLEAR_REDRAW_MS, POLL_MS);
     }
     if (now !== '') {
       throw new FleetError(
@@ -308,26 +306,25 @@ export class TmuxTransport implements Transport {
 
   /** Poll until the runtime's input area holds text (the paste); fails at the send's deadline. */
   private async waitPasteShown(name: string, paneId: string, profile: Profile, deadline: number): Promise<Screen> {
-    for (;;) {
+    const shown = await pollUntil(async () => {
       const screen = await this.liveScreen(paneId);
-      if ((inputText(profile.input, screen.lines) ?? '') !== '') return screen;
-      if (Date.now() >= deadline) {
-        throw new FleetError(
-          `the message was pasted into agent '${name}' but never showed in its input area, so it was not submitted (it may still show up there)`,
-          `look at it: mosaic-agent read ${name}`,
-        );
-      }
-      await sleep(POLL_MS);
-    }
+      return (inputText(profile.input, screen.lines) ?? '') !== '' ? screen : undefined;
+    }, deadline, POLL_MS);
+    if (shown) return shown;
+    throw new FleetError(
+      `the message was pasted into agent '${name}' but never showed in its input area, so it was not submitted (it may still show up there)`,
+      `look at it: mosaic-agent read ${name}`,
+    );
   }
 
   /** Poll until the screen shows the input taken; else what it showed last, at `until`. */
   private async waitSubmitted(paneId: string, profile: Profile, before: Screen, until: number): Promise<'pending' | 'taken' | 'unknown'> {
-    for (;;) {
-      const state = submitState(profile, before, await this.liveScreen(paneId));
-      if (state === 'taken' || Date.now() >= until) return state;
-      await sleep(POLL_MS);
-    }
+    let state: 'pending' | 'taken' | 'unknown' = 'pending';
+    await pollUntil(async () => {
+      state = submitState(profile, before, await this.liveScreen(paneId));
+      return state === 'taken' ? state : undefined;
+    }, until, POLL_MS);
+    return state;
   }
 }
 

@@ -62,6 +62,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
+import { pollUntil } from '../../lib/poll.js';
 
 const SYSTEMD = '/lib/systemd/systemd';
 const USER_PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -850,22 +851,19 @@ export async function waitFor<T>(
 ): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const intervalMs = opts.intervalMs ?? 100;
-  const deadline = Date.now() + timeoutMs;
   let last: { value: T } | { error: unknown } | undefined;
-  for (;;) {
+  // A check that throws is a "not yet": its error is what the time-out reports.
+  const got = await pollUntil(async () => {
     try {
       const value = await fn();
-      if (value) return value;
       last = { value };
+      return value ? { value } : undefined;
     } catch (error) {
       last = { error };
+      return undefined;
     }
-    const now = Date.now();
-    if (now >= deadline) {
-      const lastText =
-        last === undefined ? 'nothing' : 'error' in last ? `error: ${errMsg(last.error)}` : `value: ${inspect(last.value, { depth: 4, breakLength: Infinity })}`;
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${opts.what ?? 'condition'}; last ${lastText}`);
-    }
-    await sleep(Math.min(intervalMs, deadline - now));
-  }
+  }, Date.now() + timeoutMs, intervalMs);
+  if (got) return got.value;
+  const lastText = last === undefined ? 'nothing' : 'error' in last ? `error: ${errMsg(last.error)}` : `value: ${inspect(last.value, { depth: 4, breakLength: Infinity })}`;
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${opts.what ?? 'condition'}; last ${lastText}`);
 }

@@ -1,6 +1,7 @@
 // A private fleet for one test: its own tmux server on a random socket under
 // a temporary TMUX_TMPDIR, its own HOME and runtime dir, started by the real
 // holder code, and reaped afterwards even if the server already died.
+import { pollUntil } from '../../lib/poll.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -114,19 +115,20 @@ function tmuxWithEnv(socket: string, env: NodeJS.ProcessEnv): Tmux {
 
 /** Poll `fn` until it returns a truthy value; throw after `timeoutMs` naming `what`. */
 export async function eventually<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
   let last: unknown;
-  for (;;) {
+  // A check that throws is a "not yet": its error is what the time-out reports.
+  const got = await pollUntil(async () => {
     try {
       const v = await fn();
-      if (v) return v;
       last = v;
+      return v ? { v } : undefined;
     } catch (err) {
       last = err;
+      return undefined;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+  }, Date.now() + timeoutMs, intervalMs);
+  if (got) return got.v;
+  throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
 }
 
 /**

@@ -113,7 +113,7 @@ _mosaic_agent() {
     start | stop | restart) flags=(--all) names=many ;;
     read) flags=(--lines) names=one ;;
     attach) flags=(--read-only) names=one ;;
-    logs) flags=(-f --lines) names=one ;;
+    logs) flags=(-f --lines --raw) names=one ;;
     reset) names=many ;;
     apply) flags=(--dry-run --prune --roster) ;;
     *) return 0 ;;

@@ -33,7 +33,7 @@ const COMMAND_HELP: Record<string, string> = {
   attach: 'Usage: mosaic-agent attach NAME [--read-only]\n\nAttach this terminal to the agent\'s session (detach with the tmux prefix, then d).' + KNOWN_ONLY,
   apply:
     'Usage: mosaic-agent apply [--dry-run] [--prune] [--roster FILE]\n\nMake the fleet match the roster (~/.config/mosaic/fleet/roster.yaml, or $MOSAIC_FLEET_ROSTER):\nwrite env files, start new agents, restart changed ones, leave the rest alone.\n\nOptions:\n  --dry-run      print the plan, change nothing\n  --prune        stop, disable and remove agents no longer in the roster\n  --roster FILE  another roster file (YAML or JSON)\n\nExamples:\n  mosaic-agent apply --dry-run\n  mosaic-agent apply --prune',
-  logs: 'Usage: mosaic-agent logs NAME [-f] [--lines N]\n\nThe agent\'s transcript (~/.local/state/mosaic/fleet/logs/NAME.log): everything its pane printed,\nacross restarts. -f follows it; --lines N prints only the last N lines.' + KNOWN_ONLY,
+  logs: 'Usage: mosaic-agent logs NAME [-f] [--lines N] [--raw]\n\nThe agent\'s transcript (~/.local/state/mosaic/fleet/logs/NAME.log): everything its pane printed,\nacross restarts, as text: the output is played back on a terminal of the pane\'s size, so escape\ncodes and a full-screen runtime\'s redraws are gone and each start line stays.\n\nOptions:\n  -f, --follow   keep printing what the agent prints (new lines once its pane is quiet for a moment)\n  -n, --lines N  only the last N lines\n  --raw          the bytes as the pane printed them, escape codes and all' + KNOWN_ONLY,
   cutover:
     'Usage: mosaic-agent cutover [--from-socket NAME | --from-socket-path PATH] [--dry-run] [--keep-going] [--roster FILE]\n\nMove roster agents that run by hand on another tmux server (default: the default server) onto the\nfleet, one at a time: start its unit (resuming the conversation where the roster says resume: true),\nwait until it is ready, and only then end the old session, by exact name. Sessions not in the roster\nand the old server itself are never touched. Re-running continues where it stopped.\n\nOptions:\n  --from-socket NAME       the old server\'s socket name (tmux -L NAME; default: default)\n  --from-socket-path PATH  the old server\'s socket file (tmux -S PATH)\n  --dry-run                show what would move and what would be left alone\n  --keep-going             after a failure, go on with the other agents\n  --roster FILE            another roster file\n\nExamples:\n  mosaic-agent cutover --dry-run\n  mosaic-agent cutover --keep-going',
   doctor: 'Usage: mosaic-agent doctor\n\nCheck the fleet and explain each problem with its fix: tmux and Node versions, the user manager,\nlinger, units, the holder and its cgroup, the socket, runtimes on the agents\' PATH, env-file permissions,\nfailed agents. Exit status 1 if anything is wrong.',
@@ -143,19 +143,31 @@ async function apply(argv: string[]): Promise<number> {
 }
 
 async function logs(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { string: ['lines'], boolean: ['follow'], alias: { f: 'follow', n: 'lines' } });
+  const flags = parseFlags(argv, { string: ['lines'], boolean: ['follow', 'raw'], alias: { f: 'follow', n: 'lines' } });
   const name = await oneKnownAgent('logs', flags._);
   const file = transcriptFile(name);
   if (!existsSync(file)) throw new FleetError(`agent '${name}' has no transcript yet (${file})`, `it is written from the agent's next start: mosaic-agent restart ${name}`);
   const lines = flags.lines === undefined ? undefined : numberFlag(flags, 'lines', 0);
-  if (flags.follow) {
+  if (flags.raw && flags.follow) {
     const r = spawnSync('tail', ['-F', '-n', String(lines ?? 50), file], { stdio: 'inherit' });
     return r.status ?? 0;
   }
-  const previous = `${file}.1`;
-  const text = (lines === undefined && existsSync(previous) ? readFileSync(previous, 'utf8') : '') + readFileSync(file, 'utf8');
-  process.stdout.write(lines === undefined ? text : text.split('\n').slice(-lines - 1).join('\n'));
+  // Only logs needs the terminal emulator (~180 KB): every other command starts without it.
+  const transcript = flags.raw ? undefined : await import('./transcript.js');
+  if (transcript && flags.follow) return transcript.followTranscript(file, lines ?? 50, (text) => process.stdout.write(text));
+  const raw = Buffer.concat([readIfThere(`${file}.1`), readFileSync(file)]);
+  if (!transcript) {
+    const text = raw.toString('utf8');
+    process.stdout.write(lines === undefined ? text : text.split('\n').slice(-lines - 1).join('\n'));
+    return 0;
+  }
+  const rendered = await transcript.renderTranscript(raw);
+  process.stdout.write(rendered.slice(lines === undefined ? 0 : -lines).map((l) => `${l}\n`).join(''));
   return 0;
+}
+
+function readIfThere(file: string): Buffer {
+  return existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
 }
 
 async function reset(argv: string[]): Promise<number> {

@@ -84,7 +84,7 @@ replies() {
   complete_line _mosaic_agent mosaic-agent restart -
   assert_equal "$(replies)" '--all'
   complete_line _mosaic_agent mosaic-agent logs -
-  assert_equal "$(replies)" '-f --lines'
+  assert_equal "$(replies)" '-f --lines --raw'
   complete_line _mosaic_agent mosaic-agent apply --
   assert_equal "$(replies)" '--dry-run --prune --roster'
   complete_line _mosaic_agent mosaic-agent doctor -

@@ -1,5 +1,6 @@
-// `mosaic-agent logs` as installed: the built tools copied where no
-// node_modules can be found (issue #13).
+// `mosaic-agent logs` as installed (the built tools copied where no
+// node_modules can be found), and every tool's behaviour when the reader of
+// its output goes away (issue #13).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -31,8 +32,10 @@ before(() => {
   };
   mkdirSync(join(dir, 'config', 'agents'), { recursive: true });
   mkdirSync(join(dir, 'state', 'logs'), { recursive: true });
-  writeFileSync(join(dir, 'config', 'agents', 'alpha.env'), 'MOSAIC_AGENT_RUNTIME=pi\n');
+  for (const name of ['alpha', 'big']) writeFileSync(join(dir, 'config', 'agents', `${name}.env`), 'MOSAIC_AGENT_RUNTIME=pi\n');
   writeFileSync(join(dir, 'state', 'logs', 'alpha.log'), pi);
+  // Far more than a pipe holds: the writer meets the closed pipe whenever the reader goes.
+  writeFileSync(join(dir, 'state', 'logs', 'big.log'), Buffer.concat(Array.from({ length: 30 }, () => pi)));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -67,4 +70,38 @@ test('logs -f prints the transcript\'s last lines, then what the agent prints ne
   } finally {
     child.kill('SIGTERM');
   }
+});
+
+/** Run a tool whose stdout is a pipe closed at once; its exit code and stderr. */
+function withClosedOutput(name: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [tool(name), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The read end goes before the tool has started: its first write meets EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+test('every tool exits quietly, with status 0, when the pipe it writes to closes', async () => {
+  for (const [name, args] of [
+    ['mosaic-agent', ['logs', 'big']],
+    ['mosaic-agent', ['logs', 'big', '--raw']],
+    ['mosaic-agent', ['logs', 'alpha', '-f']],
+    ['mosaic-agent', ['doctor']],
+    ['mosaic-agent', ['--help']],
+    ['agent-send', ['--help']],
+  ] as const) {
+    const r = await withClosedOutput(name, [...args]);
+    assert.equal(r.stderr, '', `${name} ${args.join(' ')}`);
+    assert.equal(r.code, 0, `${name} ${args.join(' ')}`);
+  }
+});
+
+test('logs | head -1 prints the first line and no stack trace', async () => {
+  const r = await exec(['bash', '-c', `"$0" "$1" logs big | head -1`, process.execPath, tool('mosaic-agent')], { env, timeoutMs: 30_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^--- mosaic-fleet: agent alpha started .*---\n$/);
+  assert.equal(r.stderr, '');
 });

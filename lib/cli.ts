@@ -65,6 +65,16 @@ export function numberFlag(flags: Flags, name: string, fallback: number): number
   return n;
 }
 
+/** A flag that must be a whole number, 0 or more (a count of lines). */
+export function countFlag(flags: Flags, name: string): number {
+  const raw = flags[name];
+  const n = Number(raw);
+  if (raw === '' || !Number.isInteger(n) || n < 0) {
+    throw new UsageError(`--${name} ${JSON.stringify(String(raw))} is not a whole number (0 or more)`);
+  }
+  return n;
+}
+
 /**
  * Run an entry point: its return value is the exit code; errors print one
  * line on stderr (a stack trace too with --verbose) and set 1 or 2.

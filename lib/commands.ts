@@ -7,7 +7,7 @@ import { renderChecks, runDoctor } from './doctor.js';
 import { rosterFile } from './paths.js';
 import { agentProfile } from './profiles.js';
 import { transcriptFile } from './supervisor.js';
-import { numberFlag, parseFlags } from './cli.js';
+import { countFlag, numberFlag, parseFlags } from './cli.js';
 import { FleetError, UsageError } from './errors.js';
 import { fleetStatus, renderStatus } from './fleet-status.js';
 import { requireKnownAgents } from './known-agents.js';
@@ -29,7 +29,7 @@ const COMMAND_HELP: Record<string, string> = {
   stop: 'Usage: mosaic-agent stop NAME...|--all\n\nStop agents; each stop kills only that agent\'s own session. A stopped agent stays stopped when the\nholder or its tmux server crashes or restarts; a boot starts it again if it is enabled\n(systemctl --user disable mosaic-agent@NAME to keep it stopped across boots).' + KNOWN_ONLY,
   restart: 'Usage: mosaic-agent restart NAME...|--all\n\nRestart agents (after clearing a failed state). With resume: true the agent continues its own\nconversation; use reset for a fresh one.' + KNOWN_ONLY,
   send: 'Usage: mosaic-agent send [options] NAME[,NAME...] MESSAGE...\n\nSee agent-send --help: the same options and the same code.',
-  read: 'Usage: mosaic-agent read NAME [--lines N]\n\nPrint the agent\'s visible screen, or with --lines the last N lines of history too.' + KNOWN_ONLY,
+  read: 'Usage: mosaic-agent read NAME [--lines N]\n\nPrint the agent\'s visible screen (without the blank rows below its last line), or with --lines\nthe last N lines of history too (--lines 0: the visible screen only).' + KNOWN_ONLY,
   attach: 'Usage: mosaic-agent attach NAME [--read-only]\n\nAttach this terminal to the agent\'s session (detach with the tmux prefix, then d).' + KNOWN_ONLY,
   apply:
     'Usage: mosaic-agent apply [--dry-run] [--prune] [--roster FILE]\n\nMake the fleet match the roster (~/.config/mosaic/fleet/roster.yaml, or $MOSAIC_FLEET_ROSTER):\nwrite env files, start new agents, restart changed ones, leave the rest alone.\n\nOptions:\n  --dry-run      print the plan, change nothing\n  --prune        stop, disable and remove agents no longer in the roster\n  --roster FILE  another roster file (YAML or JSON)\n\nExamples:\n  mosaic-agent apply --dry-run\n  mosaic-agent apply --prune',
@@ -104,13 +104,18 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   },
   async read(argv) {
     const flags = parseFlags(argv, { string: ['lines'] });
-    const lines = flags.lines === undefined ? undefined : numberFlag(flags, 'lines', 0);
-    process.stdout.write(await openTransport().read(await oneKnownAgent('read', flags._), lines));
+    const lines = flags.lines === undefined ? undefined : countFlag(flags, 'lines');
+    const screen = await openTransport().read(await oneKnownAgent('read', flags._), lines);
+    // The rows below the last drawn line of the pane are blank: a shell agent's screen would end in ~40 empty lines.
+    const text = screen.replace(/(\n[ \t]*)+$/, '');
+    process.stdout.write(text === '' ? '' : `${text}\n`);
     return 0;
   },
   async attach(argv) {
     const flags = parseFlags(argv, { boolean: ['read-only'], alias: { r: 'read-only' } });
     const name = await oneKnownAgent('attach', flags._);
+    // tmux's own answer without one ("open terminal failed: not a terminal") does not say what to do.
+    if (!process.stdin.isTTY) throw new FleetError('attach needs a terminal', `run it from a terminal, or use 'mosaic-agent read ${name}'`);
     const tmux = Tmux.fromEnv();
     await openTransport().read(name); // fails clearly when there is no such session
     const [bin, ...args] = tmux.argv(['attach-session', ...(flags['read-only'] ? ['-r'] : []), '-t', `=${name}`]);

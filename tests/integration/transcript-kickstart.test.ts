@@ -122,3 +122,22 @@ test('read shows the agent\'s screen and history', async () => {
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /no agent 'nope'/);
 });
+
+test('read ends at the screen\'s last drawn line, and --lines 0 is the visible screen only', async () => {
+  const screen = await fleet.run('mosaic-agent', ['read', 'scribe']);
+  assert.equal(screen.code, 0, screen.stderr);
+  assert.match(screen.stdout, /second-3/);
+  assert.doesNotMatch(screen.stdout, /\n[ \t]*\n$/, 'no blank lines at the end');
+  const none = await fleet.run('mosaic-agent', ['read', 'scribe', '--lines', '0']);
+  assert.equal(none.code, 0, none.stderr);
+  assert.equal(none.stdout, screen.stdout);
+  const bad = await fleet.run('mosaic-agent', ['read', 'scribe', '--lines=1.5']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--lines "1.5" is not a whole number/);
+});
+
+test('attach without a terminal says so and what to do instead', async () => {
+  const r = await fleet.run('mosaic-agent', ['attach', 'scribe']);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, "mosaic-agent: attach needs a terminal (run it from a terminal, or use 'mosaic-agent read scribe')\n");
+});

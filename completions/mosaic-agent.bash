@@ -9,7 +9,7 @@
 # Every function returns 0: an unmatched test as the last command would make
 # bash (and `set -e` callers such as bats) treat the completion as failed.
 
-_mosaic_agent_commands=(status start stop restart send read attach logs reset apply doctor)
+_mosaic_agent_commands=(status start stop restart send read attach logs reset apply doctor cutover)
 
 # _mosaic_agent_add CUR WORD...: add to COMPREPLY each WORD that starts with CUR.
 _mosaic_agent_add() {
@@ -101,8 +101,8 @@ _mosaic_agent() {
   fi
   _mosaic_agent_prev
   case $_mosaic_agent_prev_word in
-    --lines) return 0 ;;
-    --roster)
+    --lines | --from-socket) return 0 ;;
+    --roster | --from-socket-path)
       # Let readline complete a file name.
       compopt -o default 2>/dev/null
       return 0
@@ -116,6 +116,7 @@ _mosaic_agent() {
     logs) flags=(-f --lines --raw) names=one ;;
     reset) names=many ;;
     apply) flags=(--dry-run --prune --roster) ;;
+    cutover) flags=(--from-socket --from-socket-path --dry-run --keep-going --roster) ;;
     *) return 0 ;;
   esac
   if [[ $cur == -* ]]; then

@@ -13,7 +13,7 @@ import { fleetStatus, renderStatus } from './fleet-status.js';
 import { requireKnownAgents } from './known-agents.js';
 import { closestName } from './names.js';
 import { runSendCommand } from './send-command.js';
-import { agentOfUnit, agentUnit, FLEET_TARGET, loadedAgents, mustSystemctl, resetFailed } from './systemd.js';
+import { agentOfUnit, agentUnit, FLEET_TARGET, loadedAgents, mustSystemctl, resetFailed, systemctl, unitStates, type UnitState } from './systemd.js';
 import { clearRunning } from './running.js';
 import { archiveConversations, requestFresh } from './conversation.js';
 import { Tmux } from './tmux.js';
@@ -227,7 +227,28 @@ async function lifecycle(verb: 'start' | 'stop' | 'restart', argv: string[]): Pr
   // (its ExecStop, which also forgets it, does not run then).
   if (verb === 'stop') for (const u of units) { const n = agentOfUnit(u); if (n) clearRunning(n); }
   else await resetFailed(units.filter((u) => agentOfUnit(u) !== undefined));
-  await mustSystemctl([verb, '--', ...units], `${verb} ${units.join(' ')}`);
+  const r = await systemctl([verb, '--', ...units]);
+  if (r.code !== 0) throw await lifecycleFailure(verb, units, r.stderr);
   process.stdout.write(`${verb}: ${units.join(' ')}\n`);
   return 0;
+}
+
+/**
+ * The error for a start, stop or restart that failed: only the units it
+ * failed for (one bad agent in a `restart --all` would otherwise bring a
+ * wall of unit names, issue #13), each with systemd's reason.
+ */
+async function lifecycleFailure(verb: 'start' | 'stop' | 'restart', units: string[], stderr: string): Promise<FleetError> {
+  const states = await unitStates(units).catch(() => new Map<string, UnitState>());
+  const running = (u: string) => ['active', 'activating', 'reloading'].includes(states.get(u)?.active ?? '');
+  let failed = units.filter((u) => states.has(u) && (verb === 'stop' ? running(u) : !running(u)));
+  // Without states (no answer from systemd), the units systemctl's own message names.
+  if (failed.length === 0) failed = units.filter((u) => stderr.includes(u));
+  if (failed.length === 0) failed = units;
+  const what = failed.map((u) => {
+    const result = states.get(u)?.result;
+    return `${agentOfUnit(u) ?? u}${result && result !== 'success' ? ` (${result})` : ''}`;
+  });
+  const said = stderr.trim().split('\n')[0] || 'systemctl failed';
+  return new FleetError(`could not ${verb} ${what.join(', ')}: ${said}`, `see: systemctl --user status ${failed.join(' ')}`);
 }

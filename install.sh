@@ -65,6 +65,8 @@ set_paths() {
   STATE_DIR="${XDG_STATE_HOME:-$HOME/.local/state}/mosaic/fleet"
   BIN_DIR="${MOSAIC_BIN_DIR:-$HOME/.local/bin}"
   SRC_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+  # Where distributions put the bash-completion package's loader.
+  BASH_COMPLETION_SCRIPTS=(/usr/share/bash-completion/bash_completion /etc/bash_completion /usr/local/share/bash-completion/bash_completion /usr/local/etc/profile.d/bash_completion.sh)
 }
 
 check_node() {
@@ -270,7 +272,7 @@ restore_fleet() {
       # shellcheck disable=SC2086 # one unit name per word
       systemctl --user enable --quiet $units || say "warning: could not enable again: $units"
       # shellcheck disable=SC2086
-      [ "$NO_START" = 1 ] || systemctl --user start $units || say "warning: could not start again: $units"
+      [ "$NO_START" = 1 ] || systemctl --user start $units || say_not_started $units
     fi
     rm -f "$FLEET_DIR/$ENABLED_RECORD"
   fi
@@ -281,6 +283,20 @@ restore_fleet() {
       "$TOOLS_DIR/bin/mosaic-agent" apply >&2 || err "applying the roster failed (fix it, then run: mosaic-agent apply)"
     fi
   fi
+}
+
+# say_not_started UNIT...: after a start of several units failed, name only
+# those that did not start, each with systemd's reason for it.
+say_not_started() {
+  local u result failed=()
+  for u in "$@"; do
+    systemctl --user is-active --quiet "$u" && continue
+    result="$(systemctl --user show -p Result --value "$u" 2>/dev/null)"
+    failed+=("$u (${result:-unknown}; see 'systemctl --user status $u')")
+  done
+  [ "${#failed[@]}" -gt 0 ] || failed=("some of: $*")
+  local f
+  for f in "${failed[@]}"; do say "warning: could not start again: $f"; done
 }
 
 start_fleet() {
@@ -312,6 +328,10 @@ install_completions() {
   ln -sfn "$TOOLS_DIR/current/completions/mosaic-agent.bash" "$data/bash-completion/completions/mosaic-agent"
   ln -sfn "$TOOLS_DIR/current/completions/mosaic-agent.bash" "$data/bash-completion/completions/agent-send"
   ln -sfn "$TOOLS_DIR/current/completions/_mosaic-agent" "$data/zsh/site-functions/_mosaic-agent"
+  # Only the bash-completion package reads its user directory: without it, bash never loads the file.
+  local f
+  for f in "${BASH_COMPLETION_SCRIPTS[@]}"; do [ -f "$f" ] && return 0; done
+  say "note: bash-completion is not installed, so bash will not load the completion put in $data/bash-completion/completions; install the bash-completion package, or add to ~/.bashrc: source '$TOOLS_DIR/current/completions/mosaic-agent.bash'"
 }
 
 enable_linger() {
@@ -355,8 +375,11 @@ uninstall() {
   rm -rf "$TOOLS_DIR"
   if [ "$PURGE" = 1 ]; then
     rm -rf "$FLEET_DIR" "$STATE_DIR"
+    # The parents too, once nothing else is in them (another mosaic tool's files keep them).
+    rmdir "$CONFIG_HOME/mosaic/tools" "$(dirname "$STATE_DIR")" "$CONFIG_HOME/mosaic" 2>/dev/null || true
     say "removed mosaic-fleet, its config and transcripts"
   else
+    rmdir "$CONFIG_HOME/mosaic/tools" 2>/dev/null || true
     say "removed mosaic-fleet; kept your config in $FLEET_DIR (--purge removes it)"
   fi
 }

@@ -17,7 +17,8 @@ Commands:
                                    deliver a message (same code as agent-send)
   read NAME [--lines N]            the agent's screen, or N lines of history too
   attach NAME [--read-only]        attach your terminal to the agent's session
-  logs NAME [-f] [--lines N]       the agent's transcript, across restarts
+  logs NAME [-f] [--lines N] [--raw]
+                                   the agent's transcript as text, across restarts
   reset NAME                       a fresh conversation (runtime's reset, else restart)
   apply [--dry-run] [--prune]      make the fleet match the roster
   doctor                           check everything, with a fix for each problem

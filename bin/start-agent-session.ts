@@ -78,7 +78,7 @@ void runMain('start-agent-session', async (argv) => {
   }
   if (outcome.action !== 'adopted') {
     countStart(name);
-    await startTranscript(tmux, name, outcome.paneId, outcome.pid);
+    await startTranscript(tmux, name, { paneId: outcome.paneId, pid: outcome.pid, width: spec.width, height: spec.height });
     await sendKickstart(name);
   }
   const waiter = startWaiter(outcome.pid, pidFile);

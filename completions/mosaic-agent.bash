@@ -9,7 +9,7 @@
 # Every function returns 0: an unmatched test as the last command would make
 # bash (and `set -e` callers such as bats) treat the completion as failed.
 
-_mosaic_agent_commands=(status start stop restart send read attach logs reset apply doctor)
+_mosaic_agent_commands=(status start stop restart send read attach logs reset apply doctor cutover)
 
 # _mosaic_agent_add CUR WORD...: add to COMPREPLY each WORD that starts with CUR.
 _mosaic_agent_add() {
@@ -101,8 +101,8 @@ _mosaic_agent() {
   fi
   _mosaic_agent_prev
   case $_mosaic_agent_prev_word in
-    --lines) return 0 ;;
-    --roster)
+    --lines | --from-socket) return 0 ;;
+    --roster | --from-socket-path)
       # Let readline complete a file name.
       compopt -o default 2>/dev/null
       return 0
@@ -113,9 +113,10 @@ _mosaic_agent() {
     start | stop | restart) flags=(--all) names=many ;;
     read) flags=(--lines) names=one ;;
     attach) flags=(--read-only) names=one ;;
-    logs) flags=(-f --lines) names=one ;;
+    logs) flags=(-f --lines --raw) names=one ;;
     reset) names=many ;;
     apply) flags=(--dry-run --prune --roster) ;;
+    cutover) flags=(--from-socket --from-socket-path --dry-run --keep-going --roster) ;;
     *) return 0 ;;
   esac
   if [[ $cur == -* ]]; then

@@ -32,7 +32,7 @@ export async function applyRoster(opts: ApplyOptions): Promise<ApplyResult> {
   const env = opts.env ?? process.env;
   const roster = loadRoster(opts.rosterPath, { home: env.HOME || homedir() });
   const { applied, handMade } = readEnvFiles(agentEnvDir(env));
-  const actions = planApply(roster, applied, handMade);
+  const actions = planApply(roster, applied, handMade, !opts.dryRun);
   const byName = new Map(roster.agents.map((a) => [a.name, a]));
   const states = await unitStates(actions.map((a) => agentUnit(a.name)));
   const isActive = (n: string) => ['active', 'activating', 'reloading'].includes(states.get(agentUnit(n))?.active ?? '');

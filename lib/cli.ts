@@ -65,17 +65,43 @@ export function numberFlag(flags: Flags, name: string, fallback: number): number
   return n;
 }
 
+/** A flag that must be a whole number, 0 or more (a count of lines). */
+export function countFlag(flags: Flags, name: string): number {
+  const raw = flags[name];
+  const n = Number(raw);
+  if (raw === '' || !Number.isInteger(n) || n < 0) {
+    throw new UsageError(`--${name} ${JSON.stringify(String(raw))} is not a whole number (0 or more)`);
+  }
+  return n;
+}
+
 /**
  * Run an entry point: its return value is the exit code; errors print one
  * line on stderr (a stack trace too with --verbose) and set 1 or 2.
  */
 export async function runMain(tool: string, main: (argv: string[]) => Promise<number | void>): Promise<void> {
   const argv = process.argv.slice(2);
+  exitWhenOutputCloses();
   try {
     process.exitCode = (await main(argv)) ?? EXIT.ok;
   } catch (err) {
     process.stderr.write(formatError(tool, err) + '\n');
     if (argv.includes('--verbose') && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     process.exitCode = exitCodeOf(err);
+  }
+}
+
+/**
+ * End quietly (exit 0) once whoever reads the output has gone, as Unix tools
+ * do: `mosaic-agent logs x | head -1` closes the pipe after one line, and
+ * Node would otherwise die of the EPIPE with a stack trace (issue #13).
+ * Exiting at once also ends a command that would go on writing (logs -f).
+ */
+function exitWhenOutputCloses(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(EXIT.ok);
+    });
   }
 }

@@ -7,13 +7,13 @@ import { renderChecks, runDoctor } from './doctor.js';
 import { rosterFile } from './paths.js';
 import { agentProfile } from './profiles.js';
 import { transcriptFile } from './supervisor.js';
-import { numberFlag, parseFlags } from './cli.js';
+import { countFlag, numberFlag, parseFlags } from './cli.js';
 import { FleetError, UsageError } from './errors.js';
 import { fleetStatus, renderStatus } from './fleet-status.js';
 import { requireKnownAgents } from './known-agents.js';
 import { closestName } from './names.js';
 import { runSendCommand } from './send-command.js';
-import { agentOfUnit, agentUnit, FLEET_TARGET, loadedAgents, mustSystemctl, resetFailed } from './systemd.js';
+import { agentOfUnit, agentUnit, FLEET_TARGET, loadedAgents, mustSystemctl, resetFailed, systemctl, unitStates, type UnitState } from './systemd.js';
 import { clearRunning } from './running.js';
 import { becomes } from './poll.js';
 import { archiveConversations, followResetId, requestFresh } from './conversation.js';
@@ -30,11 +30,11 @@ const COMMAND_HELP: Record<string, string> = {
   stop: 'Usage: mosaic-agent stop NAME...|--all\n\nStop agents; each stop kills only that agent\'s own session. A stopped agent stays stopped when the\nholder or its tmux server crashes or restarts; a boot starts it again if it is enabled\n(systemctl --user disable mosaic-agent@NAME to keep it stopped across boots).' + KNOWN_ONLY,
   restart: 'Usage: mosaic-agent restart NAME...|--all\n\nRestart agents (after clearing a failed state). With resume: true the agent continues its own\nconversation; use reset for a fresh one.' + KNOWN_ONLY,
   send: 'Usage: mosaic-agent send [options] NAME[,NAME...] MESSAGE...\n\nSee agent-send --help: the same options and the same code.',
-  read: 'Usage: mosaic-agent read NAME [--lines N]\n\nPrint the agent\'s visible screen, or with --lines the last N lines of history too.' + KNOWN_ONLY,
+  read: 'Usage: mosaic-agent read NAME [--lines N]\n\nPrint the agent\'s visible screen (without the blank rows below its last line), or with --lines\nthe last N lines of history too (--lines 0: the visible screen only).' + KNOWN_ONLY,
   attach: 'Usage: mosaic-agent attach NAME [--read-only]\n\nAttach this terminal to the agent\'s session (detach with the tmux prefix, then d).' + KNOWN_ONLY,
   apply:
     'Usage: mosaic-agent apply [--dry-run] [--prune] [--roster FILE]\n\nMake the fleet match the roster (~/.config/mosaic/fleet/roster.yaml, or $MOSAIC_FLEET_ROSTER):\nwrite env files, start new agents, restart changed ones, leave the rest alone.\n\nOptions:\n  --dry-run      print the plan, change nothing\n  --prune        stop, disable and remove agents no longer in the roster\n  --roster FILE  another roster file (YAML or JSON)\n\nExamples:\n  mosaic-agent apply --dry-run\n  mosaic-agent apply --prune',
-  logs: 'Usage: mosaic-agent logs NAME [-f] [--lines N]\n\nThe agent\'s transcript (~/.local/state/mosaic/fleet/logs/NAME.log): everything its pane printed,\nacross restarts. -f follows it; --lines N prints only the last N lines.' + KNOWN_ONLY,
+  logs: 'Usage: mosaic-agent logs NAME [-f] [--lines N] [--raw]\n\nThe agent\'s transcript (~/.local/state/mosaic/fleet/logs/NAME.log): everything its pane printed,\nacross restarts, as text: the output is played back on a terminal of the pane\'s size, so escape\ncodes and a full-screen runtime\'s redraws are gone and each start line stays.\n\nOptions:\n  -f, --follow   keep printing what the agent prints (new lines once its pane is quiet for a moment)\n  -n, --lines N  only the last N lines\n  --raw          the bytes as the pane printed them, escape codes and all' + KNOWN_ONLY,
   cutover:
     'Usage: mosaic-agent cutover [--from-socket NAME | --from-socket-path PATH] [--dry-run] [--keep-going] [--roster FILE]\n\nMove roster agents that run by hand on another tmux server (default: the default server) onto the\nfleet, one at a time: start its unit (resuming the conversation where the roster says resume: true),\nwait until it is ready, and only then end the old session, by exact name. Sessions not in the roster\nand the old server itself are never touched. Re-running continues where it stopped.\n\nOptions:\n  --from-socket NAME       the old server\'s socket name (tmux -L NAME; default: default)\n  --from-socket-path PATH  the old server\'s socket file (tmux -S PATH)\n  --dry-run                show what would move and what would be left alone\n  --keep-going             after a failure, go on with the other agents\n  --roster FILE            another roster file\n\nExamples:\n  mosaic-agent cutover --dry-run\n  mosaic-agent cutover --keep-going',
   doctor: 'Usage: mosaic-agent doctor\n\nCheck the fleet and explain each problem with its fix: tmux and Node versions, the user manager,\nlinger, units, the holder and its cgroup, the socket, runtimes on the agents\' PATH, env-file permissions,\nfailed agents. Exit status 1 if anything is wrong.',
@@ -105,13 +105,18 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   },
   async read(argv) {
     const flags = parseFlags(argv, { string: ['lines'] });
-    const lines = flags.lines === undefined ? undefined : numberFlag(flags, 'lines', 0);
-    process.stdout.write(await openTransport().read(await oneKnownAgent('read', flags._), lines));
+    const lines = flags.lines === undefined ? undefined : countFlag(flags, 'lines');
+    const screen = await openTransport().read(await oneKnownAgent('read', flags._), lines);
+    // The rows below the last drawn line of the pane are blank: a shell agent's screen would end in ~40 empty lines.
+    const text = screen.replace(/(\n[ \t]*)+$/, '');
+    process.stdout.write(text === '' ? '' : `${text}\n`);
     return 0;
   },
   async attach(argv) {
     const flags = parseFlags(argv, { boolean: ['read-only'], alias: { r: 'read-only' } });
     const name = await oneKnownAgent('attach', flags._);
+    // tmux's own answer without one ("open terminal failed: not a terminal") does not say what to do.
+    if (!process.stdin.isTTY) throw new FleetError('attach needs a terminal', `run it from a terminal, or use 'mosaic-agent read ${name}'`);
     const tmux = Tmux.fromEnv();
     await openTransport().read(name); // fails clearly when there is no such session
     const [bin, ...args] = tmux.argv(['attach-session', ...(flags['read-only'] ? ['-r'] : []), '-t', `=${name}`]);
@@ -144,19 +149,31 @@ async function apply(argv: string[]): Promise<number> {
 }
 
 async function logs(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { string: ['lines'], boolean: ['follow'], alias: { f: 'follow', n: 'lines' } });
+  const flags = parseFlags(argv, { string: ['lines'], boolean: ['follow', 'raw'], alias: { f: 'follow', n: 'lines' } });
   const name = await oneKnownAgent('logs', flags._);
   const file = transcriptFile(name);
   if (!existsSync(file)) throw new FleetError(`agent '${name}' has no transcript yet (${file})`, `it is written from the agent's next start: mosaic-agent restart ${name}`);
   const lines = flags.lines === undefined ? undefined : numberFlag(flags, 'lines', 0);
-  if (flags.follow) {
+  if (flags.raw && flags.follow) {
     const r = spawnSync('tail', ['-F', '-n', String(lines ?? 50), file], { stdio: 'inherit' });
     return r.status ?? 0;
   }
-  const previous = `${file}.1`;
-  const text = (lines === undefined && existsSync(previous) ? readFileSync(previous, 'utf8') : '') + readFileSync(file, 'utf8');
-  process.stdout.write(lines === undefined ? text : text.split('\n').slice(-lines - 1).join('\n'));
+  // Only logs needs the terminal emulator (~180 KB): every other command starts without it.
+  const transcript = flags.raw ? undefined : await import('./transcript.js');
+  if (transcript && flags.follow) return transcript.followTranscript(file, lines ?? 50, (text) => process.stdout.write(text));
+  const raw = Buffer.concat([readIfThere(`${file}.1`), readFileSync(file)]);
+  if (!transcript) {
+    const text = raw.toString('utf8');
+    process.stdout.write(lines === undefined ? text : text.split('\n').slice(-lines - 1).join('\n'));
+    return 0;
+  }
+  const rendered = await transcript.renderTranscript(raw);
+  process.stdout.write(rendered.slice(lines === undefined ? 0 : -lines).map((l) => `${l}\n`).join(''));
   return 0;
+}
+
+function readIfThere(file: string): Buffer {
+  return existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
 }
 
 async function reset(argv: string[]): Promise<number> {
@@ -207,7 +224,28 @@ async function lifecycle(verb: 'start' | 'stop' | 'restart', argv: string[]): Pr
   // (its ExecStop, which also forgets it, does not run then).
   if (verb === 'stop') for (const u of units) { const n = agentOfUnit(u); if (n) clearRunning(n); }
   else await resetFailed(units.filter((u) => agentOfUnit(u) !== undefined));
-  await mustSystemctl([verb, '--', ...units], `${verb} ${units.join(' ')}`);
+  const r = await systemctl([verb, '--', ...units]);
+  if (r.code !== 0) throw await lifecycleFailure(verb, units, r.stderr);
   process.stdout.write(`${verb}: ${units.join(' ')}\n`);
   return 0;
+}
+
+/**
+ * The error for a start, stop or restart that failed: only the units it
+ * failed for (one bad agent in a `restart --all` would otherwise bring a
+ * wall of unit names, issue #13), each with systemd's reason.
+ */
+async function lifecycleFailure(verb: 'start' | 'stop' | 'restart', units: string[], stderr: string): Promise<FleetError> {
+  const states = await unitStates(units).catch(() => new Map<string, UnitState>());
+  const running = (u: string) => ['active', 'activating', 'reloading'].includes(states.get(u)?.active ?? '');
+  let failed = units.filter((u) => states.has(u) && (verb === 'stop' ? running(u) : !running(u)));
+  // Without states (no answer from systemd), the units systemctl's own message names.
+  if (failed.length === 0) failed = units.filter((u) => stderr.includes(u));
+  if (failed.length === 0) failed = units;
+  const what = failed.map((u) => {
+    const result = states.get(u)?.result;
+    return `${agentOfUnit(u) ?? u}${result && result !== 'success' ? ` (${result})` : ''}`;
+  });
+  const said = stderr.trim().split('\n')[0] || 'systemctl failed';
+  return new FleetError(`could not ${verb} ${what.join(', ')}: ${said}`, `see: systemctl --user status ${failed.join(' ')}`);
 }

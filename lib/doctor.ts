@@ -10,7 +10,7 @@ import { agentSpecFromEnv, launchArgv } from './agent-spec.js';
 import { FleetError } from './errors.js';
 import { exec, type ExecResult } from './exec.js';
 import { agentEnvFile, envFileAgents, fleetConfigDir, rosterFile, socketName, tmuxBinary, toolsDir, userUnitDir } from './paths.js';
-import { loadRoster, parseEnvFile, renderEnvFile, RosterError, type AgentConfig, type Roster } from './roster.js';
+import { describeIssues, loadRoster, parseEnvFile, renderEnvFile, RosterError, type AgentConfig, type Roster } from './roster.js';
 import { agentUnit, FLEET_TARGET, HOLDER_UNIT, loadedAgents, systemctl, unitStates, type UnitState } from './systemd.js';
 import { agentPaneOf, captureMany, HOLDER_SESSION, Tmux, type Pane } from './tmux.js';
 
@@ -286,8 +286,7 @@ async function socket(f: Facts): Promise<Check> {
 function rosterCheck(sources: AgentSources, env: NodeJS.ProcessEnv): Check {
   const file = rosterFile(env);
   if (sources.rosterError instanceof RosterError) {
-    const issues = sources.rosterError.issues.map((i) => `${i.file}:${i.line}:${i.column}: ${i.message}`);
-    return fail('roster', `${file} has ${issues.length === 1 ? '1 problem' : `${issues.length} problems`}:\n${issues.join('\n')}`, `edit ${file}, then: mosaic-agent apply`);
+    return fail('roster', describeIssues(sources.rosterError.issues), `edit ${file}, then: mosaic-agent apply`);
   }
   if (sources.rosterError !== undefined) return failureOf('roster', sources.rosterError);
   if (!sources.roster) return pass('roster', `none at ${file} (agents come from env files only)`);

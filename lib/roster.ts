@@ -82,12 +82,16 @@ export interface RosterIssue {
 /** A roster that cannot be used, with every problem found in it. */
 export class RosterError extends FleetError {
   constructor(readonly issues: RosterIssue[]) {
-    const file = issues[0]?.file ?? 'the roster';
-    const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
-    const lines = issues.map((i) => `${i.file}:${i.line}:${i.column}: ${i.message}`);
-    super(`${file} has ${count}:\n${lines.join('\n')}`, `fix ${issues.length === 1 ? 'it' : 'them'} in ${file} and run the command again`);
+    super(describeIssues(issues), `fix ${issues.length === 1 ? 'it' : 'them'} and run the command again`);
     this.name = 'RosterError';
   }
+}
+
+/** The roster's path once, as a header, then each problem with its line and column (issue #13: the path was on every line). */
+export function describeIssues(issues: RosterIssue[]): string {
+  const file = issues[0]?.file ?? 'the roster';
+  const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
+  return [`${file} has ${count}:`, ...issues.map((i) => `  line ${i.line}, column ${i.column}: ${i.message}`)].join('\n');
 }
 
 const AGENT_FIELDS = ['runtime', 'workdir', 'command', 'kickstart', 'env', 'enabled', 'resume', 'submit_delay_ms', 'profile'] as const;
@@ -736,9 +740,10 @@ export type PlanAction = { kind: 'create' | 'update' | 'unchanged' | 'orphan' | 
 /**
  * Desired agents against the env files apply wrote before (`current`) and the
  * hand-made ones (never touched): one action per roster agent in roster
- * order, then one per orphaned applied file by name.
+ * order, then one per orphaned applied file by name. The reasons speak of a
+ * plan (`will be written`) unless `done`: an apply that carried it out.
  */
-export function planApply(roster: Roster, current: Map<string, string>, handMade: Set<string>): PlanAction[] {
+export function planApply(roster: Roster, current: Map<string, string>, handMade: Set<string>, done = false): PlanAction[] {
   const actions: PlanAction[] = [];
   const wanted = new Set<string>();
   for (const agent of roster.agents) {
@@ -754,7 +759,7 @@ export function planApply(roster: Roster, current: Map<string, string>, handMade
       const existing = current.get(agent.name);
       if (existing === undefined) {
         kind = 'create';
-        reason = `new agent: ${file} will be written`;
+        reason = `new agent: ${file} ${done ? 'written' : 'will be written'}`;
       } else if (existing === desired) {
         kind = 'unchanged';
         reason = `${file} is up to date`;

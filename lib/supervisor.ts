@@ -171,14 +171,21 @@ export function transcriptFile(name: string, env: NodeJS.ProcessEnv = process.en
 /**
  * Copy everything the agent's pane prints into its transcript (mode 0600,
  * size-capped with one rotation), after a line marking this start, so the
- * transcript runs on across restarts.
+ * transcript runs on across restarts. The line records the pane's size:
+ * `mosaic-agent logs` plays the output back on a terminal of that size.
  */
-export async function startTranscript(tmux: Tmux, name: string, paneId: string, pid: number, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function startTranscript(
+  tmux: Tmux,
+  name: string,
+  pane: { paneId: string; pid: number; width: number; height: number },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
   const file = transcriptFile(name, env);
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  appendFileSync(file, `\n--- mosaic-fleet: agent ${name} started ${new Date().toISOString()} (pid ${pid}) ---\n`, { mode: 0o600 });
+  const line = `--- mosaic-fleet: agent ${name} started ${new Date().toISOString()} (pid ${pane.pid}, size ${pane.width}x${pane.height}) ---`;
+  appendFileSync(file, `\n${line}\n`, { mode: 0o600 });
   const max = Number(env.MOSAIC_AGENT_LOG_MAX_BYTES) > 0 ? String(Number(env.MOSAIC_AGENT_LOG_MAX_BYTES)) : String(DEFAULT_LOG_MAX_BYTES);
-  await tmux.pipePane(paneId, ['bash', LOGGER_SCRIPT, file, max]);
+  await tmux.pipePane(pane.paneId, ['bash', LOGGER_SCRIPT, file, max]);
   return file;
 }
 

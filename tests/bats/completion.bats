@@ -36,7 +36,28 @@ replies() {
 
 @test "the first word completes to every command" {
   complete_line _mosaic_agent mosaic-agent ''
-  assert_equal "$(replies)" 'status start stop restart send read attach logs reset apply doctor'
+  assert_equal "$(replies)" 'status start stop restart send read attach logs reset apply doctor cutover'
+}
+
+@test "every command of mosaic-agent --help is completed, in bash and in zsh" {
+  local commands c
+  # The built tool's own help: the lines under "Commands:" up to the blank line.
+  run -0 node "$ROOT/dist/bin/mosaic-agent.js" --help
+  commands=$(printf '%s\n' "$output" | sed -n '/^Commands:$/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p')
+  [ "$(printf '%s\n' "$commands" | wc -l)" -ge 10 ]
+  complete_line _mosaic_agent mosaic-agent ''
+  for c in $commands; do
+    [[ " $(replies) " == *" $c "* ]] || fail "bash does not complete the command $c"
+    grep -q "^    ['\"]$c:" "$ROOT/completions/_mosaic-agent" || fail "zsh does not complete the command $c"
+    grep -Eq "^    \(([a-z|]+\|)?$c(\|[a-z|]+)?\)$" "$ROOT/completions/_mosaic-agent" || fail "zsh completes nothing after the command $c"
+  done
+}
+
+@test "cutover offers its flags, and a file after --from-socket-path" {
+  complete_line _mosaic_agent mosaic-agent cutover --
+  assert_equal "$(replies)" '--from-socket --from-socket-path --dry-run --keep-going --roster'
+  complete_line _mosaic_agent mosaic-agent cutover --from-socket ''
+  assert_equal "$(replies)" ''
 }
 
 @test "a partly typed command completes to the commands it starts" {
@@ -84,7 +105,7 @@ replies() {
   complete_line _mosaic_agent mosaic-agent restart -
   assert_equal "$(replies)" '--all'
   complete_line _mosaic_agent mosaic-agent logs -
-  assert_equal "$(replies)" '-f --lines'
+  assert_equal "$(replies)" '-f --lines --raw'
   complete_line _mosaic_agent mosaic-agent apply --
   assert_equal "$(replies)" '--dry-run --prune --roster'
   complete_line _mosaic_agent mosaic-agent doctor -

@@ -75,3 +75,52 @@ setup() {
   [ -L "$HOME/.local/bin/agent-send" ]
   [[ "$stderr" == *"kept your config"* ]]
 }
+
+@test "uninstall --purge removes our directories, and their parents only once they are empty" {
+  mkdir -p "$XDG_CONFIG_HOME/mosaic/fleet/agents" "$XDG_CONFIG_HOME/mosaic/tools/fleet/releases" "$HOME/.local/state/mosaic/fleet/logs"
+  touch "$XDG_CONFIG_HOME/mosaic/fleet/roster.yaml" "$HOME/.local/state/mosaic/fleet/logs/demo.log"
+  fake_cmd systemctl 'exit 0'
+  run --separate-stderr env PATH="$FAKEBIN:$PATH" "$ROOT/install.sh" --uninstall --purge
+  assert_success
+  [ ! -e "$XDG_CONFIG_HOME/mosaic" ]
+  [ ! -e "$HOME/.local/state/mosaic" ]
+  [ -d "$HOME/.local/state" ] && [ -d "$XDG_CONFIG_HOME" ]
+}
+
+@test "uninstall --purge keeps what is not ours beside our directories" {
+  mkdir -p "$XDG_CONFIG_HOME/mosaic/fleet" "$XDG_CONFIG_HOME/mosaic/tools/fleet" "$XDG_CONFIG_HOME/mosaic/tools/other" "$HOME/.local/state/mosaic/fleet" "$HOME/.local/state/mosaic/other"
+  touch "$XDG_CONFIG_HOME/mosaic/settings.yaml"
+  fake_cmd systemctl 'exit 0'
+  run --separate-stderr env PATH="$FAKEBIN:$PATH" "$ROOT/install.sh" --uninstall --purge
+  assert_success
+  [ ! -e "$XDG_CONFIG_HOME/mosaic/fleet" ] && [ ! -e "$XDG_CONFIG_HOME/mosaic/tools/fleet" ] && [ ! -e "$HOME/.local/state/mosaic/fleet" ]
+  [ -f "$XDG_CONFIG_HOME/mosaic/settings.yaml" ] && [ -d "$XDG_CONFIG_HOME/mosaic/tools/other" ] && [ -d "$HOME/.local/state/mosaic/other" ]
+}
+
+@test "without bash-completion the installer says where the completion went and how to source it" {
+  mkdir -p "$XDG_CONFIG_HOME/mosaic/tools/fleet/current/completions"
+  in_installer "BASH_COMPLETION_SCRIPTS=(/nonexistent); install_completions"
+  assert_success
+  [[ "$stderr" == *"bash-completion is not installed"*"$HOME/.local/share/bash-completion/completions"*"source '$XDG_CONFIG_HOME/mosaic/tools/fleet/current/completions/mosaic-agent.bash'"* ]]
+  [ -L "$HOME/.local/share/bash-completion/completions/mosaic-agent" ]
+  touch "$BATS_TEST_TMPDIR/bash_completion"
+  in_installer "BASH_COMPLETION_SCRIPTS=('$BATS_TEST_TMPDIR/bash_completion'); install_completions"
+  assert_success
+  [[ "$stderr" != *"bash-completion is not installed"* ]]
+}
+
+@test "a re-install that cannot start an agent again names only that agent, with the reason" {
+  mkdir -p "$XDG_CONFIG_HOME/mosaic/fleet"
+  printf 'mosaic-agent@good.service\nmosaic-agent@bad.service\n' >"$XDG_CONFIG_HOME/mosaic/fleet/.enabled-at-uninstall"
+  fake_cmd systemctl 'case "$2 $3 $4" in
+    "start "*) exit 1 ;;
+    "is-active --quiet mosaic-agent@good.service") exit 0 ;;
+    "is-active "*) exit 3 ;;
+    "show -p Result") echo exit-code ;;
+  esac
+  exit 0'
+  in_installer "PATH='$FAKEBIN':\$PATH; FRESH_TOOLS=1 NO_START=0; restore_fleet"
+  assert_success
+  [[ "$stderr" == *"could not start again: mosaic-agent@bad.service (exit-code; see 'systemctl --user status mosaic-agent@bad.service')"* ]]
+  [[ "$stderr" != *"good.service"* ]]
+}

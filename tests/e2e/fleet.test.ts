@@ -91,8 +91,8 @@ test('an invalid roster is refused with line and column, and nothing changes', {
   await e.write(roster, 'agents:\n  one: { runtime: shell, colour: blue }\n  "bad.name": { runtime: shell }\n');
   const r = await e.tool('mosaic-agent', 'apply');
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /roster\.yaml:2:\d+: .*colour/);
-  assert.match(r.stderr, /roster\.yaml:3:\d+: .*bad\.name/);
+  assert.match(r.stderr, /roster\.yaml has 2 problems:\n  line 2, column \d+: .*colour/);
+  assert.match(r.stderr, /^  line 3, column \d+: .*bad\.name/m);
   assert.equal((await e.um.run(['cat', join(agentsDir, 'one.env')])).stdout, before);
   assert.equal(await listEnvFiles(), 'one.env two.env');
   assert.equal(await e.panePid('one'), onePid);

@@ -42,10 +42,15 @@ test('an agent\'s output goes to its transcript, mode 0600, across a restart', a
   assert.equal((text.match(/--- mosaic-fleet: agent scribe started/g) ?? []).length, 2);
 });
 
-test('mosaic-agent logs prints the transcript and its last lines', async () => {
+test('mosaic-agent logs prints the transcript as text, or raw, and its last lines', async () => {
   const all = await fleet.run('mosaic-agent', ['logs', 'scribe']);
   assert.equal(all.code, 0, all.stderr);
   assert.match(all.stdout, /first-2[\s\S]*second-3/);
+  assert.match(all.stdout, /^first-2$/m);
+  assert.equal((all.stdout.match(/^--- mosaic-fleet: agent scribe started .* \(pid \d+, size 200x50\) ---$/gm) ?? []).length, 2);
+  assert.ok(!all.stdout.includes('\x1b'), 'no escape codes');
+  const raw = await fleet.run('mosaic-agent', ['logs', 'scribe', '--raw']);
+  assert.equal(raw.stdout, readFileSync(log('scribe'), 'utf8'));
   const tail = await fleet.run('mosaic-agent', ['logs', 'scribe', '--lines', '3']);
   assert.ok(tail.stdout.split('\n').length <= 4);
   const none = await fleet.run('mosaic-agent', ['logs', 'nobody']);
@@ -90,6 +95,10 @@ test('a kickstart is delivered exactly once per start, once the runtime is ready
   await mock.waitForMessages(2, 20_000);
   await new Promise((r) => setTimeout(r, 500));
   assert.deepEqual(mock.userMessages(), ['kickstart: read AGENTS.md', 'kickstart: read AGENTS.md']);
+  const logs = await fleet.run('mosaic-agent', ['logs', 'kicked']);
+  assert.equal(logs.code, 0, logs.stderr);
+  assert.equal((logs.stdout.match(/^ kickstart: read AGENTS\.md$/gm) ?? []).length, 2, logs.stdout);
+  assert.ok(!logs.stdout.includes('\x1b'), 'no escape codes');
 });
 
 test('reset types pi\'s /new and sees the fresh session', async () => {
@@ -112,4 +121,23 @@ test('read shows the agent\'s screen and history', async () => {
   const bad = await fleet.run('mosaic-agent', ['read', 'nope']);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /no agent 'nope'/);
+});
+
+test('read ends at the screen\'s last drawn line, and --lines 0 is the visible screen only', async () => {
+  const screen = await fleet.run('mosaic-agent', ['read', 'scribe']);
+  assert.equal(screen.code, 0, screen.stderr);
+  assert.match(screen.stdout, /second-3/);
+  assert.doesNotMatch(screen.stdout, /\n[ \t]*\n$/, 'no blank lines at the end');
+  const none = await fleet.run('mosaic-agent', ['read', 'scribe', '--lines', '0']);
+  assert.equal(none.code, 0, none.stderr);
+  assert.equal(none.stdout, screen.stdout);
+  const bad = await fleet.run('mosaic-agent', ['read', 'scribe', '--lines=1.5']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--lines "1.5" is not a whole number/);
+});
+
+test('attach without a terminal says so and what to do instead', async () => {
+  const r = await fleet.run('mosaic-agent', ['attach', 'scribe']);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, "mosaic-agent: attach needs a terminal (run it from a terminal, or use 'mosaic-agent read scribe')\n");
 });

@@ -100,6 +100,33 @@ test('a module loaded only with import() goes in a lazy file, run with its own c
   }
 });
 
+test('what a lazy module loads with import() in turn goes in a further lazy file, read only when that is needed', async () => {
+  const dir = tree({
+    ...LAZY_SAMPLE,
+    'lib/late.ts': "import leftpad from 'leftpad';\nexport const pad = (s: string): string => leftpad(s, 4);\nexport const later = async (): Promise<string> => (await import('./later.js')).word;\n",
+    'lib/later.ts': "export const word = 'later';\n",
+    'bin/tool.ts': [
+      'void (async () => {',
+      "  const late = await import('../lib/late.js');",
+      "  process.stdout.write(process.argv[2] === 'later' ? (await late.later()) + '\\n' : late.pad('x') + '\\n');",
+      '})();',
+    ].join('\n'),
+  });
+  try {
+    await buildTools(dir, join(dir, 'dist'));
+    assert.deepEqual(readdirSync(join(dir, 'dist', 'bundle')).sort(), ['tool.js', 'tool.lazy.js', 'tool.lazy2.js']);
+    assert.doesNotMatch(readFileSync(join(dir, 'dist', 'bundle', 'tool.lazy.js'), 'utf8'), /"later"/);
+    const run = (...args: string[]) => exec([process.execPath, join(dir, 'dist', 'bin', 'tool.js'), ...args]);
+    const caches = () => readdirSync(join(dir, 'dist', 'bundle')).filter((f) => f.endsWith('.cache')).map((f) => f.replace(/\.[0-9a-f]+\.cache$/, '')).sort();
+    assert.equal((await run()).stdout, '...x\n');
+    assert.deepEqual(caches(), ['tool', 'tool.lazy']);
+    assert.deepEqual([(await run('later')).stdout], ['later\n']);
+    assert.deepEqual(caches(), ['tool', 'tool.lazy', 'tool.lazy2']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a rebuilt bundle gets a cache of another name, so it never runs with older code, and nothing of the earlier build stays', async () => {
   const dir = tree(LAZY_SAMPLE);
   try {

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FleetError } from '../../lib/errors.js';
+import { FleetError, formatError } from '../../lib/errors.js';
 import {
   isAppliedEnvFile,
   loadRoster,
@@ -345,7 +345,7 @@ test('all issues are collected at once and sorted by position', () => {
   );
 });
 
-test('a RosterError is a FleetError whose message lists file:line:col for each issue', () => {
+test('a RosterError is a FleetError whose message names the file once, then each issue\'s line and column', () => {
   try {
     parseRoster('agents:\n  a: { x: 1 }\n  b: { y: 2 }\n', '/home/u/roster.yaml', { home: '/', checkWorkdirs: false });
     assert.fail('should throw');
@@ -355,9 +355,10 @@ test('a RosterError is a FleetError whose message lists file:line:col for each i
     assert.equal(err.exitCode, 1);
     const lines = err.message.split('\n');
     assert.equal(lines[0], '/home/u/roster.yaml has 2 problems:');
-    assert.match(lines[1]!, /^\/home\/u\/roster\.yaml:2:8: agent "a": unknown field "x"/);
-    assert.match(lines[2]!, /^\/home\/u\/roster\.yaml:3:8: agent "b": unknown field "y"/);
-    assert.equal(err.hint, 'fix them in /home/u/roster.yaml and run the command again');
+    assert.match(lines[1]!, /^  line 2, column 8: agent "a": unknown field "x"/);
+    assert.match(lines[2]!, /^  line 3, column 8: agent "b": unknown field "y"/);
+    assert.equal(err.hint, 'fix them and run the command again');
+    assert.equal(formatError('mosaic-agent', err).split('roster.yaml').length - 1, 1, 'the path once');
     assert.deepEqual(err.issues[0], { file: '/home/u/roster.yaml', line: 2, column: 8, message: err.issues[0]!.message });
   }
 });
@@ -523,6 +524,12 @@ test('planApply creates, updates, keeps, disables and lists orphans, never touch
   assert.ok(!plan.some((p) => p.name === 'handonly'), 'a hand-made file outside the roster gets no action');
 });
 
+test('planApply says a new agent\'s env file will be written in a plan, and was written by a real apply', () => {
+  const desired = rosterOf(agent({ name: 'fresh' }));
+  assert.equal(planApply(desired, new Map(), new Set())[0]!.reason, 'new agent: fresh.env will be written');
+  assert.equal(planApply(desired, new Map(), new Set(), true)[0]!.reason, 'new agent: fresh.env written');
+});
+
 test('planApply says when only the roster path or the formatting changed', () => {
   const a = agent({ name: 'a' });
   const desired = rosterOf(a);
@@ -601,7 +608,7 @@ test('bad profile fields are reported with their positions', () => {
     () => parseRoster(text, 'roster.yaml', { home: tmpdir(), checkWorkdirs: false }),
     (e: unknown) => {
       const msg = (e as Error).message;
-      return /2:\d+: profile "x": launch must be a list/.test(msg) && /2:\d+: profile "x": unknown field "colour"/.test(msg) && /extends "nosuch" is not a built-in runtime/.test(msg) && /4:\d+: .*bracketed must be true or false/.test(msg);
+      return /line 2, column \d+: profile "x": launch must be a list/.test(msg) && /line 2, column \d+: profile "x": unknown field "colour"/.test(msg) && /extends "nosuch" is not a built-in runtime/.test(msg) && /line 4, column \d+: .*bracketed must be true or false/.test(msg);
     },
   );
 });

@@ -64,21 +64,12 @@ void runMain('start-agent-session', async (argv) => {
   const outcome = await ensureAgentSession(tmux, spec);
   if (outcome.action !== 'adopted') {
     await sleep(SETTLE_MS);
-    if (!isAlive(outcome.pid)) {
-      const pane = agentPaneOf((await tmux.listPanes()) ?? [], name);
-      const status = pane?.deadStatus === undefined ? '' : ` with status ${pane.deadStatus}`;
-      // With scrollback: tmux scrolls the dead pane's notice in, pushing early output up.
-      const screen = pane ? await tmux.capture(pane.paneId, 200).catch(() => '') : '';
-      const last = screen.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('Pane is dead')).slice(-8);
-      throw new FleetError(
-        `agent '${name}' exited${status} right after it started` + (last.length ? `; its last lines:\n${last.join('\n')}` : ''),
-        `check the runtime '${spec.runtime}' and the agent's env file; 'mosaic-agent read ${name}' shows its screen`,
-      );
-    }
-  }
-  if (outcome.action !== 'adopted') {
+    if (!isAlive(outcome.pid)) throw await exitedAtOnce(tmux, name, spec.runtime);
     countStart(name);
-    await startTranscript(tmux, name, { paneId: outcome.paneId, pid: outcome.pid, width: spec.width, height: spec.height });
+    // The agent can still die while its transcript is set up (tmux then refuses the pipe): say so, not tmux's words.
+    await startTranscript(tmux, name, { paneId: outcome.paneId, pid: outcome.pid, width: spec.width, height: spec.height }).catch(async (err: unknown) => {
+      throw isAlive(outcome.pid) ? err : await exitedAtOnce(tmux, name, spec.runtime);
+    });
     await sendKickstart(name);
   }
   const waiter = startWaiter(outcome.pid, pidFile);
@@ -89,6 +80,19 @@ void runMain('start-agent-session', async (argv) => {
   );
   return 0;
 });
+
+/** The error of an agent that died right after its start, with its exit status and last screen lines. */
+async function exitedAtOnce(tmux: Tmux, name: string, runtime: string): Promise<FleetError> {
+  const pane = agentPaneOf((await tmux.listPanes()) ?? [], name);
+  const status = pane?.deadStatus === undefined ? '' : ` with status ${pane.deadStatus}`;
+  // With scrollback: tmux scrolls the dead pane's notice in, pushing early output up.
+  const screen = pane ? await tmux.capture(pane.paneId, 200).catch(() => '') : '';
+  const last = screen.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('Pane is dead')).slice(-8);
+  return new FleetError(
+    `agent '${name}' exited${status} right after it started` + (last.length ? `; its last lines:\n${last.join('\n')}` : ''),
+    `check the runtime '${runtime}' and the agent's env file; 'mosaic-agent read ${name}' shows its screen`,
+  );
+}
 
 /**
  * Deliver MOSAIC_AGENT_KICKSTART once per (re)start, once the runtime is

@@ -1,5 +1,6 @@
 // The small shared part of every entry point: strict flag parsing, --help,
 // and mapping errors to `tool: message (hint)` plus exit codes 0/1/2.
+import { trace } from './exec.js';
 import minimist from 'minimist';
 import { EXIT, UsageError, exitCodeOf, formatError } from './errors.js';
 
@@ -82,6 +83,8 @@ export function countFlag(flags: Flags, name: string): number {
 export async function runMain(tool: string, main: (argv: string[]) => Promise<number | void>): Promise<void> {
   const argv = process.argv.slice(2);
   exitWhenOutputCloses();
+  // MOSAIC_DEBUG=1: every program the tool runs, with its time and exit, on stderr.
+  if (process.env.MOSAIC_DEBUG && process.env.MOSAIC_DEBUG !== '0') trace.write = (line) => process.stderr.write(`${tool}: ${line}\n`);
   try {
     process.exitCode = (await main(argv)) ?? EXIT.ok;
   } catch (err) {

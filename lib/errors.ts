@@ -51,6 +51,14 @@ export class UnconfirmedError extends FleetError {
   }
 }
 
+/** No tmux server on the fleet's socket: the holder is not running (a kind of its own, so callers need no pattern of tmux's words). */
+export class NoServerError extends FleetError {
+  constructor(socket: string) {
+    super(`no tmux server on socket '${socket}'`, 'start the holder: systemctl --user start mosaic-tmux-holder');
+    this.name = 'NoServerError';
+  }
+}
+
 /** One line for stderr: `tool: message (hint)`. */
 export function formatError(tool: string, err: unknown): string {
   if (err instanceof FleetError) {

@@ -19,6 +19,38 @@ export interface ExecResult {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  /** The signal that ended it, if one did. */
+  signal?: NodeJS.Signals;
+}
+
+/**
+ * Where each call goes when tracing (MOSAIC_DEBUG=1, set up by lib/cli.ts's
+ * runMain): argv, duration and exit code, one line each on stderr.
+ */
+export const trace: { write?: (line: string) => void } = {};
+
+function traced(argv: readonly string[], started: number, r: ExecResult): ExecResult {
+  trace.write?.(`+ ${argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}  (${Date.now() - started} ms, ${outcomeOf(r)})`);
+  return r;
+}
+
+function outcomeOf(r: ExecResult): string {
+  if (r.code === -1) return `could not start: ${r.stderr.trim()}`;
+  if (r.timedOut) return 'timed out';
+  if (r.signal) return `killed by ${r.signal}`;
+  return `exit ${r.code}`;
+}
+
+/**
+ * Why a command failed, for an error message, after execa's: whether it
+ * could not start, timed out, was killed by a signal or exited N, the command
+ * itself, and what it printed on stderr.
+ */
+export function describeFailure(argv: readonly string[], r: ExecResult, timeoutMs?: number): string {
+  const cmd = argv.join(' ');
+  const how = r.code === -1 ? `could not start` : r.timedOut ? `timed out after ${timeoutMs ?? '?'} ms` : r.signal ? `was killed by ${r.signal}` : `failed with exit code ${r.code}`;
+  const said = r.code === -1 ? r.stderr.trim() : r.stderr.trim().split('\n').slice(-3).join('; ');
+  return `${cmd} ${how}${said ? `: ${said}` : ''}`;
 }
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
@@ -35,6 +67,7 @@ export function exec(argv: readonly string[], opts: ExecOptions = {}): Promise<E
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
+    const started = Date.now();
     let timedOut = false;
     const timer =
       opts.timeoutMs === undefined
@@ -47,16 +80,17 @@ export function exec(argv: readonly string[], opts: ExecOptions = {}): Promise<E
     child.stderr!.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e) => {
       if (timer) clearTimeout(timer);
-      resolve({ code: -1, stdout: '', stderr: e.message, timedOut });
+      resolve(traced(argv, started, { code: -1, stdout: '', stderr: e.message, timedOut }));
     });
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
-      resolve({
+      resolve(traced(argv, started, {
         code: code ?? 128 + (signal ? (SIGNALS[signal] ?? 0) : 0),
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
         timedOut,
-      });
+        ...(signal ? { signal } : {}),
+      }));
     });
     if (opts.input !== undefined) {
       // A child that exits before reading all of its input raises EPIPE here;
@@ -75,6 +109,7 @@ export function exec(argv: readonly string[], opts: ExecOptions = {}): Promise<E
 export function execBlocking(argv: readonly string[], opts: ExecOptions = {}): ExecResult {
   const [file, ...args] = argv;
   if (!file) throw new Error('exec: empty argv');
+  const started = Date.now();
   const r = spawnSync(file, args, {
     env: opts.env ?? process.env,
     cwd: opts.cwd,
@@ -88,13 +123,14 @@ export function execBlocking(argv: readonly string[], opts: ExecOptions = {}): E
   const timedOut = error === 'ETIMEDOUT';
   // EPIPE: the child exited before reading all of its input (tmux with no
   // server to talk to, now and then); its exit code and stderr tell the story, as in exec.
-  if (r.error && !timedOut && error !== 'EPIPE') return { code: -1, stdout: '', stderr: r.error.message, timedOut };
-  return {
+  if (r.error && !timedOut && error !== 'EPIPE') return traced(argv, started, { code: -1, stdout: '', stderr: r.error.message, timedOut });
+  return traced(argv, started, {
     code: r.status ?? 128 + (r.signal ? (SIGNALS[r.signal] ?? 0) : 0),
     stdout: r.stdout?.toString('utf8') ?? '',
     stderr: r.stderr?.toString('utf8') ?? '',
     timedOut,
-  };
+    ...(r.signal ? { signal: r.signal } : {}),
+  });
 }
 
 /** Whether a process exists (signal 0 probes without touching it; EPERM means it exists). */

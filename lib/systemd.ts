@@ -1,6 +1,6 @@
 // The systemd gateway: the only module that calls systemctl, always as an
 // argv array and always on the user manager (`--user`).
-import { exec, type ExecResult } from './exec.js';
+import { describeFailure, exec, type ExecResult } from './exec.js';
 import { FleetError } from './errors.js';
 
 export const HOLDER_UNIT = 'mosaic-tmux-holder.service';
@@ -19,14 +19,17 @@ export function agentOfUnit(unit: string): string | undefined {
 
 /** Run `systemctl --user ARGS`. */
 export function systemctl(args: readonly string[]): Promise<ExecResult> {
-  return exec(['systemctl', '--user', ...args], { timeoutMs: 120_000 });
+  return exec(['systemctl', '--user', ...args], { timeoutMs: SYSTEMCTL_TIMEOUT_MS });
 }
+
+/** How long one systemctl call may take (a start waits for the unit's own start, up to its TimeoutStartSec). */
+const SYSTEMCTL_TIMEOUT_MS = 120_000;
 
 /** Run a systemctl command that must succeed. */
 export async function mustSystemctl(args: readonly string[], what: string): Promise<string> {
   const r = await systemctl(args);
   if (r.code !== 0) {
-    throw new FleetError(`systemctl could not ${what}: ${r.stderr.trim() || `exit ${r.code}`}`, 'see: systemctl --user status ' + args.slice(1).join(' '));
+    throw new FleetError(`systemctl could not ${what}: ${describeFailure(['systemctl', '--user', ...args], r, SYSTEMCTL_TIMEOUT_MS)}`, 'see: systemctl --user status ' + args.slice(1).join(' '));
   }
   return r.stdout;
 }

@@ -2,8 +2,8 @@
 // the socket first, targets are exact (`=NAME` for sessions, `=NAME:` where a
 // pane or window is expected, pane ids `%N` once resolved), and list output is
 // split on an unusual separator into typed records (the libtmux way).
-import { exec, execBlocking, type ExecResult } from './exec.js';
-import { FleetError } from './errors.js';
+import { describeFailure, exec, execBlocking, type ExecResult } from './exec.js';
+import { FleetError, NoServerError } from './errors.js';
 import { socketName, tmuxBinary } from './paths.js';
 
 /** The session the holder keeps so the server never exits on its own. */
@@ -189,7 +189,7 @@ export class Tmux {
 
   private invoke(args: readonly string[], input?: string | Buffer): Promise<ExecResult> {
     const argv = this.argv(['-N', ...args]);
-    const opts = { input, timeoutMs: 15_000 };
+    const opts = { input, timeoutMs: TMUX_TIMEOUT_MS };
     return this.blocking ? Promise.resolve(execBlocking(argv, opts)) : exec(argv, opts);
   }
 
@@ -244,21 +244,18 @@ export class Tmux {
     });
   }
 
-  /** Run a command that must succeed; a failure becomes a FleetError naming `what`. */
+  /** Run a command that must succeed; a failure becomes a FleetError naming `what` (NoServerError without a server). */
   async must(args: readonly string[], what: string, input?: string | Buffer): Promise<string> {
     const r = await this.run(args, input);
     if (r.code !== 0) {
       if (isNoServer(r.stderr)) throw this.noServerError();
-      throw new FleetError(`tmux could not ${what}: ${r.stderr.trim() || `exit ${r.code}`}`);
+      throw new FleetError(`tmux could not ${what}: ${describeFailure(this.argv(['-N', ...args]), r, TMUX_TIMEOUT_MS)}`);
     }
     return r.stdout;
   }
 
-  noServerError(): FleetError {
-    return new FleetError(
-      `no tmux server on socket '${this.socket}'`,
-      'start the holder: systemctl --user start mosaic-tmux-holder',
-    );
+  noServerError(): NoServerError {
+    return new NoServerError(this.socket);
   }
 
   /** Every pane on the server, or undefined when no server runs. */
@@ -483,6 +480,9 @@ export class Tmux {
     return r.code === 0 ? Number(r.stdout.trim()) : undefined;
   }
 }
+
+/** How long one tmux call may take before it is killed. */
+const TMUX_TIMEOUT_MS = 15_000;
 
 /** What one command list may hold (bytes of argv), well under tmux's 16 KiB message, with room for -L SOCKET and the rest. */
 const MAX_LIST_BYTES = 12 * 1024;

@@ -1,7 +1,7 @@
-// Running a child process: what comes back when it ends before reading its input.
+// Running a child process: what comes back when it ends before reading its input, and how a failure is described.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { exec, execBlocking } from '../../lib/exec.js';
+import { describeFailure, exec, execBlocking } from '../../lib/exec.js';
 
 // More than a pipe holds, so the write meets a closed pipe (EPIPE) every time.
 const INPUT = 'x'.repeat(1 << 20);
@@ -17,4 +17,17 @@ test('a program that cannot be started is exit -1 with the reason', () => {
   const r = execBlocking(['/nonexistent/program']);
   assert.equal(r.code, -1);
   assert.match(r.stderr, /ENOENT/);
+});
+
+test('a failed command is described the same way whatever ran it: could not start, exit code, signal, time-out', async () => {
+  const missing = ['/nonexistent/tool', 'x'];
+  assert.match(describeFailure(missing, await exec(missing)), /^\/nonexistent\/tool x could not start: .*ENOENT/);
+  const failing = ['sh', '-c', 'echo first >&2; echo why >&2; exit 4'];
+  assert.equal(describeFailure(failing, await exec(failing)), 'sh -c echo first >&2; echo why >&2; exit 4 failed with exit code 4: first; why');
+  const killed = ['sh', '-c', 'kill -TERM $$'];
+  assert.match(describeFailure(killed, await exec(killed)), /was killed by SIGTERM$/);
+  const slow = ['sleep', '5'];
+  assert.equal(describeFailure(slow, await exec(slow, { timeoutMs: 50 }), 50), 'sleep 5 timed out after 50 ms');
+  const blocking = execBlocking(killed);
+  assert.match(describeFailure(killed, blocking), /was killed by SIGTERM$/);
 });

@@ -54,8 +54,8 @@ export class TmuxTransport implements Transport {
   readonly kind = 'tmux';
   readonly tmux: Tmux;
 
-  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
-    this.tmux = Tmux.fromEnv(env);
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env, tmux?: Tmux) {
+    this.tmux = tmux ?? Tmux.fromEnv(env);
   }
 
   async send(agents: string[], text: string, opts: SendOptions): Promise<Array<Delivery | Error>> {
@@ -67,15 +67,14 @@ export class TmuxTransport implements Transport {
         'remove it, or paste it raw with --allow-control',
       );
     }
-    if (names.length === 1) {
-      // Nothing runs alongside a send to one agent, so its calls may block (cheaper per call).
-      this.tmux.blocking = true;
-      return [await this.sendSingle(names[0]!, text, opts, control !== undefined).catch(asError)];
-    }
-    // Many agents go through the same steps at about the same moment: their
-    // tmux calls are gathered into one call per step, and the message is
-    // loaded once (stdin feeds one load per call) and pasted from there.
-    this.tmux.coalesce = true;
+    // Nothing runs alongside a send to one agent, so its calls may block
+    // (cheaper per call). Many agents go through the same steps at about the
+    // same moment: their tmux calls are gathered into one call per step, and
+    // the message is loaded once (stdin feeds one load per call) and pasted
+    // from there. Each send gets a gateway in its mode of its own.
+    const mode = names.length === 1 ? 'blocking' : 'coalesce';
+    if (this.tmux.mode !== mode) return new TmuxTransport(this.env, this.tmux.withMode(mode)).send(agents, text, opts);
+    if (names.length === 1) return [await this.sendSingle(names[0]!, text, opts, control !== undefined).catch(asError)];
     const started = Date.now();
     const panes = await this.tmux.requireHolder();
     await checkMissing(names, panes, opts);

@@ -133,13 +133,26 @@ export interface NewSessionSpec {
 }
 
 /** A tmux server addressed by socket name. */
+/** How a gateway runs its calls: one at a time, blocking (a send to one agent), or gathered per turn of the event loop (a send to many). */
+export type CallMode = 'plain' | 'blocking' | 'coalesce';
+
 export class Tmux {
   constructor(
     readonly socket: string,
     readonly bin: string = 'tmux',
     /** A socket file addressed with -S instead of a name under tmux's own directory. */
     readonly socketPath?: string,
+    readonly mode: CallMode = 'plain',
   ) {}
+
+  /**
+   * The same server through a gateway of its own that runs its calls in
+   * `mode`: what one send needs never changes how anybody else's calls run
+   * (a long-lived process sends many times).
+   */
+  withMode(mode: CallMode): Tmux {
+    return new Tmux(this.socket, this.bin, this.socketPath, mode);
+  }
 
   /** The fleet's server, from MOSAIC_TMUX_SOCKET / MOSAIC_TMUX. */
   static fromEnv(env: NodeJS.ProcessEnv = process.env): Tmux {
@@ -161,25 +174,19 @@ export class Tmux {
     return r.stdout.split('\n').filter(Boolean);
   }
 
-  /**
-   * Run each call to completion before anything else runs (execBlocking):
-   * cheaper per call, for a process with one thing to do, such as a send to
-   * one agent. Off by default: sends to many agents run their calls at once.
-   */
-  blocking = false;
-
-  /**
-   * Gather the calls made in one turn of the event loop into one tmux
-   * invocation (see flush): a send to many agents runs the same step for each
-   * agent at about the same moment, and one client process for all of them
-   * costs less than one each (issue #4: 20 agents within 2x one agent).
-   */
-  coalesce = false;
+  // Modes (withMode):
+  // - blocking: each call runs to completion before anything else runs
+  //   (execBlocking): cheaper per call, for a process with one thing to do,
+  //   such as a send to one agent;
+  // - coalesce: the calls made in one turn of the event loop go in one tmux
+  //   invocation (see flush): a send to many agents runs the same step for
+  //   each agent at about the same moment, and one client process for all of
+  //   them costs less than one each (issue #4: 20 agents within 2x one agent).
   private queue: Array<{ args: readonly string[]; resolve: (r: ExecResult) => void }> = [];
 
   /** Run one tmux command on this socket. `-N` keeps any command from starting a server. */
   run(args: readonly string[], input?: string | Buffer): Promise<ExecResult> {
-    if (this.coalesce && input === undefined) {
+    if (this.mode === 'coalesce' && input === undefined) {
       return new Promise((resolve) => {
         if (this.queue.push({ args, resolve }) === 1) setImmediate(() => void this.flush());
       });
@@ -190,7 +197,7 @@ export class Tmux {
   private invoke(args: readonly string[], input?: string | Buffer): Promise<ExecResult> {
     const argv = this.argv(['-N', ...args]);
     const opts = { input, timeoutMs: TMUX_TIMEOUT_MS };
-    return this.blocking ? Promise.resolve(execBlocking(argv, opts)) : exec(argv, opts);
+    return this.mode === 'blocking' ? Promise.resolve(execBlocking(argv, opts)) : exec(argv, opts);
   }
 
   /**

@@ -1,4 +1,4 @@
-// The tmux gateway's gathering of calls (Tmux.coalesce) on a real private
+// The tmux gateway's gathering of calls (its 'coalesce' mode) on a real private
 // server, counted through a shim that logs each tmux process it starts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -6,6 +6,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestFleet, type TestFleet } from '../helpers/fleet.js';
 import { Tmux } from '../../lib/tmux.js';
+import { TmuxTransport } from '../../lib/tmux-transport.js';
 import { exec } from '../../lib/exec.js';
 
 let fleet: TestFleet;
@@ -21,8 +22,7 @@ before(async () => {
   chmodSync(shim, 0o755);
   // The gateway runs tmux with this process's environment: the fleet's TMUX_TMPDIR.
   process.env.TMUX_TMPDIR = fleet.env.TMUX_TMPDIR;
-  tmux = new Tmux(fleet.socket, shim);
-  tmux.coalesce = true;
+  tmux = new Tmux(fleet.socket, shim, undefined, 'coalesce');
 });
 
 after(async () => {
@@ -40,9 +40,7 @@ test('calls made together run as one tmux process and each gets its own output',
 
 test('a screen read among other calls comes back exactly as when read alone', async () => {
   const pane = (await tmux.listPanes())!.find((p) => p.session === 'two')!.paneId;
-  tmux.coalesce = false;
-  const alone = await tmux.screen(pane);
-  tmux.coalesce = true;
+  const alone = await tmux.withMode('plain').screen(pane);
   const [together] = await Promise.all([tmux.screen(pane), tmux.run(['display-message', '-p', 'x'])]);
   assert.deepEqual(together, alone);
 });
@@ -65,8 +63,7 @@ test('a failing call gets its error, the calls before it their output, and the o
 });
 
 test('without a server every gathered call says so', async () => {
-  const gone = new Tmux(`${fleet.socket}-none`);
-  gone.coalesce = true;
+  const gone = new Tmux(`${fleet.socket}-none`).withMode('coalesce');
   const out = await Promise.all([gone.run(['display-message', '-p', 'a']), gone.run(['display-message', '-p', 'b'])]);
   for (const r of out) {
     assert.notEqual(r.code, 0);
@@ -88,4 +85,13 @@ test('paste-buffer -S is used only where this tmux lists it (3.7 and later)', as
   const [major, minor] = (/(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
   const expected = major! > 3 || (major === 3 && minor! >= 7);
   assert.equal(await fleet.tmux.pasteTakesRaw(), expected, version);
+});
+
+test('a send leaves the gateway of its transport as it was, so later calls of a long-lived process neither block nor gather', async () => {
+  const transport = new TmuxTransport(fleet.env);
+  for (const agents of [['one'], ['one', 'two']]) {
+    const results = await transport.send(agents, 'true', { submit: true, timeoutMs: 10_000, force: false });
+    assert.ok(results.every((r) => !(r instanceof Error)), String(results));
+    assert.equal(transport.tmux.mode, 'plain');
+  }
 });

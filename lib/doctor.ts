@@ -6,11 +6,11 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { firstRunProblems } from './first-run.js';
-import { agentSpecFromEnv, launchArgv } from './agent-spec.js';
+import { agentSpecFromEnv, launchArgv, unitEnvironment } from './agent-spec.js';
 import { FleetError } from './errors.js';
 import { exec, type ExecResult } from './exec.js';
-import { agentEnvFile, envFileAgents, fleetConfigDir, rosterFile, socketName, tmuxBinary, toolsDir, userUnitDir } from './paths.js';
-import { loadRoster, parseEnvFile, renderEnvFile, RosterError, type AgentConfig, type Roster } from './roster.js';
+import { agentEnvFile, envFileAgents, fleetEnvFile, rosterFile, socketName, tmuxBinary, toolsDir, userUnitDir } from './paths.js';
+import { loadRoster, parseEnvFile, readEnvValues, renderEnvFile, RosterError, type AgentConfig, type Roster } from './roster.js';
 import { agentUnit, FLEET_TARGET, HOLDER_UNIT, loadedAgents, systemctl, unitStates, type UnitState } from './systemd.js';
 import { agentPaneOf, captureMany, HOLDER_SESSION, Tmux, type Pane } from './tmux.js';
 
@@ -295,19 +295,13 @@ function rosterCheck(sources: AgentSources, env: NodeJS.ProcessEnv): Check {
   return pass('roster', `${file}: ${n === 1 ? '1 agent' : `${n} agents`}`);
 }
 
-/** The environment an agent's unit would see: the unit's defaults, fleet.env, then NAME.env (or the roster's entry). */
-function agentEnv(f: Facts, fleet: Record<string, string>, own: Record<string, string>): NodeJS.ProcessEnv {
-  const base: NodeJS.ProcessEnv = { HOME: homeOf(f.env), USER: f.user, LOGNAME: f.user };
-  if (f.env.SHELL) base.SHELL = f.env.SHELL;
-  return { ...base, MOSAIC_AGENT_RUNTIME: 'pi', MOSAIC_AGENT_WORKDIR: homeOf(f.env), ...fleet, ...own };
-}
-
 function runtimeCheck(name: string, env: NodeJS.ProcessEnv, source: string): Check {
   const label = `agent ${name}`;
   try {
     const spec = agentSpecFromEnv(name, env);
-    if (spec.command) return pass(label, `MOSAIC_AGENT_COMMAND is set (${source})`);
+    // launchArgv looks up the command's program too: the start fails the same way.
     const argv = launchArgv(spec);
+    if (spec.command) return pass(label, `command: ${spec.command} (${source})`);
     const blockers = firstRunProblems(spec.runtime, { home: env.HOME ?? '', workdir: spec.workdir, env, isRoot: process.getuid?.() === 0 });
     if (blockers.length > 0) {
       return {
@@ -323,21 +317,12 @@ function runtimeCheck(name: string, env: NodeJS.ProcessEnv, source: string): Che
   }
 }
 
-function readEnv(file: string): Record<string, string> {
-  try {
-    return parseEnvFile(readFileSync(file, 'utf8'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new FleetError(`cannot read ${file}: ${(err as Error).message}`, `chmod 600 ${file}`);
-  }
-}
-
 async function agentRuntimes(f: Facts): Promise<Check[]> {
   const sources = await f.agents;
   const checks = [rosterCheck(sources, f.env)];
   let fleet: Record<string, string> = {};
   try {
-    fleet = readEnv(join(fleetConfigDir(f.env), 'fleet.env'));
+    fleet = readEnvValues(fleetEnvFile(f.env));
   } catch (err) {
     checks.push(failureOf('fleet.env', err));
   }
@@ -346,9 +331,9 @@ async function agentRuntimes(f: Facts): Promise<Check[]> {
   for (const name of names) {
     const checkOne = (): Check => {
       // The env file is what the unit reads; a roster agent without one is not applied yet.
-      if (sources.envFiles.includes(name)) return runtimeCheck(name, agentEnv(f, fleet, readEnv(agentEnvFile(name, f.env))), `${name}.env`);
+      if (sources.envFiles.includes(name)) return runtimeCheck(name, unitEnvironment(fleet, readEnvValues(agentEnvFile(name, f.env)), f.env), `${name}.env`);
       const own = parseEnvFile(renderEnvFile(fromRoster.get(name)!, sources.roster!.file));
-      return runtimeCheck(name, agentEnv(f, fleet, own), 'roster, not applied yet');
+      return runtimeCheck(name, unitEnvironment(fleet, own, f.env), 'roster, not applied yet');
     };
     checks.push(...(await guarded(`agent ${name}`, checkOne)));
   }
@@ -357,7 +342,7 @@ async function agentRuntimes(f: Facts): Promise<Check[]> {
 
 async function envFilePermissions(f: Facts): Promise<Check> {
   const sources = await f.agents;
-  const files = [join(fleetConfigDir(f.env), 'fleet.env'), ...sources.envFiles.map((n) => agentEnvFile(n, f.env))];
+  const files = [fleetEnvFile(f.env), ...sources.envFiles.map((n) => agentEnvFile(n, f.env))];
   const exposed: string[] = [];
   let seen = 0;
   for (const file of files) {

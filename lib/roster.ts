@@ -722,6 +722,16 @@ export function parseEnvFile(text: string): Record<string, string> {
   return out;
 }
 
+/** The values of an env file as systemd reads them; a missing file has none. */
+export function readEnvValues(file: string): Record<string, string> {
+  try {
+    return parseEnvFile(readFileSync(file, 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new FleetError(`cannot read ${file}: ${(err as Error).message}`, `chmod 600 ${file}`);
+  }
+}
+
 /** Was this env file written by apply (rather than by hand)? */
 export function isAppliedEnvFile(text: string): boolean {
   const first = text.split('\n', 1)[0]!;

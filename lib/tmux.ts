@@ -187,9 +187,9 @@ export class Tmux {
     return this.invoke(args, input);
   }
 
-  private invoke(args: readonly string[], input?: string | Buffer): Promise<ExecResult> {
+  private invoke(args: readonly string[], input?: string | Buffer, env?: NodeJS.ProcessEnv): Promise<ExecResult> {
     const argv = this.argv(['-N', ...args]);
-    const opts = { input, timeoutMs: 15_000 };
+    const opts = { input, timeoutMs: 15_000, env };
     return this.blocking ? Promise.resolve(execBlocking(argv, opts)) : exec(argv, opts);
   }
 
@@ -246,7 +246,20 @@ export class Tmux {
 
   /** Run a command that must succeed; a failure becomes a FleetError naming `what`. */
   async must(args: readonly string[], what: string, input?: string | Buffer): Promise<string> {
-    const r = await this.run(args, input);
+    return this.checked(await this.run(args, input), what);
+  }
+
+  /**
+   * Start a pane's program (new-session, respawn-pane) with the client run on
+   * the agent's PATH: tmux replaces the PATH given with -e by the PATH of the
+   * client that asked (spawn.c, "so tmux new myprogram works"), so an agent
+   * got the unit's PATH and lost ~/.local/bin and the npm prefix (issue #13).
+   */
+  private async spawnPane(args: readonly string[], what: string, path: string | undefined): Promise<string> {
+    return this.checked(await this.invoke(args, undefined, path === undefined ? undefined : { ...process.env, PATH: path }), what);
+  }
+
+  private checked(r: ExecResult, what: string): string {
     if (r.code !== 0) {
       if (isNoServer(r.stderr)) throw this.noServerError();
       throw new FleetError(`tmux could not ${what}: ${r.stderr.trim() || `exit ${r.code}`}`);
@@ -286,7 +299,7 @@ export class Tmux {
 
   /** Create a detached session running argv directly (no shell); returns its pane. */
   async newSession(spec: NewSessionSpec): Promise<{ paneId: string; panePid: number }> {
-    const out = await this.must(
+    const out = await this.spawnPane(
       [
         'new-session', '-d', '-s', spec.name, '-c', spec.cwd,
         '-x', String(spec.width), '-y', String(spec.height),
@@ -295,6 +308,7 @@ export class Tmux {
         '--', ...spec.argv,
       ],
       `create session '${spec.name}'`,
+      spec.env.PATH,
     );
     const [paneId, pid] = out.trim().split(SEP);
     // Keep the window at its created size whoever attaches (`window-size
@@ -320,9 +334,10 @@ export class Tmux {
 
   /** Restart a dead (or live, with -k) pane in place with a new command. */
   async respawnPane(paneId: string, spec: Omit<NewSessionSpec, 'width' | 'height'>): Promise<number> {
-    await this.must(
+    await this.spawnPane(
       ['respawn-pane', '-k', '-t', paneId, '-c', spec.cwd, ...envFlags(spec.env), '--', ...spec.argv],
       `respawn pane ${paneId}`,
+      spec.env.PATH,
     );
     await this.markAgent(spec.name, paneId, spec);
     const out = await this.must(['display-message', '-p', '-t', paneId, '#{pane_pid}'], 'read the pane pid');

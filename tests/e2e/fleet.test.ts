@@ -31,6 +31,9 @@ agents:
   three: { kickstart: "echo kickstarted-three" }
 `;
 
+/** ROSTER_V1 after the tests below changed two and dropped three. */
+const ROSTER_V2 = ROSTER_V1.replace('hello two', 'hello again').replace(/  three: .*\n/, '');
+
 async function listEnvFiles(): Promise<string> {
   return (await e.um.run(['ls', agentsDir])).stdout.split('\n').filter(Boolean).sort().join(' ');
 }
@@ -69,7 +72,7 @@ test('apply with no change does nothing and says so', { skip }, async () => {
 test('changing one agent restarts only it, and --prune removes a dropped one', { skip }, async () => {
   const onePid = await e.panePid('one');
   const twoPid = await e.panePid('two');
-  await e.write(roster, ROSTER_V1.replace('hello two', 'hello again').replace(/  three: .*\n/, ''));
+  await e.write(roster, ROSTER_V2);
   const listed = await e.tool('mosaic-agent', 'apply');
   assert.equal(listed.code, 0, listed.stderr);
   assert.match(listed.stdout, /update\s+two: .*GREETING/);
@@ -96,7 +99,7 @@ test('an invalid roster is refused with line and column, and nothing changes', {
   assert.equal((await e.um.run(['cat', join(agentsDir, 'one.env')])).stdout, before);
   assert.equal(await listEnvFiles(), 'one.env two.env');
   assert.equal(await e.panePid('one'), onePid);
-  await e.write(roster, ROSTER_V1.replace('hello two', 'hello again').replace(/  three: .*\n/, ''));
+  await e.write(roster, ROSTER_V2);
 });
 
 test('an agent started by hand with an env file works and apply leaves it alone', { skip }, async () => {
@@ -154,15 +157,40 @@ test('doctor passes on a healthy fleet (linger aside: this machine has no logind
 
 test('doctor names each problem of a broken fleet with its fix', { skip }, async () => {
   const env = join(agentsDir, 'ghost.env');
+  const cmdEnv = join(agentsDir, 'ghostcmd.env');
   await e.write(env, 'MOSAIC_AGENT_RUNTIME=no-such-runtime\n');
+  await e.write(cmdEnv, "MOSAIC_AGENT_RUNTIME=shell\nMOSAIC_AGENT_COMMAND='no-such-program --provider x'\n");
   await e.um.run(['chmod', '644', env]);
+  await e.um.run(['chmod', '600', cmdEnv]);
   try {
     const r = await e.tool('mosaic-agent', 'doctor');
     assert.equal(r.code, 1);
     assert.match(r.stdout, /FAIL agent ghost: .*no-such-runtime.*not found/);
+    assert.match(r.stdout, /FAIL agent ghostcmd: .*'no-such-program' not found on the agent PATH \(.*\.local\/bin/);
     assert.match(r.stdout, /FAIL env files: [\s\S]*fix: chmod 600 .*ghost\.env/);
   } finally {
-    await e.um.run(['rm', '-f', env]);
+    await e.um.run(['rm', '-f', env, cmdEnv]);
+  }
+});
+
+test('a shell agent and a command agent run the fleet\'s tools from inside (the fleet\'s PATH survives a login shell)', { skip }, async () => {
+  const marker = join(e.um.home, 'work', 'cmd-version');
+  await e.write(roster, `${ROSTER_V2}  pathsh: {}\n  pathcmd: { command: "mosaic-agent --version > ${marker}; until agent-send pathsh 'echo sent-by-$((6*7))'; do sleep 0.5; done; exec sleep 1000" }\n`);
+  try {
+    const r = await e.tool('mosaic-agent', 'apply');
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor(async () => (await e.tmux('capture-pane', '-p', '-t', '=pathsh:')).stdout.includes('sent-by-42'), { what: 'agent-send from the command agent', timeoutMs: 20_000 });
+    assert.match((await e.um.run(['cat', marker])).stdout, /\d+\.\d+/);
+    const s = await e.tool('agent-send', 'pathsh', 'mosaic-agent --version && agent-send pathsh "echo inner-$((40+3))"');
+    assert.equal(s.code, 0, s.stderr);
+    await waitFor(async () => (await e.tmux('capture-pane', '-p', '-t', '=pathsh:')).stdout.includes('inner-43'), { what: 'agent-send from the shell agent' });
+    // /etc/profile resets PATH; the fleet's rcfile puts the fleet's back in front.
+    const path = await e.tool('agent-send', 'pathsh', '[ -n "$MOSAIC_FLEET_PATH" ] && [ "${PATH#"$MOSAIC_FLEET_PATH"}" != "$PATH" ] && echo fleet-path-$((1+1))');
+    assert.equal(path.code, 0, path.stderr);
+    await waitFor(async () => (await e.tmux('capture-pane', '-p', '-t', '=pathsh:')).stdout.includes('fleet-path-2'), { what: 'the fleet PATH first in the shell' });
+  } finally {
+    await e.write(roster, ROSTER_V2);
+    assert.equal((await e.tool('mosaic-agent', 'apply', '--prune')).code, 0);
   }
 });
 

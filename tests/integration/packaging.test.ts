@@ -16,6 +16,7 @@ test('the package contains the built tools, the waiter, every unit and the insta
     'package.json',
     'README.md',
     'dist/lib/agent-waiter.sh',
+    'dist/lib/agent-bashrc.sh',
     ...readdirSync(join(ROOT, 'units')).map((u) => `units/${u}`),
     ...readdirSync(join(ROOT, 'bin')).filter((b) => b.endsWith('.ts')).flatMap((b) => [`dist/bin/${b.replace(/\.ts$/, '.js')}`, `dist/bundle/${b.replace(/\.ts$/, '.js')}`]),
     ...readdirSync(join(ROOT, 'lib')).filter((l) => l.endsWith('.ts')).map((l) => `dist/lib/${l.replace(/\.ts$/, '.js')}`),

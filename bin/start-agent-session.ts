@@ -5,12 +5,13 @@
 import { agentSpecFromEnv } from '../lib/agent-spec.js';
 import { parseFlags, runMain } from '../lib/cli.js';
 import { checkAgentName } from '../lib/names.js';
-import { isAlive } from '../lib/exec.js';
+import { isRunning } from '../lib/exec.js';
 import { countStart, ensureAgentSession, holderGoingAway, startTranscript, startWaiter, stopAgentSession } from '../lib/supervisor.js';
 import { clearRunning, markRunning } from '../lib/running.js';
 import { openTransport } from '../lib/transport.js';
-import { FleetError, UsageError } from '../lib/errors.js';
-import { agentPaneOf, Tmux } from '../lib/tmux.js';
+import { FleetError, formatError, UsageError } from '../lib/errors.js';
+import { clearStartError, recordStartError } from '../lib/start-error.js';
+import { agentPaneOf, Tmux, type Pane } from '../lib/tmux.js';
 
 const HELP = `Usage: start-agent-session [--pid-file FILE] NAME
        start-agent-session --stop NAME
@@ -59,12 +60,28 @@ void runMain('start-agent-session', async (argv) => {
 
   const pidFile = flags['pid-file'] as string | undefined;
   if (!pidFile) throw new UsageError('--pid-file is required to start', 'the unit passes --pid-file %t/mosaic-fleet/agent-%i.pid');
+  try {
+    await start(tmux, name, pidFile);
+    clearStartError(name);
+  } catch (err) {
+    // systemctl only says "control process exited with error code": apply,
+    // start and restart read this instead (lib/start-error.ts).
+    recordStartError(name, formatError('start-agent-session', err));
+    throw err;
+  }
+  return 0;
+});
+
+/** Create, respawn or adopt the agent's session, then hand the unit its waiter. */
+async function start(tmux: Tmux, name: string, pidFile: string): Promise<void> {
   const spec = agentSpecFromEnv(name);
   const outcome = await ensureAgentSession(tmux, spec);
   if (outcome.action !== 'adopted') {
     await new Promise((r) => setTimeout(r, SETTLE_MS));
-    if (!isAlive(outcome.pid)) {
-      const pane = agentPaneOf((await tmux.listPanes()) ?? [], name);
+    // A zombie counts as gone: an agent that exited at once and that tmux has
+    // not reaped yet made the start fail later, at pipe-pane, with no reason.
+    if (!isRunning(outcome.pid)) {
+      const pane = await reapedPane(tmux, name);
       const status = pane?.deadStatus === undefined ? '' : ` with status ${pane.deadStatus}`;
       // With scrollback: tmux scrolls the dead pane's notice in, pushing early output up.
       const screen = pane ? await tmux.capture(pane.paneId, 200).catch(() => '') : '';
@@ -86,8 +103,17 @@ void runMain('start-agent-session', async (argv) => {
   process.stdout.write(
     `agent ${name}: ${outcome.action} session (${what}, pane ${outcome.paneId}, pid ${outcome.pid}, waiter ${waiter})\n`,
   );
-  return 0;
-});
+}
+
+/** The agent's pane once tmux has seen its process end (so its exit status is known), waiting up to a second. */
+async function reapedPane(tmux: Tmux, name: string): Promise<Pane | undefined> {
+  const until = Date.now() + 1000;
+  for (;;) {
+    const pane = agentPaneOf((await tmux.listPanes()) ?? [], name);
+    if (!pane || pane.dead || Date.now() >= until) return pane;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 /**
  * Deliver MOSAIC_AGENT_KICKSTART once per (re)start, once the runtime is

@@ -6,12 +6,14 @@ import { homedir } from 'node:os';
 import { rmSync } from 'node:fs';
 import { FleetError } from './errors.js';
 import { writeFileAtomic } from './fsutil.js';
-import { agentEnvDir, agentEnvFile } from './paths.js';
-import { loadRoster, planApply, readEnvFiles, renderEnvFile, type AgentConfig, type PlanAction } from './roster.js';
+import { agentSpecFromEnv, launchArgv, unitEnvironment } from './agent-spec.js';
+import { agentEnvDir, agentEnvFile, fleetEnvFile } from './paths.js';
+import { loadRoster, parseEnvFile, planApply, readEnvFiles, readEnvValues, renderEnvFile, type AgentConfig, type PlanAction } from './roster.js';
+import { startUnits } from './start-error.js';
 import { clearRunning } from './running.js';
 import { stopAgentSession } from './supervisor.js';
 import { Tmux } from './tmux.js';
-import { agentUnit, mustSystemctl, resetFailed, unitStates } from './systemd.js';
+import { agentOfUnit, agentUnit, mustSystemctl, resetFailed, unitStates } from './systemd.js';
 
 export interface ApplyOptions {
   rosterPath: string;
@@ -96,6 +98,16 @@ export async function applyRoster(opts: ApplyOptions): Promise<ApplyResult> {
     }
   }
   const changed = write.length + enable.length + start.length + restart.length + disable.length + remove.length > 0;
+  // What would fail at the start fails here, dry run included, before any
+  // file or unit changes: systemd would only say "exited with error code".
+  const startable = [...start, ...restart].map((u) => agentOfUnit(u)!).filter((n) => byName.has(n));
+  const problems = launchProblems(startable.map((n) => byName.get(n)!), roster.file, env);
+  if (problems.length > 0) {
+    throw new FleetError(
+      `${problems.length === 1 ? 'an agent' : `${problems.length} agents`} would not start, so nothing was changed:\n${problems.join('\n')}`,
+      'install the missing programs or fix the roster, then run apply again',
+    );
+  }
   if (opts.dryRun || !changed) return { actions, lines, changed };
 
   // Write every env file first: a failure here (a full disk, a read-only
@@ -113,9 +125,26 @@ export async function applyRoster(opts: ApplyOptions): Promise<ApplyResult> {
   }
   await resetFailed([...remove.map(agentUnit), ...restart, ...start]);
   if (enable.length) await mustSystemctl(['enable', '--', ...enable], 'enable agents');
-  if (restart.length) await mustSystemctl(['restart', '--', ...restart], 'restart changed agents');
-  if (start.length) await mustSystemctl(['start', '--', ...start], 'start agents');
+  await startUnits('restart', restart, 'restart changed agents', env);
+  await startUnits('start', start, 'start agents', env);
   return { actions, lines, changed };
+}
+
+/**
+ * Why each of these agents would not start, as doctor sees it: its runtime
+ * or its command's program looked up on the PATH its unit would give it.
+ */
+export function launchProblems(agents: AgentConfig[], rosterPath: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const fleet = readEnvValues(fleetEnvFile(env));
+  return agents.flatMap((agent) => {
+    try {
+      launchArgv(agentSpecFromEnv(agent.name, unitEnvironment(fleet, parseEnvFile(renderEnvFile(agent, rosterPath)), env)));
+      return [];
+    } catch (err) {
+      if (!(err instanceof FleetError)) throw err;
+      return [`${agent.name}: ${err.message}`];
+    }
+  });
 }
 
 /** Write one agent's env file from its roster entry, atomically, mode 0600. */

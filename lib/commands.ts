@@ -15,6 +15,7 @@ import { closestName } from './names.js';
 import { runSendCommand } from './send-command.js';
 import { agentOfUnit, agentUnit, FLEET_TARGET, loadedAgents, mustSystemctl, resetFailed } from './systemd.js';
 import { clearRunning } from './running.js';
+import { startUnits } from './start-error.js';
 import { archiveConversations, followResetId, requestFresh } from './conversation.js';
 import { Tmux } from './tmux.js';
 import { openTransport } from './transport.js';
@@ -181,7 +182,7 @@ async function reset(argv: string[]): Promise<number> {
   // The restart must not resume the conversation being reset (resume: true resumes every other restart).
   requestFresh(name);
   await resetFailed([agentUnit(name)]);
-  await mustSystemctl(['restart', '--', agentUnit(name)], `restart ${name}`);
+  await startUnits('restart', [agentUnit(name)], `restart ${name}`);
   process.stdout.write(`${name}: restarted (a fresh conversation${profile.reset ? '' : `; runtime ${profile.name} has no reset command`})\n`);
   return 0;
 }
@@ -211,7 +212,8 @@ async function lifecycle(verb: 'start' | 'stop' | 'restart', argv: string[]): Pr
   // (its ExecStop, which also forgets it, does not run then).
   if (verb === 'stop') for (const u of units) { const n = agentOfUnit(u); if (n) clearRunning(n); }
   else await resetFailed(units.filter((u) => agentOfUnit(u) !== undefined));
-  await mustSystemctl([verb, '--', ...units], `${verb} ${units.join(' ')}`);
+  if (verb === 'stop') await mustSystemctl([verb, '--', ...units], `${verb} ${units.join(' ')}`);
+  else await startUnits(verb, units, `${verb} ${units.join(' ')}`);
   process.stdout.write(`${verb}: ${units.join(' ')}\n`);
   return 0;
 }

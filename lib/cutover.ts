@@ -11,6 +11,7 @@ import { resolveProfile } from './profiles.js';
 import { loadRoster, type AgentConfig } from './roster.js';
 import { inputReady } from './screen.js';
 import { requestAdopt } from './conversation.js';
+import { startUnits } from './start-error.js';
 import { stopAgentSession } from './supervisor.js';
 import { agentUnit, mustSystemctl, systemctl, unitStates } from './systemd.js';
 import { agentPaneOf, Tmux } from './tmux.js';
@@ -113,7 +114,7 @@ async function moveOne(agent: AgentConfig, rosterPath: string, fleet: Tmux, old:
     writeAgentEnvFile(agent, rosterPath, env);
     if (agent.resume) requestAdopt(agent.name, env);
     await mustSystemctl(['enable', '--', unit], `enable ${unit}`);
-    await mustSystemctl(['start', '--', unit], `start ${unit}`);
+    await startUnits('start', [unit], `start ${unit}`, env);
     const profile = resolveProfile(agent.runtime, agent.profile, env);
     const deadline = Date.now() + timeoutMs;
     for (;;) {

@@ -194,6 +194,40 @@ test('a shell agent and a command agent run the fleet\'s tools from inside (the 
   }
 });
 
+test('apply refuses a roster agent whose runtime or command is not installed, dry run included, and changes nothing', { skip }, async () => {
+  const before = await listEnvFiles();
+  await e.write(roster, `${ROSTER_V2}  norun: { runtime: no-such-runtime }\n  nocmd: { command: "no-such-program --provider x" }\n`);
+  try {
+    for (const args of [['apply', '--dry-run'], ['apply']]) {
+      const r = await e.tool('mosaic-agent', ...args);
+      assert.equal(r.code, 1, args.join(' '));
+      assert.match(r.stderr, /2 agents would not start, so nothing was changed/);
+      assert.match(r.stderr, /norun: runtime 'no-such-runtime' .*command 'no-such-runtime' not found on the agent PATH \(.*\.local\/bin/);
+      assert.match(r.stderr, /nocmd: command of agent 'nocmd': 'no-such-program' not found on the agent PATH \(/);
+    }
+    assert.equal(await listEnvFiles(), before);
+    for (const n of ['norun', 'nocmd']) assert.equal(await e.show(`mosaic-agent@${n}.service`, 'ActiveState'), 'inactive', n);
+  } finally {
+    await e.write(roster, ROSTER_V2);
+  }
+});
+
+test('a start that fails anyway is reported with the start error itself, not systemd\'s', { skip }, async () => {
+  await e.write(roster, `${ROSTER_V2}  dies: { command: "sh -c 'echo broken-on-purpose; exit 3'" }\n`);
+  try {
+    const r = await e.tool('mosaic-agent', 'apply');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /could not start agents; the start said:\ndies: start-agent-session: agent 'dies' exited with status 3 right after it started; its last lines:\nbroken-on-purpose/);
+    assert.doesNotMatch(r.stderr, /control process exited/);
+    const again = await e.tool('mosaic-agent', 'restart', 'dies');
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /dies: start-agent-session: agent 'dies' exited (with status 3 )?right after it started; its last lines:\nbroken-on-purpose/);
+  } finally {
+    await e.write(roster, ROSTER_V2);
+    assert.equal((await e.tool('mosaic-agent', 'apply', '--prune')).code, 0);
+  }
+});
+
 test('the transcript survives an agent restart', { skip }, async () => {
   await e.tool('agent-send', 'one', 'echo before-restart-$((40+2))');
   await waitFor(async () => (await e.tool('mosaic-agent', 'logs', 'one')).stdout.includes('before-restart-42'), { what: 'the transcript' });

@@ -131,6 +131,22 @@ test('status shows the holder and every agent, as a table and as JSON', { skip }
   await waitFor(async () => JSON.parse((await e.tool('mosaic-agent', 'status', '--json', 'two')).stdout).agents[0].activity === 'busy', { what: 'two busy' });
 });
 
+test('status lists a roster agent that was never applied as not applied', { skip }, async () => {
+  await e.write(roster, `${ROSTER_V2}  later: {}\n`);
+  try {
+    const t = await e.tool('mosaic-agent', 'status');
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(t.stdout, /^later\s+not applied\s+no\s+-\s+-\s+-\s+0\s+not applied$/m);
+    const st = JSON.parse((await e.tool('mosaic-agent', 'status', '--json')).stdout);
+    const later = st.agents.find((a: { name: string }) => a.name === 'later');
+    assert.deepEqual([later.applied, later.unit.active, later.activity, later.session], [false, 'not applied', 'not applied', false]);
+    assert.equal(st.agents.find((a: { name: string }) => a.name === 'one').applied, true);
+    assert.equal(JSON.parse((await e.tool('mosaic-agent', 'status', '--json', 'later')).stdout).agents[0].activity, 'not applied');
+  } finally {
+    await e.write(roster, ROSTER_V2);
+  }
+});
+
 test('a typo of an agent name is refused and makes no unit, session or agent', { skip }, async () => {
   const before = await e.sessions();
   const reset = await e.tool('mosaic-agent', 'reset', 'nosuch');

@@ -45,12 +45,17 @@ function nonNegativeInt(env: NodeJS.ProcessEnv, key: string): number {
   return n;
 }
 
+/** The agent's profile changes as recorded on its session: MOSAIC_AGENT_PROFILE with MOSAIC_AGENT_SUBMIT_DELAY_MS folded in. */
+export function profileJsonFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  const overrides = overridesFromJson(env.MOSAIC_AGENT_PROFILE) ?? {};
+  if (env.MOSAIC_AGENT_SUBMIT_DELAY_MS) overrides.submit_delay_ms = nonNegativeInt(env, 'MOSAIC_AGENT_SUBMIT_DELAY_MS');
+  return Object.keys(overrides).length > 0 ? JSON.stringify(overrides) : undefined;
+}
+
 /** Read an agent's spec from the environment its unit gave it. */
 export function agentSpecFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): AgentSpec {
   const runtime = env.MOSAIC_AGENT_RUNTIME || 'pi';
-  const overrides = overridesFromJson(env.MOSAIC_AGENT_PROFILE) ?? {};
-  if (env.MOSAIC_AGENT_SUBMIT_DELAY_MS) overrides.submit_delay_ms = nonNegativeInt(env, 'MOSAIC_AGENT_SUBMIT_DELAY_MS');
-  const profileJson = Object.keys(overrides).length > 0 ? JSON.stringify(overrides) : undefined;
+  const profileJson = profileJsonFromEnv(env);
   const home = env.HOME || homedir();
   const rawWorkdir = env.MOSAIC_AGENT_WORKDIR || home;
   return {

@@ -33,7 +33,7 @@ const COMMAND_HELP: Record<string, string> = {
   read: 'Usage: mosaic-agent read NAME [--lines N]\n\nPrint the agent\'s visible screen, or with --lines the last N lines of history too.' + KNOWN_ONLY,
   attach: 'Usage: mosaic-agent attach NAME [--read-only]\n\nAttach this terminal to the agent\'s session (detach with the tmux prefix, then d).' + KNOWN_ONLY,
   apply:
-    'Usage: mosaic-agent apply [--dry-run] [--prune] [--roster FILE]\n\nMake the fleet match the roster (~/.config/mosaic/fleet/roster.yaml, or $MOSAIC_FLEET_ROSTER):\nwrite env files, start new agents, restart changed ones, leave the rest alone.\n\nOptions:\n  --dry-run      print the plan, change nothing\n  --prune        stop, disable and remove agents no longer in the roster\n  --roster FILE  another roster file (YAML or JSON)\n\nExamples:\n  mosaic-agent apply --dry-run\n  mosaic-agent apply --prune',
+    'Usage: mosaic-agent apply [--dry-run] [--prune] [--restart-busy] [--roster FILE]\n\nMake the fleet match the roster (~/.config/mosaic/fleet/roster.yaml, or $MOSAIC_FLEET_ROSTER):\nwrite env files, start new agents, restart changed ones, leave the rest alone. A change of how\nmessages are sent or screens are read (submit_delay_ms, profile markers...) needs no restart.\nA changed agent that is busy or waiting for input is not restarted (exit 1) unless --restart-busy.\n\nOptions:\n  --dry-run       print the plan, change nothing\n  --prune         stop, disable and remove agents no longer in the roster\n  --restart-busy  restart changed agents even while they work (their task is lost)\n  --roster FILE   another roster file (YAML or JSON)\n\nExamples:\n  mosaic-agent apply --dry-run\n  mosaic-agent apply --prune',
   logs: 'Usage: mosaic-agent logs NAME [-f] [--lines N]\n\nThe agent\'s transcript (~/.local/state/mosaic/fleet/logs/NAME.log): everything its pane printed,\nacross restarts. -f follows it; --lines N prints only the last N lines.' + KNOWN_ONLY,
   cutover:
     'Usage: mosaic-agent cutover [--from-socket NAME | --from-socket-path PATH] [--dry-run] [--keep-going] [--roster FILE]\n\nMove roster agents that run by hand on another tmux server (default: the default server) onto the\nfleet, one at a time: start its unit (resuming the conversation where the roster says resume: true),\nwait until it is ready, and only then end the old session, by exact name. Sessions not in the roster\nand the old server itself are never touched. Re-running continues where it stopped.\n\nOptions:\n  --from-socket NAME       the old server\'s socket name (tmux -L NAME; default: default)\n  --from-socket-path PATH  the old server\'s socket file (tmux -S PATH)\n  --dry-run                show what would move and what would be left alone\n  --keep-going             after a failure, go on with the other agents\n  --roster FILE            another roster file\n\nExamples:\n  mosaic-agent cutover --dry-run\n  mosaic-agent cutover --keep-going',
@@ -130,17 +130,23 @@ async function oneKnownAgent(command: string, names: string[]): Promise<string> 
 }
 
 async function apply(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { string: ['roster'], boolean: ['dry-run', 'prune'] });
+  const flags = parseFlags(argv, { string: ['roster'], boolean: ['dry-run', 'prune', 'restart-busy'] });
   if (flags._.length > 0) throw new UsageError(`apply takes no agent names (got ${JSON.stringify(flags._[0])})`, 'it applies the whole roster');
   const rosterPath = (flags.roster as string | undefined) || rosterFile();
-  const r = await applyRoster({ rosterPath, dryRun: Boolean(flags['dry-run']), prune: Boolean(flags.prune) });
-  if (!r.changed) {
+  const r = await applyRoster({ rosterPath, dryRun: Boolean(flags['dry-run']), prune: Boolean(flags.prune), restartBusy: Boolean(flags['restart-busy']) });
+  if (!r.changed && r.busy.length === 0) {
     for (const l of r.lines) process.stdout.write(l + '\n');
     process.stdout.write(`nothing to do: the fleet matches ${rosterPath}\n`);
     return 0;
   }
   process.stdout.write((flags['dry-run'] ? 'plan (dry run, nothing changed):\n' : '') + r.lines.map((l) => `  ${l}`).join('\n') + '\n');
-  return 0;
+  if (r.busy.length === 0) return 0;
+  // The fleet does not match the roster yet: say so, and how to finish.
+  const names = r.busy.map((n) => `'${n}'`).join(', ');
+  process.stderr.write(
+    `mosaic-agent: ${names} ${r.busy.length === 1 ? 'is' : 'are'} busy, so ${r.busy.length === 1 ? 'its change was' : 'their changes were'} not applied (run apply again once idle, or mosaic-agent apply --restart-busy to restart now and lose the task)\n`,
+  );
+  return 1;
 }
 
 async function logs(argv: string[]): Promise<number> {

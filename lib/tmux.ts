@@ -132,6 +132,10 @@ export interface NewSessionSpec {
   argv: string[];
 }
 
+function encodeProfile(profileJson: string | undefined): string {
+  return profileJson ? Buffer.from(profileJson).toString('base64') : '';
+}
+
 /** A tmux server addressed by socket name. */
 export class Tmux {
   constructor(
@@ -326,10 +330,15 @@ export class Tmux {
         'set-option', '-t', t, AGENT_PANE_OPTION, paneId, ';',
         'set-option', '-t', t, RUNTIME_OPTION, spec.runtime, ';',
         'set-option', '-t', t, CUSTOM_OPTION, spec.customCommand ? '1' : '0', ';',
-        'set-option', '-t', t, PROFILE_OPTION, spec.profileJson ? Buffer.from(spec.profileJson).toString('base64') : '',
+        'set-option', '-t', t, PROFILE_OPTION, encodeProfile(spec.profileJson),
       ],
       'record the agent in session options',
     );
+  }
+
+  /** Replace the profile changes recorded on a running agent's session (apply's in-place update). */
+  recordProfile(name: string, profileJson: string | undefined): Promise<string> {
+    return this.must(['set-option', '-t', `=${name}:`, PROFILE_OPTION, encodeProfile(profileJson)], `record the profile of '${name}'`);
   }
 
   /** Restart a dead (or live, with -k) pane in place with a new command. */

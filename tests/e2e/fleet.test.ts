@@ -244,6 +244,44 @@ test('a start that fails anyway is reported with the start error itself, not sys
   }
 });
 
+test('a submit_delay_ms change takes effect in place, and a busy agent is not restarted without --restart-busy', { skip }, async () => {
+  const recordedProfile = async (name: string) => {
+    const r = await e.tmux('show-options', '-v', '-t', `=${name}:`, '@mosaic_profile');
+    return Buffer.from(r.stdout.trim(), 'base64').toString('utf8');
+  };
+  const onePid = await e.panePid('one');
+  await e.write(roster, ROSTER_V2.replace('one: {', 'one: { submit_delay_ms: 777,'));
+  const live = await e.tool('mosaic-agent', 'apply');
+  assert.equal(live.code, 0, live.stderr);
+  assert.match(live.stdout, /update\s+one: .*MOSAIC_AGENT_SUBMIT_DELAY_MS.*\(in place, no restart\)/);
+  assert.equal(await e.panePid('one'), onePid, 'the agent kept its pid');
+  assert.equal(await recordedProfile('one'), '{"submit_delay_ms":777}');
+  const sent = await e.tool('agent-send', '--json', 'one', 'echo still-$((20+1))');
+  assert.equal(sent.code, 0, sent.stderr);
+  // The send waited the new delay before its Enter: the change took effect without a restart.
+  assert.ok(JSON.parse(sent.stdout)[0].ms >= 777, sent.stdout);
+  await waitFor(async () => (await e.tmux('capture-pane', '-p', '-t', '=one:')).stdout.includes('still-21'), { what: 'a send after the change' });
+
+  const twoPid = await e.panePid('two');
+  const twoEnv = (await e.um.run(['cat', join(agentsDir, 'two.env')])).stdout;
+  assert.equal((await e.tool('agent-send', 'two', 'sleep 60')).code, 0);
+  await waitFor(async () => JSON.parse((await e.tool('mosaic-agent', 'status', '--json', 'two')).stdout).agents[0].activity === 'busy', { what: 'two busy' });
+  await e.write(roster, ROSTER_V2.replace('hello again', 'hello busy'));
+  const dry = await e.tool('mosaic-agent', 'apply', '--dry-run');
+  assert.match(dry.stdout, /busy\s+two: .*GREETING.*--restart-busy/);
+  const held = await e.tool('mosaic-agent', 'apply');
+  assert.equal(held.code, 1);
+  assert.match(held.stdout, /busy\s+two: .*not restarted while it works/);
+  assert.match(held.stderr, /'two' is busy, so its change was not applied .*--restart-busy/);
+  assert.equal(await e.panePid('two'), twoPid, 'the busy agent kept running');
+  assert.equal((await e.um.run(['cat', join(agentsDir, 'two.env')])).stdout, twoEnv, 'its env file waits for the restart');
+  const forced = await e.tool('mosaic-agent', 'apply', '--restart-busy');
+  assert.equal(forced.code, 0, forced.stderr);
+  await waitFor(async () => { const p = await e.panePid('two'); return p !== undefined && p !== twoPid; }, { what: 'two restarted' });
+  await e.write(roster, ROSTER_V2);
+  assert.equal((await e.tool('mosaic-agent', 'apply')).code, 0);
+});
+
 test('the transcript survives an agent restart', { skip }, async () => {
   await e.tool('agent-send', 'one', 'echo before-restart-$((40+2))');
   await waitFor(async () => (await e.tool('mosaic-agent', 'logs', 'one')).stdout.includes('before-restart-42'), { what: 'the transcript' });

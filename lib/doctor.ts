@@ -56,6 +56,53 @@ export function managerState(r: Pick<ExecResult, 'code' | 'stdout' | 'stderr'>):
   return { reachable, state: state || r.stderr.trim().split('\n')[0] || `exit ${r.code}` };
 }
 
+/** Where systemd-logind records linger: a file per user, readable without logind. */
+export const LINGER_DIR = '/var/lib/systemd/linger';
+
+/**
+ * Linger from `loginctl show-user USER -p Linger --value`, or, where loginctl
+ * fails (no logind: containers, minimal hosts), from the file logind keeps
+ * in LINGER_DIR (`lingerFile`: whether it exists, undefined if unreadable).
+ */
+export function lingerCheck(user: string, r: Pick<ExecResult, 'code' | 'stdout' | 'stderr'>, lingerFile: boolean | undefined): Check {
+  const fix = `sudo loginctl enable-linger ${user}`;
+  const value = r.stdout.trim();
+  if (r.code === 0) {
+    return value === 'yes'
+      ? pass('linger', `enabled for ${user}: the fleet outlives your login`)
+      : fail('linger', `not enabled for ${user}: agents stop when you log out`, fix);
+  }
+  const why = r.stderr.trim().split('\n')[0] || `exit ${r.code}`;
+  if (lingerFile === true) return pass('linger', `enabled for ${user} (${LINGER_DIR}/${user}; loginctl could not tell: ${why})`);
+  if (lingerFile === false) return fail('linger', `not enabled for ${user} (no ${LINGER_DIR}/${user}; loginctl could not tell: ${why}): agents stop when you log out`, fix);
+  return fail('linger', `loginctl could not tell (${why}) and ${LINGER_DIR} cannot be read: agents may stop when you log out`, fix);
+}
+
+/** The version part of `tmux -V` ("tmux 3.3a" -> "3.3a"), as `#{version}` prints it. */
+export function tmuxVersionWord(output: string): string {
+  return output.trim().replace(/^tmux\s+/, '');
+}
+
+/**
+ * Whether the fleet's running tmux server is the tmux binary's version. After
+ * an upgrade of tmux the old server runs on, and the new client may not speak
+ * its protocol; `server` is `display -p '#{version}'` through the new client.
+ */
+export function tmuxServerCheck(binary: string, server: Pick<ExecResult, 'code' | 'stdout' | 'stderr'>, socket: string): Check {
+  const fix = `restart the holder when convenient (every agent restarts with it): systemctl --user restart mosaic-tmux-holder`;
+  const bin = tmuxVersionWord(binary);
+  if (server.code !== 0) {
+    const said = server.stderr.trim().split('\n')[0] ?? '';
+    if (/protocol version mismatch/i.test(said)) {
+      return fail('tmux server', `the tmux server on socket '${socket}' is older than the tmux binary (${bin}) and does not speak its protocol (${said}): tmux was upgraded while it ran`, fix);
+    }
+    return pass('tmux server', `no tmux server answers on socket '${socket}' to compare with ${bin} (see the holder check)`);
+  }
+  const running = server.stdout.trim();
+  if (running === bin) return pass('tmux server', `runs tmux ${running}, the same as the binary`);
+  return fail('tmux server', `the tmux server on socket '${socket}' runs tmux ${running} but the binary is tmux ${bin}: tmux was upgraded while it ran, and new clients may fail against it`, fix);
+}
+
 /** Why a tmux socket directory is unsafe (tmux makes it 0700 and refuses others' dirs), or undefined. */
 export function socketDirProblem(dir: string, mode: number, owner: number, uid: number): string | undefined {
   if (owner !== uid) return `${dir} belongs to uid ${owner}, not to you (uid ${uid})`;
@@ -188,10 +235,24 @@ async function userManager(): Promise<Check> {
 
 async function linger(f: Facts): Promise<Check> {
   const r = await exec(['loginctl', 'show-user', f.user, '-p', 'Linger', '--value'], { env: f.env, timeoutMs: 10_000 });
-  const value = r.stdout.trim();
-  if (r.code === 0 && value === 'yes') return pass('linger', `enabled for ${f.user}: the fleet outlives your login`);
-  const why = r.code === 0 ? `not enabled for ${f.user}` : `loginctl could not tell (${r.stderr.trim().split('\n')[0] || `exit ${r.code}`})`;
-  return fail('linger', `${why}: agents stop when you log out`, `sudo loginctl enable-linger ${f.user}`);
+  return lingerCheck(f.user, r, r.code === 0 ? undefined : lingerFileExists(f.user));
+}
+
+/** Whether logind's linger file of `user` exists; undefined when that cannot be told (a permission error). */
+function lingerFileExists(user: string): boolean | undefined {
+  try {
+    statSync(join(LINGER_DIR, user));
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? false : undefined;
+  }
+}
+
+async function tmuxServer(f: Facts): Promise<Check> {
+  const binary = await exec([tmuxBinary(f.env), '-V'], { env: f.env, timeoutMs: 10_000 });
+  if (binary.code !== 0) return pass('tmux server', 'no tmux binary to compare with (see the tmux check)');
+  return tmuxServerCheck(binary.stdout, await f.tmux.run(['display-message', '-p', '#{version}']), f.tmux.socket);
 }
 
 async function units(f: Facts): Promise<Check> {
@@ -409,6 +470,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<C
     guarded('node', nodeVersion),
     guarded('user manager', userManager),
     guarded('linger', () => linger(f)),
+    guarded('tmux server', () => tmuxServer(f)),
     guarded('units', () => units(f)),
     guarded('tools', () => tools(f)),
     guarded('holder', () => holder(f)),

@@ -2,6 +2,7 @@
 // real user manager, installed by install.sh as a throwaway user.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { e2eSkipReason } from './harness.js';
 import { setUpE2E, waitFor, type E2E } from './setup.js';
@@ -167,8 +168,24 @@ test('doctor passes on a healthy fleet (linger aside: this machine has no logind
   const r = await e.tool('mosaic-agent', 'doctor');
   const fails = r.stdout.split('\n').filter((l) => l.startsWith('FAIL'));
   assert.deepEqual(fails.map((l) => l.split(':')[0]), ['FAIL linger'], r.stdout);
+  assert.match(r.stdout, /FAIL linger: not enabled for mfe2f-\w+ \(no \/var\/lib\/systemd\/linger\/mfe2f-\w+; loginctl could not tell/);
   assert.equal(r.code, 1);
-  for (const name of ['tmux', 'node', 'user manager', 'units', 'holder', 'socket']) assert.match(r.stdout, new RegExp(`^ok +${name}`, 'm'));
+  for (const name of ['tmux', 'tmux server', 'node', 'user manager', 'units', 'holder', 'socket']) assert.match(r.stdout, new RegExp(`^ok +${name}:`, 'm'));
+});
+
+test('without logind, doctor reads linger from logind\'s own file', { skip }, async () => {
+  const dir = '/var/lib/systemd/linger';
+  const made = !existsSync(dir);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, e.um.user), '');
+  try {
+    const r = await e.tool('mosaic-agent', 'doctor');
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(r.stdout, new RegExp(`^ok +linger: enabled for ${e.um.user} \\(${dir}/${e.um.user}`, 'm'));
+  } finally {
+    rmSync(join(dir, e.um.user), { force: true });
+    if (made) rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('doctor names each problem of a broken fleet with its fix', { skip }, async () => {

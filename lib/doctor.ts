@@ -1,7 +1,7 @@
 // `mosaic-agent doctor`: every known way the fleet breaks, each checked on
 // its own so that one failure never hides another, each failure with the
 // exact command that fixes it. The cost is fixed whatever the fleet's size:
-// four tmux calls and three systemctl calls (issue #5), plus reading files.
+// five tmux calls and three systemctl calls (issue #5), plus reading files.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -175,6 +175,8 @@ interface Facts {
   uid: number;
   user: string;
   tmux: Tmux;
+  /** `tmux -V`: the binary's version. */
+  tmuxV: Promise<ExecResult>;
   panes: Promise<Pane[] | undefined>;
   serverPid: Promise<number | undefined>;
   agents: Promise<AgentSources>;
@@ -204,7 +206,7 @@ function homeOf(env: NodeJS.ProcessEnv): string {
 }
 
 async function tmuxVersion(f: Facts): Promise<Check> {
-  const r = await exec([tmuxBinary(f.env), '-V'], { env: f.env, timeoutMs: 10_000 });
+  const r = await f.tmuxV;
   if (r.code !== 0) return fail('tmux', `'${tmuxBinary(f.env)} -V' failed: ${r.stderr.trim() || `exit ${r.code}`}`, 'apt-get install tmux (3.2 or newer)');
   const v = parseTmuxVersion(r.stdout);
   const shown = r.stdout.trim();
@@ -250,7 +252,7 @@ function lingerFileExists(user: string): boolean | undefined {
 }
 
 async function tmuxServer(f: Facts): Promise<Check> {
-  const binary = await exec([tmuxBinary(f.env), '-V'], { env: f.env, timeoutMs: 10_000 });
+  const binary = await f.tmuxV;
   if (binary.code !== 0) return pass('tmux server', 'no tmux binary to compare with (see the tmux check)');
   return tmuxServerCheck(binary.stdout, await f.tmux.run(['display-message', '-p', '#{version}']), f.tmux.socket);
 }
@@ -456,6 +458,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<C
     uid: process.getuid?.() ?? -1,
     user: env.USER || userInfo().username,
     tmux,
+    tmuxV: exec([tmuxBinary(env), '-V'], { env, timeoutMs: 10_000 }),
     panes: tmux.listPanes(),
     serverPid: tmux.serverPid().catch(() => undefined),
     agents,

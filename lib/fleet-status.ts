@@ -51,8 +51,7 @@ export async function fleetStatus(only: string[] = [], env: NodeJS.ProcessEnv = 
   const [panes, listed] = await Promise.all([tmux.listPanes(), listUnits([HOLDER_UNIT, 'mosaic-agent@*'])]);
   const loaded = [...listed.keys()].map(agentOfUnit).filter((n): n is string => n !== undefined);
   const sessions = (panes ?? []).filter((p) => p.session !== HOLDER_SESSION && p.runtime !== '').map((p) => p.session);
-  const fromFiles = envFileAgents(env);
-  const present = new Set([...fromFiles, ...loaded, ...sessions]);
+  const present = new Set([...envFileAgents(env), ...loaded, ...sessions]);
   // A roster agent apply never wrote has nothing else to show it (issue #13).
   const notApplied = new Set(rosterAgents(env).filter((n) => !present.has(n)));
   const names = only.length > 0 ? only : [...new Set([...present, ...notApplied])].sort();

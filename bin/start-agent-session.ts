@@ -66,7 +66,11 @@ void runMain('start-agent-session', async (argv) => {
   } catch (err) {
     // systemctl only says "control process exited with error code": apply,
     // start and restart read this instead (lib/start-error.ts).
-    recordStartError(name, formatError('start-agent-session', err));
+    try {
+      recordStartError(name, formatError('start-agent-session', err));
+    } catch {
+      // an unwritable runtime dir must not hide the error itself, which the unit's stderr still gets
+    }
     throw err;
   }
   return 0;

@@ -5,13 +5,14 @@
 import { agentSpecFromEnv } from '../lib/agent-spec.js';
 import { parseFlags, runMain } from '../lib/cli.js';
 import { checkAgentName } from '../lib/names.js';
-import { isAlive } from '../lib/exec.js';
+import { isRunning } from '../lib/exec.js';
 import { countStart, ensureAgentSession, holderGoingAway, startTranscript, startWaiter, stopAgentSession } from '../lib/supervisor.js';
 import { clearRunning, markRunning } from '../lib/running.js';
-import { sleep } from '../lib/poll.js';
+import { pollUntil, sleep } from '../lib/poll.js';
 import { openTransport } from '../lib/transport.js';
-import { FleetError, UsageError } from '../lib/errors.js';
-import { agentPaneOf, Tmux } from '../lib/tmux.js';
+import { FleetError, formatError, UsageError } from '../lib/errors.js';
+import { clearStartError, recordStartError } from '../lib/start-error.js';
+import { agentPaneOf, Tmux, type Pane } from '../lib/tmux.js';
 
 const HELP = `Usage: start-agent-session [--pid-file FILE] NAME
        start-agent-session --stop NAME
@@ -60,15 +61,35 @@ void runMain('start-agent-session', async (argv) => {
 
   const pidFile = flags['pid-file'] as string | undefined;
   if (!pidFile) throw new UsageError('--pid-file is required to start', 'the unit passes --pid-file %t/mosaic-fleet/agent-%i.pid');
+  try {
+    await start(tmux, name, pidFile);
+    clearStartError(name);
+  } catch (err) {
+    // systemctl only says "control process exited with error code": apply,
+    // start and restart read this instead (lib/start-error.ts).
+    try {
+      recordStartError(name, formatError('start-agent-session', err));
+    } catch {
+      // an unwritable runtime dir must not hide the error itself, which the unit's stderr still gets
+    }
+    throw err;
+  }
+  return 0;
+});
+
+/** Create, respawn or adopt the agent's session, then hand the unit its waiter. */
+async function start(tmux: Tmux, name: string, pidFile: string): Promise<void> {
   const spec = agentSpecFromEnv(name);
   const outcome = await ensureAgentSession(tmux, spec);
   if (outcome.action !== 'adopted') {
     await sleep(SETTLE_MS);
-    if (!isAlive(outcome.pid)) throw await exitedAtOnce(tmux, name, spec.runtime);
+    // A zombie counts as gone: an agent that exited at once and that tmux has
+    // not reaped yet made the start fail later, at pipe-pane, with no reason.
+    if (!isRunning(outcome.pid)) throw await exitedAtOnce(tmux, name, spec.runtime);
     countStart(name);
     // The agent can still die while its transcript is set up (tmux then refuses the pipe): say so, not tmux's words.
     await startTranscript(tmux, name, { paneId: outcome.paneId, pid: outcome.pid, width: spec.width, height: spec.height }).catch(async (err: unknown) => {
-      throw isAlive(outcome.pid) ? err : await exitedAtOnce(tmux, name, spec.runtime);
+      throw isRunning(outcome.pid) ? err : await exitedAtOnce(tmux, name, spec.runtime);
     });
     await sendKickstart(name);
   }
@@ -78,12 +99,16 @@ void runMain('start-agent-session', async (argv) => {
   process.stdout.write(
     `agent ${name}: ${outcome.action} session (${what}, pane ${outcome.paneId}, pid ${outcome.pid}, waiter ${waiter})\n`,
   );
-  return 0;
-});
+}
 
 /** The error of an agent that died right after its start, with its exit status and last screen lines. */
 async function exitedAtOnce(tmux: Tmux, name: string, runtime: string): Promise<FleetError> {
-  const pane = agentPaneOf((await tmux.listPanes()) ?? [], name);
+  // Once tmux has seen the process end (up to a second), its exit status is known.
+  let pane: Pane | undefined;
+  await pollUntil(async () => {
+    pane = agentPaneOf((await tmux.listPanes()) ?? [], name);
+    return !pane || pane.dead ? true : undefined;
+  }, Date.now() + 1000, 50);
   const status = pane?.deadStatus === undefined ? '' : ` with status ${pane.deadStatus}`;
   // With scrollback: tmux scrolls the dead pane's notice in, pushing early output up.
   const screen = pane ? await tmux.capture(pane.paneId, 200).catch(() => '') : '';

@@ -115,7 +115,7 @@ _mosaic_agent() {
     attach) flags=(--read-only) names=one ;;
     logs) flags=(-f --lines --raw) names=one ;;
     reset) names=many ;;
-    apply) flags=(--dry-run --prune --roster) ;;
+    apply) flags=(--dry-run --prune --restart-busy --roster) ;;
     cutover) flags=(--from-socket --from-socket-path --dry-run --keep-going --roster) ;;
     *) return 0 ;;
   esac

@@ -13,9 +13,10 @@ import { fleetStatus, renderStatus } from './fleet-status.js';
 import { requireKnownAgents } from './known-agents.js';
 import { closestName } from './names.js';
 import { runSendCommand } from './send-command.js';
-import { agentOfUnit, agentUnit, FLEET_TARGET, loadedAgents, mustSystemctl, resetFailed, systemctl, unitStates, type UnitState } from './systemd.js';
+import { agentOfUnit, agentUnit, FLEET_TARGET, loadedAgents, resetFailed, systemctl, unitStates, type UnitState } from './systemd.js';
 import { clearRunning } from './running.js';
 import { becomes } from './poll.js';
+import { ownStartFailure, startUnits } from './start-error.js';
 import { archiveConversations, followResetId, requestFresh } from './conversation.js';
 import { Tmux } from './tmux.js';
 import { openTransport } from './transport.js';
@@ -33,11 +34,11 @@ const COMMAND_HELP: Record<string, string> = {
   read: 'Usage: mosaic-agent read NAME [--lines N]\n\nPrint the agent\'s visible screen (without the blank rows below its last line), or with --lines\nthe last N lines of history too (--lines 0: the visible screen only).' + KNOWN_ONLY,
   attach: 'Usage: mosaic-agent attach NAME [--read-only]\n\nAttach this terminal to the agent\'s session (detach with the tmux prefix, then d).' + KNOWN_ONLY,
   apply:
-    'Usage: mosaic-agent apply [--dry-run] [--prune] [--roster FILE]\n\nMake the fleet match the roster (~/.config/mosaic/fleet/roster.yaml, or $MOSAIC_FLEET_ROSTER):\nwrite env files, start new agents, restart changed ones, leave the rest alone.\n\nOptions:\n  --dry-run      print the plan, change nothing\n  --prune        stop, disable and remove agents no longer in the roster\n  --roster FILE  another roster file (YAML or JSON)\n\nExamples:\n  mosaic-agent apply --dry-run\n  mosaic-agent apply --prune',
+    'Usage: mosaic-agent apply [--dry-run] [--prune] [--restart-busy] [--roster FILE]\n\nMake the fleet match the roster (~/.config/mosaic/fleet/roster.yaml, or $MOSAIC_FLEET_ROSTER):\nwrite env files, start new agents, restart changed ones, leave the rest alone. A change of how\nmessages are sent or screens are read (submit_delay_ms, profile markers...) needs no restart.\nA changed agent that is busy or waiting for input is not restarted (exit 1) unless --restart-busy.\n\nOptions:\n  --dry-run       print the plan, change nothing\n  --prune         stop, disable and remove agents no longer in the roster\n  --restart-busy  restart changed agents even while they work (their task is lost)\n  --roster FILE   another roster file (YAML or JSON)\n\nExamples:\n  mosaic-agent apply --dry-run\n  mosaic-agent apply --prune',
   logs: 'Usage: mosaic-agent logs NAME [-f] [--lines N] [--raw]\n\nThe agent\'s transcript (~/.local/state/mosaic/fleet/logs/NAME.log): everything its pane printed,\nacross restarts, as text: the output is played back on a terminal of the pane\'s size, so escape\ncodes and a full-screen runtime\'s redraws are gone and each start line stays.\n\nOptions:\n  -f, --follow   keep printing what the agent prints (new lines once its pane is quiet for a moment)\n  -n, --lines N  only the last N lines\n  --raw          the bytes as the pane printed them, escape codes and all' + KNOWN_ONLY,
   cutover:
     'Usage: mosaic-agent cutover [--from-socket NAME | --from-socket-path PATH] [--dry-run] [--keep-going] [--roster FILE]\n\nMove roster agents that run by hand on another tmux server (default: the default server) onto the\nfleet, one at a time: start its unit (resuming the conversation where the roster says resume: true),\nwait until it is ready, and only then end the old session, by exact name. Sessions not in the roster\nand the old server itself are never touched. Re-running continues where it stopped.\n\nOptions:\n  --from-socket NAME       the old server\'s socket name (tmux -L NAME; default: default)\n  --from-socket-path PATH  the old server\'s socket file (tmux -S PATH)\n  --dry-run                show what would move and what would be left alone\n  --keep-going             after a failure, go on with the other agents\n  --roster FILE            another roster file\n\nExamples:\n  mosaic-agent cutover --dry-run\n  mosaic-agent cutover --keep-going',
-  doctor: 'Usage: mosaic-agent doctor\n\nCheck the fleet and explain each problem with its fix: tmux and Node versions, the user manager,\nlinger, units, the holder and its cgroup, the socket, runtimes on the agents\' PATH, env-file permissions,\nfailed agents. Exit status 1 if anything is wrong.',
+  doctor: 'Usage: mosaic-agent doctor\n\nCheck the fleet and explain each problem with its fix: tmux and Node versions, the running tmux\nserver\'s version, the user manager, linger, units, the holder and its cgroup, the socket, runtimes\nand command programs on the agents\' PATH, env-file permissions, failed agents. Exit status 1 if anything is wrong.',
   reset: 'Usage: mosaic-agent reset NAME\n\nStart a fresh conversation: type the runtime\'s reset command (pi: /new) and check it took;\nwhere the runtime has none or it fails, restart the agent (its kickstart is sent again).' + KNOWN_ONLY,
 };
 
@@ -135,17 +136,23 @@ async function oneKnownAgent(command: string, names: string[]): Promise<string> 
 }
 
 async function apply(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { string: ['roster'], boolean: ['dry-run', 'prune'] });
+  const flags = parseFlags(argv, { string: ['roster'], boolean: ['dry-run', 'prune', 'restart-busy'] });
   if (flags._.length > 0) throw new UsageError(`apply takes no agent names (got ${JSON.stringify(flags._[0])})`, 'it applies the whole roster');
   const rosterPath = (flags.roster as string | undefined) || rosterFile();
-  const r = await applyRoster({ rosterPath, dryRun: Boolean(flags['dry-run']), prune: Boolean(flags.prune) });
-  if (!r.changed) {
+  const r = await applyRoster({ rosterPath, dryRun: Boolean(flags['dry-run']), prune: Boolean(flags.prune), restartBusy: Boolean(flags['restart-busy']) });
+  if (!r.changed && r.busy.length === 0) {
     for (const l of r.lines) process.stdout.write(l + '\n');
     process.stdout.write(`nothing to do: the fleet matches ${rosterPath}\n`);
     return 0;
   }
   process.stdout.write((flags['dry-run'] ? 'plan (dry run, nothing changed):\n' : '') + r.lines.map((l) => `  ${l}`).join('\n') + '\n');
-  return 0;
+  if (r.busy.length === 0) return 0;
+  // The fleet does not match the roster yet: say so, and how to finish.
+  const names = r.busy.map((n) => `'${n}'`).join(', ');
+  process.stderr.write(
+    `mosaic-agent: ${names} ${r.busy.length === 1 ? 'is' : 'are'} busy, so ${r.busy.length === 1 ? 'its change was' : 'their changes were'} not applied (run apply again once idle, or mosaic-agent apply --restart-busy to restart now and lose the task)\n`,
+  );
+  return 1;
 }
 
 async function logs(argv: string[]): Promise<number> {
@@ -199,7 +206,7 @@ async function reset(argv: string[]): Promise<number> {
   // The restart must not resume the conversation being reset (resume: true resumes every other restart).
   requestFresh(name);
   await resetFailed([agentUnit(name)]);
-  await mustSystemctl(['restart', '--', agentUnit(name)], `restart ${name}`);
+  await startUnits('restart', [agentUnit(name)], `restart ${name}`);
   process.stdout.write(`${name}: restarted (a fresh conversation${profile.reset ? '' : `; runtime ${profile.name} has no reset command`})\n`);
   return 0;
 }
@@ -224,8 +231,10 @@ async function lifecycle(verb: 'start' | 'stop' | 'restart', argv: string[]): Pr
   // (its ExecStop, which also forgets it, does not run then).
   if (verb === 'stop') for (const u of units) { const n = agentOfUnit(u); if (n) clearRunning(n); }
   else await resetFailed(units.filter((u) => agentOfUnit(u) !== undefined));
+  const since = Date.now();
   const r = await systemctl([verb, '--', ...units]);
-  if (r.code !== 0) throw await lifecycleFailure(verb, units, r.stderr);
+  // A failed start says why in its own words where it wrote them; else which units failed and how.
+  if (r.code !== 0) throw (verb === 'stop' ? undefined : ownStartFailure(`${verb} ${units.join(' ')}`, units, since)) ?? (await lifecycleFailure(verb, units, r.stderr));
   process.stdout.write(`${verb}: ${units.join(' ')}\n`);
   return 0;
 }

@@ -12,6 +12,7 @@ import { loadRoster, type AgentConfig } from './roster.js';
 import { pollUntil } from './poll.js';
 import { inputReady } from './screen.js';
 import { requestAdopt } from './conversation.js';
+import { startUnits } from './start-error.js';
 import { stopAgentSession } from './supervisor.js';
 import { agentUnit, mustSystemctl, systemctl, unitStates } from './systemd.js';
 import { agentPaneOf, Tmux } from './tmux.js';
@@ -113,7 +114,7 @@ async function moveOne(agent: AgentConfig, rosterPath: string, fleet: Tmux, old:
     writeAgentEnvFile(agent, rosterPath, env);
     if (agent.resume) requestAdopt(agent.name, env);
     await mustSystemctl(['enable', '--', unit], `enable ${unit}`);
-    await mustSystemctl(['start', '--', unit], `start ${unit}`);
+    await startUnits('start', [unit], `start ${unit}`, env);
     const profile = resolveProfile(agent.runtime, agent.profile, env);
     const ready = await pollUntil(async () => {
       const state = (await unitStates([unit])).get(unit);

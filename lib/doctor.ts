@@ -1,16 +1,16 @@
 // `mosaic-agent doctor`: every known way the fleet breaks, each checked on
 // its own so that one failure never hides another, each failure with the
 // exact command that fixes it. The cost is fixed whatever the fleet's size:
-// four tmux calls and three systemctl calls (issue #5), plus reading files.
+// five tmux calls and three systemctl calls (issue #5), plus reading files.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { firstRunProblems } from './first-run.js';
-import { agentSpecFromEnv, launchArgv } from './agent-spec.js';
+import { agentSpecFromEnv, launchArgv, unitEnvironment } from './agent-spec.js';
 import { FleetError } from './errors.js';
 import { exec, type ExecResult } from './exec.js';
-import { agentEnvFile, envFileAgents, fleetConfigDir, rosterFile, socketName, tmuxBinary, toolsDir, userUnitDir } from './paths.js';
-import { describeIssues, loadRoster, parseEnvFile, renderEnvFile, RosterError, type AgentConfig, type Roster } from './roster.js';
+import { agentEnvFile, envFileAgents, fleetEnvFile, rosterFile, socketName, tmuxBinary, toolsDir, userUnitDir } from './paths.js';
+import { describeIssues, loadRoster, parseEnvFile, readEnvValues, renderEnvFile, RosterError, type AgentConfig, type Roster } from './roster.js';
 import { agentUnit, FLEET_TARGET, HOLDER_UNIT, loadedAgents, systemctl, unitStates, type UnitState } from './systemd.js';
 import { agentPaneOf, captureMany, HOLDER_SESSION, Tmux, type Pane } from './tmux.js';
 
@@ -54,6 +54,53 @@ export function managerState(r: Pick<ExecResult, 'code' | 'stdout' | 'stderr'>):
   const state = r.stdout.trim().split('\n')[0]?.trim() ?? '';
   const reachable = ['running', 'degraded', 'starting', 'initializing'].includes(state);
   return { reachable, state: state || r.stderr.trim().split('\n')[0] || `exit ${r.code}` };
+}
+
+/** Where systemd-logind records linger: a file per user, readable without logind. */
+export const LINGER_DIR = '/var/lib/systemd/linger';
+
+/**
+ * Linger from `loginctl show-user USER -p Linger --value`, or, where loginctl
+ * fails (no logind: containers, minimal hosts), from the file logind keeps
+ * in LINGER_DIR (`lingerFile`: whether it exists, undefined if unreadable).
+ */
+export function lingerCheck(user: string, r: Pick<ExecResult, 'code' | 'stdout' | 'stderr'>, lingerFile: boolean | undefined): Check {
+  const fix = `sudo loginctl enable-linger ${user}`;
+  const value = r.stdout.trim();
+  if (r.code === 0) {
+    return value === 'yes'
+      ? pass('linger', `enabled for ${user}: the fleet outlives your login`)
+      : fail('linger', `not enabled for ${user}: agents stop when you log out`, fix);
+  }
+  const why = r.stderr.trim().split('\n')[0] || `exit ${r.code}`;
+  if (lingerFile === true) return pass('linger', `enabled for ${user} (${LINGER_DIR}/${user}; loginctl could not tell: ${why})`);
+  if (lingerFile === false) return fail('linger', `not enabled for ${user} (no ${LINGER_DIR}/${user}; loginctl could not tell: ${why}): agents stop when you log out`, fix);
+  return fail('linger', `loginctl could not tell (${why}) and ${LINGER_DIR} cannot be read: agents may stop when you log out`, fix);
+}
+
+/** The version part of `tmux -V` ("tmux 3.3a" -> "3.3a"), as `#{version}` prints it. */
+export function tmuxVersionWord(output: string): string {
+  return output.trim().replace(/^tmux\s+/, '');
+}
+
+/**
+ * Whether the fleet's running tmux server is the tmux binary's version. After
+ * an upgrade of tmux the old server runs on, and the new client may not speak
+ * its protocol; `server` is `display -p '#{version}'` through the new client.
+ */
+export function tmuxServerCheck(binary: string, server: Pick<ExecResult, 'code' | 'stdout' | 'stderr'>, socket: string): Check {
+  const fix = `restart the holder when convenient (every agent restarts with it): systemctl --user restart mosaic-tmux-holder`;
+  const bin = tmuxVersionWord(binary);
+  if (server.code !== 0) {
+    const said = server.stderr.trim().split('\n')[0] ?? '';
+    if (/protocol version mismatch/i.test(said)) {
+      return fail('tmux server', `the tmux server on socket '${socket}' is older than the tmux binary (${bin}) and does not speak its protocol (${said}): tmux was upgraded while it ran`, fix);
+    }
+    return pass('tmux server', `no tmux server answers on socket '${socket}' to compare with ${bin} (see the holder check)`);
+  }
+  const running = server.stdout.trim();
+  if (running === bin) return pass('tmux server', `runs tmux ${running}, the same as the binary`);
+  return fail('tmux server', `the tmux server on socket '${socket}' runs tmux ${running} but the binary is tmux ${bin}: tmux was upgraded while it ran, and new clients may fail against it`, fix);
 }
 
 /** Why a tmux socket directory is unsafe (tmux makes it 0700 and refuses others' dirs), or undefined. */
@@ -128,6 +175,8 @@ interface Facts {
   uid: number;
   user: string;
   tmux: Tmux;
+  /** `tmux -V`: the binary's version. */
+  tmuxV: Promise<ExecResult>;
   panes: Promise<Pane[] | undefined>;
   serverPid: Promise<number | undefined>;
   agents: Promise<AgentSources>;
@@ -157,7 +206,7 @@ function homeOf(env: NodeJS.ProcessEnv): string {
 }
 
 async function tmuxVersion(f: Facts): Promise<Check> {
-  const r = await exec([tmuxBinary(f.env), '-V'], { env: f.env, timeoutMs: 10_000 });
+  const r = await f.tmuxV;
   if (r.code !== 0) return fail('tmux', `'${tmuxBinary(f.env)} -V' failed: ${r.stderr.trim() || `exit ${r.code}`}`, 'apt-get install tmux (3.2 or newer)');
   const v = parseTmuxVersion(r.stdout);
   const shown = r.stdout.trim();
@@ -188,10 +237,24 @@ async function userManager(): Promise<Check> {
 
 async function linger(f: Facts): Promise<Check> {
   const r = await exec(['loginctl', 'show-user', f.user, '-p', 'Linger', '--value'], { env: f.env, timeoutMs: 10_000 });
-  const value = r.stdout.trim();
-  if (r.code === 0 && value === 'yes') return pass('linger', `enabled for ${f.user}: the fleet outlives your login`);
-  const why = r.code === 0 ? `not enabled for ${f.user}` : `loginctl could not tell (${r.stderr.trim().split('\n')[0] || `exit ${r.code}`})`;
-  return fail('linger', `${why}: agents stop when you log out`, `sudo loginctl enable-linger ${f.user}`);
+  return lingerCheck(f.user, r, r.code === 0 ? undefined : lingerFileExists(f.user));
+}
+
+/** Whether logind's linger file of `user` exists; undefined when that cannot be told (a permission error). */
+function lingerFileExists(user: string): boolean | undefined {
+  try {
+    statSync(join(LINGER_DIR, user));
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? false : undefined;
+  }
+}
+
+async function tmuxServer(f: Facts): Promise<Check> {
+  const binary = await f.tmuxV;
+  if (binary.code !== 0) return pass('tmux server', 'no tmux binary to compare with (see the tmux check)');
+  return tmuxServerCheck(binary.stdout, await f.tmux.run(['display-message', '-p', '#{version}']), f.tmux.socket);
 }
 
 async function units(f: Facts): Promise<Check> {
@@ -294,19 +357,13 @@ function rosterCheck(sources: AgentSources, env: NodeJS.ProcessEnv): Check {
   return pass('roster', `${file}: ${n === 1 ? '1 agent' : `${n} agents`}`);
 }
 
-/** The environment an agent's unit would see: the unit's defaults, fleet.env, then NAME.env (or the roster's entry). */
-function agentEnv(f: Facts, fleet: Record<string, string>, own: Record<string, string>): NodeJS.ProcessEnv {
-  const base: NodeJS.ProcessEnv = { HOME: homeOf(f.env), USER: f.user, LOGNAME: f.user };
-  if (f.env.SHELL) base.SHELL = f.env.SHELL;
-  return { ...base, MOSAIC_AGENT_RUNTIME: 'pi', MOSAIC_AGENT_WORKDIR: homeOf(f.env), ...fleet, ...own };
-}
-
 function runtimeCheck(name: string, env: NodeJS.ProcessEnv, source: string): Check {
   const label = `agent ${name}`;
   try {
     const spec = agentSpecFromEnv(name, env);
-    if (spec.command) return pass(label, `MOSAIC_AGENT_COMMAND is set (${source})`);
+    // launchArgv looks up the command's program too: the start fails the same way.
     const argv = launchArgv(spec);
+    if (spec.command) return pass(label, `command: ${spec.command} (${source})`);
     const blockers = firstRunProblems(spec.runtime, { home: env.HOME ?? '', workdir: spec.workdir, env, isRoot: process.getuid?.() === 0 });
     if (blockers.length > 0) {
       return {
@@ -322,21 +379,12 @@ function runtimeCheck(name: string, env: NodeJS.ProcessEnv, source: string): Che
   }
 }
 
-function readEnv(file: string): Record<string, string> {
-  try {
-    return parseEnvFile(readFileSync(file, 'utf8'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new FleetError(`cannot read ${file}: ${(err as Error).message}`, `chmod 600 ${file}`);
-  }
-}
-
 async function agentRuntimes(f: Facts): Promise<Check[]> {
   const sources = await f.agents;
   const checks = [rosterCheck(sources, f.env)];
   let fleet: Record<string, string> = {};
   try {
-    fleet = readEnv(join(fleetConfigDir(f.env), 'fleet.env'));
+    fleet = readEnvValues(fleetEnvFile(f.env));
   } catch (err) {
     checks.push(failureOf('fleet.env', err));
   }
@@ -345,9 +393,9 @@ async function agentRuntimes(f: Facts): Promise<Check[]> {
   for (const name of names) {
     const checkOne = (): Check => {
       // The env file is what the unit reads; a roster agent without one is not applied yet.
-      if (sources.envFiles.includes(name)) return runtimeCheck(name, agentEnv(f, fleet, readEnv(agentEnvFile(name, f.env))), `${name}.env`);
+      if (sources.envFiles.includes(name)) return runtimeCheck(name, unitEnvironment(fleet, readEnvValues(agentEnvFile(name, f.env)), f.env), `${name}.env`);
       const own = parseEnvFile(renderEnvFile(fromRoster.get(name)!, sources.roster!.file));
-      return runtimeCheck(name, agentEnv(f, fleet, own), 'roster, not applied yet');
+      return runtimeCheck(name, unitEnvironment(fleet, own, f.env), 'roster, not applied yet');
     };
     checks.push(...(await guarded(`agent ${name}`, checkOne)));
   }
@@ -356,7 +404,7 @@ async function agentRuntimes(f: Facts): Promise<Check[]> {
 
 async function envFilePermissions(f: Facts): Promise<Check> {
   const sources = await f.agents;
-  const files = [join(fleetConfigDir(f.env), 'fleet.env'), ...sources.envFiles.map((n) => agentEnvFile(n, f.env))];
+  const files = [fleetEnvFile(f.env), ...sources.envFiles.map((n) => agentEnvFile(n, f.env))];
   const exposed: string[] = [];
   let seen = 0;
   for (const file of files) {
@@ -409,6 +457,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<C
     uid: process.getuid?.() ?? -1,
     user: env.USER || userInfo().username,
     tmux,
+    tmuxV: exec([tmuxBinary(env), '-V'], { env, timeoutMs: 10_000 }),
     panes: tmux.listPanes(),
     serverPid: tmux.serverPid().catch(() => undefined),
     agents,
@@ -423,6 +472,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<C
     guarded('node', nodeVersion),
     guarded('user manager', userManager),
     guarded('linger', () => linger(f)),
+    guarded('tmux server', () => tmuxServer(f)),
     guarded('units', () => units(f)),
     guarded('tools', () => tools(f)),
     guarded('holder', () => holder(f)),

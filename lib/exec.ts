@@ -3,6 +3,7 @@
 // here and agent-send must start in about the time of bare Node (issue #4), so
 // this is a small typed equivalent of `$({ nothrow: true, quiet: true, timeout })`.
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export interface ExecOptions {
   /** Written to the child's stdin, then stdin is closed. */
@@ -140,5 +141,21 @@ export function isAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Whether a process exists and has not ended: a zombie (ended, not yet reaped
+ * by its parent, such as the tmux server) counts as ended.
+ */
+export function isRunning(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name in parentheses may hold spaces: the state follows its ')'.
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return true; // no /proc: kill(0) is all there is to go by
   }
 }

@@ -5,6 +5,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { activityOf, readsScreen, settledActivities, type Activity } from './activity.js';
 import { envFileAgents, userUnitDir } from './paths.js';
+import { rosterAgents } from './known-agents.js';
 import { lastStartOf, startsOf } from './supervisor.js';
 import { agentProfile } from './profiles.js';
 import { agentOfUnit, agentUnit, HOLDER_UNIT, listUnits, unitStates, type ListedUnit } from './systemd.js';
@@ -12,13 +13,17 @@ import { agentPaneOf, captureMany, HOLDER_SESSION, Tmux } from './tmux.js';
 
 export interface AgentStatus {
   name: string;
+  /** False for a roster agent apply never wrote (no env file, unit or session): unit.active and activity say `not applied`. */
+  applied: boolean;
   unit: { active: string; sub: string; result: string; enabled: string; restarts: number };
   session: boolean;
   runtime: string;
   pid: number | null;
   uptimeSeconds: number | null;
-  activity: Activity;
+  activity: Activity | typeof NOT_APPLIED;
 }
+
+const NOT_APPLIED = 'not applied';
 
 export interface FleetStatus {
   holder: { active: string; sub: string; server: boolean; socket: string };
@@ -46,7 +51,10 @@ export async function fleetStatus(only: string[] = [], env: NodeJS.ProcessEnv = 
   const [panes, listed] = await Promise.all([tmux.listPanes(), listUnits([HOLDER_UNIT, 'mosaic-agent@*'])]);
   const loaded = [...listed.keys()].map(agentOfUnit).filter((n): n is string => n !== undefined);
   const sessions = (panes ?? []).filter((p) => p.session !== HOLDER_SESSION && p.runtime !== '').map((p) => p.session);
-  const names = only.length > 0 ? only : [...new Set([...envFileAgents(env), ...loaded, ...sessions])].sort();
+  const present = new Set([...envFileAgents(env), ...loaded, ...sessions]);
+  // A roster agent apply never wrote has nothing else to show it (issue #13).
+  const notApplied = new Set(rosterAgents(env).filter((n) => !present.has(n)));
+  const names = only.length > 0 ? only : [...new Set([...present, ...notApplied])].sort();
   const failed = names.map(agentUnit).filter((u) => listed.get(u)?.active === 'failed');
   const agentPanes = new Map(names.flatMap((n) => {
     const pane = panes ? agentPaneOf(panes, n) : undefined;
@@ -81,10 +89,12 @@ export async function fleetStatus(only: string[] = [], env: NodeJS.ProcessEnv = 
       const unit = listed.get(unitName) ?? NO_UNIT;
       const pane = panes ? agentPaneOf(panes, name) : undefined;
       const runtime = pane?.runtime || '';
+      const applied = !notApplied.has(name);
       return {
         name,
+        applied,
         unit: {
-          active: unit.active,
+          active: applied ? unit.active : NOT_APPLIED,
           sub: unit.sub,
           result: results.get(unitName)?.result ?? '',
           enabled: enabled.has(unitName) ? 'enabled' : 'disabled',
@@ -95,7 +105,7 @@ export async function fleetStatus(only: string[] = [], env: NodeJS.ProcessEnv = 
         pid: pane && !pane.dead ? pane.panePid : null,
         // The agent's own uptime: a respawned pane keeps its session's creation time.
         uptimeSeconds: pane && !pane.dead ? Math.max(0, Math.round(now - (lastStartOf(name, env) ?? pane.sessionCreated))) : null,
-        activity: activities.get(name) ?? 'exited',
+        activity: applied ? (activities.get(name) ?? 'exited') : NOT_APPLIED,
       };
     }),
   };
@@ -115,7 +125,7 @@ export function renderStatus(st: FleetStatus, color: boolean): string {
   const head = `holder: ${paint(stateColor(st.holder.active), st.holder.active)} (${st.holder.sub}), tmux server on socket '${st.holder.socket}' ${st.holder.server ? 'running' : 'not running'}`;
   const rows = [['AGENT', 'UNIT', 'SESSION', 'RUNTIME', 'PID', 'UPTIME', 'RESTARTS', 'ACTIVITY']];
   for (const a of st.agents) {
-    rows.push([a.name, `${a.unit.active}/${a.unit.sub}`, a.session ? 'yes' : 'no', a.runtime || '-', a.pid === null ? '-' : String(a.pid), duration(a.uptimeSeconds), String(a.unit.restarts), a.activity]);
+    rows.push([a.name, a.applied ? `${a.unit.active}/${a.unit.sub}` : NOT_APPLIED, a.session ? 'yes' : 'no', a.runtime || '-', a.pid === null ? '-' : String(a.pid), duration(a.uptimeSeconds), String(a.unit.restarts), a.activity]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r, ri) =>

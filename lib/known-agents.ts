@@ -11,7 +11,7 @@ import { loadedAgents } from './systemd.js';
 import { HOLDER_SESSION, Tmux } from './tmux.js';
 
 /** The roster's agents; none when it is missing or broken (reporting that is apply's and doctor's job). */
-function rosterAgents(env: NodeJS.ProcessEnv): string[] {
+export function rosterAgents(env: NodeJS.ProcessEnv = process.env): string[] {
   try {
     return loadRoster(rosterFile(env), { home: env.HOME || homedir(), checkWorkdirs: false }).agents.map((a) => a.name);
   } catch {

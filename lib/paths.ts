@@ -23,6 +23,11 @@ export function fleetConfigDir(env: Env = process.env): string {
   return env.MOSAIC_FLEET_CONFIG_DIR || join(configHome(env), 'mosaic', 'fleet');
 }
 
+/** Settings for every agent (the units' first EnvironmentFile=). */
+export function fleetEnvFile(env: Env = process.env): string {
+  return join(fleetConfigDir(env), 'fleet.env');
+}
+
 /** The directory of per-agent env files (`NAME.env`), read by the units' EnvironmentFile=. */
 export function agentEnvDir(env: Env = process.env): string {
   return join(fleetConfigDir(env), 'agents');

@@ -4,6 +4,11 @@
 // Facts and sources: shared/runtime-notes.md.
 import { userInfo } from 'node:os';
 import { DEFAULT_ATTRIBUTION } from './message.js';
+import { basename } from 'node:path';
+import { libFile } from './location.cjs';
+
+/** The startup file a bash `shell` agent runs with (see the file for why). */
+export const AGENT_BASHRC = libFile('agent-bashrc.sh');
 
 export interface SubmitStyle {
   /** Pause between the paste and the Enter key, so the runtime sees them apart. */
@@ -235,7 +240,10 @@ export function runtimeNames(): string[] {
 export function profileFor(runtime: string, env: NodeJS.ProcessEnv = process.env): Profile {
   if (runtime === 'shell') {
     const shell = loginShell(env);
-    return { name: 'shell', attribution: DEFAULT_ATTRIBUTION, ...PROFILES.shell!, launch: [shell, '-l'] };
+    // bash -l would re-read /etc/profile, which resets PATH and drops the
+    // fleet's (issue #13): bash reads the login files through our rcfile instead.
+    const launch = basename(shell) === 'bash' ? [shell, '--rcfile', AGENT_BASHRC, '-i'] : [shell, '-l'];
+    return { name: 'shell', attribution: DEFAULT_ATTRIBUTION, ...PROFILES.shell!, launch };
   }
   const known = PROFILES[runtime];
   if (known) return { name: runtime, attribution: DEFAULT_ATTRIBUTION, ...known };

@@ -726,6 +726,16 @@ export function parseEnvFile(text: string): Record<string, string> {
   return out;
 }
 
+/** The values of an env file as systemd reads them; a missing file has none. */
+export function readEnvValues(file: string): Record<string, string> {
+  try {
+    return parseEnvFile(readFileSync(file, 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new FleetError(`cannot read ${file}: ${(err as Error).message}`, `chmod 600 ${file}`);
+  }
+}
+
 /** Was this env file written by apply (rather than by hand)? */
 export function isAppliedEnvFile(text: string): boolean {
   const first = text.split('\n', 1)[0]!;
@@ -735,7 +745,54 @@ export function isAppliedEnvFile(text: string): boolean {
 // ---------------------------------------------------------------------------
 // Planning
 
-export type PlanAction = { kind: 'create' | 'update' | 'unchanged' | 'orphan' | 'disable'; name: string; reason: string };
+export type PlanAction = {
+  kind: 'create' | 'update' | 'unchanged' | 'orphan' | 'disable';
+  name: string;
+  reason: string;
+  /** An update a running agent takes without a restart (see liveChange). */
+  live?: true;
+};
+
+/**
+ * Profile fields that only change how a message is sent, how the screen is
+ * read, or how a reset is typed: agent-send, status and reset read them from
+ * the session (@mosaic_profile), so a running agent takes them in place.
+ */
+export const LIVE_PROFILE_FIELDS: ReadonlySet<string> = new Set([
+  'submit_delay_ms', 'submit_key', 'bracketed', 'clear', 'busy', 'idle', 'approval', 'input_prompt', 'input_placeholder', 'reset', 'reset_confirm',
+]);
+// Env file keys of the same kind: only the sending side reads them.
+const LIVE_KEYS: ReadonlySet<string> = new Set(['MOSAIC_AGENT_SUBMIT_DELAY_MS']);
+
+function profileFields(json: string | undefined): Record<string, unknown> {
+  try {
+    const v: unknown = json ? JSON.parse(json) : {};
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { unreadable: json };
+  } catch {
+    return { unreadable: json };
+  }
+}
+
+/**
+ * Whether going from one env file text to another changes only what a
+ * running agent takes without a restart (issue #13: a submit_delay_ms change
+ * restarted a busy agent and lost its task). A change of nothing at all (the
+ * roster moved, the file was reformatted) is live too.
+ */
+export function liveChange(before: string, after: string): boolean {
+  const a = parseEnvFile(before);
+  const b = parseEnvFile(after);
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (a[key] === b[key] || LIVE_KEYS.has(key)) continue;
+    if (key !== 'MOSAIC_AGENT_PROFILE') return false;
+    const pa = profileFields(a[key]);
+    const pb = profileFields(b[key]);
+    for (const field of new Set([...Object.keys(pa), ...Object.keys(pb)])) {
+      if (JSON.stringify(pa[field]) !== JSON.stringify(pb[field]) && !LIVE_PROFILE_FIELDS.has(field)) return false;
+    }
+  }
+  return true;
+}
 
 /**
  * Desired agents against the env files apply wrote before (`current`) and the
@@ -751,6 +808,7 @@ export function planApply(roster: Roster, current: Map<string, string>, handMade
     const file = `${agent.name}.env`;
     let kind: PlanAction['kind'];
     let reason: string;
+    let live = false;
     if (handMade.has(agent.name)) {
       kind = 'unchanged';
       reason = `${file} was not written by apply and is left as it is (delete it to let the roster manage this agent)`;
@@ -766,13 +824,15 @@ export function planApply(roster: Roster, current: Map<string, string>, handMade
       } else {
         kind = 'update';
         reason = `${file}: ${describeChange(existing, desired)}`;
+        live = liveChange(existing, desired);
       }
     }
     if (!agent.enabled) {
       reason = `enabled: false in the roster; ${kind === 'unchanged' ? reason : `${kind}: ${reason}`}`;
       kind = 'disable';
+      live = false;
     }
-    actions.push({ kind, name: agent.name, reason });
+    actions.push({ kind, name: agent.name, reason, ...(live ? { live: true as const } : {}) });
   }
   for (const name of [...current.keys()].filter((n) => !wanted.has(n) && !handMade.has(n)).sort(byCodeUnit)) {
     actions.push({ kind: 'orphan', name, reason: `${name}.env was written by apply but ${name} is no longer in the roster (removed with --prune)` });

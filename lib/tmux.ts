@@ -132,6 +132,10 @@ export interface NewSessionSpec {
   argv: string[];
 }
 
+function encodeProfile(profileJson: string | undefined): string {
+  return profileJson ? Buffer.from(profileJson).toString('base64') : '';
+}
+
 /** A tmux server addressed by socket name. */
 /** How a gateway runs its calls: one at a time, blocking (a send to one agent), or gathered per turn of the event loop (a send to many). */
 export type CallMode = 'plain' | 'blocking' | 'coalesce';
@@ -194,9 +198,9 @@ export class Tmux {
     return this.invoke(args, input);
   }
 
-  private invoke(args: readonly string[], input?: string | Buffer): Promise<ExecResult> {
+  private invoke(args: readonly string[], input?: string | Buffer, env?: NodeJS.ProcessEnv): Promise<ExecResult> {
     const argv = this.argv(['-N', ...args]);
-    const opts = { input, timeoutMs: TMUX_TIMEOUT_MS };
+    const opts = { input, timeoutMs: TMUX_TIMEOUT_MS, env };
     return this.mode === 'blocking' ? Promise.resolve(execBlocking(argv, opts)) : exec(argv, opts);
   }
 
@@ -253,7 +257,20 @@ export class Tmux {
 
   /** Run a command that must succeed; a failure becomes a FleetError naming `what` (NoServerError without a server). */
   async must(args: readonly string[], what: string, input?: string | Buffer): Promise<string> {
-    const r = await this.run(args, input);
+    return this.checked(args, await this.run(args, input), what);
+  }
+
+  /**
+   * Start a pane's program (new-session, respawn-pane) with the client run on
+   * the agent's PATH: tmux replaces the PATH given with -e by the PATH of the
+   * client that asked (spawn.c, "so tmux new myprogram works"), so an agent
+   * got the unit's PATH and lost ~/.local/bin and the npm prefix (issue #13).
+   */
+  private async spawnPane(args: readonly string[], what: string, path: string | undefined): Promise<string> {
+    return this.checked(args, await this.invoke(args, undefined, path === undefined ? undefined : { ...process.env, PATH: path }), what);
+  }
+
+  private checked(args: readonly string[], r: ExecResult, what: string): string {
     if (r.code !== 0) {
       if (isNoServer(r.stderr)) throw this.noServerError();
       throw new FleetError(`tmux could not ${what}: ${describeFailure(this.argv(['-N', ...args]), r, TMUX_TIMEOUT_MS)}`);
@@ -290,7 +307,7 @@ export class Tmux {
 
   /** Create a detached session running argv directly (no shell); returns its pane. */
   async newSession(spec: NewSessionSpec): Promise<{ paneId: string; panePid: number }> {
-    const out = await this.must(
+    const out = await this.spawnPane(
       [
         'new-session', '-d', '-s', spec.name, '-c', spec.cwd,
         '-x', String(spec.width), '-y', String(spec.height),
@@ -299,6 +316,7 @@ export class Tmux {
         '--', ...spec.argv,
       ],
       `create session '${spec.name}'`,
+      spec.env.PATH,
     );
     const [paneId, pid] = out.trim().split(SEP);
     // Keep the window at its created size whoever attaches (`window-size
@@ -316,17 +334,23 @@ export class Tmux {
         'set-option', '-t', t, AGENT_PANE_OPTION, paneId, ';',
         'set-option', '-t', t, RUNTIME_OPTION, spec.runtime, ';',
         'set-option', '-t', t, CUSTOM_OPTION, spec.customCommand ? '1' : '0', ';',
-        'set-option', '-t', t, PROFILE_OPTION, spec.profileJson ? Buffer.from(spec.profileJson).toString('base64') : '',
+        'set-option', '-t', t, PROFILE_OPTION, encodeProfile(spec.profileJson),
       ],
       'record the agent in session options',
     );
   }
 
+  /** Replace the profile changes recorded on a running agent's session (apply's in-place update). */
+  recordProfile(name: string, profileJson: string | undefined): Promise<string> {
+    return this.must(['set-option', '-t', `=${name}:`, PROFILE_OPTION, encodeProfile(profileJson)], `record the profile of '${name}'`);
+  }
+
   /** Restart a dead (or live, with -k) pane in place with a new command. */
   async respawnPane(paneId: string, spec: Omit<NewSessionSpec, 'width' | 'height'>): Promise<number> {
-    await this.must(
+    await this.spawnPane(
       ['respawn-pane', '-k', '-t', paneId, '-c', spec.cwd, ...envFlags(spec.env), '--', ...spec.argv],
       `respawn pane ${paneId}`,
+      spec.env.PATH,
     );
     await this.markAgent(spec.name, paneId, spec);
     const out = await this.must(['display-message', '-p', '-t', paneId, '#{pane_pid}'], 'read the pane pid');

@@ -107,7 +107,7 @@ replies() {
   complete_line _mosaic_agent mosaic-agent logs -
   assert_equal "$(replies)" '-f --lines --raw'
   complete_line _mosaic_agent mosaic-agent apply --
-  assert_equal "$(replies)" '--dry-run --prune --roster'
+  assert_equal "$(replies)" '--dry-run --prune --restart-busy --roster'
   complete_line _mosaic_agent mosaic-agent doctor -
   assert_equal "$(replies)" ''
 }

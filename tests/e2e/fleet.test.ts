@@ -2,6 +2,7 @@
 // real user manager, installed by install.sh as a throwaway user.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { e2eSkipReason } from './harness.js';
 import { setUpE2E, waitFor, type E2E } from './setup.js';
@@ -30,6 +31,9 @@ agents:
   two: { env: { GREETING: "hello two" } }
   three: { kickstart: "echo kickstarted-three" }
 `;
+
+/** ROSTER_V1 after the tests below changed two and dropped three. */
+const ROSTER_V2 = ROSTER_V1.replace('hello two', 'hello again').replace(/  three: .*\n/, '');
 
 async function listEnvFiles(): Promise<string> {
   return (await e.um.run(['ls', agentsDir])).stdout.split('\n').filter(Boolean).sort().join(' ');
@@ -69,7 +73,7 @@ test('apply with no change does nothing and says so', { skip }, async () => {
 test('changing one agent restarts only it, and --prune removes a dropped one', { skip }, async () => {
   const onePid = await e.panePid('one');
   const twoPid = await e.panePid('two');
-  await e.write(roster, ROSTER_V1.replace('hello two', 'hello again').replace(/  three: .*\n/, ''));
+  await e.write(roster, ROSTER_V2);
   const listed = await e.tool('mosaic-agent', 'apply');
   assert.equal(listed.code, 0, listed.stderr);
   assert.match(listed.stdout, /update\s+two: .*GREETING/);
@@ -96,7 +100,7 @@ test('an invalid roster is refused with line and column, and nothing changes', {
   assert.equal((await e.um.run(['cat', join(agentsDir, 'one.env')])).stdout, before);
   assert.equal(await listEnvFiles(), 'one.env two.env');
   assert.equal(await e.panePid('one'), onePid);
-  await e.write(roster, ROSTER_V1.replace('hello two', 'hello again').replace(/  three: .*\n/, ''));
+  await e.write(roster, ROSTER_V2);
 });
 
 test('an agent started by hand with an env file works and apply leaves it alone', { skip }, async () => {
@@ -128,6 +132,22 @@ test('status shows the holder and every agent, as a table and as JSON', { skip }
   await waitFor(async () => JSON.parse((await e.tool('mosaic-agent', 'status', '--json', 'two')).stdout).agents[0].activity === 'busy', { what: 'two busy' });
 });
 
+test('status lists a roster agent that was never applied as not applied', { skip }, async () => {
+  await e.write(roster, `${ROSTER_V2}  later: {}\n`);
+  try {
+    const t = await e.tool('mosaic-agent', 'status');
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(t.stdout, /^later\s+not applied\s+no\s+-\s+-\s+-\s+0\s+not applied$/m);
+    const st = JSON.parse((await e.tool('mosaic-agent', 'status', '--json')).stdout);
+    const later = st.agents.find((a: { name: string }) => a.name === 'later');
+    assert.deepEqual([later.applied, later.unit.active, later.activity, later.session], [false, 'not applied', 'not applied', false]);
+    assert.equal(st.agents.find((a: { name: string }) => a.name === 'one').applied, true);
+    assert.equal(JSON.parse((await e.tool('mosaic-agent', 'status', '--json', 'later')).stdout).agents[0].activity, 'not applied');
+  } finally {
+    await e.write(roster, ROSTER_V2);
+  }
+});
+
 test('a typo of an agent name is refused and makes no unit, session or agent', { skip }, async () => {
   const before = await e.sessions();
   const reset = await e.tool('mosaic-agent', 'reset', 'nosuch');
@@ -148,22 +168,135 @@ test('doctor passes on a healthy fleet (linger aside: this machine has no logind
   const r = await e.tool('mosaic-agent', 'doctor');
   const fails = r.stdout.split('\n').filter((l) => l.startsWith('FAIL'));
   assert.deepEqual(fails.map((l) => l.split(':')[0]), ['FAIL linger'], r.stdout);
+  assert.match(r.stdout, /FAIL linger: not enabled for mfe2f-\w+ \(no \/var\/lib\/systemd\/linger\/mfe2f-\w+; loginctl could not tell/);
   assert.equal(r.code, 1);
-  for (const name of ['tmux', 'node', 'user manager', 'units', 'holder', 'socket']) assert.match(r.stdout, new RegExp(`^ok +${name}`, 'm'));
+  for (const name of ['tmux', 'tmux server', 'node', 'user manager', 'units', 'holder', 'socket']) assert.match(r.stdout, new RegExp(`^ok +${name}:`, 'm'));
+});
+
+test('without logind, doctor reads linger from logind\'s own file', { skip }, async () => {
+  const dir = '/var/lib/systemd/linger';
+  const made = !existsSync(dir);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, e.um.user), '');
+  try {
+    const r = await e.tool('mosaic-agent', 'doctor');
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(r.stdout, new RegExp(`^ok +linger: enabled for ${e.um.user} \\(${dir}/${e.um.user}`, 'm'));
+  } finally {
+    rmSync(join(dir, e.um.user), { force: true });
+    if (made) rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('doctor names each problem of a broken fleet with its fix', { skip }, async () => {
   const env = join(agentsDir, 'ghost.env');
+  const cmdEnv = join(agentsDir, 'ghostcmd.env');
   await e.write(env, 'MOSAIC_AGENT_RUNTIME=no-such-runtime\n');
+  await e.write(cmdEnv, "MOSAIC_AGENT_RUNTIME=shell\nMOSAIC_AGENT_COMMAND='no-such-program --provider x'\n");
   await e.um.run(['chmod', '644', env]);
+  await e.um.run(['chmod', '600', cmdEnv]);
   try {
     const r = await e.tool('mosaic-agent', 'doctor');
     assert.equal(r.code, 1);
     assert.match(r.stdout, /FAIL agent ghost: .*no-such-runtime.*not found/);
+    assert.match(r.stdout, /FAIL agent ghostcmd: .*'no-such-program' not found on the agent PATH \(.*\.local\/bin/);
     assert.match(r.stdout, /FAIL env files: [\s\S]*fix: chmod 600 .*ghost\.env/);
   } finally {
-    await e.um.run(['rm', '-f', env]);
+    await e.um.run(['rm', '-f', env, cmdEnv]);
   }
+});
+
+test('a shell agent and a command agent run the fleet\'s tools from inside (the fleet\'s PATH survives a login shell)', { skip }, async () => {
+  const marker = join(e.um.home, 'work', 'cmd-version');
+  await e.write(roster, `${ROSTER_V2}  pathsh: {}\n  pathcmd: { command: "mosaic-agent --version > ${marker}; until agent-send pathsh 'echo sent-by-$((6*7))'; do sleep 0.5; done; exec sleep 1000" }\n`);
+  try {
+    const r = await e.tool('mosaic-agent', 'apply');
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor(async () => (await e.tmux('capture-pane', '-p', '-t', '=pathsh:')).stdout.includes('sent-by-42'), { what: 'agent-send from the command agent', timeoutMs: 20_000 });
+    assert.match((await e.um.run(['cat', marker])).stdout, /\d+\.\d+/);
+    const s = await e.tool('agent-send', 'pathsh', 'mosaic-agent --version && agent-send pathsh "echo inner-$((40+3))"');
+    assert.equal(s.code, 0, s.stderr);
+    await waitFor(async () => (await e.tmux('capture-pane', '-p', '-t', '=pathsh:')).stdout.includes('inner-43'), { what: 'agent-send from the shell agent' });
+    // /etc/profile resets PATH; the fleet's rcfile puts the fleet's back in front.
+    const path = await e.tool('agent-send', 'pathsh', '[ -n "$MOSAIC_FLEET_PATH" ] && [ "${PATH#"$MOSAIC_FLEET_PATH"}" != "$PATH" ] && echo fleet-path-$((1+1))');
+    assert.equal(path.code, 0, path.stderr);
+    await waitFor(async () => (await e.tmux('capture-pane', '-p', '-t', '=pathsh:')).stdout.includes('fleet-path-2'), { what: 'the fleet PATH first in the shell' });
+  } finally {
+    await e.write(roster, ROSTER_V2);
+    assert.equal((await e.tool('mosaic-agent', 'apply', '--prune')).code, 0);
+  }
+});
+
+test('apply refuses a roster agent whose runtime or command is not installed, dry run included, and changes nothing', { skip }, async () => {
+  const before = await listEnvFiles();
+  await e.write(roster, `${ROSTER_V2}  norun: { runtime: no-such-runtime }\n  nocmd: { command: "no-such-program --provider x" }\n`);
+  try {
+    for (const args of [['apply', '--dry-run'], ['apply']]) {
+      const r = await e.tool('mosaic-agent', ...args);
+      assert.equal(r.code, 1, args.join(' '));
+      assert.match(r.stderr, /2 agents would not start, so nothing was changed/);
+      assert.match(r.stderr, /norun: runtime 'no-such-runtime' .*command 'no-such-runtime' not found on the agent PATH \(.*\.local\/bin/);
+      assert.match(r.stderr, /nocmd: command of agent 'nocmd': 'no-such-program' not found on the agent PATH \(/);
+    }
+    assert.equal(await listEnvFiles(), before);
+    for (const n of ['norun', 'nocmd']) assert.equal(await e.show(`mosaic-agent@${n}.service`, 'ActiveState'), 'inactive', n);
+  } finally {
+    await e.write(roster, ROSTER_V2);
+  }
+});
+
+test('a start that fails anyway is reported with the start error itself, not systemd\'s', { skip }, async () => {
+  await e.write(roster, `${ROSTER_V2}  dies: { command: "sh -c 'echo broken-on-purpose; exit 3'" }\n`);
+  try {
+    const r = await e.tool('mosaic-agent', 'apply');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /could not start agents; the start said:\ndies: start-agent-session: agent 'dies' exited with status 3 right after it started; its last lines:\nbroken-on-purpose/);
+    assert.doesNotMatch(r.stderr, /control process exited/);
+    const again = await e.tool('mosaic-agent', 'restart', 'dies');
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /dies: start-agent-session: agent 'dies' exited (with status 3 )?right after it started; its last lines:\nbroken-on-purpose/);
+  } finally {
+    await e.write(roster, ROSTER_V2);
+    assert.equal((await e.tool('mosaic-agent', 'apply', '--prune')).code, 0);
+  }
+});
+
+test('a submit_delay_ms change takes effect in place, and a busy agent is not restarted without --restart-busy', { skip }, async () => {
+  const recordedProfile = async (name: string) => {
+    const r = await e.tmux('show-options', '-v', '-t', `=${name}:`, '@mosaic_profile');
+    return Buffer.from(r.stdout.trim(), 'base64').toString('utf8');
+  };
+  const onePid = await e.panePid('one');
+  await e.write(roster, ROSTER_V2.replace('one: {', 'one: { submit_delay_ms: 777,'));
+  const live = await e.tool('mosaic-agent', 'apply');
+  assert.equal(live.code, 0, live.stderr);
+  assert.match(live.stdout, /update\s+one: .*MOSAIC_AGENT_SUBMIT_DELAY_MS.*\(in place, no restart\)/);
+  assert.equal(await e.panePid('one'), onePid, 'the agent kept its pid');
+  assert.equal(await recordedProfile('one'), '{"submit_delay_ms":777}');
+  const sent = await e.tool('agent-send', '--json', 'one', 'echo still-$((20+1))');
+  assert.equal(sent.code, 0, sent.stderr);
+  // The send waited the new delay before its Enter: the change took effect without a restart.
+  assert.ok(JSON.parse(sent.stdout)[0].ms >= 777, sent.stdout);
+  await waitFor(async () => (await e.tmux('capture-pane', '-p', '-t', '=one:')).stdout.includes('still-21'), { what: 'a send after the change' });
+
+  const twoPid = await e.panePid('two');
+  const twoEnv = (await e.um.run(['cat', join(agentsDir, 'two.env')])).stdout;
+  assert.equal((await e.tool('agent-send', 'two', 'sleep 60')).code, 0);
+  await waitFor(async () => JSON.parse((await e.tool('mosaic-agent', 'status', '--json', 'two')).stdout).agents[0].activity === 'busy', { what: 'two busy' });
+  await e.write(roster, ROSTER_V2.replace('hello again', 'hello busy'));
+  const dry = await e.tool('mosaic-agent', 'apply', '--dry-run');
+  assert.match(dry.stdout, /busy\s+two: .*GREETING.*--restart-busy/);
+  const held = await e.tool('mosaic-agent', 'apply');
+  assert.equal(held.code, 1);
+  assert.match(held.stdout, /busy\s+two: .*not restarted while it works/);
+  assert.match(held.stderr, /'two' is busy, so its change was not applied .*--restart-busy/);
+  assert.equal(await e.panePid('two'), twoPid, 'the busy agent kept running');
+  assert.equal((await e.um.run(['cat', join(agentsDir, 'two.env')])).stdout, twoEnv, 'its env file waits for the restart');
+  const forced = await e.tool('mosaic-agent', 'apply', '--restart-busy');
+  assert.equal(forced.code, 0, forced.stderr);
+  await waitFor(async () => { const p = await e.panePid('two'); return p !== undefined && p !== twoPid; }, { what: 'two restarted' });
+  await e.write(roster, ROSTER_V2);
+  assert.equal((await e.tool('mosaic-agent', 'apply')).code, 0);
 });
 
 test('the transcript survives an agent restart', { skip }, async () => {

@@ -17,6 +17,7 @@ test('the package contains the built tools, the waiter, every unit and the insta
     'README.md',
     'dist/lib/agent-waiter.sh',
     'dist/lib/agent-logger.sh',
+    'dist/lib/agent-bashrc.sh',
     ...readdirSync(join(ROOT, 'units')).map((u) => `units/${u}`),
     ...readdirSync(join(ROOT, 'bin')).filter((b) => b.endsWith('.ts')).flatMap((b) => [`dist/bin/${b.replace(/\.ts$/, '.js')}`, `dist/bundle/${b.replace(/\.ts$/, '.js')}`]),
   ];

@@ -4,7 +4,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fillPlaceholders } from '../../lib/conversation.js';
-import { agentSpecFromEnv, launchArgv, sessionEnv } from '../../lib/agent-spec.js';
+import { agentSpecFromEnv, commandProgram, launchArgv, sessionEnv } from '../../lib/agent-spec.js';
 import { agentSearchPath, which } from '../../lib/search-path.js';
 import { FleetError } from '../../lib/errors.js';
 
@@ -54,8 +54,34 @@ test('an nvm-installed runtime is found, newest Node first', () => {
 });
 
 test('MOSAIC_AGENT_COMMAND is the whole launch command, run by /bin/sh', () => {
-  const spec = agentSpecFromEnv('a', { HOME: fakeHome(), MOSAIC_AGENT_COMMAND: 'pi --model x "quoted arg"' });
+  const home = fakeHome();
+  exe(join(home, '.local', 'bin', 'pi'));
+  const spec = agentSpecFromEnv('a', { HOME: home, MOSAIC_AGENT_COMMAND: 'pi --model x "quoted arg"' });
   assert.deepEqual(launchArgv(spec), ['/bin/sh', '-c', 'pi --model x "quoted arg"']);
+});
+
+test('a command whose program is not on the agent PATH is refused before the start, naming the PATH searched', () => {
+  const spec = agentSpecFromEnv('a', { HOME: fakeHome(), PATH: '/nonexistent', MOSAIC_AGENT_COMMAND: 'nope-xyz --provider x' });
+  assert.throws(
+    () => launchArgv(spec),
+    (e: unknown) => e instanceof FleetError && /command of agent 'a': 'nope-xyz' not found on the agent PATH \(.*\/nonexistent/.test(e.message),
+  );
+});
+
+test('the program of a command is its first word after assignments and exec, unless only sh could tell', () => {
+  assert.equal(commandProgram('pi --provider x'), 'pi');
+  assert.equal(commandProgram('  FOO=1 BAR=2 exec codex resume'), 'codex');
+  assert.equal(commandProgram('./run.sh; sleep 1'), './run.sh');
+  assert.equal(commandProgram('claude;'), 'claude');
+  for (const c of ['cd ~/x && pi', '"$HOME/bin/pi"', '$RUNTIME --yes', '(pi)', 'echo hi', 'if true; then pi; fi']) assert.equal(commandProgram(c), undefined, c);
+});
+
+test('a bash shell agent reads its login files through the fleet\'s rcfile, which keeps the fleet\'s PATH', () => {
+  const spec = agentSpecFromEnv('a', { HOME: fakeHome(), SHELL: '/bin/bash', MOSAIC_AGENT_RUNTIME: 'shell' });
+  const argv = launchArgv(spec);
+  if (argv[0]!.endsWith('/bash')) assert.deepEqual(argv.slice(1, 2).concat(argv.slice(3)), ['--rcfile', '-i']);
+  else assert.deepEqual(argv.slice(1), ['-l'], 'another login shell runs as a login shell');
+  assert.equal(sessionEnv(spec, { HOME: '/h' }).MOSAIC_FLEET_PATH, spec.path);
 });
 
 test('a mosaic CLI on the PATH launches `mosaic yolo RUNTIME`', () => {

@@ -33,6 +33,7 @@ const SAMPLE: Record<string, string> = {
   'lib/where.ts': 'export const dir: string = __dirname;\nexport const shared = {};\n',
   'lib/agent-waiter.sh': '#!/bin/bash\n',
   'lib/agent-logger.sh': '#!/bin/bash\n',
+  'lib/agent-bashrc.sh': '# bash\n',
   'node_modules/leftpad/package.json': '{ "name": "leftpad", "main": "lib/index.js" }',
   'node_modules/leftpad/lib/index.js': 'module.exports = function (s, n) { return s.padStart(n, "."); };\n',
 };
@@ -44,7 +45,7 @@ test('an entry point becomes one file with its modules and a loader that runs it
     const bundle = readFileSync(join(dir, 'dist', 'bundle', 'tool.js'), 'utf8');
     assert.match(bundle, /padStart/, 'the dependency is inside');
     assert.doesNotMatch(bundle, /require\("\.\.\/lib\/where/, 'no relative require is left');
-    assert.deepEqual(readdirSync(join(dir, 'dist', 'lib')).sort(), ['agent-logger.sh', 'agent-waiter.sh']);
+    assert.deepEqual(readdirSync(join(dir, 'dist', 'lib')).sort(), ['agent-bashrc.sh', 'agent-logger.sh', 'agent-waiter.sh']);
     // Moved elsewhere, as install.sh copies it: nothing may point back at the build tree.
     const moved = join(dir, 'installed');
     await exec(['cp', '-R', join(dir, 'dist'), moved]);

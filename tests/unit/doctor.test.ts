@@ -4,11 +4,13 @@ import {
   exposedMode,
   inHolderCgroup,
   lastLines,
+  lingerCheck,
   managerState,
   octal,
   parseTmuxVersion,
   renderChecks,
   socketDirProblem,
+  tmuxServerCheck,
   versionAtLeast,
   type Check,
 } from '../../lib/doctor.js';
@@ -116,4 +118,45 @@ test('octal shows the permission bits only', () => {
   assert.equal(octal(0o100644), '644');
   assert.equal(octal(0o40700), '700');
   assert.equal(octal(0o100000), '000');
+});
+
+const NO_LOGIND = { code: 1, stdout: '', stderr: 'Failed to connect to bus: No such file or directory\n' };
+
+test('linger comes from loginctl where logind answers', () => {
+  assert.equal(lingerCheck('me', { code: 0, stdout: 'yes\n', stderr: '' }, undefined).ok, true);
+  const off = lingerCheck('me', { code: 0, stdout: 'no\n', stderr: '' }, true);
+  assert.deepEqual([off.ok, off.fix], [false, 'sudo loginctl enable-linger me']);
+});
+
+test('without logind, linger is read from logind\'s file for the user instead of failing', () => {
+  const on = lingerCheck('me', NO_LOGIND, true);
+  assert.equal(on.ok, true);
+  assert.match(on.detail, /enabled for me \(\/var\/lib\/systemd\/linger\/me; loginctl could not tell: Failed to connect to bus/);
+  const off = lingerCheck('me', NO_LOGIND, false);
+  assert.deepEqual([off.ok, off.fix], [false, 'sudo loginctl enable-linger me']);
+  assert.match(off.detail, /not enabled for me \(no \/var\/lib\/systemd\/linger\/me/);
+  const unknown = lingerCheck('me', NO_LOGIND, undefined);
+  assert.equal(unknown.ok, false);
+  assert.match(unknown.detail, /cannot be read/);
+});
+
+test('a tmux server older than the tmux binary is named as an upgrade, with the holder restart as the fix', () => {
+  const same = tmuxServerCheck('tmux 3.3a\n', { code: 0, stdout: '3.3a\n', stderr: '' }, 'mosaic-factory');
+  assert.equal(same.ok, true);
+  const older = tmuxServerCheck('tmux 3.4\n', { code: 0, stdout: '3.3a\n', stderr: '' }, 'mosaic-factory');
+  assert.equal(older.ok, false);
+  assert.match(older.detail, /runs tmux 3\.3a but the binary is tmux 3\.4: tmux was upgraded while it ran/);
+  assert.match(older.fix ?? '', /restart the holder when convenient.*systemctl --user restart mosaic-tmux-holder/);
+});
+
+test('a tmux client that cannot speak to the older server is named as the same upgrade', () => {
+  const r = tmuxServerCheck('tmux 3.5\n', { code: 1, stdout: '', stderr: 'protocol version mismatch (client 9, server 8)\n' }, 'mosaic-factory');
+  assert.equal(r.ok, false);
+  assert.match(r.detail, /older than the tmux binary \(3\.5\) and does not speak its protocol/);
+});
+
+test('with no tmux server to compare, the tmux server check leaves it to the holder check', () => {
+  const r = tmuxServerCheck('tmux 3.3a\n', { code: 1, stdout: '', stderr: 'no server running on /tmp/tmux-0/mosaic-factory\n' }, 'mosaic-factory');
+  assert.equal(r.ok, true);
+  assert.match(r.detail, /see the holder check/);
 });

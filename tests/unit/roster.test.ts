@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { FleetError, formatError } from '../../lib/errors.js';
 import {
   isAppliedEnvFile,
+  LIVE_PROFILE_FIELDS,
+  liveChange,
   loadRoster,
   parseEnvFile,
   parseRoster,
@@ -534,10 +536,10 @@ test('planApply says when only the roster path or the formatting changed', () =>
   const a = agent({ name: 'a' });
   const desired = rosterOf(a);
   const moved = renderEnvFile(a, '/elsewhere/roster.yaml');
-  assert.deepEqual(planApply(desired, new Map([['a', moved]]), new Set()), [{ kind: 'update', name: 'a', reason: 'a.env: written from another roster file' }]);
+  assert.deepEqual(planApply(desired, new Map([['a', moved]]), new Set()), [{ kind: 'update', name: 'a', reason: 'a.env: written from another roster file', live: true }]);
   const reformatted = renderEnvFile(a, desired.file).replace("='pi'", '=pi');
   assert.deepEqual(planApply(desired, new Map([['a', reformatted]]), new Set()), [
-    { kind: 'update', name: 'a', reason: 'a.env: edited by hand since apply wrote it (same values, different text)' },
+    { kind: 'update', name: 'a', reason: 'a.env: edited by hand since apply wrote it (same values, different text)', live: true },
   ]);
 });
 
@@ -611,4 +613,41 @@ test('bad profile fields are reported with their positions', () => {
       return /line 2, column \d+: profile "x": launch must be a list/.test(msg) && /line 2, column \d+: profile "x": unknown field "colour"/.test(msg) && /extends "nosuch" is not a built-in runtime/.test(msg) && /line 4, column \d+: .*bracketed must be true or false/.test(msg);
     },
   );
+});
+
+/** Whether changing agent `before` into `after` is taken without a restart. */
+function live(before: Partial<AgentConfig>, after: Partial<AgentConfig>): boolean {
+  return liveChange(renderEnvFile(agent({ name: 'a', ...before }), '/r.yaml'), renderEnvFile(agent({ name: 'a', ...after }), '/r.yaml'));
+}
+
+test('a change of submit_delay_ms, or of profile fields that only sending and status read, needs no restart', () => {
+  assert.equal(live({}, { submit_delay_ms: 200 }), true);
+  assert.equal(live({ submit_delay_ms: 100 }, {}), true);
+  assert.equal(live({ profile: { busy: ['Working'] } }, { profile: { busy: ['Thinking'], idle: ['>'], submit_key: 'C-m', clear: [] } }), true);
+  assert.equal(live({}, { profile: { reset: '/clear', reset_confirm: 'cleared', bracketed: false, approval: ['Allow?'], input_prompt: '>>', input_placeholder: 'Ask' } }), true);
+  assert.equal(live({}, { profile: { submit_delay_ms: 80 } }), true);
+});
+
+test('a change of how the agent is launched, its env or its workdir needs a restart', () => {
+  assert.equal(live({}, { profile: { launch: ['pi', '--fast'] } }), false);
+  assert.equal(live({}, { profile: { resume: ['pi', '-c'] } }), false);
+  assert.equal(live({}, { profile: { extends: 'codex' } }), false);
+  assert.equal(live({}, { profile: { busy: ['x'], launch: ['pi'] } }), false, 'a live field beside a launch field still restarts');
+  assert.equal(live({}, { submit_delay_ms: 10, env: { A: '1' } }), false);
+  assert.equal(live({}, { workdir: '/elsewhere' }), false);
+  assert.equal(live({}, { runtime: 'shell' }), false);
+  assert.equal(live({}, { command: 'pi --x' }), false);
+  assert.equal(live({}, { kickstart: 'hello' }), false);
+  assert.equal(live({}, { resume: true }), false);
+});
+
+test('the fields taken without a restart are exactly those only sending, status and reset read', () => {
+  assert.deepEqual([...LIVE_PROFILE_FIELDS].sort(), ['approval', 'bracketed', 'busy', 'clear', 'idle', 'input_placeholder', 'input_prompt', 'reset', 'reset_confirm', 'submit_delay_ms', 'submit_key']);
+});
+
+test('planApply marks an update a running agent takes in place', () => {
+  const before = rosterOf(agent({ name: 'a' }), agent({ name: 'b' }));
+  const current = new Map(before.agents.map((x) => [x.name, renderEnvFile(x, before.file)]));
+  const plan = planApply(rosterOf(agent({ name: 'a', submit_delay_ms: 300 }), agent({ name: 'b', env: { X: '1' } })), current, new Set());
+  assert.deepEqual(plan.map((p) => [p.name, p.kind, p.live ?? false]), [['a', 'update', true], ['b', 'update', false]]);
 });

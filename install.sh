@@ -93,7 +93,7 @@ check_user_manager() {
 }
 
 # The tools are compiled ahead of time; building needs npm and the dev dependencies.
-# The build bundles each tool with its dependencies (lib/bundle.cts, with
+# The build bundles each tool with its dependencies (lib/build/bundle.cts, with
 # esbuild), so an install needs no node_modules.
 needs_build() {
   [ -f "$SRC_DIR/dist/bundle/start-agent-session.js" ] || return 0

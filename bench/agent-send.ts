@@ -3,9 +3,9 @@
 import { join } from 'node:path';
 import { startTestFleet, eventually, binArgv, ROOT } from '../tests/helpers/fleet.js';
 import { startMockOpenAI, writePiConfig } from '../tests/fixtures/mock-openai.js';
-import { agentPaneOf } from '../lib/tmux.js';
-import { inputBoxText } from '../lib/screen.js';
-import { profileFor } from '../lib/profiles.js';
+import { agentPaneOf } from '../lib/tmux/tmux.js';
+import { inputBoxText } from '../lib/runtimes/screen.js';
+import { profileFor } from '../lib/runtimes/profiles.js';
 import { interleavedMedians, median, medianOf, table, timeCommand } from './lib.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);

@@ -1,5 +1,5 @@
 // Small helpers for the benchmark scripts: time commands, take medians, print tables.
-import { exec } from '../lib/exec.js';
+import { exec } from '../lib/core/exec.js';
 
 /** Median of numbers. */
 export function median(xs: number[]): number {

@@ -7,9 +7,9 @@
 import { join } from 'node:path';
 import { startTestFleet, eventually, binArgv, ROOT } from '../tests/helpers/fleet.js';
 import { startMockOpenAI, writePiConfig } from '../tests/fixtures/mock-openai.js';
-import { agentPaneOf } from '../lib/tmux.js';
-import { inputBoxText } from '../lib/screen.js';
-import { exec } from '../lib/exec.js';
+import { agentPaneOf } from '../lib/tmux/tmux.js';
+import { inputBoxText } from '../lib/runtimes/screen.js';
+import { exec } from '../lib/core/exec.js';
 import { table } from './lib.js';
 
 const TOTAL = Number(process.env.BENCH_SOAK_MESSAGES ?? 300);

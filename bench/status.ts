@@ -7,7 +7,7 @@ import { setUpFleet, shellFleet, timeAsUser, timeStatus, interleavedMedians, age
 import type { E2E } from '../tests/e2e/setup.js';
 import { table } from './lib.js';
 
-/** The external calls `status` makes (lib/fleet-status.ts), each timed alone as the user: which one grows with the fleet. */
+/** The external calls `status` makes (lib/fleet/fleet-status.ts), each timed alone as the user: which one grows with the fleet. */
 async function steps(e: E2E, names: string[], n: number): Promise<number[]> {
   const panes = (await listPanes(e))!.filter((p) => names.includes(p.session));
   const units = ['mosaic-tmux-holder.service', ...names.map((a) => `mosaic-agent@${a}.service`)];

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // agent-send: deliver a message to one or more agents, exactly. A thin entry
-// point: the delivery rules live in lib/tmux-transport.ts behind lib/transport.ts,
+// point: the delivery rules live in lib/send/tmux-transport.ts behind lib/send/transport.ts,
 // which `mosaic-agent send` uses too.
-import { runMain } from '../lib/cli.js';
-import { runSendCommand } from '../lib/send-command.js';
+import { runMain } from '../lib/cli/cli.js';
+import { runSendCommand } from '../lib/cli/send-command.js';
 
 const HELP = `Usage: agent-send [options] NAME[,NAME...] MESSAGE...
        agent-send [options] NAME[,NAME...] -        (message from stdin)

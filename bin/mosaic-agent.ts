@@ -4,7 +4,7 @@
 // no more than starting Node.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LIB_DIR } from '../lib/location.cjs';
+import { LIB_DIR } from '../lib/core/location.cjs';
 
 const HELP = `Usage: mosaic-agent [COMMAND] [options]
 
@@ -65,8 +65,8 @@ if (first === '--version' || first === '-V') {
   process.stdout.write(`mosaic-agent ${version()}\n`);
 } else {
   void (async () => {
-    const { runMain } = await import('../lib/cli.js');
-    const { runCommand } = await import('../lib/commands.js');
+    const { runMain } = await import('../lib/cli/cli.js');
+    const { runCommand } = await import('../lib/cli/commands.js');
     await runMain('mosaic-agent', (argv) => runCommand(argv, HELP));
   })();
 }

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // ExecStart/ExecStop of mosaic-tmux-holder.service: the only entry point that
 // may create (and end) the fleet's tmux server.
-import { parseFlags, runMain } from '../lib/cli.js';
-import { UsageError } from '../lib/errors.js';
-import { recoverFleet, startHolder, stopHolder } from '../lib/holder.js';
-import { Tmux } from '../lib/tmux.js';
+import { parseFlags, runMain } from '../lib/cli/cli.js';
+import { UsageError } from '../lib/core/errors.js';
+import { recoverFleet, startHolder, stopHolder } from '../lib/systemd/holder.js';
+import { Tmux } from '../lib/tmux/tmux.js';
 
 const HELP = `Usage: mosaic-holder start [--pid-file FILE]
        mosaic-holder recover

@@ -1,18 +1,18 @@
 #!/usr/bin/env node
 // ExecStart (and ExecStop) of mosaic-agent@NAME.service: create or adopt the
 // agent's tmux session on the holder's server, then hand systemd a light
-// waiter as the unit's main process (see lib/supervisor.ts).
-import { agentSpecFromEnv } from '../lib/agent-spec.js';
-import { parseFlags, runMain } from '../lib/cli.js';
-import { checkAgentName } from '../lib/names.js';
-import { isRunning } from '../lib/exec.js';
-import { countStart, ensureAgentSession, holderGoingAway, startTranscript, startWaiter, stopAgentSession } from '../lib/supervisor.js';
-import { clearRunning, markRunning } from '../lib/running.js';
-import { pollUntil, sleep } from '../lib/poll.js';
-import { openTransport } from '../lib/transport.js';
-import { FleetError, formatError, UsageError } from '../lib/errors.js';
-import { clearStartError, recordStartError } from '../lib/start-error.js';
-import { agentPaneOf, Tmux, type Pane } from '../lib/tmux.js';
+// waiter as the unit's main process (see lib/systemd/supervisor.ts).
+import { agentSpecFromEnv } from '../lib/runtimes/agent-spec.js';
+import { parseFlags, runMain } from '../lib/cli/cli.js';
+import { checkAgentName } from '../lib/core/names.js';
+import { isRunning } from '../lib/core/exec.js';
+import { countStart, ensureAgentSession, holderGoingAway, startTranscript, startWaiter, stopAgentSession } from '../lib/systemd/supervisor.js';
+import { clearRunning, markRunning } from '../lib/systemd/running.js';
+import { pollUntil, sleep } from '../lib/core/poll.js';
+import { openTransport } from '../lib/send/open-transport.js';
+import { FleetError, formatError, UsageError } from '../lib/core/errors.js';
+import { clearStartError, recordStartError } from '../lib/systemd/start-error.js';
+import { agentPaneOf, Tmux, type Pane } from '../lib/tmux/tmux.js';
 
 const HELP = `Usage: start-agent-session [--pid-file FILE] NAME
        start-agent-session --stop NAME
@@ -66,7 +66,7 @@ void runMain('start-agent-session', async (argv) => {
     clearStartError(name);
   } catch (err) {
     // systemctl only says "control process exited with error code": apply,
-    // start and restart read this instead (lib/start-error.ts).
+    // start and restart read this instead (lib/systemd/start-error.ts).
     try {
       recordStartError(name, formatError('start-agent-session', err));
     } catch {

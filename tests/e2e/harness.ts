@@ -62,7 +62,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import { pollUntil } from '../../lib/poll.js';
+import { pollUntil } from '../../lib/core/poll.js';
 
 const SYSTEMD = '/lib/systemd/systemd';
 const USER_PATH = '/usr/local/bin:/usr/bin:/bin';

@@ -1,13 +1,13 @@
 // A private fleet for one test: its own tmux server on a random socket under
 // a temporary TMUX_TMPDIR, its own HOME and runtime dir, started by the real
 // holder code, and reaped afterwards even if the server already died.
-import { pollUntil } from '../../lib/poll.js';
+import { pollUntil } from '../../lib/core/poll.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { exec, type ExecResult } from '../../lib/exec.js';
-import { Tmux } from '../../lib/tmux.js';
+import { exec, type ExecResult } from '../../lib/core/exec.js';
+import { Tmux } from '../../lib/tmux/tmux.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 

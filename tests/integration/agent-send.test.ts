@@ -7,9 +7,9 @@ import { mkdirSync, readFileSync, existsSync, writeFileSync, rmSync } from 'node
 import { dirname, join } from 'node:path';
 import { startTestFleet, eventually, ROOT, binArgv, type TestFleet } from '../helpers/fleet.js';
 import { startMockOpenAI, writePiConfig, type MockServer } from '../fixtures/mock-openai.js';
-import { agentPaneOf } from '../../lib/tmux.js';
-import { inputBoxText } from '../../lib/screen.js';
-import { exec } from '../../lib/exec.js';
+import { agentPaneOf } from '../../lib/tmux/tmux.js';
+import { inputBoxText } from '../../lib/runtimes/screen.js';
+import { exec } from '../../lib/core/exec.js';
 import { freeze, freezeUnavailable } from '../helpers/freeze.js';
 
 let fleet: TestFleet;

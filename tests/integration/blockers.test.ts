@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startTestFleet, eventually, ROOT, type TestFleet } from '../helpers/fleet.js';
-import { agentPaneOf } from '../../lib/tmux.js';
+import { agentPaneOf } from '../../lib/tmux/tmux.js';
 
 let fleet: TestFleet;
 const fixture = (name: string) => join(ROOT, 'tests', 'fixtures', 'screens', `${name}.txt`);

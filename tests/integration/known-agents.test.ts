@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestFleet, eventually, type TestFleet } from '../helpers/fleet.js';
-import { agentPaneOf } from '../../lib/tmux.js';
+import { agentPaneOf } from '../../lib/tmux/tmux.js';
 
 let fleet: TestFleet;
 let calls: string;

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exec } from '../../lib/exec.js';
+import { exec } from '../../lib/core/exec.js';
 import { eventually, ROOT } from '../helpers/fleet.js';
 
 let dir: string;

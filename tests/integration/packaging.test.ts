@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exec } from '../../lib/exec.js';
+import { exec } from '../../lib/core/exec.js';
 import { ROOT } from '../helpers/fleet.js';
 
 test('the package contains the built tools, the waiter, every unit and the installer', async () => {
@@ -15,9 +15,9 @@ test('the package contains the built tools, the waiter, every unit and the insta
     'install.sh',
     'package.json',
     'README.md',
-    'dist/lib/agent-waiter.sh',
-    'dist/lib/agent-logger.sh',
-    'dist/lib/agent-bashrc.sh',
+    'dist/lib/systemd/agent-waiter.sh',
+    'dist/lib/tmux/agent-logger.sh',
+    'dist/lib/runtimes/agent-bashrc.sh',
     ...readdirSync(join(ROOT, 'units')).map((u) => `units/${u}`),
     ...readdirSync(join(ROOT, 'bin')).filter((b) => b.endsWith('.ts')).flatMap((b) => [`dist/bin/${b.replace(/\.ts$/, '.js')}`, `dist/bundle/${b.replace(/\.ts$/, '.js')}`]),
   ];

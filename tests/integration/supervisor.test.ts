@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestFleet, eventually, pidAlive, type TestFleet } from '../helpers/fleet.js';
-import { agentPaneOf, captureMany, HOLDER_SESSION } from '../../lib/tmux.js';
-import { processGroupMembers, STOP_GRACE_MS } from '../../lib/supervisor.js';
+import { agentPaneOf, captureMany, HOLDER_SESSION } from '../../lib/tmux/tmux.js';
+import { processGroupMembers, STOP_GRACE_MS } from '../../lib/systemd/supervisor.js';
 
 let fleet: TestFleet;
 beforeEach(async () => {

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestFleet, type TestFleet } from '../helpers/fleet.js';
-import { Tmux } from '../../lib/tmux.js';
-import { TmuxTransport } from '../../lib/tmux-transport.js';
-import { exec } from '../../lib/exec.js';
+import { Tmux } from '../../lib/tmux/tmux.js';
+import { TmuxTransport } from '../../lib/send/tmux-transport.js';
+import { exec } from '../../lib/core/exec.js';
 
 let fleet: TestFleet;
 let tmux: Tmux;

@@ -5,8 +5,8 @@ import { mkdirSync, readFileSync, statSync, existsSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { startTestFleet, eventually, ROOT, type TestFleet } from '../helpers/fleet.js';
 import { startMockOpenAI, writePiConfig, type MockServer } from '../fixtures/mock-openai.js';
-import { agentPaneOf } from '../../lib/tmux.js';
-import { inputBoxText } from '../../lib/screen.js';
+import { agentPaneOf } from '../../lib/tmux/tmux.js';
+import { inputBoxText } from '../../lib/runtimes/screen.js';
 
 let fleet: TestFleet;
 let mock: MockServer;

@@ -8,9 +8,9 @@ import { mkdirSync, rmSync, readdirSync, readFileSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { startTestFleet, eventually, pidAlive, type TestFleet } from '../helpers/fleet.js';
 import { startMockLLM, type MockServer } from '../fixtures/mock-llm.js';
-import { agentPaneOf, captureMany, type Pane } from '../../lib/tmux.js';
-import { agentProfile } from '../../lib/profiles.js';
-import { activityOf, type Activity } from '../../lib/activity.js';
+import { agentPaneOf, captureMany, type Pane } from '../../lib/tmux/tmux.js';
+import { agentProfile } from '../../lib/runtimes/profiles.js';
+import { activityOf, type Activity } from '../../lib/runtimes/activity.js';
 import { runtimesForTests, type Runtimes } from './install.js';
 
 export type RuntimeName = 'claude' | 'codex' | 'opencode' | 'gemini';
@@ -83,7 +83,7 @@ export async function startRig(runtime: RuntimeName): Promise<Rig | { skip: stri
       assert.ok(pane, `agent ${agent} has a pane`);
       return pane;
     },
-    // As `mosaic-agent status` reads it (lib/fleet-status.ts): the pane, its
+    // As `mosaic-agent status` reads it (lib/fleet/fleet-status.ts): the pane, its
     // profile as recorded on the session, the visible screen.
     async activity(agent) {
       const pane = await rig.pane(agent);

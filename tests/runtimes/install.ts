@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { exec, isAlive } from '../../lib/exec.js';
+import { exec, isAlive } from '../../lib/core/exec.js';
 
 export const VERSIONS: Readonly<Record<string, string>> = JSON.parse(readFileSync(join(import.meta.dirname, 'versions.json'), 'utf8'));
 

@@ -1,5 +1,5 @@
 // The tests every real runtime goes through, with its profile from
-// lib/profiles.ts: launch, submit, busy, reset, resume, first-run blockers and
+// lib/runtimes/profiles.ts: launch, submit, busy, reset, resume, first-run blockers and
 // approval prompts. Each runtime's file says where the real program differs.
 import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,11 +7,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { eventually } from '../helpers/fleet.js';
-import { profileFor } from '../../lib/profiles.js';
-import { inputText } from '../../lib/screen.js';
-import { firstRunProblems } from '../../lib/first-run.js';
+import { profileFor } from '../../lib/runtimes/profiles.js';
+import { inputText } from '../../lib/runtimes/screen.js';
+import { firstRunProblems } from '../../lib/runtimes/first-run.js';
 import { cmdlineOf, NASTY, startRig, type Rig, type RuntimeName } from './harness.js';
-import { processGroupMembers as processGroup } from '../../lib/supervisor.js';
+import { processGroupMembers as processGroup } from '../../lib/systemd/supervisor.js';
 import { VERSIONS } from './install.js';
 
 export interface RuntimeSpec {

@@ -1,7 +1,7 @@
 // The activity debounce (settledActivities) over scripted readings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { settledActivities, type Activity } from '../../lib/activity.js';
+import { settledActivities, type Activity } from '../../lib/runtimes/activity.js';
 
 /** A poll that answers each agent's readings in turn and records what it was asked. */
 function scripted(readings: Record<string, Activity[]>) {

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fillPlaceholders } from '../../lib/conversation.js';
-import { agentSpecFromEnv, commandProgram, launchArgv, sessionEnv } from '../../lib/agent-spec.js';
-import { agentSearchPath, which } from '../../lib/search-path.js';
-import { FleetError } from '../../lib/errors.js';
+import { fillPlaceholders } from '../../lib/runtimes/conversation.js';
+import { agentSpecFromEnv, commandProgram, launchArgv, sessionEnv } from '../../lib/runtimes/agent-spec.js';
+import { agentSearchPath, which } from '../../lib/core/search-path.js';
+import { FleetError } from '../../lib/core/errors.js';
 
 function fakeHome(): string {
   const home = mkdtempSync(join(tmpdir(), 'mf-spec-'));

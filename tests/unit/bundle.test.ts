@@ -1,4 +1,4 @@
-// The build (lib/bundle.cts, esbuild) on a small source tree made here: what
+// The build (lib/build/bundle.cts, esbuild) on a small source tree made here: what
 // each bundle holds, that its loader runs it the same with and without the
 // code cache wherever it is moved, and the lazy file.
 import { test } from 'node:test';
@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exec } from '../../lib/exec.js';
-import { buildTools } from '../../lib/bundle.cjs';
-import { exitCodeOf, formatError, FleetError, UsageError } from '../../lib/errors.js';
+import { exec } from '../../lib/core/exec.js';
+import { buildTools } from '../../lib/build/bundle.cjs';
+import { exitCodeOf, formatError, FleetError, UsageError } from '../../lib/core/errors.js';
 
 function tree(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'mf-bundle-'));
@@ -31,9 +31,9 @@ const SAMPLE: Record<string, string> = {
     'process.exitCode = 3;',
   ].join('\n'),
   'lib/where.ts': 'export const dir: string = __dirname;\nexport const shared = {};\n',
-  'lib/agent-waiter.sh': '#!/bin/bash\n',
-  'lib/agent-logger.sh': '#!/bin/bash\n',
-  'lib/agent-bashrc.sh': '# bash\n',
+  'lib/systemd/agent-waiter.sh': '#!/bin/bash\n',
+  'lib/tmux/agent-logger.sh': '#!/bin/bash\n',
+  'lib/runtimes/agent-bashrc.sh': '# bash\n',
   'node_modules/leftpad/package.json': '{ "name": "leftpad", "main": "lib/index.js" }',
   'node_modules/leftpad/lib/index.js': 'module.exports = function (s, n) { return s.padStart(n, "."); };\n',
 };
@@ -45,7 +45,7 @@ test('an entry point becomes one file with its modules and a loader that runs it
     const bundle = readFileSync(join(dir, 'dist', 'bundle', 'tool.js'), 'utf8');
     assert.match(bundle, /padStart/, 'the dependency is inside');
     assert.doesNotMatch(bundle, /require\("\.\.\/lib\/where/, 'no relative require is left');
-    assert.deepEqual(readdirSync(join(dir, 'dist', 'lib')).sort(), ['agent-bashrc.sh', 'agent-logger.sh', 'agent-waiter.sh']);
+    assert.deepEqual(readdirSync(join(dir, 'dist', 'lib'), { recursive: true }).map(String).filter((f) => f.endsWith('.sh')).sort(), ['runtimes/agent-bashrc.sh', 'systemd/agent-waiter.sh', 'tmux/agent-logger.sh']);
     // Moved elsewhere, as install.sh copies it: nothing may point back at the build tree.
     const moved = join(dir, 'installed');
     await exec(['cp', '-R', join(dir, 'dist'), moved]);
@@ -53,8 +53,8 @@ test('an entry point becomes one file with its modules and a loader that runs it
     const run = () => exec([process.execPath, join(moved, 'bin', 'tool.js'), 'a', '-b']);
     const first = await run();
     assert.equal(first.code, 3, first.stderr);
-    // __dirname is dist/lib, where the shell helpers are (lib/location.cts).
-    assert.deepEqual(JSON.parse(first.stdout), { dir: 'lib', shared: true, pad: '..x', home: 'string', args: ['a', '-b'] });
+    // __dirname is dist/lib/core, as lib/core/location.cts's is lib/core (the tree's where.ts reports its own).
+    assert.deepEqual(JSON.parse(first.stdout), { dir: 'core', shared: true, pad: '..x', home: 'string', args: ['a', '-b'] });
     const caches = readdirSync(join(moved, 'bundle')).filter((f) => f.endsWith('.cache'));
     assert.equal(caches.length, 1, 'the first run leaves a code cache');
     const second = await run();
@@ -145,8 +145,8 @@ test('a rebuilt bundle gets a cache of another name, so it never runs with older
   }
 });
 
-test('an error from another copy of lib/errors.ts (a lazy file) is known by its kind, message, hint and exit code', async () => {
-  const other = await import(`../../lib/errors.js?copy=${Date.now()}`) as typeof import('../../lib/errors.js');
+test('an error from another copy of lib/core/errors.ts (a lazy file) is known by its kind, message, hint and exit code', async () => {
+  const other = await import(`../../lib/core/errors.js?copy=${Date.now()}`) as typeof import('../../lib/core/errors.js');
   assert.notEqual(other.FleetError, FleetError, 'a second copy of the module');
   const e = new other.UsageError('bad flag', 'see --help');
   assert.ok(e instanceof FleetError && e instanceof UsageError);

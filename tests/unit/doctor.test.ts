@@ -13,7 +13,7 @@ import {
   tmuxServerCheck,
   versionAtLeast,
   type Check,
-} from '../../lib/doctor.js';
+} from '../../lib/fleet/doctor.js';
 
 const checks: Check[] = [
   { name: 'tmux', ok: true, detail: 'tmux 3.3a' },

@@ -1,7 +1,7 @@
 // Running a child process: what comes back when it ends before reading its input, and how a failure is described.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeFailure, exec, execBlocking } from '../../lib/exec.js';
+import { describeFailure, exec, execBlocking } from '../../lib/core/exec.js';
 
 // More than a pipe holds, so the write meets a closed pipe (EPIPE) every time.
 const INPUT = 'x'.repeat(1 << 20);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { firstRunProblems } from '../../lib/first-run.js';
+import { firstRunProblems } from '../../lib/runtimes/first-run.js';
 
 const home = () => mkdtempSync(join(tmpdir(), 'mf-first-run-'));
 const W = '/srv/work/alpha';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { composeMessage, controlProblem, normaliseMessage, senderProblem } from '../../lib/message.js';
+import { composeMessage, controlProblem, normaliseMessage, senderProblem } from '../../lib/runtimes/message.js';
 
 test('CRLF and lone CR become LF', () => {
   assert.equal(normaliseMessage('a\r\nb\rc\nd'), 'a\nb\nc\nd');

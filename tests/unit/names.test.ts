@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkAgentName, closestName, editDistance, nameProblem, MAX_NAME_LENGTH } from '../../lib/names.js';
-import { UsageError } from '../../lib/errors.js';
+import { checkAgentName, closestName, editDistance, nameProblem, MAX_NAME_LENGTH } from '../../lib/core/names.js';
+import { UsageError } from '../../lib/core/errors.js';
 
 test('ordinary agent names are accepted', () => {
   for (const ok of ['alpha', 'alpha2', 'a', '0day', 'my_agent', 'worker-1', 'x'.repeat(MAX_NAME_LENGTH)]) {

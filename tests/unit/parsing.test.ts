@@ -1,10 +1,10 @@
 // Parsers of tmux and systemctl output, and the flag parser.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parsePanes, agentPaneOf, isNoServer } from '../../lib/tmux.js';
-import { parseShow, parseListUnits, agentOfUnit, agentUnit } from '../../lib/systemd.js';
-import { parseFlags, numberFlag } from '../../lib/cli.js';
-import { UsageError } from '../../lib/errors.js';
+import { parsePanes, agentPaneOf, isNoServer } from '../../lib/tmux/tmux.js';
+import { parseShow, parseListUnits, agentOfUnit, agentUnit } from '../../lib/systemd/systemd.js';
+import { parseFlags, numberFlag } from '../../lib/cli/cli.js';
+import { UsageError } from '../../lib/core/errors.js';
 
 const S = ':|:';
 const row = (f: string[]) => f.join(S);

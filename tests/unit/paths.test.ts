@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runtimeDir } from '../../lib/paths.js';
+import { runtimeDir } from '../../lib/core/paths.js';
 
 const uid = process.getuid!();
 

@@ -1,7 +1,7 @@
-// The one waiting helper (lib/poll.ts).
+// The one waiting helper (lib/core/poll.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { becomes, pollUntil } from '../../lib/poll.js';
+import { becomes, pollUntil } from '../../lib/core/poll.js';
 
 test('pollUntil returns the first answer and asks no more', async () => {
   let calls = 0;

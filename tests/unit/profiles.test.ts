@@ -5,9 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { activityOf } from '../../lib/activity.js';
-import { profileFor, resolveProfile, runtimeNames } from '../../lib/profiles.js';
-import { inputText } from '../../lib/screen.js';
+import { activityOf } from '../../lib/runtimes/activity.js';
+import { profileFor, resolveProfile, runtimeNames } from '../../lib/runtimes/profiles.js';
+import { inputText } from '../../lib/runtimes/screen.js';
 
 const dir = join(import.meta.dirname, '..', 'fixtures', 'screens');
 const screen = (name: string): string[] => readFileSync(join(dir, `${name}.txt`), 'utf8').split('\n');

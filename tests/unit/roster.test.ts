@@ -1,12 +1,12 @@
 // The roster: parsing, validation with positions, env files and the apply plan.
 import { test } from 'node:test';
-import { resolveProfile } from '../../lib/profiles.js';
+import { resolveProfile } from '../../lib/runtimes/profiles.js';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FleetError, formatError } from '../../lib/errors.js';
+import { FleetError, formatError } from '../../lib/core/errors.js';
 import {
   isAppliedEnvFile,
   LIVE_PROFILE_FIELDS,
@@ -21,7 +21,7 @@ import {
   RosterError,
   type AgentConfig,
   type Roster,
-} from '../../lib/roster.js';
+} from '../../lib/fleet/roster.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 

@@ -3,10 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inputBoxText, inputReady, inputText, submitState } from '../../lib/screen.js';
-import { activityOf } from '../../lib/activity.js';
-import { profileFor } from '../../lib/profiles.js';
-import type { Screen } from '../../lib/tmux.js';
+import { inputBoxText, inputReady, inputText, submitState } from '../../lib/runtimes/screen.js';
+import { activityOf } from '../../lib/runtimes/activity.js';
+import { profileFor } from '../../lib/runtimes/profiles.js';
+import type { Screen } from '../../lib/tmux/tmux.js';
 
 const fixture = (name: string): string[] => readFileSync(join(import.meta.dirname, '..', 'fixtures', 'screens', `${name}.txt`), 'utf8').split('\n');
 const screen = (lines: string[], cursorY = 0): Screen => ({ lines, cursorX: 0, cursorY, inMode: false, dead: false });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clearStartError, recordStartError, startFailure } from '../../lib/start-error.js';
+import { clearStartError, recordStartError, startFailure } from '../../lib/systemd/start-error.js';
 
 function runtimeEnv(): NodeJS.ProcessEnv {
   return { MOSAIC_FLEET_RUNTIME_DIR: mkdtempSync(join(tmpdir(), 'mf-start-error-')) };

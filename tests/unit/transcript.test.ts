@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { markerSize, renderTranscript, splitTranscript } from '../../lib/transcript.js';
+import { markerSize, renderTranscript, splitTranscript } from '../../lib/tmux/transcript.js';
 
 const pi = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'transcripts', 'pi.raw'));
 const start = (n: number, size = '80x24') => `\n--- mosaic-fleet: agent alpha started 2026-01-0${n}T00:00:00.000Z (pid ${n}, size ${size}) ---\n`;

@@ -1,0 +1,260 @@
+// The commands of mosaic-agent, each a small function over lib/ modules.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { applyRoster } from '../fleet/apply.js';
+import { cutover, renderCutover } from '../fleet/cutover.js';
+import { renderChecks, runDoctor } from '../fleet/doctor.js';
+import { rosterFile } from '../core/paths.js';
+import { agentProfile } from '../runtimes/profiles.js';
+import { transcriptFile } from '../systemd/supervisor.js';
+import { countFlag, numberFlag, parseFlags } from './cli.js';
+import { FleetError, UsageError } from '../core/errors.js';
+import { fleetStatus, renderStatus } from '../fleet/fleet-status.js';
+import { requireKnownAgents } from '../fleet/known-agents.js';
+import { closestName } from '../core/names.js';
+import { runSendCommand } from './send-command.js';
+import { agentOfUnit, agentUnit, FLEET_TARGET, loadedAgents, resetFailed, systemctl, unitStates, type UnitState } from '../systemd/systemd.js';
+import { clearRunning } from '../systemd/running.js';
+import { becomes } from '../core/poll.js';
+import { ownStartFailure, startUnits } from '../systemd/start-error.js';
+import { archiveConversations, followResetId, requestFresh } from '../runtimes/conversation.js';
+import { Tmux } from '../tmux/tmux.js';
+import { openTransport } from '../send/open-transport.js';
+
+// systemd makes a unit for any name given to a template, so a typo would start a new agent (issue #13).
+const KNOWN_ONLY =
+  '\n\nOnly agents the fleet knows are taken: in the roster, with an env file, with a unit systemd has\nloaded, or with a session. Any other name is refused (exit 1, with the nearest known name) before\nanything is done, for every name given.';
+
+const COMMAND_HELP: Record<string, string> = {
+  status: 'Usage: mosaic-agent status [NAME...] [--json]\n\nThe holder, then each agent: unit state, session, runtime, pid, uptime, restarts, activity.' + KNOWN_ONLY,
+  start: 'Usage: mosaic-agent start NAME...|--all\n\nStart agents (systemctl --user start mosaic-agent@NAME, after clearing a failed state); --all starts\nthe fleet target. A started agent comes back after any crash or restart of the holder, enabled or\nnot; after a boot only enabled agents (apply enables roster agents) come back.\nA new agent goes in the roster first, then: mosaic-agent apply.' + KNOWN_ONLY,
+  stop: 'Usage: mosaic-agent stop NAME...|--all\n\nStop agents; each stop kills only that agent\'s own session. A stopped agent stays stopped when the\nholder or its tmux server crashes or restarts; a boot starts it again if it is enabled\n(systemctl --user disable mosaic-agent@NAME to keep it stopped across boots).' + KNOWN_ONLY,
+  restart: 'Usage: mosaic-agent restart NAME...|--all\n\nRestart agents (after clearing a failed state). With resume: true the agent continues its own\nconversation; use reset for a fresh one.' + KNOWN_ONLY,
+  send: 'Usage: mosaic-agent send [options] NAME[,NAME...] MESSAGE...\n\nSee agent-send --help: the same options and the same code.',
+  read: 'Usage: mosaic-agent read NAME [--lines N]\n\nPrint the agent\'s visible screen (without the blank rows below its last line), or with --lines\nthe last N lines of history too (--lines 0: the visible screen only).' + KNOWN_ONLY,
+  attach: 'Usage: mosaic-agent attach NAME [--read-only]\n\nAttach this terminal to the agent\'s session (detach with the tmux prefix, then d).' + KNOWN_ONLY,
+  apply:
+    'Usage: mosaic-agent apply [--dry-run] [--prune] [--restart-busy] [--roster FILE]\n\nMake the fleet match the roster (~/.config/mosaic/fleet/roster.yaml, or $MOSAIC_FLEET_ROSTER):\nwrite env files, start new agents, restart changed ones, leave the rest alone. A change of how\nmessages are sent or screens are read (submit_delay_ms, profile markers...) needs no restart.\nA changed agent that is busy or waiting for input is not restarted (exit 1) unless --restart-busy.\n\nOptions:\n  --dry-run       print the plan, change nothing\n  --prune         stop, disable and remove agents no longer in the roster\n  --restart-busy  restart changed agents even while they work (their task is lost)\n  --roster FILE   another roster file (YAML or JSON)\n\nExamples:\n  mosaic-agent apply --dry-run\n  mosaic-agent apply --prune',
+  logs: 'Usage: mosaic-agent logs NAME [-f] [--lines N] [--raw]\n\nThe agent\'s transcript (~/.local/state/mosaic/fleet/logs/NAME.log): everything its pane printed,\nacross restarts, as text: the output is played back on a terminal of the pane\'s size, so escape\ncodes and a full-screen runtime\'s redraws are gone and each start line stays.\n\nOptions:\n  -f, --follow   keep printing what the agent prints (new lines once its pane is quiet for a moment)\n  -n, --lines N  only the last N lines\n  --raw          the bytes as the pane printed them, escape codes and all' + KNOWN_ONLY,
+  cutover:
+    'Usage: mosaic-agent cutover [--from-socket NAME | --from-socket-path PATH] [--dry-run] [--keep-going] [--roster FILE]\n\nMove roster agents that run by hand on another tmux server (default: the default server) onto the\nfleet, one at a time: start its unit (resuming the conversation where the roster says resume: true),\nwait until it is ready, and only then end the old session, by exact name. Sessions not in the roster\nand the old server itself are never touched. Re-running continues where it stopped.\n\nOptions:\n  --from-socket NAME       the old server\'s socket name (tmux -L NAME; default: default)\n  --from-socket-path PATH  the old server\'s socket file (tmux -S PATH)\n  --dry-run                show what would move and what would be left alone\n  --keep-going             after a failure, go on with the other agents\n  --roster FILE            another roster file\n\nExamples:\n  mosaic-agent cutover --dry-run\n  mosaic-agent cutover --keep-going',
+  doctor: 'Usage: mosaic-agent doctor\n\nCheck the fleet and explain each problem with its fix: tmux and Node versions, the running tmux\nserver\'s version, the user manager, linger, units, the holder and its cgroup, the socket, runtimes\nand command programs on the agents\' PATH, env-file permissions, failed agents. Exit status 1 if anything is wrong.',
+  reset: 'Usage: mosaic-agent reset NAME\n\nStart a fresh conversation: type the runtime\'s reset command (pi: /new) and check it took;\nwhere the runtime has none or it fails, restart the agent (its kickstart is sent again).' + KNOWN_ONLY,
+};
+
+/** Run one mosaic-agent command; returns the exit code. */
+export async function runCommand(argv: string[], help: string): Promise<number> {
+  const command = argv[0] && !argv[0].startsWith('-') ? argv[0] : 'status';
+  const rest = argv[0] === command ? argv.slice(1) : argv;
+  if (command === 'help' || (rest.includes('--help') && !COMMAND_HELP[command]) || (argv[0] === '-h' || argv[0] === '--help')) {
+    process.stdout.write(help + '\n');
+    return 0;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    const guess = closestName(command, Object.keys(COMMANDS));
+    throw new UsageError(`unknown command ${JSON.stringify(command)}`, guess ? `did you mean '${guess}'?` : 'see mosaic-agent --help');
+  }
+  // send's message may itself hold "--help": it parses its own options (up to the agent name).
+  if (command !== 'send' && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(COMMAND_HELP[command] + '\n');
+    return 0;
+  }
+  return run(rest);
+}
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  async status(argv) {
+    const flags = parseFlags(argv, { boolean: ['json'] });
+    const st = await fleetStatus(flags._.length > 0 ? await requireKnownAgents(flags._) : []);
+    if (flags.json) process.stdout.write(JSON.stringify(st, null, 2) + '\n');
+    else process.stdout.write(renderStatus(st, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR) + '\n');
+    return 0;
+  },
+  apply,
+  async cutover(argv) {
+    const flags = parseFlags(argv, { string: ['from-socket', 'from-socket-path', 'roster'], boolean: ['dry-run', 'keep-going'] });
+    if (flags._.length > 0) throw new UsageError(`cutover takes no agent names (got ${JSON.stringify(flags._[0])})`, 'it moves the roster agents found on the old server');
+    if (flags['from-socket'] && flags['from-socket-path']) throw new UsageError('give --from-socket or --from-socket-path, not both');
+    const result = await cutover({
+      rosterPath: (flags.roster as string | undefined) || rosterFile(),
+      fromSocket: flags['from-socket'] as string | undefined,
+      fromSocketPath: flags['from-socket-path'] as string | undefined,
+      dryRun: Boolean(flags['dry-run']),
+      keepGoing: Boolean(flags['keep-going']),
+      log: (l) => process.stderr.write(`cutover: ${l}\n`),
+    });
+    process.stdout.write(renderCutover(result) + '\n');
+    return result.ok ? 0 : 1;
+  },
+  async doctor(argv) {
+    const flags = parseFlags(argv, {});
+    if (flags._.length > 0) throw new UsageError('doctor takes no arguments');
+    const checks = await runDoctor();
+    process.stdout.write(renderChecks(checks, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR) + '\n');
+    return checks.every((c) => c.ok) ? 0 : 1;
+  },
+  logs,
+  reset,
+  start: (argv) => lifecycle('start', argv),
+  stop: (argv) => lifecycle('stop', argv),
+  restart: (argv) => lifecycle('restart', argv),
+  async send(argv) {
+    const code = await runSendCommand('mosaic-agent send', argv);
+    if (code === undefined) process.stdout.write(COMMAND_HELP.send + '\n');
+    return code ?? 0;
+  },
+  async read(argv) {
+    const flags = parseFlags(argv, { string: ['lines'] });
+    const lines = flags.lines === undefined ? undefined : countFlag(flags, 'lines');
+    const screen = await openTransport().read(await oneKnownAgent('read', flags._), lines);
+    // The rows below the last drawn line of the pane are blank: a shell agent's screen would end in ~40 empty lines.
+    const text = screen.replace(/(\n[ \t]*)+$/, '');
+    process.stdout.write(text === '' ? '' : `${text}\n`);
+    return 0;
+  },
+  async attach(argv) {
+    const flags = parseFlags(argv, { boolean: ['read-only'], alias: { r: 'read-only' } });
+    const name = await oneKnownAgent('attach', flags._);
+    // tmux's own answer without one ("open terminal failed: not a terminal") does not say what to do.
+    if (!process.stdin.isTTY) throw new FleetError('attach needs a terminal', `run it from a terminal, or use 'mosaic-agent read ${name}'`);
+    const tmux = Tmux.fromEnv();
+    await openTransport().read(name); // fails clearly when there is no such session
+    const [bin, ...args] = tmux.argv(['attach-session', ...(flags['read-only'] ? ['-r'] : []), '-t', `=${name}`]);
+    const r = spawnSync(bin!, args, { stdio: 'inherit' });
+    return r.status ?? 1;
+  },
+};
+
+/**
+ * The one agent name a command takes, refused unless the fleet knows it
+ * (before anything runs: a unit for a typo would start a new agent).
+ */
+async function oneKnownAgent(command: string, names: string[]): Promise<string> {
+  if (names.length !== 1) throw new UsageError(`${command} takes one agent name`);
+  return (await requireKnownAgents(names))[0]!;
+}
+
+async function apply(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv, { string: ['roster'], boolean: ['dry-run', 'prune', 'restart-busy'] });
+  if (flags._.length > 0) throw new UsageError(`apply takes no agent names (got ${JSON.stringify(flags._[0])})`, 'it applies the whole roster');
+  const rosterPath = (flags.roster as string | undefined) || rosterFile();
+  const r = await applyRoster({ rosterPath, dryRun: Boolean(flags['dry-run']), prune: Boolean(flags.prune), restartBusy: Boolean(flags['restart-busy']) });
+  if (!r.changed && r.busy.length === 0) {
+    for (const l of r.lines) process.stdout.write(l + '\n');
+    process.stdout.write(`nothing to do: the fleet matches ${rosterPath}\n`);
+    return 0;
+  }
+  process.stdout.write((flags['dry-run'] ? 'plan (dry run, nothing changed):\n' : '') + r.lines.map((l) => `  ${l}`).join('\n') + '\n');
+  if (r.busy.length === 0) return 0;
+  // The fleet does not match the roster yet: say so, and how to finish.
+  const names = r.busy.map((n) => `'${n}'`).join(', ');
+  process.stderr.write(
+    `mosaic-agent: ${names} ${r.busy.length === 1 ? 'is' : 'are'} busy, so ${r.busy.length === 1 ? 'its change was' : 'their changes were'} not applied (run apply again once idle, or mosaic-agent apply --restart-busy to restart now and lose the task)\n`,
+  );
+  return 1;
+}
+
+async function logs(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv, { string: ['lines'], boolean: ['follow', 'raw'], alias: { f: 'follow', n: 'lines' } });
+  const name = await oneKnownAgent('logs', flags._);
+  const file = transcriptFile(name);
+  if (!existsSync(file)) throw new FleetError(`agent '${name}' has no transcript yet (${file})`, `it is written from the agent's next start: mosaic-agent restart ${name}`);
+  const lines = flags.lines === undefined ? undefined : numberFlag(flags, 'lines', 0);
+  if (flags.raw && flags.follow) {
+    const r = spawnSync('tail', ['-F', '-n', String(lines ?? 50), file], { stdio: 'inherit' });
+    return r.status ?? 0;
+  }
+  // Only logs needs the terminal emulator (~180 KB): every other command starts without it.
+  const transcript = flags.raw ? undefined : await import('../tmux/transcript.js');
+  if (transcript && flags.follow) return transcript.followTranscript(file, lines ?? 50, (text) => process.stdout.write(text));
+  const raw = Buffer.concat([readIfThere(`${file}.1`), readFileSync(file)]);
+  if (!transcript) {
+    const text = raw.toString('utf8');
+    process.stdout.write(lines === undefined ? text : text.split('\n').slice(-lines - 1).join('\n'));
+    return 0;
+  }
+  const rendered = await transcript.renderTranscript(raw);
+  process.stdout.write(rendered.slice(lines === undefined ? 0 : -lines).map((l) => `${l}\n`).join(''));
+  return 0;
+}
+
+function readIfThere(file: string): Buffer {
+  return existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
+}
+
+async function reset(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv, {});
+  const name = await oneKnownAgent('reset', flags._);
+  const transport = openTransport();
+  const session = (await transport.sessions())?.find((s) => s.name === name);
+  const profile = agentProfile(session?.runtime ?? '', session?.profileJson);
+  if (session?.alive && profile.reset) {
+    const [r] = await transport.send([name], profile.reset, { submit: true, timeoutMs: 15_000, force: false });
+    if (!(r instanceof Error)) {
+      const confirmed = !profile.resetConfirm || (await waitForText(() => transport.read(name), profile.resetConfirm, 5000));
+      if (confirmed) {
+        // The fresh conversation is not on disk before its first reply: set the reset one aside so a resume does not bring it back.
+        archiveConversations(name);
+        if (session.pid) followResetId(session.runtime, name, session.pid);
+        process.stdout.write(`${name}: reset (${profile.reset})\n`);
+        return 0;
+      }
+    }
+    process.stderr.write(`mosaic-agent: ${profile.reset} did not take in ${name}; restarting it instead\n`);
+  }
+  // The restart must not resume the conversation being reset (resume: true resumes every other restart).
+  requestFresh(name);
+  await resetFailed([agentUnit(name)]);
+  await startUnits('restart', [agentUnit(name)], `restart ${name}`);
+  process.stdout.write(`${name}: restarted (a fresh conversation${profile.reset ? '' : `; runtime ${profile.name} has no reset command`})\n`);
+  return 0;
+}
+
+async function waitForText(read: () => Promise<string>, text: string, timeoutMs: number): Promise<boolean> {
+  return becomes(async () => (await read().catch(() => '')).includes(text), timeoutMs, 100);
+}
+
+async function lifecycle(verb: 'start' | 'stop' | 'restart', argv: string[]): Promise<number> {
+  const flags = parseFlags(argv, { boolean: ['all'] });
+  let units: string[];
+  if (flags.all) {
+    if (flags._.length > 0) throw new UsageError('give agent names or --all, not both');
+    units = verb === 'start' ? [FLEET_TARGET] : (await loadedAgents()).map(agentUnit);
+    if (verb === 'restart') units = [...units, FLEET_TARGET];
+  } else {
+    if (flags._.length === 0) throw new UsageError(`no agent name given`, `usage: mosaic-agent ${verb} NAME... or --all`);
+    units = (await requireKnownAgents(flags._)).map(agentUnit);
+  }
+  if (units.length === 0) throw new FleetError('no agents to ' + verb);
+  // A person's stop is remembered even when the unit was between two restarts
+  // (its ExecStop, which also forgets it, does not run then).
+  if (verb === 'stop') for (const u of units) { const n = agentOfUnit(u); if (n) clearRunning(n); }
+  else await resetFailed(units.filter((u) => agentOfUnit(u) !== undefined));
+  const since = Date.now();
+  const r = await systemctl([verb, '--', ...units]);
+  // A failed start says why in its own words where it wrote them; else which units failed and how.
+  if (r.code !== 0) throw (verb === 'stop' ? undefined : ownStartFailure(`${verb} ${units.join(' ')}`, units, since)) ?? (await lifecycleFailure(verb, units, r.stderr));
+  process.stdout.write(`${verb}: ${units.join(' ')}\n`);
+  return 0;
+}
+
+/**
+ * The error for a start, stop or restart that failed: only the units it
+ * failed for (one bad agent in a `restart --all` would otherwise bring a
+ * wall of unit names, issue #13), each with systemd's reason.
+ */
+async function lifecycleFailure(verb: 'start' | 'stop' | 'restart', units: string[], stderr: string): Promise<FleetError> {
+  const states = await unitStates(units).catch(() => new Map<string, UnitState>());
+  const running = (u: string) => ['active', 'activating', 'reloading'].includes(states.get(u)?.active ?? '');
+  let failed = units.filter((u) => states.has(u) && (verb === 'stop' ? running(u) : !running(u)));
+  // Without states (no answer from systemd), the units systemctl's own message names.
+  if (failed.length === 0) failed = units.filter((u) => stderr.includes(u));
+  if (failed.length === 0) failed = units;
+  const what = failed.map((u) => {
+    const result = states.get(u)?.result;
+    return `${agentOfUnit(u) ?? u}${result && result !== 'success' ? ` (${result})` : ''}`;
+  });
+  const said = stderr.trim().split('\n')[0] || 'systemctl failed';
+  return new FleetError(`could not ${verb} ${what.join(', ')}: ${said}`, `see: systemctl --user status ${failed.join(' ')}`);
+}

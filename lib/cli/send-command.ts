@@ -1,0 +1,107 @@
+// The send command shared by `agent-send` and `mosaic-agent send`: one code
+// path for resolving targets, delivering and reporting.
+import { numberFlag, parseFlags } from './cli.js';
+import { EXIT, FleetError, UsageError, formatError } from '../core/errors.js';
+import { senderProblem } from '../runtimes/message.js';
+import { openTransport } from '../send/open-transport.js';
+import { outcomeOf, type Outcome, type SendOptions } from '../send/transport.js';
+
+/** Read the whole of stdin as UTF-8. */
+export async function readMessageFromStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export interface SendRequest {
+  tool: string;
+  /** Agent names, or undefined for every running agent (--all). */
+  agents: string[] | undefined;
+  text: string;
+  opts: SendOptions;
+  json: boolean;
+  quiet: boolean;
+}
+
+/**
+ * Run the send command from its argv (options, then NAME[,NAME...] or --all,
+ * then the message words, or `-`/no words with stdin not a terminal for a
+ * message on stdin): `agent-send` and `mosaic-agent send` are both this.
+ * Returns the exit code, or undefined when --help was asked for.
+ */
+export async function runSendCommand(tool: string, argv: string[]): Promise<number | undefined> {
+  const flags = parseFlags(argv, {
+    string: ['from', 'timeout'],
+    boolean: ['all', 'submit', 'force', 'json', 'quiet', 'allow-control'],
+    defaults: { submit: true },
+    alias: { q: 'quiet' },
+    stopEarly: true,
+  });
+  if (flags.help) return undefined;
+  const words = [...flags._];
+  const targets = flags.all ? undefined : words.shift();
+  if (!flags.all && targets === undefined) throw new UsageError('no agent name given', `usage: ${tool} NAME MESSAGE (see --help)`);
+  const from = flags.from === undefined ? undefined : String(flags.from);
+  const problem = from === undefined ? undefined : senderProblem(from);
+  if (problem) throw new UsageError(`invalid --from: ${problem}`);
+  const fromStdin = (words.length === 1 && words[0] === '-') || (words.length === 0 && !process.stdin.isTTY);
+  const text = fromStdin ? await readMessageFromStdin() : words.join(' ');
+  if (text.trim() === '') throw new UsageError('the message is empty', 'give the message as arguments or on stdin');
+  return sendAndReport({
+    tool,
+    // A name given twice gets the message once.
+    agents: targets === undefined ? undefined : [...new Set(targets.split(','))],
+    text,
+    opts: {
+      from,
+      submit: Boolean(flags.submit),
+      timeoutMs: numberFlag(flags, 'timeout', 30) * 1000,
+      force: Boolean(flags.force),
+      allowControl: Boolean(flags['allow-control']),
+    },
+    json: Boolean(flags.json),
+    quiet: Boolean(flags.quiet),
+  });
+}
+
+// Outcomes from best to worst, and their exit codes: with several agents the
+// command exits with the worst one, so a caller that retries on 1 never
+// resends to an agent whose delivery is unconfirmed (3).
+const OUTCOMES: readonly Outcome[] = ['delivered', 'not-delivered', 'unconfirmed'];
+const EXIT_OF: Record<Outcome, number> = { delivered: EXIT.ok, 'not-delivered': EXIT.failure, unconfirmed: EXIT.unconfirmed };
+const WORDS: Record<Outcome, string> = { delivered: 'delivered', 'not-delivered': 'not delivered', unconfirmed: 'unconfirmed' };
+
+/** Deliver and print the outcome; returns the exit code of the worst outcome (0, 1 or 3). */
+export async function sendAndReport(req: SendRequest): Promise<number> {
+  const transport = openTransport();
+  let agents = req.agents;
+  if (agents === undefined) {
+    const sessions = await transport.sessions();
+    agents = (sessions ?? []).filter((s) => s.alive && s.runtime !== '').map((s) => s.name);
+    if (agents.length === 0) throw new FleetError('no running agents to send to', 'start some: systemctl --user start mosaic-fleet.target');
+  }
+  // Known agents are looked up only for a target without a session, and their
+  // module (with the roster's YAML parser) is loaded only then, from the
+  // tool's lazy file (lib/build/bundle.cts): a send that finds its agents pays nothing.
+  const checkMissing = async (missing: string[]) => (await import('../fleet/known-agents.js')).requireKnownAgents(missing);
+  const results = await transport.send(agents, req.text, { ...req.opts, checkMissing });
+  let worst = 0;
+  const rows = results.map((r, i) => {
+    const outcome = outcomeOf(r);
+    worst = Math.max(worst, OUTCOMES.indexOf(outcome));
+    if (r instanceof Error) {
+      process.stderr.write(formatError(`${req.tool}: ${agents[i]}: ${WORDS[outcome]}`, r) + '\n');
+      return { agent: agents[i], outcome, ok: false, error: r.message };
+    }
+    if (r.cleared !== undefined) {
+      process.stderr.write(`${req.tool}: ${r.agent}: its input held text that was never sent; it was cleared first: ${JSON.stringify(r.cleared)}\n`);
+    }
+    if (!req.quiet && !req.json) {
+      const how = r.submitted ? (r.rescued ? 'submitted after a second Enter' : 'submitted') : 'pasted, not submitted';
+      process.stdout.write(`${r.agent}: ${WORDS[outcome]}, ${how} (${r.bytes} bytes to ${transport.kind} ${r.target}, ${r.ms} ms)\n`);
+    }
+    return { outcome, ok: true, ...r };
+  });
+  if (req.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+  return EXIT_OF[OUTCOMES[worst]!];
+}

@@ -1,0 +1,15 @@
+// Where the toolkit's own files are. This one module is CommonJS (.cts) so it
+// has __dirname both when the sources run as ES modules (tests, tsx) and in
+// the CommonJS bundles that are installed, whose loader gives them
+// dist/lib/core as __dirname (lib/build/bundle.cts): `import.meta` has no
+// CommonJS form, and the build is CommonJS because Node 20's ES module loader
+// costs agent-send more than the rest of its work (bench/README.md).
+import { join } from 'node:path';
+
+/** The lib directory: the sources' lib/, or an installed release's dist/lib, where the shell helpers are. */
+export const LIB_DIR: string = join(__dirname, '..');
+
+/** A file shipped under lib/ (the build copies the shell helpers to dist/lib, keeping their folders). */
+export function libFile(path: string): string {
+  return join(LIB_DIR, path);
+}

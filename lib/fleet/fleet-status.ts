@@ -1,0 +1,141 @@
+// The state of the fleet: one tmux listing, two systemctl queries, and two
+// captures of every agent screen (the activity debounce: a third and fourth
+// only while some screen still changes); never a call per agent (issue #5).
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { activityOf, readsScreen, settledActivities, type Activity } from '../runtimes/activity.js';
+import { envFileAgents, userUnitDir } from '../core/paths.js';
+import { rosterAgents } from './known-agents.js';
+import { lastStartOf, startsOf } from '../systemd/supervisor.js';
+import { agentProfile } from '../runtimes/profiles.js';
+import { agentOfUnit, agentUnit, HOLDER_UNIT, listUnits, unitStates, type ListedUnit } from '../systemd/systemd.js';
+import { agentPaneOf, captureMany, HOLDER_SESSION, Tmux } from '../tmux/tmux.js';
+
+export interface AgentStatus {
+  name: string;
+  /** False for a roster agent apply never wrote (no env file, unit or session): unit.active and activity say `not applied`. */
+  applied: boolean;
+  unit: { active: string; sub: string; result: string; enabled: string; restarts: number };
+  session: boolean;
+  runtime: string;
+  pid: number | null;
+  uptimeSeconds: number | null;
+  activity: Activity | typeof NOT_APPLIED;
+}
+
+const NOT_APPLIED = 'not applied';
+
+export interface FleetStatus {
+  holder: { active: string; sub: string; server: boolean; socket: string };
+  agents: AgentStatus[];
+}
+
+// Two readings of a screen this far apart must agree before status believes
+// it; a screen still changing is read up to four times (about half a second).
+const DEBOUNCE = { intervalMs: 150, maxPolls: 4 };
+
+const NO_UNIT: ListedUnit = { unit: '', load: '', active: 'inactive', sub: 'dead' };
+
+/** Enabled agents, read from the fleet target's wants directory (no systemctl call). */
+function enabledAgentUnits(env: NodeJS.ProcessEnv): Set<string> {
+  try {
+    return new Set(readdirSync(join(userUnitDir(env), 'mosaic-fleet.target.wants')).filter((f) => agentOfUnit(f) !== undefined));
+  } catch {
+    return new Set();
+  }
+}
+
+/** The state of the holder and of every agent (or of `only`). */
+export async function fleetStatus(only: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<FleetStatus> {
+  const tmux = Tmux.fromEnv(env);
+  const [panes, listed] = await Promise.all([tmux.listPanes(), listUnits([HOLDER_UNIT, 'mosaic-agent@*'])]);
+  const loaded = [...listed.keys()].map(agentOfUnit).filter((n): n is string => n !== undefined);
+  const sessions = (panes ?? []).filter((p) => p.session !== HOLDER_SESSION && p.runtime !== '').map((p) => p.session);
+  const present = new Set([...envFileAgents(env), ...loaded, ...sessions]);
+  // A roster agent apply never wrote has nothing else to show it (issue #13).
+  const notApplied = new Set(rosterAgents(env).filter((n) => !present.has(n)));
+  const names = only.length > 0 ? only : [...new Set([...present, ...notApplied])].sort();
+  const failed = names.map(agentUnit).filter((u) => listed.get(u)?.active === 'failed');
+  const agentPanes = new Map(names.flatMap((n) => {
+    const pane = panes ? agentPaneOf(panes, n) : undefined;
+    return pane ? [[n, { pane, profile: agentProfile(pane.runtime, pane.profileJson, env) }] as const] : [];
+  }));
+  const [results, activities] = await Promise.all([
+    // Why a unit failed is only in `show`: asked for the failed few, not the whole fleet.
+    unitStates(failed),
+    settledActivities(
+      [...agentPanes.keys()],
+      new Set([...agentPanes].filter(([, a]) => !readsScreen(a.profile, a.pane)).map(([n]) => n)),
+      async (agents) => {
+        // Only screens that say something are captured: at 100 shell agents,
+        // capturing and splitting theirs was most of what status cost (issue #12).
+        const onScreen = agents.filter((n) => readsScreen(agentPanes.get(n)!.profile, agentPanes.get(n)!.pane));
+        const screens = onScreen.length ? await captureMany(tmux, onScreen.map((n) => agentPanes.get(n)!.pane.paneId)) : new Map<string, string[]>();
+        return new Map(agents.map((n) => {
+          const { pane, profile } = agentPanes.get(n)!;
+          return [n, activityOf(profile, pane, screens.get(pane.paneId) ?? [])];
+        }));
+      },
+      DEBOUNCE,
+    ),
+  ]);
+  const enabled = enabledAgentUnits(env);
+  const now = Date.now() / 1000;
+  const holder = listed.get(HOLDER_UNIT) ?? NO_UNIT;
+  return {
+    holder: { active: holder.active, sub: holder.sub, server: panes !== undefined, socket: tmux.socket },
+    agents: names.map((name) => {
+      const unitName = agentUnit(name);
+      const unit = listed.get(unitName) ?? NO_UNIT;
+      const pane = panes ? agentPaneOf(panes, name) : undefined;
+      const runtime = pane?.runtime || '';
+      const applied = !notApplied.has(name);
+      return {
+        name,
+        applied,
+        unit: {
+          active: applied ? unit.active : NOT_APPLIED,
+          sub: unit.sub,
+          result: results.get(unitName)?.result ?? '',
+          enabled: enabled.has(unitName) ? 'enabled' : 'disabled',
+          restarts: Math.max(0, startsOf(name, env) - 1),
+        },
+        session: pane !== undefined,
+        runtime,
+        pid: pane && !pane.dead ? pane.panePid : null,
+        // The agent's own uptime: a respawned pane keeps its session's creation time.
+        uptimeSeconds: pane && !pane.dead ? Math.max(0, Math.round(now - (lastStartOf(name, env) ?? pane.sessionCreated))) : null,
+        activity: applied ? (activities.get(name) ?? 'exited') : NOT_APPLIED,
+      };
+    }),
+  };
+}
+
+function duration(s: number | null): string {
+  if (s === null) return '-';
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  return `${Math.round(s / 3600)}h`;
+}
+
+/** The status as a table for people. */
+export function renderStatus(st: FleetStatus, color: boolean): string {
+  const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const stateColor = (s: string) => (s === 'active' ? '32' : s === 'failed' ? '31' : '33');
+  const head = `holder: ${paint(stateColor(st.holder.active), st.holder.active)} (${st.holder.sub}), tmux server on socket '${st.holder.socket}' ${st.holder.server ? 'running' : 'not running'}`;
+  const rows = [['AGENT', 'UNIT', 'SESSION', 'RUNTIME', 'PID', 'UPTIME', 'RESTARTS', 'ACTIVITY']];
+  for (const a of st.agents) {
+    rows.push([a.name, a.applied ? `${a.unit.active}/${a.unit.sub}` : NOT_APPLIED, a.session ? 'yes' : 'no', a.runtime || '-', a.pid === null ? '-' : String(a.pid), duration(a.uptimeSeconds), String(a.unit.restarts), a.activity]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const lines = rows.map((r, ri) =>
+    r
+      .map((c, i) => {
+        const cell = c.padEnd(widths[i]!);
+        return ri > 0 && i === 1 ? paint(stateColor(st.agents[ri - 1]!.unit.active), cell) : cell;
+      })
+      .join('  ')
+      .trimEnd(),
+  );
+  return [head, '', ...(st.agents.length ? lines : ['no agents (add one to the roster, see the README)'])].join('\n');
+}

@@ -1,0 +1,53 @@
+// Which agents exist: asked by every command that takes agent names before it
+// starts, stops or types anything (issue #13). systemd instantiates a template
+// unit for any name, so `systemctl --user restart mosaic-agent@typo` would
+// make a new agent out of a typo: a name must be known to the fleet first.
+import { homedir } from 'node:os';
+import { FleetError } from '../core/errors.js';
+import { checkAgentName, closestName } from '../core/names.js';
+import { envFileAgents, rosterFile } from '../core/paths.js';
+import { loadRoster } from './roster.js';
+import { loadedAgents } from '../systemd/systemd.js';
+import { HOLDER_SESSION, Tmux } from '../tmux/tmux.js';
+
+/** The roster's agents; none when it is missing or broken (reporting that is apply's and doctor's job). */
+export function rosterAgents(env: NodeJS.ProcessEnv = process.env): string[] {
+  try {
+    return loadRoster(rosterFile(env), { home: env.HOME || homedir(), checkWorkdirs: false }).agents.map((a) => a.name);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Every agent the fleet knows: in the roster, with an env file, with a unit
+ * systemd has loaded (running, failed, or enabled), or with a session on the
+ * fleet's tmux server.
+ */
+export async function knownAgents(env: NodeJS.ProcessEnv = process.env): Promise<Set<string>> {
+  const [loaded, sessions] = await Promise.all([loadedAgents(), Tmux.fromEnv(env).sessionNames()]);
+  return new Set([...rosterAgents(env), ...envFileAgents(env), ...loaded, ...(sessions ?? []).filter((s) => s !== HOLDER_SESSION)]);
+}
+
+/**
+ * Check agent names given by a person: a usage error for a name no agent can
+ * have, else a refusal of them all unless every one is known, with the
+ * nearest known name where one is near. Returns the names without repeats, in
+ * order.
+ */
+export async function requireKnownAgents(names: string[], env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+  const unique = [...new Set(names.map(checkAgentName))];
+  const known = await knownAgents(env);
+  const unknown = unique.filter((n) => !known.has(n));
+  if (unknown.length === 0) return unique;
+  const guesses = unknown.flatMap((n) => {
+    const guess = closestName(n, known);
+    return guess === undefined ? [] : [`'${guess}'${unknown.length > 1 ? ` for '${n}'` : ''}`];
+  });
+  throw new FleetError(
+    `no agent${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(', ')}`,
+    guesses.length > 0
+      ? `did you mean ${guesses.join(', ')}?`
+      : "'mosaic-agent status' lists the agents; to add one, put it in the roster and run 'mosaic-agent apply'",
+  );
+}

@@ -1,0 +1,882 @@
+// The roster: one file that says which agents the fleet runs and how, turned
+// into one env file per agent (the units' EnvironmentFile=) by
+// `mosaic-agent apply`. Pure logic and file reading; no tmux, no systemd.
+//
+// Format (YAML, or JSON, which the YAML parser reads with the same positions):
+//
+//   defaults: { runtime: pi, workdir: ~/src }    # optional
+//   agents:                                       # a map keyed by agent name
+//     alpha: { runtime: pi, workdir: ~/src/alpha, env: { PI_OFFLINE: "1" } }
+//     scribe: { runtime: shell, command: "bash -l", kickstart: "echo ready" }
+//
+// Agent fields:
+//   runtime          a runtime profile name (default pi, as in the unit)
+//   workdir          absolute or ~/…; default: the home directory; must exist
+//   command          the whole launch command, run by /bin/sh (default: the runtime's own)
+//   kickstart        the first message sent once the agent runs
+//   env              extra environment: NAME: value (scalars, kept as written)
+//   enabled          false keeps the agent's unit disabled (default true)
+//   resume           continue the last conversation on restart (default false, as in the unit)
+//   submit_delay_ms  pause between paste and Enter, 0..10000 (default: the runtime's)
+//   profile          changes to the runtime's profile for this agent (fields as under `profiles`)
+//
+// `profiles:` (optional) defines runtimes of the user's own or changes built-in
+// ones, keyed by runtime name: extends (a built-in runtime), launch, resume
+// (lists of words, or one string of words), reset, reset_confirm,
+// submit_delay_ms, submit_key, bracketed, busy, idle, approval (lists of
+// screen markers), clear (tmux keys that empty the input line), input_prompt,
+// input_placeholder, attribution (the --from line, with {sender}).
+// `defaults` takes any field except command and kickstart, which belong to one
+// agent; `defaults.env` is merged under each agent's env.
+//
+// Every problem is collected with its line and column before anything is
+// thrown, so one run of `apply` shows them all.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, isAbsolute, join, resolve } from 'node:path';
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Document,
+  type Node,
+  type Pair,
+  type YAMLMap,
+} from 'yaml';
+import { FleetError } from '../core/errors.js';
+import { nameProblem } from '../core/names.js';
+import { runtimeNames, type ProfileOverrides } from '../runtimes/profiles.js';
+
+export interface AgentConfig {
+  name: string;
+  runtime: string;
+  /** Absolute, with ~ expanded. */
+  workdir: string;
+  command?: string;
+  env: Record<string, string>;
+  kickstart?: string;
+  enabled: boolean;
+  resume: boolean;
+  submit_delay_ms?: number;
+  /** The runtime's roster profile (`profiles:`) merged with the agent's own `profile:` changes. */
+  profile?: ProfileOverrides;
+}
+
+export interface Roster {
+  file: string;
+  /** In file order. */
+  agents: AgentConfig[];
+}
+
+/** One problem in a roster; line and column are 1-based. */
+export interface RosterIssue {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+/** A roster that cannot be used, with every problem found in it. */
+export class RosterError extends FleetError {
+  constructor(readonly issues: RosterIssue[]) {
+    super(describeIssues(issues), `fix ${issues.length === 1 ? 'it' : 'them'} and run the command again`);
+    this.name = 'RosterError';
+  }
+}
+
+/** The roster's path once, as a header, then each problem with its line and column (issue #13: the path was on every line). */
+export function describeIssues(issues: RosterIssue[]): string {
+  const file = issues[0]?.file ?? 'the roster';
+  const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
+  return [`${file} has ${count}:`, ...issues.map((i) => `  line ${i.line}, column ${i.column}: ${i.message}`)].join('\n');
+}
+
+const AGENT_FIELDS = ['runtime', 'workdir', 'command', 'kickstart', 'env', 'enabled', 'resume', 'submit_delay_ms', 'profile'] as const;
+type Field = (typeof AGENT_FIELDS)[number];
+const PER_AGENT_ONLY: ReadonlySet<Field> = new Set(['command', 'kickstart', 'profile']);
+const DEFAULT_FIELDS = AGENT_FIELDS.filter((f) => !PER_AGENT_ONLY.has(f));
+const TOP_LEVEL_KEYS = ['defaults', 'agents', 'profiles'];
+// Profile fields a roster may set (lib/runtimes/profiles.ts ProfileOverrides), by kind.
+const PROFILE_TEXT = ['extends', 'reset', 'reset_confirm', 'submit_key', 'input_prompt', 'input_placeholder', 'attribution'] as const;
+const PROFILE_LISTS = ['launch', 'resume', 'busy', 'idle', 'approval', 'clear'] as const;
+const PROFILE_FIELDS = [...PROFILE_TEXT, ...PROFILE_LISTS, 'submit_delay_ms', 'bracketed'];
+const RUNTIME_RE = /^[a-z0-9][a-z0-9_-]*$/;
+const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const RESERVED_ENV_PREFIX = 'MOSAIC_AGENT_';
+const MAX_SUBMIT_DELAY_MS = 10_000;
+const DEFAULT_RUNTIME = 'pi';
+
+/** The settings one mapping (an agent or `defaults`) gives, before merging. */
+interface Settings {
+  runtime?: string;
+  workdir?: { path: string; node: Node };
+  command?: string;
+  kickstart?: string;
+  env?: Record<string, string>;
+  enabled?: boolean;
+  resume?: boolean;
+  submit_delay_ms?: number;
+  profile?: ProfileOverrides;
+}
+
+interface ParseOptions {
+  home: string;
+  /** Default true: each workdir must exist and be a directory. */
+  checkWorkdirs?: boolean;
+}
+
+/** Records issues at node positions. */
+class Issues {
+  readonly list: RosterIssue[] = [];
+  constructor(private readonly file: string, private readonly lines: LineCounter) {}
+
+  atOffset(offset: number, message: string): void {
+    const { line, col } = this.lines.linePos(offset);
+    this.list.push({ file: this.file, line, column: col, message });
+  }
+
+  at(node: Node | null | undefined, message: string): void {
+    this.atOffset(node?.range?.[0] ?? 0, message);
+  }
+}
+
+/** Parse and validate a roster (YAML or JSON); throws a RosterError listing every problem. */
+export function parseRoster(text: string, file: string, opts: ParseOptions): Roster {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const issues = new Issues(file, lines);
+  const agentsMap = doc.get('agents', true);
+
+  let syntaxBroken = false;
+  for (const err of doc.errors) {
+    if (err.code === 'DUPLICATE_KEY') {
+      issues.atOffset(err.pos[0], duplicateKeyMessage(doc, err.pos[0], agentsMap, lines));
+    } else {
+      syntaxBroken = true;
+      const message = err.code === 'MULTIPLE_DOCS' ? 'a roster is one document; remove the second `---` and what follows it' : err.message;
+      issues.atOffset(err.pos[0], `YAML syntax: ${message}`);
+    }
+  }
+  // A document that did not parse has unreliable shapes and positions: report
+  // the syntax errors alone rather than a cascade of guesses built on them.
+  if (syntaxBroken) throw new RosterError(sortIssues(issues.list));
+
+  const agents = validate(doc, issues, opts);
+  if (issues.list.length > 0) throw new RosterError(sortIssues(issues.list));
+  return { file, agents };
+}
+
+/** Read and parse the roster file; a missing file is a FleetError saying how to make one. */
+export function loadRoster(file: string, opts: ParseOptions): Roster {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new FleetError(
+        `no roster at ${file}`,
+        'create it (see examples/mixed-fleet.yaml in the package) or point MOSAIC_FLEET_ROSTER at one',
+      );
+    }
+    throw new FleetError(`cannot read the roster ${file}: ${(err as Error).message}`, 'check that it is a readable file');
+  }
+  return parseRoster(text, file, opts);
+}
+
+function sortIssues(list: RosterIssue[]): RosterIssue[] {
+  return [...list].sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+function deref(doc: Document, node: unknown): Node | null {
+  if (isAlias(node)) return (node.resolve(doc) as Node | undefined) ?? null;
+  return (node as Node | null) ?? null;
+}
+
+/**
+ * A key as written: plain scalars keep their source text, so `007:` names the
+ * agent "007" rather than the number 7.
+ */
+function keyText(key: unknown): string {
+  if (isScalar(key)) {
+    if (typeof key.value === 'string') return key.value;
+    if (key.source !== undefined) return key.source;
+    return String(key.value ?? '');
+  }
+  return '';
+}
+
+/** What a node is, for messages: "a list", "the number 5", "nothing". */
+function describe(node: Node | null): string {
+  if (node === null) return 'nothing';
+  if (isMap(node)) return 'a map';
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) {
+    const v = node.value;
+    if (v === null || v === undefined) return 'nothing';
+    if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
+    if (typeof v === 'boolean') return `the boolean ${v}`;
+    if (typeof v === 'number' || typeof v === 'bigint') return `the number ${node.source ?? String(v)}`;
+  }
+  return 'something else';
+}
+
+function duplicateKeyMessage(doc: Document, offset: number, agentsMap: unknown, lines: LineCounter): string {
+  let message = 'duplicate key';
+  visit(doc, {
+    Map(_, map) {
+      const dup = map.items.find((p) => isScalar(p.key) && p.key.range?.[0] === offset);
+      if (!dup) return undefined;
+      const name = keyText(dup.key);
+      const first = map.items.find((p) => keyText(p.key) === name);
+      const start = isScalar(first?.key) ? first.key.range?.[0] : undefined;
+      const pos = start === undefined ? undefined : lines.linePos(start);
+      const where = pos ? ` (first at line ${pos.line}, column ${pos.col})` : '';
+      message = map === agentsMap ? `agent ${JSON.stringify(name)} is defined twice${where}` : `duplicate key ${JSON.stringify(name)}${where}`;
+      return visit.BREAK;
+    },
+  });
+  return message;
+}
+
+/** Validate the document, pushing every issue; the agents are only used when there are none. */
+function validate(doc: Document, issues: Issues, opts: ParseOptions): AgentConfig[] {
+  const top = deref(doc, doc.contents);
+  if (top === null || (isScalar(top) && (top.value === null || top.value === undefined))) {
+    issues.atOffset(0, 'the roster is empty (it needs an `agents:` map)');
+    return [];
+  }
+  if (!isMap(top)) {
+    issues.at(top, `the roster must be a map with an \`agents:\` key, not ${describe(top)}`);
+    return [];
+  }
+
+  let defaults: Settings = {};
+  let agentsPair: Pair | undefined;
+  const profiles = new Map<string, ProfileOverrides>();
+  for (const pair of uniquePairs(top)) {
+    const key = keyText(pair.key);
+    if (key === 'defaults') {
+      const node = deref(doc, pair.value);
+      if (isMap(node)) defaults = readSettings(doc, node, 'defaults', DEFAULT_FIELDS, issues, opts.home);
+      else if (!isNothing(node)) issues.at(node, `\`defaults\` must be a map of agent fields, not ${describe(node)}`);
+    } else if (key === 'agents') {
+      agentsPair = pair;
+    } else if (key === 'profiles') {
+      const node = deref(doc, pair.value);
+      if (isMap(node)) {
+        for (const p of uniquePairs(node)) {
+          const name = keyText(p.key);
+          if (!RUNTIME_RE.test(name)) issues.at(p.key as Node, `profile name ${JSON.stringify(name)} is not a runtime name (lower-case letters, digits, '_' and '-')`);
+          const body = deref(doc, p.value);
+          if (isMap(body)) profiles.set(name, readProfile(doc, body, `profile ${JSON.stringify(name)}`, issues));
+          else issues.at(body ?? (p.key as Node), `profile ${JSON.stringify(name)} must be a map of profile fields, not ${describe(body)}`);
+        }
+      } else if (!isNothing(node)) issues.at(node, `\`profiles\` must be a map of runtime name to profile fields, not ${describe(node)}`);
+    } else {
+      issues.at(pair.key as Node, `unknown top-level key ${JSON.stringify(key)} (allowed: ${TOP_LEVEL_KEYS.join(', ')})`);
+    }
+  }
+
+  if (agentsPair === undefined) {
+    issues.at(top, 'the roster has no `agents:` map (add `agents:` with one entry per agent name)');
+    return [];
+  }
+  const agentsNode = deref(doc, agentsPair.value);
+  if (!isMap(agentsNode)) {
+    issues.at(isNothing(agentsNode) ? (agentsPair.key as Node) : agentsNode, `\`agents\` must be a map of agent name to settings, not ${describe(agentsNode)}`);
+    return [];
+  }
+
+  const checked = new Map<string, string | undefined>();
+  const workdirProblem = (path: string): string | undefined => {
+    if (!checked.has(path)) checked.set(path, directoryProblem(path));
+    return checked.get(path);
+  };
+  const reportedAt = new Set<Node>();
+
+  const agents: AgentConfig[] = [];
+  for (const pair of uniquePairs(agentsNode)) {
+    const keyNode = pair.key as Node;
+    const name = keyText(pair.key);
+    const where = `agent ${JSON.stringify(name)}`;
+    const problem = name.startsWith('_')
+      ? "names starting with '_' are reserved for the fleet's own tmux sessions"
+      : nameProblem(name);
+    if (problem) issues.at(keyNode, `invalid agent name ${JSON.stringify(name)}: ${problem}`);
+
+    const node = deref(doc, pair.value);
+    let own: Settings = {};
+    if (isMap(node)) own = readSettings(doc, node, where, AGENT_FIELDS, issues, opts.home);
+    else if (!isNothing(node)) issues.at(node, `${where} must be a map of settings, not ${describe(node)}`);
+
+    const workdir = own.workdir ?? defaults.workdir;
+    const workdirPath = workdir?.path ?? resolve(opts.home);
+    if (opts.checkWorkdirs !== false) {
+      const trouble = workdirProblem(workdirPath);
+      // A workdir from `defaults` is reported once, at `defaults`, not once per agent.
+      const at = workdir?.node ?? keyNode;
+      if (trouble && !reportedAt.has(at)) {
+        reportedAt.add(at);
+        const whose = workdir === undefined ? `${where}: workdir ${workdirPath} (the home directory, as none is set)` : `${workdir === defaults.workdir ? 'defaults' : where}: workdir ${workdirPath}`;
+        issues.at(at, `${whose} ${trouble}`);
+      }
+    }
+
+    const agent: AgentConfig = {
+      name,
+      runtime: own.runtime ?? defaults.runtime ?? DEFAULT_RUNTIME,
+      workdir: workdirPath,
+      env: { ...defaults.env, ...own.env },
+      enabled: own.enabled ?? defaults.enabled ?? true,
+      resume: own.resume ?? defaults.resume ?? false,
+    };
+    if (own.command !== undefined) agent.command = own.command;
+    if (own.kickstart !== undefined) agent.kickstart = own.kickstart;
+    const delay = own.submit_delay_ms ?? defaults.submit_delay_ms;
+    if (delay !== undefined) agent.submit_delay_ms = delay;
+    // The runtime's own profile from `profiles:`, then this agent's changes to it.
+    const custom = profiles.get(agent.runtime);
+    if (custom || own.profile) agent.profile = { ...custom, ...own.profile };
+    agents.push(agent);
+  }
+  return agents;
+}
+
+function isNothing(node: Node | null): boolean {
+  return node === null || (isScalar(node) && (node.value === null || node.value === undefined));
+}
+
+/** A map's pairs, skipping repeated keys (the parser already reported them). */
+function uniquePairs(map: YAMLMap): Pair[] {
+  const seen = new Set<string>();
+  const out: Pair[] = [];
+  for (const pair of map.items as Pair[]) {
+    const key = keyText(pair.key);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(pair);
+  }
+  return out;
+}
+
+function directoryProblem(path: string): string | undefined {
+  try {
+    return statSync(path).isDirectory() ? undefined : 'is not a directory';
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? 'does not exist (create it or fix the path)' : `cannot be read (${code ?? 'error'})`;
+  }
+}
+
+/** Read one mapping of agent fields; type errors become issues and the field is left out. */
+function readSettings(
+  doc: Document,
+  map: YAMLMap,
+  where: string,
+  allowed: readonly Field[],
+  issues: Issues,
+  home: string,
+): Settings {
+  const out: Settings = {};
+  for (const pair of uniquePairs(map)) {
+    const keyNode = pair.key as Node;
+    const field = keyText(pair.key);
+    const node = deref(doc, pair.value);
+    if (!(allowed as readonly string[]).includes(field)) {
+      const why = PER_AGENT_ONLY.has(field as Field)
+        ? `${field} cannot have a default; set it on the agent that needs it`
+        : `allowed: ${allowed.join(', ')}`;
+      issues.at(keyNode, `${where}: unknown field ${JSON.stringify(field)} (${why})`);
+      continue;
+    }
+    const at = node ?? keyNode;
+    const wrongType = (what: string) => issues.at(at, `${where}: ${field} must be ${what}, not ${describe(node)}`);
+    const text = (): string | undefined => {
+      if (isScalar(node) && typeof node.value === 'string') return node.value;
+      wrongType('a string');
+      return undefined;
+    };
+    const flag = (): boolean | undefined => {
+      if (isScalar(node) && typeof node.value === 'boolean') return node.value;
+      wrongType('true or false');
+      return undefined;
+    };
+    const encodable = (value: string, what: string): boolean => {
+      const bad = unencodable(value);
+      if (bad) issues.at(at, `${where}: ${what} contains ${bad}, which an env file cannot carry`);
+      return !bad;
+    };
+
+    const f = field as Field;
+    switch (f) {
+      case 'runtime': {
+        const v = text();
+        if (v === undefined) break;
+        if (!RUNTIME_RE.test(v)) {
+          issues.at(at, `${where}: runtime ${JSON.stringify(v)} is not a runtime name (lower-case letters, digits, '_' and '-', such as pi or shell)`);
+        } else out.runtime = v;
+        break;
+      }
+      case 'workdir': {
+        const v = text();
+        if (v === undefined) break;
+        const expanded = expandHome(v, home);
+        if (v === '') issues.at(at, `${where}: workdir is empty (leave it out to use the home directory)`);
+        else if (/^~[^/]/.test(v)) issues.at(at, `${where}: workdir ${JSON.stringify(v)}: only ~ and ~/… are expanded; write the full path`);
+        else if (!isAbsolute(expanded)) issues.at(at, `${where}: workdir ${JSON.stringify(v)} must be absolute or start with ~/`);
+        else if (encodable(v, 'workdir')) out.workdir = { path: resolve(expanded), node: at };
+        break;
+      }
+      case 'command':
+      case 'kickstart': {
+        const v = text();
+        if (v === undefined) break;
+        if (v.trim() === '') issues.at(at, `${where}: ${f} is empty (leave it out instead)`);
+        else if (encodable(v, f)) out[f] = v;
+        break;
+      }
+      case 'enabled':
+      case 'resume': {
+        const v = flag();
+        if (v !== undefined) out[f] = v;
+        break;
+      }
+      case 'submit_delay_ms': {
+        const v = isScalar(node) ? node.value : undefined;
+        if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_SUBMIT_DELAY_MS) out.submit_delay_ms = v;
+        else wrongType(`a whole number of milliseconds from 0 to ${MAX_SUBMIT_DELAY_MS}`);
+        break;
+      }
+      case 'env': {
+        if (isMap(node)) out.env = readEnv(doc, node, where, issues);
+        else wrongType('a map of NAME: value');
+        break;
+      }
+      case 'profile': {
+        if (isMap(node)) out.profile = readProfile(doc, node, `${where}: profile`, issues);
+        else wrongType('a map of profile fields');
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** Read a map of profile fields (see ProfileOverrides in lib/runtimes/profiles.ts). */
+function readProfile(doc: Document, map: YAMLMap, where: string, issues: Issues): ProfileOverrides {
+  const out: Record<string, unknown> = {};
+  for (const pair of uniquePairs(map)) {
+    const field = keyText(pair.key);
+    const node = deref(doc, pair.value);
+    const at = node ?? (pair.key as Node);
+    if (!PROFILE_FIELDS.includes(field)) {
+      issues.at(pair.key as Node, `${where}: unknown field ${JSON.stringify(field)} (allowed: ${PROFILE_FIELDS.join(', ')})`);
+      continue;
+    }
+    const value = node === null ? undefined : node.toJSON();
+    if ((PROFILE_TEXT as readonly string[]).includes(field)) {
+      if (typeof value === 'string' && value !== '') out[field] = value;
+      else issues.at(at, `${where}: ${field} must be a non-empty string, not ${describe(node)}`);
+    } else if ((PROFILE_LISTS as readonly string[]).includes(field)) {
+      // A launch or resume command, or clear's keys, may be written as one string of words.
+      const words = field === 'launch' || field === 'resume' || field === 'clear';
+      const list = typeof value === 'string' && words ? value.split(/\s+/).filter(Boolean) : value;
+      // An empty clear: this runtime's input is never cleared before a send.
+      if (Array.isArray(list) && list.every((x) => typeof x === 'string' && x !== '') && (list.length > 0 || field === 'clear')) out[field] = list;
+      else issues.at(at, `${where}: ${field} must be a list of non-empty strings, not ${describe(node)}`);
+    } else if (field === 'submit_delay_ms') {
+      if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_SUBMIT_DELAY_MS) out[field] = value;
+      else issues.at(at, `${where}: submit_delay_ms must be a whole number of milliseconds from 0 to ${MAX_SUBMIT_DELAY_MS}, not ${describe(node)}`);
+    } else if (field === 'bracketed') {
+      if (typeof value === 'boolean') out[field] = value;
+      else issues.at(at, `${where}: bracketed must be true or false, not ${describe(node)}`);
+    }
+  }
+  if (typeof out.extends === 'string' && !runtimeNames().includes(out.extends)) {
+    issues.at(map, `${where}: extends ${JSON.stringify(out.extends)} is not a built-in runtime (${runtimeNames().join(', ')})`);
+  }
+  return out as ProfileOverrides;
+}
+
+function readEnv(doc: Document, map: YAMLMap, where: string, issues: Issues): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of uniquePairs(map)) {
+    const keyNode = pair.key as Node;
+    const key = keyText(pair.key);
+    const node = deref(doc, pair.value);
+    if (!ENV_KEY_RE.test(key)) {
+      issues.at(keyNode, `${where}: env name ${JSON.stringify(key)} is not a variable name (letters, digits and '_', not starting with a digit)`);
+    } else if (key.startsWith(RESERVED_ENV_PREFIX)) {
+      const field = key.slice(RESERVED_ENV_PREFIX.length).toLowerCase();
+      const instead = (AGENT_FIELDS as readonly string[]).includes(field) ? `use the ${field} field instead` : `${RESERVED_ENV_PREFIX}* are set from the agent's fields`;
+      issues.at(keyNode, `${where}: env name ${key} is reserved (${instead})`);
+    }
+    if (node !== null && !isScalar(node)) {
+      issues.at(node, `${where}: env ${key} must be a single value (string, number or boolean), not ${describe(node)}`);
+      continue;
+    }
+    const value = node === null ? '' : scalarText(node);
+    const bad = unencodable(value);
+    if (bad) issues.at(node ?? keyNode, `${where}: env ${key} contains ${bad}, which an env file cannot carry`);
+    env[key] = value;
+  }
+  return env;
+}
+
+/** A scalar as the user wrote it: `1.0` stays "1.0", `0x1F` stays "0x1F", an empty value is "". */
+function scalarText(node: Node): string {
+  if (!isScalar(node)) return '';
+  const v = node.value;
+  if (typeof v === 'string') return v;
+  if (v === null || v === undefined) return '';
+  return node.source ?? String(v);
+}
+
+function expandHome(path: string, home: string): string {
+  if (path === '~') return home;
+  if (path.startsWith('~/')) return join(home, path.slice(2));
+  return path;
+}
+
+/**
+ * What an env file value cannot hold. systemd.exec(5) excludes NUL,
+ * noncharacters and U+FEFF; with systemd 252 a noncharacter or invalid UTF-8
+ * anywhere in the file fails the whole file, so the unit does not start.
+ */
+function unencodable(value: string): string | undefined {
+  for (const ch of value) {
+    const cp = ch.codePointAt(0)!;
+    const hex = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+    if (cp === 0) return 'a NUL character';
+    if (cp >= 0xd800 && cp <= 0xdfff) return `an unpaired surrogate (${hex})`;
+    if (cp === 0xfeff) return 'a byte order mark (U+FEFF)';
+    if ((cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) === 0xfffe) return `the noncharacter ${hex}`;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------
+// Env files
+
+const MARKER_PREFIX = '# Written by mosaic-agent apply from ';
+const MARKER_SUFFIX = '; edit the roster, not this file.';
+
+/** The first line of every env file apply writes. */
+function markerLine(rosterPath: string): string {
+  // A line break in the path would end the comment early and turn the rest
+  // into an assignment.
+  return `${MARKER_PREFIX}${rosterPath.replace(/[\r\n]/g, '?')}${MARKER_SUFFIX}`;
+}
+
+/**
+ * One value for an EnvironmentFile=. Single quotes are verbatim in systemd
+ * since v241 (systemd.exec(5): "No backslash-escape sequences are
+ * recognized", and they may span lines), and an embedded ' is written as
+ * '"'"' (close, a double-quoted quote, reopen), which systemd and sh both
+ * join into one word. This avoids backslashes entirely: inside double quotes
+ * systemd 241-246 kept `\\` and `\$` as two characters and only v247 made
+ * them shell-like. The same text is also safe to `.` from a POSIX shell.
+ */
+export function quoteEnvValue(value: string): string {
+  return `'${value.replaceAll("'", `'"'"'`)}'`;
+}
+
+/** The env file for one agent: a marker line, then our MOSAIC_AGENT_* keys, then the agent's env, each sorted. */
+export function renderEnvFile(agent: AgentConfig, rosterPath: string): string {
+  const ours: Record<string, string> = {
+    MOSAIC_AGENT_RUNTIME: agent.runtime,
+    MOSAIC_AGENT_WORKDIR: agent.workdir,
+  };
+  if (agent.command !== undefined) ours.MOSAIC_AGENT_COMMAND = agent.command;
+  if (agent.kickstart !== undefined) ours.MOSAIC_AGENT_KICKSTART = agent.kickstart;
+  if (agent.resume) ours.MOSAIC_AGENT_RESUME = '1';
+  if (agent.submit_delay_ms !== undefined) ours.MOSAIC_AGENT_SUBMIT_DELAY_MS = String(agent.submit_delay_ms);
+  if (agent.profile !== undefined) ours.MOSAIC_AGENT_PROFILE = JSON.stringify(agent.profile);
+
+  for (const key of Object.keys(agent.env)) {
+    if (!ENV_KEY_RE.test(key) || key.startsWith(RESERVED_ENV_PREFIX)) {
+      throw new FleetError(`agent ${JSON.stringify(agent.name)}: env name ${JSON.stringify(key)} cannot go into an env file`, 'use a variable name that does not start with MOSAIC_AGENT_');
+    }
+  }
+  const lines = [markerLine(rosterPath)];
+  for (const group of [ours, agent.env]) {
+    for (const key of Object.keys(group).sort(byCodeUnit)) lines.push(`${key}=${quoteEnvValue(group[key]!)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Parse an env file as systemd's EnvironmentFile= does (src/basic/env-file.c,
+ * v247 and later; documented in systemd.exec(5)): `#`/`;` comment lines, lines
+ * without `=` ignored, unquoted values trimmed with `\` escaping the next
+ * character (and `\` + newline continuing the line), '…' verbatim,
+ * "…" with `\"` `\\` `` \` `` `\$` unescaped and other backslashes kept,
+ * quoted parts joined to what follows them, CR ending a line like LF, and
+ * the last assignment of a key winning. No `$VAR` expansion: systemd does none.
+ */
+export function parseEnvFile(text: string): Record<string, string> {
+  const NEWLINE = '\n\r';
+  const WHITESPACE = ' \t\n\r';
+  const SHELL_NEED_ESCAPE = '"\\`$';
+  type State = 'preKey' | 'key' | 'preValue' | 'value' | 'valueEscape' | 'single' | 'double' | 'doubleEscape' | 'comment' | 'commentEscape';
+
+  const out: Record<string, string> = {};
+  let state: State = 'preKey';
+  let key = '';
+  let value = '';
+  // Where trailing whitespace starts, so it can be cut off (-1: none pending).
+  let keyWs = -1;
+  let valueWs = -1;
+
+  const push = (trimValue: boolean) => {
+    const k = keyWs >= 0 ? key.slice(0, keyWs) : key;
+    const v = trimValue && valueWs >= 0 ? value.slice(0, valueWs) : value;
+    delete out[k]; // the last assignment wins and is listed last, as in systemd
+    out[k] = v;
+    key = '';
+    value = '';
+  };
+
+  for (const c of text) {
+    switch (state) {
+      case 'preKey':
+        if (c === '#' || c === ';') state = 'comment';
+        else if (!WHITESPACE.includes(c)) {
+          state = 'key';
+          keyWs = -1;
+          key = c;
+        }
+        break;
+      case 'key':
+        if (NEWLINE.includes(c)) {
+          state = 'preKey';
+          key = '';
+        } else if (c === '=') {
+          state = 'preValue';
+          valueWs = -1;
+        } else {
+          if (!WHITESPACE.includes(c)) keyWs = -1;
+          else if (keyWs < 0) keyWs = key.length;
+          key += c;
+        }
+        break;
+      case 'preValue':
+        if (NEWLINE.includes(c)) {
+          state = 'preKey';
+          push(false);
+        } else if (c === "'") state = 'single';
+        else if (c === '"') state = 'double';
+        else if (c === '\\') state = 'valueEscape';
+        else if (!WHITESPACE.includes(c)) {
+          state = 'value';
+          value += c;
+        }
+        break;
+      case 'value':
+        if (NEWLINE.includes(c)) {
+          state = 'preKey';
+          push(true);
+        } else if (c === '\\') {
+          state = 'valueEscape';
+          valueWs = -1;
+        } else {
+          if (!WHITESPACE.includes(c)) valueWs = -1;
+          else if (valueWs < 0) valueWs = value.length;
+          value += c;
+        }
+        break;
+      case 'valueEscape':
+        state = 'value';
+        if (!NEWLINE.includes(c)) value += c;
+        break;
+      case 'single':
+        if (c === "'") state = 'preValue';
+        else value += c;
+        break;
+      case 'double':
+        if (c === '"') state = 'preValue';
+        else if (c === '\\') state = 'doubleEscape';
+        else value += c;
+        break;
+      case 'doubleEscape':
+        state = 'double';
+        if (SHELL_NEED_ESCAPE.includes(c)) value += c;
+        else if (c !== '\n') value += `\\${c}`;
+        break;
+      case 'comment':
+        if (c === '\\') state = 'commentEscape';
+        else if (NEWLINE.includes(c)) state = 'preKey';
+        break;
+      case 'commentEscape':
+        // Since v254 a backslash at the end of a comment no longer continues it.
+        state = NEWLINE.includes(c) ? 'preKey' : 'comment';
+        break;
+    }
+  }
+  if (state === 'value') push(true);
+  else if (state === 'preValue' || state === 'valueEscape' || state === 'single' || state === 'double' || state === 'doubleEscape') push(false);
+  return out;
+}
+
+/** The values of an env file as systemd reads them; a missing file has none. */
+export function readEnvValues(file: string): Record<string, string> {
+  try {
+    return parseEnvFile(readFileSync(file, 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new FleetError(`cannot read ${file}: ${(err as Error).message}`, `chmod 600 ${file}`);
+  }
+}
+
+/** Was this env file written by apply (rather than by hand)? */
+export function isAppliedEnvFile(text: string): boolean {
+  const first = text.split('\n', 1)[0]!;
+  return first.startsWith(MARKER_PREFIX) && first.endsWith(MARKER_SUFFIX);
+}
+
+// ---------------------------------------------------------------------------
+// Planning
+
+export type PlanAction = {
+  kind: 'create' | 'update' | 'unchanged' | 'orphan' | 'disable';
+  name: string;
+  reason: string;
+  /** An update a running agent takes without a restart (see liveChange). */
+  live?: true;
+};
+
+/**
+ * Profile fields that only change how a message is sent, how the screen is
+ * read, or how a reset is typed: agent-send, status and reset read them from
+ * the session (@mosaic_profile), so a running agent takes them in place.
+ */
+export const LIVE_PROFILE_FIELDS: ReadonlySet<string> = new Set([
+  'submit_delay_ms', 'submit_key', 'bracketed', 'clear', 'busy', 'idle', 'approval', 'input_prompt', 'input_placeholder', 'reset', 'reset_confirm',
+]);
+// Env file keys of the same kind: only the sending side reads them.
+const LIVE_KEYS: ReadonlySet<string> = new Set(['MOSAIC_AGENT_SUBMIT_DELAY_MS']);
+
+function profileFields(json: string | undefined): Record<string, unknown> {
+  try {
+    const v: unknown = json ? JSON.parse(json) : {};
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { unreadable: json };
+  } catch {
+    return { unreadable: json };
+  }
+}
+
+/**
+ * Whether going from one env file text to another changes only what a
+ * running agent takes without a restart (issue #13: a submit_delay_ms change
+ * restarted a busy agent and lost its task). A change of nothing at all (the
+ * roster moved, the file was reformatted) is live too.
+ */
+export function liveChange(before: string, after: string): boolean {
+  const a = parseEnvFile(before);
+  const b = parseEnvFile(after);
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (a[key] === b[key] || LIVE_KEYS.has(key)) continue;
+    if (key !== 'MOSAIC_AGENT_PROFILE') return false;
+    const pa = profileFields(a[key]);
+    const pb = profileFields(b[key]);
+    for (const field of new Set([...Object.keys(pa), ...Object.keys(pb)])) {
+      if (JSON.stringify(pa[field]) !== JSON.stringify(pb[field]) && !LIVE_PROFILE_FIELDS.has(field)) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Desired agents against the env files apply wrote before (`current`) and the
+ * hand-made ones (never touched): one action per roster agent in roster
+ * order, then one per orphaned applied file by name. The reasons speak of a
+ * plan (`will be written`) unless `done`: an apply that carried it out.
+ */
+export function planApply(roster: Roster, current: Map<string, string>, handMade: Set<string>, done = false): PlanAction[] {
+  const actions: PlanAction[] = [];
+  const wanted = new Set<string>();
+  for (const agent of roster.agents) {
+    wanted.add(agent.name);
+    const file = `${agent.name}.env`;
+    let kind: PlanAction['kind'];
+    let reason: string;
+    let live = false;
+    if (handMade.has(agent.name)) {
+      kind = 'unchanged';
+      reason = `${file} was not written by apply and is left as it is (delete it to let the roster manage this agent)`;
+    } else {
+      const desired = renderEnvFile(agent, roster.file);
+      const existing = current.get(agent.name);
+      if (existing === undefined) {
+        kind = 'create';
+        reason = `new agent: ${file} ${done ? 'written' : 'will be written'}`;
+      } else if (existing === desired) {
+        kind = 'unchanged';
+        reason = `${file} is up to date`;
+      } else {
+        kind = 'update';
+        reason = `${file}: ${describeChange(existing, desired)}`;
+        live = liveChange(existing, desired);
+      }
+    }
+    if (!agent.enabled) {
+      reason = `enabled: false in the roster; ${kind === 'unchanged' ? reason : `${kind}: ${reason}`}`;
+      kind = 'disable';
+      live = false;
+    }
+    actions.push({ kind, name: agent.name, reason, ...(live ? { live: true as const } : {}) });
+  }
+  for (const name of [...current.keys()].filter((n) => !wanted.has(n) && !handMade.has(n)).sort(byCodeUnit)) {
+    actions.push({ kind: 'orphan', name, reason: `${name}.env was written by apply but ${name} is no longer in the roster (removed with --prune)` });
+  }
+  return actions;
+}
+
+/** Which keys differ between two env file texts, for an update's reason. */
+function describeChange(before: string, after: string): string {
+  const a = parseEnvFile(before);
+  const b = parseEnvFile(after);
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort(byCodeUnit);
+  const added = keys.filter((k) => !(k in a));
+  const removed = keys.filter((k) => !(k in b));
+  const changed = keys.filter((k) => k in a && k in b && a[k] !== b[k]);
+  const parts: string[] = [];
+  if (changed.length) parts.push(`changed ${changed.join(', ')}`);
+  if (added.length) parts.push(`added ${added.join(', ')}`);
+  if (removed.length) parts.push(`removed ${removed.join(', ')}`);
+  if (parts.length > 0) return parts.join('; ');
+  const firstLine = (t: string) => t.split('\n', 1)[0];
+  if (firstLine(before) !== firstLine(after)) return 'written from another roster file';
+  return 'edited by hand since apply wrote it (same values, different text)';
+}
+
+/** Read the env files in `dir`: those apply wrote (name -> text) and the hand-made ones. */
+export function readEnvFiles(dir: string): { applied: Map<string, string>; handMade: Set<string> } {
+  const applied = new Map<string, string>();
+  const handMade = new Set<string>();
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { applied, handMade };
+    throw new FleetError(`cannot read the env file directory ${dir}: ${(err as Error).message}`, 'check its permissions');
+  }
+  for (const entry of entries) {
+    if (!entry.name.endsWith('.env')) continue;
+    const name = basename(entry.name, '.env');
+    if (nameProblem(name) || name.startsWith('_')) continue; // not an agent's file: no unit could read it as one
+    // Only a regular file can be apply's own: a symlink or anything else was put there by hand.
+    const text = entry.isFile() ? readFileSync(join(dir, entry.name), 'utf8') : '';
+    if (entry.isFile() && isAppliedEnvFile(text)) applied.set(name, text);
+    else handMade.add(name);
+  }
+  return { applied, handMade };
+}

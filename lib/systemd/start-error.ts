@@ -1,0 +1,80 @@
+// Why an agent's last start failed, in start-agent-session's own words.
+//
+// When a start fails, `systemctl start` only says "the control process exited
+// with error code"; the reason went to the unit's stderr, which is the journal
+// where there is one and nowhere a tool can read where there is none (these
+// machines, containers). So start-agent-session also writes its error to
+// $XDG_RUNTIME_DIR/mosaic-fleet/start-error/NAME (gone at reboot, like the
+// start itself), a successful start removes it, and apply, start, restart and
+// reset print it when systemctl fails (issue #13).
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { FleetError } from '../core/errors.js';
+import { writeFileAtomic } from '../core/fsutil.js';
+import { runtimeDir } from '../core/paths.js';
+import { agentOfUnit, systemctl } from './systemd.js';
+
+function startErrorFile(name: string, env: NodeJS.ProcessEnv): string {
+  return join(runtimeDir(env), 'start-error', name);
+}
+
+/** Record why the agent's start failed (start-agent-session, as it fails). */
+export function recordStartError(name: string, text: string, env: NodeJS.ProcessEnv = process.env): void {
+  const file = startErrorFile(name, env);
+  mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
+  writeFileAtomic(file, `${text.trimEnd()}\n`, 0o600);
+}
+
+/** Forget an earlier start error (the agent started). */
+export function clearStartError(name: string, env: NodeJS.ProcessEnv = process.env): void {
+  rmSync(startErrorFile(name, env), { force: true });
+}
+
+/** The agent's start error if it was written at or after `sinceMs` (epoch ms). */
+export function startErrorSince(name: string, sinceMs: number, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const file = startErrorFile(name, env);
+  try {
+    // mtime has whole-second resolution on some filesystems: a second of slack.
+    if (statSync(file).mtimeMs < sinceMs - 1000) return undefined;
+    return readFileSync(file, 'utf8').trimEnd();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The agents' own start errors written at or after `sinceMs`, as one error; undefined when none wrote one. */
+export function ownStartFailure(what: string, units: readonly string[], sinceMs: number, env: NodeJS.ProcessEnv = process.env): FleetError | undefined {
+  const reasons = units.flatMap((u) => {
+    const name = agentOfUnit(u);
+    const text = name === undefined ? undefined : startErrorSince(name, sinceMs, env);
+    return text === undefined ? [] : [`${name}: ${text}`];
+  });
+  if (reasons.length === 0) return undefined;
+  const failed = reasons.map((r) => r.slice(0, r.indexOf(':')));
+  return new FleetError(
+    `could not ${what}; ${failed.length === 1 ? 'the start said' : 'the starts said'}:\n${reasons.join('\n')}`,
+    `fix it, then: mosaic-agent start ${failed.join(' ')}`,
+  );
+}
+
+/**
+ * The error for a failed `systemctl VERB UNITS`: each agent's own start error
+ * where it wrote one during the call, else what systemctl said.
+ */
+export function startFailure(what: string, units: readonly string[], stderr: string, sinceMs: number, env: NodeJS.ProcessEnv = process.env): FleetError {
+  return (
+    ownStartFailure(what, units, sinceMs, env) ??
+    new FleetError(`systemctl could not ${what}: ${stderr.trim() || 'it failed'}`, `see: systemctl --user status ${units.join(' ')}`)
+  );
+}
+
+/**
+ * `systemctl --user VERB -- UNITS` for starting agents (start, restart); a
+ * failure is reported with the agents' own start errors.
+ */
+export async function startUnits(verb: 'start' | 'restart', units: readonly string[], what: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  if (units.length === 0) return;
+  const since = Date.now();
+  const r = await systemctl([verb, '--', ...units]);
+  if (r.code !== 0) throw startFailure(what, units, r.stderr, since, env);
+}

@@ -48,7 +48,7 @@ import {
 } from 'yaml';
 import { FleetError } from '../core/errors.js';
 import { nameProblem } from '../core/names.js';
-import { runtimeNames, type ProfileOverrides } from '../runtimes/profiles.js';
+import { DEFAULT_RUNTIME, runtimeNames, type ProfileOverrides } from '../runtimes/profiles.js';
 
 export interface AgentConfig {
   name: string;
@@ -107,7 +107,6 @@ const RUNTIME_RE = /^[a-z0-9][a-z0-9_-]*$/;
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RESERVED_ENV_PREFIX = 'MOSAIC_AGENT_';
 const MAX_SUBMIT_DELAY_MS = 10_000;
-const DEFAULT_RUNTIME = 'pi';
 
 /** The settings one mapping (an agent or `defaults`) gives, before merging. */
 interface Settings {

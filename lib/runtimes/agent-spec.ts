@@ -3,7 +3,7 @@
 import { homedir, userInfo } from 'node:os';
 import { fillPlaceholders } from './conversation.js';
 import { FleetError } from '../core/errors.js';
-import { agentProfile, overridesFromJson, type Profile } from './profiles.js';
+import { agentProfile, DEFAULT_RUNTIME, overridesFromJson, type Profile } from './profiles.js';
 import { agentSearchPath, which } from '../core/search-path.js';
 
 export interface AgentSpec {
@@ -54,7 +54,7 @@ export function profileJsonFromEnv(env: NodeJS.ProcessEnv): string | undefined {
 
 /** Read an agent's spec from the environment its unit gave it. */
 export function agentSpecFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): AgentSpec {
-  const runtime = env.MOSAIC_AGENT_RUNTIME || 'pi';
+  const runtime = env.MOSAIC_AGENT_RUNTIME || DEFAULT_RUNTIME;
   const profileJson = profileJsonFromEnv(env);
   const home = env.HOME || homedir();
   const rawWorkdir = env.MOSAIC_AGENT_WORKDIR || home;
@@ -82,7 +82,7 @@ export function unitEnvironment(fleet: Record<string, string>, own: Record<strin
   const user = env.USER || userInfo().username;
   const base: NodeJS.ProcessEnv = { HOME: home, USER: user, LOGNAME: user };
   if (env.SHELL) base.SHELL = env.SHELL;
-  return { ...base, MOSAIC_AGENT_RUNTIME: 'pi', MOSAIC_AGENT_WORKDIR: home, ...fleet, ...own };
+  return { ...base, MOSAIC_AGENT_RUNTIME: DEFAULT_RUNTIME, MOSAIC_AGENT_WORKDIR: home, ...fleet, ...own };
 }
 
 /**

@@ -90,6 +90,12 @@ export interface Profile {
   tested: string;
 }
 
+/**
+ * The runtime of an agent that names none: the one owner of this default
+ * (the agent unit's `Environment=MOSAIC_AGENT_RUNTIME=` must agree: a unit test checks it).
+ */
+export const DEFAULT_RUNTIME = 'pi';
+
 /** Names a shell has as a pane's foreground command. */
 export const SHELL_NAMES: ReadonlySet<string> = new Set(['bash', 'zsh', 'sh', 'dash', 'fish', 'ksh', 'mksh', 'tcsh', 'csh', 'login']);
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { activityOf } from '../../lib/runtimes/activity.js';
-import { profileFor, resolveProfile, runtimeNames } from '../../lib/runtimes/profiles.js';
+import { DEFAULT_RUNTIME, profileFor, resolveProfile, runtimeNames } from '../../lib/runtimes/profiles.js';
 import { inputText } from '../../lib/runtimes/screen.js';
 
 const dir = join(import.meta.dirname, '..', 'fixtures', 'screens');
@@ -111,4 +111,9 @@ test('a runtime of the user\'s own starts from the default or from the profile i
   assert.deepEqual(ext.launch, ['codex', '--profile', 'x']);
   assert.equal(ext.submit.delayMs, 150);
   assert.equal(ext.reset, '/new');
+});
+
+test('the agent unit starts the default runtime that the code falls back to', () => {
+  const unit = readFileSync(join(import.meta.dirname, '..', '..', 'units', 'mosaic-agent@.service'), 'utf8');
+  assert.equal(/^Environment=MOSAIC_AGENT_RUNTIME=(.*)$/m.exec(unit)?.[1], DEFAULT_RUNTIME);
 });

@@ -1,6 +1,6 @@
 // Finding runtimes where users install them. systemd gives user units only
 // /usr/local/bin:/usr/bin:/bin, while pi, claude, codex... usually live under
-// the npm global prefix, ~/.local/bin or an nvm tree (runtime-notes #10).
+// the npm global prefix, ~/.local/bin or an nvm tree (docs/runtime-notes.md #10).
 import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';

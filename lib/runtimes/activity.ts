@@ -28,7 +28,7 @@ export function readsScreen(profile: Profile, pane: { dead: boolean }): boolean 
 
 /**
  * Each agent's activity once two polls in a row agree: one stale line, or a
- * screen caught mid-redraw, must not flip the state (runtime-notes.md,
+ * screen caught mid-redraw, must not flip the state (docs/runtime-notes.md #12,
  * "require two consecutive polls"). `poll` reads the ones it is given (one
  * call for all of them); only those still changing are read again, every
  * `intervalMs`, up to `maxPolls` readings; one that never settles keeps its

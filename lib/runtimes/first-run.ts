@@ -1,7 +1,7 @@
 // First-run blockers: dialogs a runtime shows before it takes any input (an
 // onboarding, a folder-trust question). In an unattended agent an Enter there
 // can pick a preselected "No, exit" and end the agent, so doctor looks for
-// them ahead of time and prints the exact fix. Facts: shared/runtime-notes.md
+// them ahead of time and prints the exact fix. Facts: docs/runtimes.md
 // and the screens in tests/fixtures/screens.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

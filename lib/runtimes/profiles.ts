@@ -1,7 +1,7 @@
 // Runtime profiles: how each agent runtime is launched, how a message is
 // submitted to it, how it is reset and how its screen shows its state. A
 // profile is data; code asks the table instead of testing runtime names.
-// Facts and sources: shared/runtime-notes.md.
+// Facts and sources: docs/runtimes.md and docs/runtime-notes.md.
 import { userInfo } from 'node:os';
 import { DEFAULT_ATTRIBUTION } from './message.js';
 import { basename } from 'node:path';
@@ -117,7 +117,7 @@ const DEFAULT_SUBMIT: SubmitStyle = { delayMs: 150, key: 'Enter', bracketed: tru
 const NO_MARKERS: Markers = { busy: [], idle: [], approval: [] };
 
 // Screens, markers and delays below were read off the real programs in tmux
-// (tests/fixtures/screens/*.txt hold the captures; runtime-notes.md the sources).
+// (tests/fixtures/screens/*.txt hold the captures; docs/runtimes.md the sources).
 // A profile without `attribution` writes the --from line as DEFAULT_ATTRIBUTION.
 const PROFILES: Record<string, Omit<Profile, 'name' | 'attribution'> & { attribution?: string }> = {
   pi: {
@@ -230,7 +230,7 @@ const PROFILES: Record<string, Omit<Profile, 'name' | 'attribution'> & { attribu
     markers: NO_MARKERS,
     input: { kind: 'cursor-line' },
     tui: true,
-    tested: 'not run: Aider is a Python program and is not installed here (profile from runtime-notes.md)',
+    tested: 'not run: Aider is a Python program and is not installed here (profile from docs/runtimes.md)',
   },
 };
 

@@ -98,7 +98,7 @@ export function inputReady(profile: Profile, screen: Screen): boolean {
 /**
  * The last `n` lines of a screen that has text, trailing blank lines dropped:
  * where state markers count. Scrollback above can hold stale markers
- * (runtime-notes, "Stale scrollback"), so the rest is ignored.
+ * (docs/runtime-notes.md #12), so the rest is ignored.
  */
 export function bottomText(lines: string[], n = 25): string {
   let end = lines.length;

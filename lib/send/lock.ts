@@ -1,5 +1,5 @@
 // Per-agent send lock: two senders' paste/Enter pairs must never interleave,
-// or one Enter submits both messages merged (runtime-notes #6). A lock file
+// or one Enter submits both messages merged (docs/runtime-notes.md #6). A lock file
 // created with O_EXCL holds the owner's pid; a lock whose owner is gone (a
 // sender killed mid-send) is taken over instead of blocking the agent forever.
 import { mkdirSync, openSync, closeSync, linkSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';

@@ -1,6 +1,6 @@
 // The tmux transport: delivering messages to agents' panes on the holder's
 // server. Every send resolves the agent's pane id once by exact session name
-// and uses that id for every later call (runtime-notes #1); holds the agent's
+// and uses that id for every later call (docs/runtime-notes.md #1); holds the agent's
 // lock across paste, submit and verify (#6); pastes from a uniquely named
 // buffer loaded through stdin (#3, #4); leaves copy mode first (#5); and
 // checks that the runtime took the message, with at most one rescue Enter (#2).

@@ -1,5 +1,5 @@
 // The holder: the one thing allowed to create the fleet's tmux server
-// (runtime-notes #7). Whoever starts a tmux server owns its cgroup, so the
+// (docs/runtime-notes.md #7). Whoever starts a tmux server owns its cgroup, so the
 // server must be born inside mosaic-tmux-holder.service and nowhere else.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';

@@ -1,6 +1,6 @@
 // Ties an agent unit's life to its agent. The agent runs inside the holder's
 // tmux server, so it lives in the holder's cgroup, not in the agent unit's
-// (runtime-notes #8): the unit needs a process of its own that lives exactly
+// (docs/runtime-notes.md #8): the unit needs a process of its own that lives exactly
 // as long as the agent. That process is lib/systemd/agent-waiter.sh: a ~5 MB perl
 // process blocked on a pidfd (no CPU while the agent lives; a bash loop that
 // checks /proc every 0.5 s where perl or pidfd is missing) instead of a ~45 MB
@@ -102,7 +102,7 @@ export const STOP_GRACE_MS = 5000;
  * pane's process group outlived it: SIGTERM, and SIGKILL after STOP_GRACE_MS.
  * Gemini CLI 0.61 relaunches itself as a child that ignores SIGHUP, and the
  * agent lives in the holder's cgroup, so systemd would not clean up after the
- * unit (runtime-notes #8). Processes that left the group on purpose (a
+ * unit (docs/runtime-notes.md #8). Processes that left the group on purpose (a
  * runtime's own daemon, after setsid) are left alone. False when there was
  * no such session.
  */

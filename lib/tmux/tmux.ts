@@ -377,7 +377,7 @@ export class Tmux {
   /**
    * Load `data` into a named buffer through stdin and paste it into a pane in
    * the same tmux call, deleting the buffer. Loading from stdin has no argv
-   * length limit and no key-name parsing (runtime-notes #3, #4).
+   * length limit and no key-name parsing (docs/runtime-notes.md #3, #4).
    */
   pasteText(buffer: string, paneId: string, data: string, bracketed: boolean, raw = false): Promise<string> {
     return this.must(['load-buffer', '-b', buffer, '-', ';', ...pasteArgs(buffer, paneId, bracketed, true, raw)], `paste into pane ${paneId}`, data);

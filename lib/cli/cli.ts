@@ -18,6 +18,50 @@ export interface FlagSpec {
 
 export type Flags = minimist.ParsedArgs;
 
+/** One option of a command, declared once: parsing and help both come from it. */
+export interface OptionDef {
+  name: string;
+  /** A one-letter alias (`-f` for `--follow`). */
+  alias?: string;
+  /** The value's placeholder in the help (`FILE`, `N`); without one the option is a switch. */
+  value?: string;
+  help: string;
+}
+
+/** A command's help and options. */
+export interface CommandDef {
+  /** What follows `Usage: TOOL COMMAND`, options left out (they are listed). */
+  usage: string;
+  about: string;
+  options?: OptionDef[];
+  examples?: string[];
+}
+
+/** The parser spec of a command's options. */
+export function flagSpec(options: readonly OptionDef[] = []): FlagSpec {
+  return {
+    string: options.filter((o) => o.value !== undefined).map((o) => o.name),
+    boolean: options.filter((o) => o.value === undefined).map((o) => o.name),
+    alias: Object.fromEntries(options.filter((o) => o.alias).map((o) => [o.alias!, o.name])),
+  };
+}
+
+/** A command's help text: usage, what it does, its options (as parsed), examples. */
+export function commandHelp(tool: string, command: string, def: CommandDef): string {
+  const opts = def.options ?? [];
+  const left = opts.map((o) => `${o.alias ? `-${o.alias}, ` : ''}--${o.name}${o.value ? ` ${o.value}` : ''}`);
+  const width = Math.max(0, ...left.map((l) => l.length));
+  return [
+    `Usage: ${tool} ${command}${def.usage ? ` ${def.usage}` : ''}${opts.length ? ' [options]' : ''}`,
+    '',
+    def.about,
+    ...(opts.length ? ['', 'Options:', ...opts.map((o, i) => `  ${left[i]!.padEnd(width)}  ${o.help}`)] : []),
+    ...(def.examples?.length ? ['', 'Examples:', ...def.examples.map((e) => `  ${e}`)] : []),
+  ].join('\n');
+}
+
+
+
 /** Parse argv; an unknown flag or a missing flag value is a usage error. */
 export function parseFlags(argv: string[], spec: FlagSpec): Flags {
   const known = new Set([...(spec.string ?? []), ...(spec.boolean ?? []), 'help', 'verbose']);

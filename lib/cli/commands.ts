@@ -7,7 +7,7 @@ import { renderChecks, runDoctor } from '../fleet/doctor.js';
 import { rosterFile } from '../core/paths.js';
 import { agentProfile } from '../runtimes/profiles.js';
 import { transcriptFile } from '../systemd/supervisor.js';
-import { countFlag, numberFlag, parseFlags } from './cli.js';
+import { commandHelp, countFlag, flagSpec, numberFlag, parseFlags, type CommandDef, type OptionDef } from './cli.js';
 import { FleetError, UsageError } from '../core/errors.js';
 import { fleetStatus, renderStatus } from '../fleet/fleet-status.js';
 import { requireKnownAgents } from '../fleet/known-agents.js';
@@ -25,22 +25,101 @@ import { openTransport } from '../send/open-transport.js';
 const KNOWN_ONLY =
   '\n\nOnly agents the fleet knows are taken: in the roster, with an env file, with a unit systemd has\nloaded, or with a session. Any other name is refused (exit 1, with the nearest known name) before\nanything is done, for every name given.';
 
-const COMMAND_HELP: Record<string, string> = {
-  status: 'Usage: mosaic-agent status [NAME...] [--json]\n\nThe holder, then each agent: unit state, session, runtime, pid, uptime, restarts, activity.' + KNOWN_ONLY,
-  start: 'Usage: mosaic-agent start NAME...|--all\n\nStart agents (systemctl --user start mosaic-agent@NAME, after clearing a failed state); --all starts\nthe fleet target. A started agent comes back after any crash or restart of the holder, enabled or\nnot; after a boot only enabled agents (apply enables roster agents) come back.\nA new agent goes in the roster first, then: mosaic-agent apply.' + KNOWN_ONLY,
-  stop: 'Usage: mosaic-agent stop NAME...|--all\n\nStop agents; each stop kills only that agent\'s own session. A stopped agent stays stopped when the\nholder or its tmux server crashes or restarts; a boot starts it again if it is enabled\n(systemctl --user disable mosaic-agent@NAME to keep it stopped across boots).' + KNOWN_ONLY,
-  restart: 'Usage: mosaic-agent restart NAME...|--all\n\nRestart agents (after clearing a failed state). With resume: true the agent continues its own\nconversation; use reset for a fresh one.' + KNOWN_ONLY,
-  send: 'Usage: mosaic-agent send [options] NAME[,NAME...] MESSAGE...\n\nSee agent-send --help: the same options and the same code.',
-  read: 'Usage: mosaic-agent read NAME [--lines N]\n\nPrint the agent\'s visible screen (without the blank rows below its last line), or with --lines\nthe last N lines of history too (--lines 0: the visible screen only).' + KNOWN_ONLY,
-  attach: 'Usage: mosaic-agent attach NAME [--read-only]\n\nAttach this terminal to the agent\'s session (detach with the tmux prefix, then d).' + KNOWN_ONLY,
-  apply:
-    'Usage: mosaic-agent apply [--dry-run] [--prune] [--restart-busy] [--roster FILE]\n\nMake the fleet match the roster (~/.config/mosaic/fleet/roster.yaml, or $MOSAIC_FLEET_ROSTER):\nwrite env files, start new agents, restart changed ones, leave the rest alone. A change of how\nmessages are sent or screens are read (submit_delay_ms, profile markers...) needs no restart.\nA changed agent that is busy or waiting for input is not restarted (exit 1) unless --restart-busy.\n\nOptions:\n  --dry-run       print the plan, change nothing\n  --prune         stop, disable and remove agents no longer in the roster\n  --restart-busy  restart changed agents even while they work (their task is lost)\n  --roster FILE   another roster file (YAML or JSON)\n\nExamples:\n  mosaic-agent apply --dry-run\n  mosaic-agent apply --prune',
-  logs: 'Usage: mosaic-agent logs NAME [-f] [--lines N] [--raw]\n\nThe agent\'s transcript (~/.local/state/mosaic/fleet/logs/NAME.log): everything its pane printed,\nacross restarts, as text: the output is played back on a terminal of the pane\'s size, so escape\ncodes and a full-screen runtime\'s redraws are gone and each start line stays.\n\nOptions:\n  -f, --follow   keep printing what the agent prints (new lines once its pane is quiet for a moment)\n  -n, --lines N  only the last N lines\n  --raw          the bytes as the pane printed them, escape codes and all' + KNOWN_ONLY,
-  cutover:
-    'Usage: mosaic-agent cutover [--from-socket NAME | --from-socket-path PATH] [--dry-run] [--keep-going] [--roster FILE]\n\nMove roster agents that run by hand on another tmux server (default: the default server) onto the\nfleet, one at a time: start its unit (resuming the conversation where the roster says resume: true),\nwait until it is ready, and only then end the old session, by exact name. Sessions not in the roster\nand the old server itself are never touched. Re-running continues where it stopped.\n\nOptions:\n  --from-socket NAME       the old server\'s socket name (tmux -L NAME; default: default)\n  --from-socket-path PATH  the old server\'s socket file (tmux -S PATH)\n  --dry-run                show what would move and what would be left alone\n  --keep-going             after a failure, go on with the other agents\n  --roster FILE            another roster file\n\nExamples:\n  mosaic-agent cutover --dry-run\n  mosaic-agent cutover --keep-going',
-  doctor: 'Usage: mosaic-agent doctor\n\nCheck the fleet and explain each problem with its fix: tmux and Node versions, the running tmux\nserver\'s version, the user manager, linger, units, the holder and its cgroup, the socket, runtimes\nand command programs on the agents\' PATH, env-file permissions, failed agents. Exit status 1 if anything is wrong.',
-  reset: 'Usage: mosaic-agent reset NAME\n\nStart a fresh conversation: type the runtime\'s reset command (pi: /new) and check it took;\nwhere the runtime has none or it fails, restart the agent (its kickstart is sent again).' + KNOWN_ONLY,
+const ALL: OptionDef = { name: 'all', help: 'every agent (start: the fleet target, i.e. the enabled agents)' };
+const ROSTER: OptionDef = { name: 'roster', value: 'FILE', help: 'another roster file (YAML or JSON)' };
+
+// Each command's help and options, declared once: the parser and --help both read them.
+const COMMAND_DEFS: Record<string, CommandDef> = {
+  status: {
+    usage: '[NAME...]',
+    about: 'The holder, then each agent: unit state, session, runtime, pid, uptime, restarts, activity.' + KNOWN_ONLY,
+    options: [{ name: 'json', help: 'the same as JSON' }],
+  },
+  start: {
+    usage: 'NAME...|--all',
+    about:
+      'Start agents (systemctl --user start mosaic-agent@NAME, after clearing a failed state). A started\nagent comes back after any crash or restart of the holder, enabled or not; after a boot only enabled\nagents (apply enables roster agents) come back. A new agent goes in the roster first, then:\nmosaic-agent apply.' +
+      KNOWN_ONLY,
+    options: [ALL],
+  },
+  stop: {
+    usage: 'NAME...|--all',
+    about:
+      "Stop agents; each stop kills only that agent's own session. A stopped agent stays stopped when the\nholder or its tmux server crashes or restarts; a boot starts it again if it is enabled\n(systemctl --user disable mosaic-agent@NAME to keep it stopped across boots)." +
+      KNOWN_ONLY,
+    options: [ALL],
+  },
+  restart: {
+    usage: 'NAME...|--all',
+    about: 'Restart agents (after clearing a failed state). With resume: true the agent continues its own\nconversation; use reset for a fresh one.' + KNOWN_ONLY,
+    options: [ALL],
+  },
+  send: { usage: '[agent-send options] NAME[,NAME...] MESSAGE...', about: 'See agent-send --help: the same options and the same code.' },
+  read: {
+    usage: 'NAME',
+    about: "Print the agent's visible screen (without the blank rows below its last line)." + KNOWN_ONLY,
+    options: [{ name: 'lines', value: 'N', help: 'the last N lines of history too (0: the visible screen only)' }],
+  },
+  attach: {
+    usage: 'NAME',
+    about: "Attach this terminal to the agent's session (detach with the tmux prefix, then d)." + KNOWN_ONLY,
+    options: [{ name: 'read-only', alias: 'r', help: 'look only: keys typed are not sent to the agent' }],
+  },
+  apply: {
+    usage: '',
+    about:
+      'Make the fleet match the roster (~/.config/mosaic/fleet/roster.yaml, or $MOSAIC_FLEET_ROSTER):\nwrite env files, start new agents, restart changed ones, leave the rest alone. A change of how\nmessages are sent or screens are read (submit_delay_ms, profile markers...) needs no restart.\nA changed agent that is busy or waiting for input is not restarted (exit 1) unless --restart-busy.',
+    options: [
+      { name: 'dry-run', help: 'print the plan, change nothing' },
+      { name: 'prune', help: 'stop, disable and remove agents no longer in the roster' },
+      { name: 'restart-busy', help: 'restart changed agents even while they work (their task is lost)' },
+      ROSTER,
+    ],
+    examples: ['mosaic-agent apply --dry-run', 'mosaic-agent apply --prune'],
+  },
+  logs: {
+    usage: 'NAME',
+    about:
+      "The agent's transcript (~/.local/state/mosaic/fleet/logs/NAME.log): everything its pane printed,\nacross restarts, as text: the output is played back on a terminal of the pane's size, so escape\ncodes and a full-screen runtime's redraws are gone and each start line stays." +
+      KNOWN_ONLY,
+    options: [
+      { name: 'follow', alias: 'f', help: 'keep printing what the agent prints (new lines once its pane is quiet for a moment)' },
+      { name: 'lines', alias: 'n', value: 'N', help: 'only the last N lines' },
+      { name: 'raw', help: 'the bytes as the pane printed them, escape codes and all' },
+    ],
+  },
+  cutover: {
+    usage: '',
+    about:
+      'Move roster agents that run by hand on another tmux server (default: the default server) onto the\nfleet, one at a time: start its unit (resuming the conversation where the roster says resume: true),\nwait until it is ready, and only then end the old session, by exact name. Sessions not in the roster\nand the old server itself are never touched. Re-running continues where it stopped.',
+    options: [
+      { name: 'from-socket', value: 'NAME', help: "the old server's socket name (tmux -L NAME; default: default)" },
+      { name: 'from-socket-path', value: 'PATH', help: "the old server's socket file (tmux -S PATH)" },
+      { name: 'dry-run', help: 'show what would move and what would be left alone' },
+      { name: 'keep-going', help: 'after a failure, go on with the other agents' },
+      ROSTER,
+    ],
+    examples: ['mosaic-agent cutover --dry-run', 'mosaic-agent cutover --keep-going'],
+  },
+  doctor: {
+    usage: '',
+    about:
+      "Check the fleet and explain each problem with its fix: tmux and Node versions, the running tmux\nserver's version, the user manager, linger, units, the holder and its cgroup, the socket, runtimes\nand command programs on the agents' PATH, env-file permissions, failed agents. Exit status 1 if anything is wrong.",
+  },
+  reset: {
+    usage: 'NAME',
+    about:
+      "Start a fresh conversation: type the runtime's reset command (pi: /new) and check it took;\nwhere the runtime has none or it fails, restart the agent (its kickstart is sent again)." + KNOWN_ONLY,
+  },
 };
+
+const COMMAND_HELP: Record<string, string> = Object.fromEntries(Object.entries(COMMAND_DEFS).map(([c, d]) => [c, commandHelp('mosaic-agent', c, d)]));
+
+/** The parser spec of a command, from its definition. */
+const flagsOf = (command: string) => flagSpec(COMMAND_DEFS[command]!.options);
+
+/** Every command's definition, for tests that hold help and parsing to each other. */
+export const commandDefs: Readonly<Record<string, CommandDef>> = COMMAND_DEFS;
 
 /** Run one mosaic-agent command; returns the exit code. */
 export async function runCommand(argv: string[], help: string): Promise<number> {
@@ -65,7 +144,7 @@ export async function runCommand(argv: string[], help: string): Promise<number> 
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   async status(argv) {
-    const flags = parseFlags(argv, { boolean: ['json'] });
+    const flags = parseFlags(argv, flagsOf('status'));
     const st = await fleetStatus(flags._.length > 0 ? await requireKnownAgents(flags._) : []);
     if (flags.json) process.stdout.write(JSON.stringify(st, null, 2) + '\n');
     else process.stdout.write(renderStatus(st, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR) + '\n');
@@ -73,7 +152,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   },
   apply,
   async cutover(argv) {
-    const flags = parseFlags(argv, { string: ['from-socket', 'from-socket-path', 'roster'], boolean: ['dry-run', 'keep-going'] });
+    const flags = parseFlags(argv, flagsOf('cutover'));
     if (flags._.length > 0) throw new UsageError(`cutover takes no agent names (got ${JSON.stringify(flags._[0])})`, 'it moves the roster agents found on the old server');
     if (flags['from-socket'] && flags['from-socket-path']) throw new UsageError('give --from-socket or --from-socket-path, not both');
     const result = await cutover({
@@ -88,7 +167,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
     return result.ok ? 0 : 1;
   },
   async doctor(argv) {
-    const flags = parseFlags(argv, {});
+    const flags = parseFlags(argv, flagsOf('doctor'));
     if (flags._.length > 0) throw new UsageError('doctor takes no arguments');
     const checks = await runDoctor();
     process.stdout.write(renderChecks(checks, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR) + '\n');
@@ -105,7 +184,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
     return code ?? 0;
   },
   async read(argv) {
-    const flags = parseFlags(argv, { string: ['lines'] });
+    const flags = parseFlags(argv, flagsOf('read'));
     const lines = flags.lines === undefined ? undefined : countFlag(flags, 'lines');
     const screen = await openTransport().read(await oneKnownAgent('read', flags._), lines);
     // The rows below the last drawn line of the pane are blank: a shell agent's screen would end in ~40 empty lines.
@@ -114,7 +193,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
     return 0;
   },
   async attach(argv) {
-    const flags = parseFlags(argv, { boolean: ['read-only'], alias: { r: 'read-only' } });
+    const flags = parseFlags(argv, flagsOf('attach'));
     const name = await oneKnownAgent('attach', flags._);
     // tmux's own answer without one ("open terminal failed: not a terminal") does not say what to do.
     if (!process.stdin.isTTY) throw new FleetError('attach needs a terminal', `run it from a terminal, or use 'mosaic-agent read ${name}'`);
@@ -136,7 +215,7 @@ async function oneKnownAgent(command: string, names: string[]): Promise<string> 
 }
 
 async function apply(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { string: ['roster'], boolean: ['dry-run', 'prune', 'restart-busy'] });
+  const flags = parseFlags(argv, flagsOf('apply'));
   if (flags._.length > 0) throw new UsageError(`apply takes no agent names (got ${JSON.stringify(flags._[0])})`, 'it applies the whole roster');
   const rosterPath = (flags.roster as string | undefined) || rosterFile();
   const r = await applyRoster({ rosterPath, dryRun: Boolean(flags['dry-run']), prune: Boolean(flags.prune), restartBusy: Boolean(flags['restart-busy']) });
@@ -156,7 +235,7 @@ async function apply(argv: string[]): Promise<number> {
 }
 
 async function logs(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { string: ['lines'], boolean: ['follow', 'raw'], alias: { f: 'follow', n: 'lines' } });
+  const flags = parseFlags(argv, flagsOf('logs'));
   const name = await oneKnownAgent('logs', flags._);
   const file = transcriptFile(name);
   if (!existsSync(file)) throw new FleetError(`agent '${name}' has no transcript yet (${file})`, `it is written from the agent's next start: mosaic-agent restart ${name}`);
@@ -184,7 +263,7 @@ function readIfThere(file: string): Buffer {
 }
 
 async function reset(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, {});
+  const flags = parseFlags(argv, flagsOf('reset'));
   const name = await oneKnownAgent('reset', flags._);
   const transport = openTransport();
   const session = (await transport.sessions())?.find((s) => s.name === name);
@@ -216,7 +295,7 @@ async function waitForText(read: () => Promise<string>, text: string, timeoutMs:
 }
 
 async function lifecycle(verb: 'start' | 'stop' | 'restart', argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { boolean: ['all'] });
+  const flags = parseFlags(argv, flagsOf(verb));
   let units: string[];
   if (flags.all) {
     if (flags._.length > 0) throw new UsageError('give agent names or --all, not both');

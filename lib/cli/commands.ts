@@ -17,7 +17,7 @@ import { agentOfUnit, agentUnit, FLEET_TARGET, loadedAgents, resetFailed, system
 import { clearRunning } from '../systemd/running.js';
 import { becomes } from '../core/poll.js';
 import { ownStartFailure, startUnits } from '../systemd/start-error.js';
-import { archiveConversations, followResetId, requestFresh } from '../runtimes/conversation.js';
+import { archiveConversations, environOf, followResetId, noteReset, requestFresh } from '../runtimes/conversation.js';
 import { Tmux } from '../tmux/tmux.js';
 import { openTransport } from '../send/open-transport.js';
 
@@ -269,13 +269,14 @@ async function reset(argv: string[]): Promise<number> {
   const session = (await transport.sessions())?.find((s) => s.name === name);
   const profile = agentProfile(session?.runtime ?? '', session?.profileJson);
   if (session?.alive && profile.reset) {
+    const resetAt = Date.now();
     const [r] = await transport.send([name], profile.reset, { submit: true, timeoutMs: 15_000, force: false });
     if (!(r instanceof Error)) {
       const confirmed = !profile.resetConfirm || (await waitForText(() => transport.read(name), profile.resetConfirm, 5000));
       if (confirmed) {
         // The fresh conversation is not on disk before its first reply: set the reset one aside so a resume does not bring it back.
         archiveConversations(name);
-        if (session.pid) followResetId(session.runtime, name, session.pid);
+        if (session.pid && !followResetId(session.runtime, name, environOf(session.pid), resetAt, session.pid)) noteReset(name, resetAt);
         process.stdout.write(`${name}: reset (${profile.reset})\n`);
         return 0;
       }

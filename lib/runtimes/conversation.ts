@@ -25,12 +25,7 @@ export function conversationPlaceholders(name: string, env: NodeJS.ProcessEnv = 
   const dir = conversationDir(name, env);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const idFile = join(dir, 'id');
-  let id = '';
-  try {
-    id = readFileSync(idFile, 'utf8').trim();
-  } catch {
-    // none yet
-  }
+  let id = readIdFile(idFile);
   if (!/^[0-9a-f-]{36}$/.test(id)) {
     id = randomUUID();
     writeFileAtomic(idFile, `${id}\n`, 0o600);
@@ -39,21 +34,96 @@ export function conversationPlaceholders(name: string, env: NodeJS.ProcessEnv = 
 }
 
 /**
- * Whether the runtime has a conversation under the id the fleet gave it, so
- * that resuming it cannot fail: Claude Code writes one only with the first
- * message, and `--resume ID` of an unknown id exits (2.1.330). Runtimes
- * resumed without an id always can.
+ * What the runtime holds under the id the fleet gave the agent's
+ * conversation, for runtimes whose argv names one (`{session_id}`):
+ * `resumable` (resume it), `absent` (start one under that id: the runtime
+ * writes it only once it has something to keep), or `unusable` (a
+ * conversation under that id that cannot be resumed and blocks a new one:
+ * the agent needs another id). Runtimes resumed without an id are always
+ * `resumable`: they start fresh themselves when there is nothing.
  */
-export function conversationExists(argv: readonly string[], runtime: string, id: string, env: NodeJS.ProcessEnv = process.env): boolean {
-  if (!argv.some((w) => w.includes('{session_id}'))) return true;
-  if (runtime !== 'claude') return false;
-  // ~/.claude/projects/<the workdir, made a file name>/<id>.jsonl
-  const projects = join(env.CLAUDE_CONFIG_DIR || join(env.HOME || '', '.claude'), 'projects');
-  try {
-    return readdirSync(projects).some((p) => existsSync(join(projects, p, `${id}.jsonl`)));
-  } catch {
-    return false;
+export type ConversationState = 'resumable' | 'absent' | 'unusable';
+
+export function conversationState(argv: readonly string[], runtime: string, id: string, env: NodeJS.ProcessEnv = process.env): ConversationState {
+  if (!argv.some((w) => w.includes('{session_id}'))) return 'resumable';
+  if (runtime === 'claude') {
+    // Claude Code 2.1.330: ~/.claude/projects/<the workdir, made a file name>/<id>.jsonl;
+    // `--resume ID` of an unknown id exits 1, `--session-id ID` of a known one too.
+    const projects = join(env.CLAUDE_CONFIG_DIR || join(env.HOME || '', '.claude'), 'projects');
+    return filesIn(projects).some((p) => existsSync(join(projects, p, `${id}.jsonl`))) ? 'resumable' : 'absent';
   }
+  if (runtime === 'gemini') return geminiState(id, env);
+  return 'absent';
+}
+
+function filesIn(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Gemini CLI 0.61 keeps a conversation in ~/.gemini/tmp/<project>/chats/
+ * session-<time>-<first 8 of the id>.jsonl, the first line naming the id. It
+ * writes the file at start and resumes only one holding a reply (`--resume
+ * ID` exits 42 otherwise), and `--session-id ID` exits 42 when a file of that
+ * id exists: a file without a reply (the agent died before one) makes the id
+ * unusable. A reply is a message record of type "gemini" with text or tool
+ * calls (its chatRecordingService's isResumableMessageRecord).
+ */
+function geminiState(id: string, env: NodeJS.ProcessEnv): ConversationState {
+  const tmp = join(env.GEMINI_CLI_HOME || env.HOME || '', '.gemini', 'tmp');
+  let found = false;
+  for (const project of filesIn(tmp)) {
+    const chats = join(tmp, project, 'chats');
+    for (const f of filesIn(chats).filter((f) => f.endsWith(`-${id.slice(0, 8)}.jsonl`))) {
+      let lines: string[];
+      try {
+        lines = readFileSync(join(chats, f), 'utf8').split('\n');
+      } catch {
+        continue;
+      }
+      const records = lines.flatMap((l) => {
+        try {
+          const r = JSON.parse(l) as Record<string, unknown>;
+          const set = r.$set as { messages?: unknown[] } | undefined;
+          return [r, ...(Array.isArray(set?.messages) ? (set.messages as Record<string, unknown>[]) : [])];
+        } catch {
+          return [];
+        }
+      });
+      if (records[0]?.sessionId !== id) continue;
+      found = true;
+      const reply = (m: Record<string, unknown>) => m.type === 'gemini' && (textOf(m.content).trim() !== '' || (Array.isArray(m.toolCalls) && m.toolCalls.length > 0));
+      if (records.some(reply)) return 'resumable';
+    }
+  }
+  return found ? 'unusable' : 'absent';
+}
+
+function readIdFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** The text of a Gemini message's content: a string, a part ({text}), or a list of them. */
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) return content.map(textOf).join('');
+  const text = (content as { text?: unknown } | null)?.text;
+  return typeof text === 'string' ? text : '';
+}
+
+/** Give the agent's conversation a new id (its old one is unusable). */
+export function renewConversationId(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const id = randomUUID();
+  writeFileAtomic(join(conversationDir(name, env), 'id'), `${id}\n`, 0o600);
+  return id;
 }
 
 /**
@@ -80,23 +150,76 @@ export function archiveConversations(name: string, env: NodeJS.ProcessEnv = proc
 
 /**
  * After a runtime's own reset command took, record the id of the
- * conversation it started, for runtimes resumed by an id: Claude Code's
- * /clear starts one under an id of its own, which it keeps in
- * ~/.claude/sessions/PID.json (2.1.330, not a documented file). Where that
- * cannot be read the agent has no id, and its next start is a fresh one
- * rather than the reset conversation.
+ * conversation it started, for runtimes resumed by an id; `sinceMs` is when
+ * the reset was sent, `own` the runtime's environment (where it keeps its
+ * files). True when the id was found. Where it is not (yet), the reset is
+ * noted, and the agent's next start looks again (settleReset); failing that,
+ * the start is a fresh one rather than the reset conversation.
+ * - Claude Code's /clear starts a conversation under an id of its own, which
+ *   it keeps in ~/.claude/sessions/PID.json (2.1.330, not a documented file).
+ * - Gemini CLI 0.61's /clear starts one whose file is written with its first
+ *   message: the one file of chats/ begun since the reset that is not another
+ *   agent's conversation is it (none, or two at once: none is taken).
  */
-export function followResetId(runtime: string, name: string, pid: number, env: NodeJS.ProcessEnv = process.env): void {
-  if (runtime !== 'claude') return;
-  try {
-    // Where the runtime itself looks: its own environment, which may differ from ours.
-    const own = Object.fromEntries(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-    const file = join(own.CLAUDE_CONFIG_DIR || join(own.HOME || env.HOME || '', '.claude'), 'sessions', `${pid}.json`);
-    const id = String((JSON.parse(readFileSync(file, 'utf8')) as { sessionId?: unknown }).sessionId ?? '');
-    if (/^[0-9a-f-]{36}$/.test(id)) writeFileAtomic(join(conversationDir(name, env), 'id'), `${id}\n`, 0o600);
-  } catch {
-    // no id: a fresh conversation next time
+export function followResetId(runtime: string, name: string, own: NodeJS.ProcessEnv, sinceMs: number, pid?: number, env: NodeJS.ProcessEnv = process.env): boolean {
+  let id = '';
+  if (runtime === 'claude' && pid !== undefined) {
+    try {
+      const file = join(own.CLAUDE_CONFIG_DIR || join(own.HOME || env.HOME || '', '.claude'), 'sessions', `${pid}.json`);
+      id = String((JSON.parse(readFileSync(file, 'utf8')) as { sessionId?: unknown }).sessionId ?? '');
+    } catch {
+      // not found
+    }
+  } else if (runtime === 'gemini') {
+    const tmp = join(own.GEMINI_CLI_HOME || own.HOME || env.HOME || '', '.gemini', 'tmp');
+    const begun = filesIn(tmp).flatMap((project) => {
+      const chats = join(tmp, project, 'chats');
+      return filesIn(chats).filter((f) => f.endsWith('.jsonl') && statSync(join(chats, f)).birthtimeMs >= sinceMs).map((f) => join(chats, f));
+    });
+    // Another agent's conversation (it started meanwhile, under the id the fleet gave it) is not ours.
+    const sessions = join(stateDir(env), 'sessions');
+    const others = new Set(filesIn(sessions).filter((n) => n !== name).map((n) => readIdFile(join(sessions, n, 'id'))));
+    const ids = begun
+      .map((f) => {
+        try {
+          return String((JSON.parse(readFileSync(f, 'utf8').split('\n')[0]!) as { sessionId?: unknown }).sessionId ?? '');
+        } catch {
+          return '';
+        }
+      })
+      .filter((i) => i !== '' && !others.has(i));
+    if (ids.length === 1) id = ids[0]!;
   }
+  if (!/^[0-9a-f-]{36}$/.test(id)) return false;
+  writeFileAtomic(join(conversationDir(name, env), 'id'), `${id}\n`, 0o600);
+  return true;
+}
+
+/** The environment of a running process (where a runtime looks for its files), empty when it cannot be read. */
+export function environOf(pid: number): NodeJS.ProcessEnv {
+  try {
+    return Object.fromEntries(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  } catch {
+    return {};
+  }
+}
+
+/** Note a reset whose new conversation id was not found yet, for the agent's next start (settleReset). */
+export function noteReset(name: string, sinceMs: number, env: NodeJS.ProcessEnv = process.env): void {
+  writeFileAtomic(join(conversationDir(name, env), 'reset-since'), `${sinceMs}\n`, 0o600);
+}
+
+/**
+ * At an agent's start (its environment `env` is its runtime's): after a reset
+ * whose conversation id was not known then, look for it once more, and
+ * forget the reset either way.
+ */
+export function settleReset(runtime: string, name: string, env: NodeJS.ProcessEnv = process.env): void {
+  const file = join(conversationDir(name, env), 'reset-since');
+  const since = Number(readIdFile(file));
+  if (!since) return;
+  if (!existsSync(join(conversationDir(name, env), 'id'))) followResetId(runtime, name, env, since, undefined, env);
+  rmSync(file, { force: true });
 }
 
 /** Replace `{placeholder}` words' parts in an argv; an unknown placeholder is left as it is. */

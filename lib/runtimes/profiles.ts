@@ -203,8 +203,11 @@ const PROFILES: Record<string, Omit<Profile, 'name' | 'attribution'> & { attribu
     tested: 'end to end: real opencode 1.18.33 against the mock server (tests/runtimes)',
   },
   gemini: {
-    launch: ['gemini', '--approval-mode=yolo'],
-    resume: ['gemini', '--approval-mode=yolo', '-r', 'latest'],
+    // `-r latest` would continue the workdir's newest conversation, another
+    // agent's when two share it: each agent's conversation has an id the
+    // fleet chose (--session-id), resumed by that id once it holds a reply.
+    launch: ['gemini', '--approval-mode=yolo', '--session-id', '{session_id}'],
+    resume: ['gemini', '--approval-mode=yolo', '--resume', '{session_id}'],
     reset: '/clear',
     // Enter within ~40 ms of the paste becomes part of it: 0/5 at 0 ms, 15/15 at 50 and 100 ms here.
     submit: { delayMs: 150, key: 'Enter', bracketed: true, clear: CLEAR_LINE },

@@ -16,7 +16,7 @@ import { FleetError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fsutil.js';
 import { runtimeDir, stateDir } from '../core/paths.js';
 import { becomes } from '../core/poll.js';
-import { adoptLatestConversation, archiveConversations, conversationExists, conversationPlaceholders, takeAdoptRequest, takeFreshRequest } from '../runtimes/conversation.js';
+import { adoptLatestConversation, archiveConversations, conversationPlaceholders, conversationState, renewConversationId, settleReset, takeAdoptRequest, takeFreshRequest } from '../runtimes/conversation.js';
 import { agentPaneOf, type Tmux } from '../tmux/tmux.js';
 import { HOLDER_UNIT, systemctl, unitStates } from './systemd.js';
 
@@ -49,13 +49,18 @@ export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJ
   // directory of its own), except the one a reset asked to be fresh; the
   // first start after a cutover first takes over the conversation the agent
   // had when it ran by hand.
-  const placeholders = conversationPlaceholders(spec.name, env);
+  // A fresh start sets the old conversations (and their id) aside first, so
+  // it gets an id of its own: the old one may still name a conversation.
   const fresh = takeFreshRequest(spec.name, env);
   if (fresh) archiveConversations(spec.name, env);
+  else settleReset(spec.runtime, spec.name, env);
+  const placeholders = conversationPlaceholders(spec.name, env);
   if (takeAdoptRequest(spec.name, env) && spec.resume && !spec.command) {
     adoptLatestConversation(spec.runtime, spec.workdir, placeholders.session_dir, env);
   }
-  const resume = spec.resume && !fresh && conversationExists(spec.profile.resume ?? [], spec.runtime, placeholders.session_id, env);
+  const state = conversationState(spec.profile.resume ?? [], spec.runtime, placeholders.session_id, env);
+  if (state === 'unusable') placeholders.session_id = renewConversationId(spec.name, env);
+  const resume = spec.resume && !fresh && state === 'resumable';
   const argv = launchArgv(spec, { resume, placeholders });
   const sessionSpec = {
     name: spec.name,

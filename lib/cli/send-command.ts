@@ -1,6 +1,6 @@
 // The send command shared by `agent-send` and `mosaic-agent send`: one code
 // path for resolving targets, delivering and reporting.
-import { numberFlag, parseFlags } from './cli.js';
+import { numberFlag, parseFlags, type FlagSpec } from './cli.js';
 import { EXIT, FleetError, UsageError, formatError } from '../core/errors.js';
 import { senderProblem } from '../runtimes/message.js';
 import { openTransport } from '../send/open-transport.js';
@@ -24,19 +24,25 @@ export interface SendRequest {
 }
 
 /**
+ * The send command's options. Its help is agent-send's own (bin/agent-send.ts),
+ * with the rules each option carries; a test holds the two to each other.
+ */
+export const SEND_FLAGS: FlagSpec = {
+  string: ['from', 'timeout'],
+  boolean: ['all', 'submit', 'force', 'json', 'quiet', 'allow-control'],
+  defaults: { submit: true },
+  alias: { q: 'quiet' },
+  stopEarly: true,
+};
+
+/**
  * Run the send command from its argv (options, then NAME[,NAME...] or --all,
  * then the message words, or `-`/no words with stdin not a terminal for a
  * message on stdin): `agent-send` and `mosaic-agent send` are both this.
  * Returns the exit code, or undefined when --help was asked for.
  */
 export async function runSendCommand(tool: string, argv: string[]): Promise<number | undefined> {
-  const flags = parseFlags(argv, {
-    string: ['from', 'timeout'],
-    boolean: ['all', 'submit', 'force', 'json', 'quiet', 'allow-control'],
-    defaults: { submit: true },
-    alias: { q: 'quiet' },
-    stopEarly: true,
-  });
+  const flags = parseFlags(argv, SEND_FLAGS);
   if (flags.help) return undefined;
   const words = [...flags._];
   const targets = flags.all ? undefined : words.shift();

@@ -24,3 +24,17 @@ for (const [command, def] of Object.entries(commandDefs)) {
     for (const name of named) assert.ok((def.options ?? []).some((o) => o.name === name), `${command}'s help names --${name}, which it does not take`);
   });
 }
+
+test('agent-send: every option its help lists is one it takes, and every one it takes is listed', async () => {
+  const { exec } = await import('../../lib/core/exec.js');
+  const { SEND_FLAGS } = await import('../../lib/cli/send-command.js');
+  const { ROOT } = await import('../helpers/fleet.js');
+  const r = await exec([process.execPath, `${ROOT}/dist/bin/agent-send.js`, '--help']);
+  assert.equal(r.code, 0, r.stderr);
+  const options = r.stdout.slice(r.stdout.indexOf('\nOptions:'), r.stdout.indexOf('\nExit status'));
+  const listed = new Set([...options.matchAll(/^ {2}(?:-\w, )?--([a-z-]+)/gm)].map((m) => m[1]!));
+  // A switch on by default is listed by the form that turns it off.
+  const taken = [...(SEND_FLAGS.string ?? []), ...(SEND_FLAGS.boolean ?? []).map((b) => (SEND_FLAGS.defaults?.[b] === true ? `no-${b}` : b)), 'help'];
+  assert.deepEqual([...listed].sort(), taken.sort());
+  for (const [short, long] of Object.entries(SEND_FLAGS.alias ?? {})) assert.match(options, new RegExp(`-${short}, --${long}\\b`));
+});

@@ -1,5 +1,6 @@
-// File writes that never leave a half-written file behind.
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// File writes that never leave a half-written file behind, and reads of
+// small state files that may not be there.
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 
 /** Write `data` to a temporary file beside `path`, then rename it over `path`. */
@@ -12,5 +13,23 @@ export function writeFileAtomic(path: string, data: string, mode = 0o644): void 
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
+  }
+}
+
+/** A small file's text, trimmed; undefined when it cannot be read (it is not there yet). */
+export function readTrimmed(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The names in a directory; none when it cannot be read (it is not there yet). */
+export function listDir(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
   }
 }

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../core/fsutil.js';
+import { listDir, readTrimmed, writeFileAtomic } from '../core/fsutil.js';
 import { runtimeDir, stateDir } from '../core/paths.js';
 
 /** The directory that holds the agent's conversations (durable: it survives a reboot). */
@@ -25,7 +25,7 @@ export function conversationPlaceholders(name: string, env: NodeJS.ProcessEnv = 
   const dir = conversationDir(name, env);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const idFile = join(dir, 'id');
-  let id = readIdFile(idFile);
+  let id = readId(idFile);
   if (!/^[0-9a-f-]{36}$/.test(id)) {
     id = randomUUID();
     writeFileAtomic(idFile, `${id}\n`, 0o600);
@@ -49,19 +49,11 @@ export function conversationState(argv: readonly string[], runtime: string, id: 
   if (runtime === 'claude') {
     // Claude Code 2.1.330: ~/.claude/projects/<the workdir, made a file name>/<id>.jsonl;
     // `--resume ID` of an unknown id exits 1, `--session-id ID` of a known one too.
-    const projects = join(env.CLAUDE_CONFIG_DIR || join(env.HOME || '', '.claude'), 'projects');
-    return filesIn(projects).some((p) => existsSync(join(projects, p, `${id}.jsonl`))) ? 'resumable' : 'absent';
+    const projects = join(claudeDir(env), 'projects');
+    return listDir(projects).some((p) => existsSync(join(projects, p, `${id}.jsonl`))) ? 'resumable' : 'absent';
   }
   if (runtime === 'gemini') return geminiState(id, env);
   return 'absent';
-}
-
-function filesIn(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
 }
 
 /**
@@ -74,11 +66,11 @@ function filesIn(dir: string): string[] {
  * calls (its chatRecordingService's isResumableMessageRecord).
  */
 function geminiState(id: string, env: NodeJS.ProcessEnv): ConversationState {
-  const tmp = join(env.GEMINI_CLI_HOME || env.HOME || '', '.gemini', 'tmp');
+  const tmp = geminiTmp(env);
   let found = false;
-  for (const project of filesIn(tmp)) {
+  for (const project of listDir(tmp)) {
     const chats = join(tmp, project, 'chats');
-    for (const f of filesIn(chats).filter((f) => f.endsWith(`-${id.slice(0, 8)}.jsonl`))) {
+    for (const f of listDir(chats).filter((f) => f.endsWith(`-${id.slice(0, 8)}.jsonl`))) {
       let lines: string[];
       try {
         lines = readFileSync(join(chats, f), 'utf8').split('\n');
@@ -103,12 +95,17 @@ function geminiState(id: string, env: NodeJS.ProcessEnv): ConversationState {
   return found ? 'unusable' : 'absent';
 }
 
-function readIdFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
-    return '';
-  }
+/** An id file's id, '' when there is none. */
+const readId = (file: string): string => readTrimmed(file) ?? '';
+
+/** Where Claude Code keeps its files for an environment (its own, or the fleet's for `home`). */
+function claudeDir(vars: NodeJS.ProcessEnv, home = vars.HOME ?? ''): string {
+  return vars.CLAUDE_CONFIG_DIR || join(home, '.claude');
+}
+
+/** Where Gemini CLI keeps its projects' conversations (tmp/<project>/chats) for an environment. */
+function geminiTmp(vars: NodeJS.ProcessEnv, home = vars.HOME ?? ''): string {
+  return join(vars.GEMINI_CLI_HOME || home, '.gemini', 'tmp');
 }
 
 /** The text of a Gemini message's content: a string, a part ({text}), or a list of them. */
@@ -165,20 +162,20 @@ export function followResetId(runtime: string, name: string, own: NodeJS.Process
   let id = '';
   if (runtime === 'claude' && pid !== undefined) {
     try {
-      const file = join(own.CLAUDE_CONFIG_DIR || join(own.HOME || env.HOME || '', '.claude'), 'sessions', `${pid}.json`);
+      const file = join(claudeDir(own, own.HOME || env.HOME || ''), 'sessions', `${pid}.json`);
       id = String((JSON.parse(readFileSync(file, 'utf8')) as { sessionId?: unknown }).sessionId ?? '');
     } catch {
       // not found
     }
   } else if (runtime === 'gemini') {
-    const tmp = join(own.GEMINI_CLI_HOME || own.HOME || env.HOME || '', '.gemini', 'tmp');
-    const begun = filesIn(tmp).flatMap((project) => {
+    const tmp = geminiTmp(own, own.HOME || env.HOME || '');
+    const begun = listDir(tmp).flatMap((project) => {
       const chats = join(tmp, project, 'chats');
-      return filesIn(chats).filter((f) => f.endsWith('.jsonl') && statSync(join(chats, f)).birthtimeMs >= sinceMs).map((f) => join(chats, f));
+      return listDir(chats).filter((f) => f.endsWith('.jsonl') && statSync(join(chats, f)).birthtimeMs >= sinceMs).map((f) => join(chats, f));
     });
     // Another agent's conversation (it started meanwhile, under the id the fleet gave it) is not ours.
     const sessions = join(stateDir(env), 'sessions');
-    const others = new Set(filesIn(sessions).filter((n) => n !== name).map((n) => readIdFile(join(sessions, n, 'id'))));
+    const others = new Set(listDir(sessions).filter((n) => n !== name).map((n) => readId(join(sessions, n, 'id'))));
     const ids = begun
       .map((f) => {
         try {
@@ -216,7 +213,7 @@ export function noteReset(name: string, sinceMs: number, env: NodeJS.ProcessEnv 
  */
 export function settleReset(runtime: string, name: string, env: NodeJS.ProcessEnv = process.env): void {
   const file = join(conversationDir(name, env), 'reset-since');
-  const since = Number(readIdFile(file));
+  const since = Number(readId(file));
   if (!since) return;
   if (!existsSync(join(conversationDir(name, env), 'id'))) followResetId(runtime, name, env, since, undefined, env);
   rmSync(file, { force: true });

@@ -12,9 +12,9 @@
 // runtime dir, which a reboot empties anyway, but a restart of the user
 // manager keeps it: records of an earlier manager do not count, so a manager's
 // first holder start brings back the enabled agents only, as a boot does.
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../core/fsutil.js';
+import { listDir, readTrimmed, writeFileAtomic } from '../core/fsutil.js';
 import { nameProblem } from '../core/names.js';
 import { runtimeDir } from '../core/paths.js';
 
@@ -25,14 +25,6 @@ function runningDir(env: NodeJS.ProcessEnv): string {
 /** The manager this process runs under, or '' outside a systemd unit. */
 function manager(env: NodeJS.ProcessEnv): string {
   return env.MANAGERPID ?? '';
-}
-
-function readTrimmed(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
 }
 
 /** Record that the agent runs (its unit's start). */
@@ -48,13 +40,7 @@ export function clearRunning(name: string, env: NodeJS.ProcessEnv = process.env)
 
 /** The agents recorded as running under this process's user manager, sorted. */
 export function runningAgents(env: NodeJS.ProcessEnv = process.env): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(runningDir(env));
-  } catch {
-    return [];
-  }
-  return names.filter((n) => !nameProblem(n) && readTrimmed(join(runningDir(env), n)) === manager(env)).sort();
+  return listDir(runningDir(env)).filter((n) => !nameProblem(n) && readTrimmed(join(runningDir(env), n)) === manager(env)).sort();
 }
 
 /**

@@ -26,6 +26,9 @@ turn in several. With --allow-control it is pasted raw, on every tmux
 Text left unsent in a full-screen runtime's input is cleared first, and
 named on stderr, so it cannot be submitted with the message.
 
+A message for a busy agent is typed now, into its running turn (where the
+runtime takes input while it works); --wait then waits for the next turn to end.
+
 A NAME given twice gets the message once. A NAME with no session that the
 fleet does not know either (not in the roster, no env file, no unit) is
 refused, with the nearest known name, before anything is typed into any agent.
@@ -37,8 +40,12 @@ Options:
   --no-submit        paste without pressing Enter
   --force            send even while the agent shows an approval prompt
   --allow-control    paste control characters raw instead of refusing them
+  --wait             after delivering, wait for the end of the turn the
+                     message started (the runtime's own event where it reports
+                     them, else its screen) and say when it ended
   --timeout SECONDS  give up after this long, waiting for the agent's lock
-                     included (default 30)
+                     included (default 30); with --wait, the wait for the
+                     turn's end too (default: no limit)
   --json             print what was delivered, where, and how long it took
   -q, --quiet        print nothing on success
   -h, --help         show this help
@@ -53,10 +60,15 @@ then not delivered, then delivered; --json gives each agent's "outcome"):
   3  unconfirmed: pasted and submitted, but the agent's screen did not show
      that the runtime took it (it may be busy with it); do NOT send it again
      blindly: read the agent first (mosaic-agent read NAME)
+  With --wait, after a delivery:
+  1  the agent exited, or its turn ended in an error
+  4  the agent stopped to ask a person (what it asks is on stderr)
+  5  its turn did not end within --timeout
 
 Examples:
   agent-send demo 'echo hello'
   agent-send --from orchestrator alpha,beta 'run the tests'
+  agent-send --wait --timeout 600 builder 'run the tests and fix what fails'
   git diff | agent-send reviewer -`;
 
 void runMain('agent-send', async (argv) => {

@@ -20,6 +20,11 @@ Commands:
   logs NAME [-f] [--lines N] [--raw]
                                    the agent's transcript as text, across restarts
   reset NAME                       a fresh conversation (runtime's reset, else restart)
+  wait NAME... [--until STATE] [--timeout S] [--any]
+                                   block until agents are idle (busy, waiting, change)
+  ask NAME MESSAGE...|-            send, wait for the turn's end, print the reply
+  output NAME                      the agent's last reply
+  events NAME [-f] [--json]        what the agent's runtime reported: busy, idle...
   apply [--dry-run] [--prune]      make the fleet match the roster
   doctor                           check everything, with a fix for each problem
   cutover [--dry-run] [--keep-going] [--from-socket NAME]

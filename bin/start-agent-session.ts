@@ -13,6 +13,7 @@ import { openTransport } from '../lib/send/open-transport.js';
 import { FleetError, formatError, UsageError } from '../lib/core/errors.js';
 import { clearStartError, recordStartError } from '../lib/systemd/start-error.js';
 import { agentPaneOf, Tmux, type Pane } from '../lib/tmux/tmux.js';
+import { appendEvent } from '../lib/events/event-log.js';
 
 const HELP = `Usage: start-agent-session [--pid-file FILE] NAME
        start-agent-session --stop NAME
@@ -50,12 +51,17 @@ void runMain('start-agent-session', async (argv) => {
   if (flags.stop) {
     // systemd sets EXIT_CODE for ExecStop only when the main process (the
     // waiter) already ended, i.e. the agent died by itself: keep its screen.
-    if (process.env.EXIT_CODE) return 0;
+    if (process.env.EXIT_CODE) {
+      appendEvent(name, 'exited', 'fleet', { reason: 'ended by itself' });
+      return 0;
+    }
     // A stop by a person (or apply) is remembered: the next crash of the
     // holder does not bring this agent back. A stop caused by the holder
     // going away is not: its next start does.
-    if (!(await holderGoingAway(tmux))) clearRunning(name);
+    const holderGone = await holderGoingAway(tmux);
+    if (!holderGone) clearRunning(name);
     await stopAgentSession(tmux, name);
+    appendEvent(name, 'exited', 'fleet', { reason: holderGone ? 'the holder or its tmux server went away' : 'stopped' });
     return 0;
   }
 

@@ -20,6 +20,7 @@ import { ownStartFailure, startUnits } from '../systemd/start-error.js';
 import { archiveConversations, environOf, followResetId, noteReset, requestFresh } from '../runtimes/conversation.js';
 import { Tmux } from '../tmux/tmux.js';
 import { openTransport } from '../send/open-transport.js';
+import { askCommand, eventsCommand, outputCommand, TURN_COMMAND_DEFS, waitCommand } from './turn-commands.js';
 
 // systemd makes a unit for any name given to a template, so a typo would start a new agent (issue #13).
 const KNOWN_ONLY =
@@ -32,8 +33,10 @@ const ROSTER: OptionDef = { name: 'roster', value: 'FILE', help: 'another roster
 const COMMAND_DEFS: Record<string, CommandDef> = {
   status: {
     usage: '[NAME...]',
-    about: 'The holder, then each agent: unit state, session, runtime, pid, uptime, restarts, activity.' + KNOWN_ONLY,
-    options: [{ name: 'json', help: 'the same as JSON' }],
+    about:
+      "The holder, then each agent: unit state, session, runtime, pid, uptime, restarts, activity and its\nage. The activity comes from the runtime's own events (its hooks) where it reports them, else from\nits screen; a busy event the screen has contradicted for 10 s is corrected (an Esc fires no hook)." +
+      KNOWN_ONLY,
+    options: [{ name: 'json', help: 'the same as JSON, with where each activity came from (activitySource: event or screen) and since when' }],
   },
   start: {
     usage: 'NAME...|--all',
@@ -113,6 +116,8 @@ const COMMAND_DEFS: Record<string, CommandDef> = {
   },
 };
 
+Object.assign(COMMAND_DEFS, TURN_COMMAND_DEFS);
+
 const COMMAND_HELP: Record<string, string> = Object.fromEntries(Object.entries(COMMAND_DEFS).map(([c, d]) => [c, commandHelp('mosaic-agent', c, d)]));
 
 /** The parser spec of a command, from its definition. */
@@ -175,6 +180,10 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   },
   logs,
   reset,
+  wait: (argv) => waitCommand(argv, flagsOf),
+  ask: (argv) => askCommand(argv, flagsOf),
+  output: (argv) => outputCommand(argv, flagsOf),
+  events: (argv) => eventsCommand(argv, flagsOf),
   start: (argv) => lifecycle('start', argv),
   stop: (argv) => lifecycle('stop', argv),
   restart: (argv) => lifecycle('restart', argv),

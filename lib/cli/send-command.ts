@@ -1,10 +1,10 @@
 // The send command shared by `agent-send` and `mosaic-agent send`: one code
 // path for resolving targets, delivering and reporting.
 import { numberFlag, parseFlags, type FlagSpec } from './cli.js';
-import { EXIT, FleetError, UsageError, formatError } from '../core/errors.js';
+import { EXIT, FleetError, UsageError, exitCodeOf, formatError } from '../core/errors.js';
 import { senderProblem } from '../runtimes/message.js';
 import { openTransport } from '../send/open-transport.js';
-import { outcomeOf, type Outcome, type SendOptions } from '../send/transport.js';
+import { outcomeOf, type Delivery, type Outcome, type SendOptions } from '../send/transport.js';
 
 /** Read the whole of stdin as UTF-8. */
 export async function readMessageFromStdin(): Promise<string> {
@@ -21,6 +21,8 @@ export interface SendRequest {
   opts: SendOptions;
   json: boolean;
   quiet: boolean;
+  /** Wait for the end of the turn the message started (--wait); `waitMs` bounds it, 0: no limit. */
+  wait?: { timeoutMs: number };
 }
 
 /**
@@ -29,7 +31,7 @@ export interface SendRequest {
  */
 export const SEND_FLAGS: FlagSpec = {
   string: ['from', 'timeout'],
-  boolean: ['all', 'submit', 'force', 'json', 'quiet', 'allow-control'],
+  boolean: ['all', 'submit', 'force', 'json', 'quiet', 'allow-control', 'wait'],
   defaults: { submit: true },
   alias: { q: 'quiet' },
   stopEarly: true,
@@ -67,6 +69,8 @@ export async function runSendCommand(tool: string, argv: string[]): Promise<numb
     },
     json: Boolean(flags.json),
     quiet: Boolean(flags.quiet),
+    // --timeout bounds the delivery and, with --wait, the wait for the turn's end too (none when not given).
+    ...(flags.wait ? { wait: { timeoutMs: flags.timeout === undefined ? 0 : numberFlag(flags, 'timeout', 30) * 1000 } } : {}),
   });
 }
 
@@ -90,7 +94,22 @@ export async function sendAndReport(req: SendRequest): Promise<number> {
   // module (with the roster's YAML parser) is loaded only then, from the
   // tool's lazy file (lib/build/bundle.cts): a send that finds its agents pays nothing.
   const checkMissing = async (missing: string[]) => (await import('../fleet/known-agents.js')).requireKnownAgents(missing);
-  const results = await transport.send(agents, req.text, { ...req.opts, checkMissing });
+  // With --wait the agents' event logs are followed from before the send, so the turn's first event is not missed.
+  const turns = req.wait ? await import('../fleet/turns.js') : undefined;
+  let watching: import('../fleet/turns.js').Watching | undefined;
+  if (turns) {
+    // Agents without a live session are left to the send, which says why.
+    const live = new Set(((await transport.sessions()) ?? []).filter((s) => s.alive).map((s) => s.name));
+    watching = await turns.watchAgents(transport, agents.filter((a) => live.has(a)));
+  }
+  const sentAt = Date.now();
+  let results: Array<Delivery | Error>;
+  try {
+    results = await transport.send(agents, req.text, { ...req.opts, checkMissing });
+  } catch (err) {
+    watching?.close();
+    throw err;
+  }
   let worst = 0;
   const rows = results.map((r, i) => {
     const outcome = outcomeOf(r);
@@ -108,6 +127,28 @@ export async function sendAndReport(req: SendRequest): Promise<number> {
     }
     return { outcome, ok: true, ...r };
   });
+  let code: number = EXIT_OF[OUTCOMES[worst]!];
+  if (watching && req.wait) {
+    // Each delivered agent's turn, at once; a wait's failure is that agent's, reported like a delivery's.
+    const ends = await Promise.all(
+      results.map((r, i) =>
+        r instanceof Error ? Promise.resolve(undefined) : watching.turn(agents[i]!, sentAt, { timeoutMs: req.wait!.timeoutMs, message: req.text }).catch((err: unknown) => err as Error),
+      ),
+    );
+    watching.close();
+    ends.forEach((end, i) => {
+      if (end === undefined) return;
+      const row = rows[i] as Record<string, unknown>;
+      if (end instanceof Error) {
+        process.stderr.write(formatError(`${req.tool}: ${agents[i]}: delivered, but`, end) + '\n');
+        row.turn = { ended: false, error: end.message };
+        code = Math.max(code, exitCodeOf(end));
+        return;
+      }
+      row.turn = { ended: true, via: end.event?.via ?? end.source, ms: end.event ? end.event.ts - sentAt : Date.now() - sentAt, ...(end.reply === undefined ? {} : { reply: end.reply }) };
+      if (!req.quiet && !req.json) process.stdout.write(`${agents[i]}: turn ended (${end.event?.via ?? end.source}, ${(row.turn as { ms: number }).ms} ms after the send)\n`);
+    });
+  }
   if (req.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
-  return EXIT_OF[OUTCOMES[worst]!];
+  return code;
 }

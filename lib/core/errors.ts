@@ -2,11 +2,13 @@
 // entry point can print `<tool>: <what went wrong> (<what to do>)` the same way.
 
 /**
- * Exit codes shared by every tool: 0 success, 1 run-time failure, 2 bad
- * usage; 3 only from a send whose outcome is unknown (UnconfirmedError), so a
- * caller that retries on 1 never sends a message twice (#13).
+ * Exit codes shared by every tool: 0 success, 1 run-time failure (for the
+ * waiting commands: the agent exited, failed or its turn ended in an error),
+ * 2 bad usage; 3 only from a send whose outcome is unknown
+ * (UnconfirmedError), so a caller that retries on 1 never sends a message
+ * twice (#13); 4 the agent stopped to ask a person; 5 a wait timed out.
  */
-export const EXIT = { ok: 0, failure: 1, usage: 2, unconfirmed: 3 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, unconfirmed: 3, waitingForPerson: 4, timedOut: 5 } as const;
 
 // The names of an error's classes, kept on the error under a symbol every
 // copy of this module shares: a tool's lazily loaded file carries a copy of
@@ -48,6 +50,24 @@ export class UnconfirmedError extends FleetError {
   constructor(message: string, hint?: string) {
     super(message, hint);
     this.name = 'UnconfirmedError';
+  }
+}
+
+/** An agent that stopped to ask a person (a tool approval, a question) while it was waited for (exit 4). */
+export class WaitingForPersonError extends FleetError {
+  override readonly exitCode: number = EXIT.waitingForPerson;
+  constructor(message: string, hint?: string) {
+    super(message, hint);
+    this.name = 'WaitingForPersonError';
+  }
+}
+
+/** A wait that ran out of time (exit 5). */
+export class TimedOutError extends FleetError {
+  override readonly exitCode: number = EXIT.timedOut;
+  constructor(message: string, hint?: string) {
+    super(message, hint);
+    this.name = 'TimedOutError';
   }
 }
 

@@ -10,6 +10,8 @@ import { lastStartOf, startsOf } from '../systemd/supervisor.js';
 import { agentProfile } from '../runtimes/profiles.js';
 import { agentOfUnit, agentUnit, HOLDER_UNIT, listUnits, unitStates, type ListedUnit } from '../systemd/systemd.js';
 import { agentPaneOf, captureMany, HOLDER_SESSION, Tmux } from '../tmux/tmux.js';
+import { lastEvents } from '../events/event-log.js';
+import { agentState, type AgentState, type StateSource } from '../events/agent-state.js';
 
 export interface AgentStatus {
   name: string;
@@ -21,9 +23,18 @@ export interface AgentStatus {
   pid: number | null;
   uptimeSeconds: number | null;
   activity: Activity | typeof NOT_APPLIED;
+  /** Where the activity came from: the runtime's own events (its hooks), or its screen. */
+  activitySource: StateSource | null;
+  /** Since when the agent has been in that state (epoch ms), where known. */
+  activitySince: number | null;
+  /** The event the activity came from (`claude:Stop`...). */
+  activityVia?: string;
 }
 
 const NOT_APPLIED = 'not applied';
+
+/** Events read from the end of each agent's log: enough to find its run's start behind a few turns. */
+const EVENTS_READ = 16;
 
 export interface FleetStatus {
   holder: { active: string; sub: string; server: boolean; socket: string };
@@ -80,7 +91,12 @@ export async function fleetStatus(only: string[] = [], env: NodeJS.ProcessEnv = 
     ),
   ]);
   const enabled = enabledAgentUnits(env);
-  const now = Date.now() / 1000;
+  const nowMs = Date.now();
+  const now = nowMs / 1000;
+  // Each agent's latest events decide its state where its runtime reports them; the screen otherwise.
+  const states = new Map<string, AgentState>(
+    [...agentPanes].map(([n, { profile }]) => [n, agentState(n, profile, lastEvents(n, EVENTS_READ, env), activities.get(n) ?? 'exited', nowMs, env)]),
+  );
   const holder = listed.get(HOLDER_UNIT) ?? NO_UNIT;
   return {
     holder: { active: holder.active, sub: holder.sub, server: panes !== undefined, socket: tmux.socket },
@@ -105,7 +121,10 @@ export async function fleetStatus(only: string[] = [], env: NodeJS.ProcessEnv = 
         pid: pane && !pane.dead ? pane.panePid : null,
         // The agent's own uptime: a respawned pane keeps its session's creation time.
         uptimeSeconds: pane && !pane.dead ? Math.max(0, Math.round(now - (lastStartOf(name, env) ?? pane.sessionCreated))) : null,
-        activity: applied ? (activities.get(name) ?? 'exited') : NOT_APPLIED,
+        activity: applied ? (states.get(name)?.activity ?? 'exited') : NOT_APPLIED,
+        activitySource: states.get(name)?.source ?? null,
+        activitySince: states.get(name)?.since ?? null,
+        ...(states.get(name)?.via ? { activityVia: states.get(name)!.via } : {}),
       };
     }),
   };
@@ -125,7 +144,8 @@ export function renderStatus(st: FleetStatus, color: boolean): string {
   const head = `holder: ${paint(stateColor(st.holder.active), st.holder.active)} (${st.holder.sub}), tmux server on socket '${st.holder.socket}' ${st.holder.server ? 'running' : 'not running'}`;
   const rows = [['AGENT', 'UNIT', 'SESSION', 'RUNTIME', 'PID', 'UPTIME', 'RESTARTS', 'ACTIVITY']];
   for (const a of st.agents) {
-    rows.push([a.name, a.applied ? `${a.unit.active}/${a.unit.sub}` : NOT_APPLIED, a.session ? 'yes' : 'no', a.runtime || '-', a.pid === null ? '-' : String(a.pid), duration(a.uptimeSeconds), String(a.unit.restarts), a.activity]);
+    const age = a.activitySince === null ? '' : ` ${duration(Math.max(0, Math.round((Date.now() - a.activitySince) / 1000)))}`;
+    rows.push([a.name, a.applied ? `${a.unit.active}/${a.unit.sub}` : NOT_APPLIED, a.session ? 'yes' : 'no', a.runtime || '-', a.pid === null ? '-' : String(a.pid), duration(a.uptimeSeconds), String(a.unit.restarts), a.activity + age]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r, ri) =>

@@ -3,7 +3,7 @@ import { SHELL_NAMES, type Profile } from './profiles.js';
 import { sleep } from '../core/poll.js';
 import { bottomText, inputText } from './screen.js';
 
-export type Activity = 'starting' | 'idle' | 'busy' | 'waiting-for-input' | 'exited' | 'unknown';
+export type Activity = 'starting' | 'idle' | 'busy' | 'waiting-for-input' | 'error' | 'exited' | 'unknown';
 
 
 /** The state the bottom of an agent's screen (see bottomText) and its pane title show. */

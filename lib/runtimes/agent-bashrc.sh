@@ -36,3 +36,35 @@ if [ -n "${MOSAIC_FLEET_PATH:-}" ]; then
   export PATH
   unset mosaic_path mosaic_dirs mosaic_dir
 fi
+
+# The agent's events (issue #15): a command line started (PS0, shown after a
+# line is read and before it runs) is `busy`, a prompt (PROMPT_COMMAND, run
+# first so that it sees the command's $?) is `idle` with the exit status.
+# Added after the user's startup files, so theirs cannot replace them, and
+# next to the user's own PS0 and PROMPT_COMMAND, which still run. Builtins
+# only, but for the PS0 subshell and a size check every 64 lines.
+if [ -n "${MOSAIC_EVENT_LOG:-}" ]; then
+  mosaic_event_count=0
+  mosaic_event() {
+    local now=${EPOCHREALTIME//[.,]/} size
+    if [ $((mosaic_event_count++ % 64)) -eq 0 ]; then
+      size=$(stat -c %s -- "$MOSAIC_EVENT_LOG" 2>/dev/null) || size=0
+      if [ "${size:-0}" -gt "${MOSAIC_EVENT_LOG_MAX_BYTES:-2097152}" ]; then
+        mv -f -- "$MOSAIC_EVENT_LOG" "$MOSAIC_EVENT_LOG.1" 2>/dev/null
+      fi
+    fi
+    # The log is the user's alone (mode 0600), whatever the shell's umask.
+    [ -e "$MOSAIC_EVENT_LOG" ] || (umask 077 && : >>"$MOSAIC_EVENT_LOG") 2>/dev/null
+    printf '{"ts":%s,"agent":"%s","kind":"%s","via":"bash:%s","data":%s}\n' \
+      "${now:0:13}" "${MOSAIC_AGENT_NAME:-}" "$1" "$2" "$3" 2>/dev/null >>"$MOSAIC_EVENT_LOG"
+    return 0
+  }
+  mosaic_prompt_event() {
+    local status=$?
+    mosaic_event idle PROMPT_COMMAND "{\"status\":$status}"
+    return $status
+  }
+  # shellcheck disable=SC2016 # expanded by bash each time PS0 is shown
+  PS0=${PS0:-}'$(mosaic_event busy PS0 null)'
+  PROMPT_COMMAND="mosaic_prompt_event${PROMPT_COMMAND:+;$PROMPT_COMMAND}"
+fi

@@ -60,6 +60,12 @@ export type InputArea =
   | { kind: 'bar'; bar: string; footerLines: number; placeholder?: string }
   | { kind: 'cursor-line' };
 
+/**
+ * A runtime's own hook system, which reports its turns to the agent's event
+ * log (lib/events/hooks.ts wires it in at launch; docs/runtime-notes.md).
+ */
+export type HookSystem = 'claude' | 'codex' | 'gemini' | 'opencode' | 'pi' | 'bash' | 'aider';
+
 export interface Profile {
   name: string;
   /**
@@ -86,6 +92,8 @@ export interface Profile {
   input: InputArea;
   /** A full-screen program: a pane whose foreground process is a shell means it is not running. */
   tui: boolean;
+  /** The runtime's hooks that report its state and replies; without them the screen tells. */
+  events?: HookSystem;
   /** How this profile was checked against the real program (the README's table). */
   tested: string;
 }
@@ -134,6 +142,7 @@ const PROFILES: Record<string, Omit<Profile, 'name' | 'attribution'> & { attribu
     markers: { busy: ['Working...'], idle: [], approval: [] },
     input: { kind: 'box' },
     tui: true,
+    events: 'pi',
     tested: 'end to end: real pi against the mock server',
   },
   shell: {
@@ -171,6 +180,7 @@ const PROFILES: Record<string, Omit<Profile, 'name' | 'attribution'> & { attribu
     // The input line is `❯` + U+00A0 + text, between two rules.
     input: { kind: 'box', prompt: '❯' },
     tui: true,
+    events: 'claude',
     tested: 'end to end: real Claude Code 2.1.330 against the mock server (tests/runtimes)',
   },
   codex: {
@@ -189,6 +199,7 @@ const PROFILES: Record<string, Omit<Profile, 'name' | 'attribution'> & { attribu
     },
     input: { kind: 'line', prompts: ['›'], placeholder: 'Ask Codex to do anything' },
     tui: true,
+    events: 'codex',
     tested: 'end to end: real Codex 0.169.0 against the mock server (tests/runtimes)',
   },
   opencode: {
@@ -200,6 +211,7 @@ const PROFILES: Record<string, Omit<Profile, 'name' | 'attribution'> & { attribu
     // The input is a run of `┃` lines whose last one is the agent/model footer.
     input: { kind: 'bar', bar: '┃', footerLines: 1, placeholder: 'Ask anything' },
     tui: true,
+    events: 'opencode',
     tested: 'end to end: real opencode 1.18.33 against the mock server (tests/runtimes)',
   },
   gemini: {
@@ -233,6 +245,7 @@ const PROFILES: Record<string, Omit<Profile, 'name' | 'attribution'> & { attribu
     markers: NO_MARKERS,
     input: { kind: 'cursor-line' },
     tui: true,
+    events: 'aider',
     tested: 'not run: Aider is a Python program and is not installed here (profile from docs/runtimes.md)',
   },
 };
@@ -251,8 +264,10 @@ export function profileFor(runtime: string, env: NodeJS.ProcessEnv = process.env
     const shell = loginShell(env);
     // bash -l would re-read /etc/profile, which resets PATH and drops the
     // fleet's (issue #13): bash reads the login files through our rcfile instead.
-    const launch = basename(shell) === 'bash' ? [shell, '--rcfile', AGENT_BASHRC, '-i'] : [shell, '-l'];
-    return { name: 'shell', attribution: DEFAULT_ATTRIBUTION, ...PROFILES.shell!, launch };
+    const bash = basename(shell) === 'bash';
+    const launch = bash ? [shell, '--rcfile', AGENT_BASHRC, '-i'] : [shell, '-l'];
+    // Only bash gets the fleet's rcfile, which reports its commands (other shells: the pane tells).
+    return { name: 'shell', attribution: DEFAULT_ATTRIBUTION, ...PROFILES.shell!, launch, ...(bash ? { events: 'bash' as const } : {}) };
   }
   const known = PROFILES[runtime];
   if (known) return { name: runtime, attribution: DEFAULT_ATTRIBUTION, ...known };
@@ -301,9 +316,12 @@ export function resolveProfile(runtime: string, overrides: ProfileOverrides | un
   if (!overrides) return base;
   const o = overrides;
   const input: InputArea = o.input_prompt !== undefined ? { kind: 'line', prompts: [o.input_prompt], placeholder: o.input_placeholder } : base.input;
+  // Hooks are wired into the runtime's own command line: a launch that runs another program has none.
+  const sameProgram = !o.launch || (o.launch[0] !== undefined && basename(o.launch[0]) === basename(base.launch[0] ?? ''));
   return {
     ...base,
     name: runtime,
+    events: sameProgram ? base.events : undefined,
     launch: o.launch ?? base.launch,
     resume: o.resume ?? base.resume,
     reset: o.reset ?? base.reset,

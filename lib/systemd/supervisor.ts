@@ -9,7 +9,7 @@
 // server dies (a `tmux wait-for` waiter does not).
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { libFile } from '../core/location.cjs';
 import { launchArgv, sessionEnv, type AgentSpec } from '../runtimes/agent-spec.js';
 import { FleetError } from '../core/errors.js';
@@ -18,6 +18,8 @@ import { runtimeDir, stateDir } from '../core/paths.js';
 import { becomes } from '../core/poll.js';
 import { adoptLatestConversation, archiveConversations, conversationPlaceholders, conversationState, renewConversationId, settleReset, takeAdoptRequest, takeFreshRequest } from '../runtimes/conversation.js';
 import { agentPaneOf, type Tmux } from '../tmux/tmux.js';
+import { appendEvent } from '../events/event-log.js';
+import { eventWiring } from '../events/hooks.js';
 import { HOLDER_UNIT, systemctl, unitStates } from './systemd.js';
 
 /** How often the waiter checks the agent where it cannot block on a pidfd (seconds): well inside the 2 s the issue allows. */
@@ -62,15 +64,27 @@ export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJ
   if (state === 'unusable') placeholders.session_id = renewConversationId(spec.name, env);
   const resume = spec.resume && !fresh && state === 'resumable';
   const argv = launchArgv(spec, { resume, placeholders });
+  const agentEnv = sessionEnv(spec, env);
+  // The runtime's own hooks report to the agent's event log, where it has
+  // them and runs as its profile says (not a MOSAIC_AGENT_COMMAND, not `mosaic yolo`).
+  const ownLaunch = !spec.command && argv[0] !== undefined && basename(argv[0]) === basename(spec.profile.launch[0] ?? '');
+  const wiring = ownLaunch ? eventWiring(spec.profile.events, spec.name, agentEnv) : undefined;
+  if (wiring) {
+    // Right after the program: before a subcommand (`codex … resume ID`), where every runtime takes its options.
+    argv.splice(1, 0, ...wiring.args);
+    Object.assign(agentEnv, wiring.env);
+  }
   const sessionSpec = {
     name: spec.name,
     runtime: spec.runtime,
     customCommand: spec.command !== undefined,
     profileJson: spec.profileJson,
     cwd: spec.workdir,
-    env: sessionEnv(spec, env),
+    env: agentEnv,
     argv,
   };
+  // Before the launch: the runtime's first hook must come after it in the log.
+  appendEvent(spec.name, 'started', 'fleet', { runtime: spec.runtime, resume, hooks: wiring ? spec.profile.events : null }, env);
   if (existing) {
     const pid = await tmux.respawnPane(existing.paneId, sessionSpec);
     return { action: 'respawned', paneId: existing.paneId, pid };

@@ -5,9 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { exec } from '../../lib/core/exec.js';
-import { buildTools } from '../../lib/build/bundle.cjs';
+import { buildTools, SHIPPED_FILES } from '../../lib/build/bundle.cjs';
 import { exitCodeOf, formatError, FleetError, UsageError } from '../../lib/core/errors.js';
 
 function tree(files: Record<string, string>): string {
@@ -31,9 +31,7 @@ const SAMPLE: Record<string, string> = {
     'process.exitCode = 3;',
   ].join('\n'),
   'lib/where.ts': 'export const dir: string = __dirname;\nexport const shared = {};\n',
-  'lib/systemd/agent-waiter.sh': '#!/bin/bash\n',
-  'lib/tmux/agent-logger.sh': '#!/bin/bash\n',
-  'lib/runtimes/agent-bashrc.sh': '# bash\n',
+  ...Object.fromEntries(SHIPPED_FILES.map((f) => [`lib/${f}`, `# ${f}\n`])),
   'node_modules/leftpad/package.json': '{ "name": "leftpad", "main": "lib/index.js" }',
   'node_modules/leftpad/lib/index.js': 'module.exports = function (s, n) { return s.padStart(n, "."); };\n',
 };
@@ -45,7 +43,7 @@ test('an entry point becomes one file with its modules and a loader that runs it
     const bundle = readFileSync(join(dir, 'dist', 'bundle', 'tool.js'), 'utf8');
     assert.match(bundle, /padStart/, 'the dependency is inside');
     assert.doesNotMatch(bundle, /require\("\.\.\/lib\/where/, 'no relative require is left');
-    assert.deepEqual(readdirSync(join(dir, 'dist', 'lib'), { recursive: true }).map(String).filter((f) => f.endsWith('.sh')).sort(), ['runtimes/agent-bashrc.sh', 'systemd/agent-waiter.sh', 'tmux/agent-logger.sh']);
+    assert.deepEqual(readdirSync(join(dir, 'dist', 'lib'), { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => relative(join(dir, 'dist', 'lib'), join(d.parentPath, d.name))).sort(), [...SHIPPED_FILES].sort());
     // Moved elsewhere, as install.sh copies it: nothing may point back at the build tree.
     const moved = join(dir, 'installed');
     await exec(['cp', '-R', join(dir, 'dist'), moved]);

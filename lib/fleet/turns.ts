@@ -197,7 +197,8 @@ export class Watching {
     const deadline = opts.timeoutMs > 0 ? Date.now() + opts.timeoutMs : Infinity;
     const initial = new Map([...this.agents].map(([n, w]) => [n, w.activity]));
     const reached = (w: Watched): boolean => {
-      if (until === 'change') return w.activity !== initial.get(w.name);
+      // An agent that exits or fails is never what was waited for (exit 1), a change included.
+      if (until === 'change') return w.activity !== initial.get(w.name) && w.activity !== 'exited' && w.activity !== 'error';
       return w.activity === ({ idle: 'idle', busy: 'busy', waiting: 'waiting-for-input' } as const)[until];
     };
     let lastSafety = Date.now();

@@ -132,6 +132,29 @@ test('status shows the holder and every agent, as a table and as JSON', { skip }
   await waitFor(async () => JSON.parse((await e.tool('mosaic-agent', 'status', '--json', 'two')).stdout).agents[0].activity === 'busy', { what: 'two busy' });
 });
 
+test("an agent's state comes from its shell's events; wait returns on them, and a stop is an exited event that ends a wait with exit 1", { skip }, async () => {
+  // two runs `sleep 5` (the test before): its end is a PROMPT_COMMAND event.
+  const w = await e.tool('mosaic-agent', 'wait', 'two', '--timeout', '30');
+  assert.equal(w.code, 0, w.stderr);
+  assert.match(w.stdout, /two: idle \(bash:PROMPT_COMMAND\)/);
+  const two = JSON.parse((await e.tool('mosaic-agent', 'status', '--json', 'two')).stdout).agents[0];
+  assert.deepEqual([two.activity, two.activitySource, two.activityVia], ['idle', 'event', 'bash:PROMPT_COMMAND']);
+  assert.match((await e.tool('mosaic-agent', 'status', 'two')).stdout, /two .* idle \d+s/);
+  const waiting = e.tool('mosaic-agent', 'wait', 'one', '--until', 'change', '--timeout', '60');
+  await new Promise((r) => setTimeout(r, 1000));
+  const stop = await e.tool('mosaic-agent', 'stop', 'one');
+  assert.equal(stop.code, 0, stop.stderr);
+  const ended = await waiting;
+  assert.equal(ended.code, 1, ended.stdout + ended.stderr);
+  assert.match(ended.stderr, /agent 'one' (exited|has no session)/);
+  const events = (await e.tool('mosaic-agent', 'events', 'one', '--json')).stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual([events.at(-1).kind, events.at(-1).data.reason], ['exited', 'stopped']);
+  assert.equal(events[0].kind, 'started');
+  const start = await e.tool('mosaic-agent', 'start', 'one');
+  assert.equal(start.code, 0, start.stderr);
+  await waitFor(async () => (await e.sessions()).includes('one'), { what: 'one back' });
+});
+
 test('status lists a roster agent that was never applied as not applied', { skip }, async () => {
   await e.write(roster, `${ROSTER_V2}  later: {}\n`);
   try {
@@ -250,7 +273,8 @@ test('a start that fails anyway is reported with the start error itself, not sys
   try {
     const r = await e.tool('mosaic-agent', 'apply');
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /could not start agents; the start said:\ndies: start-agent-session: agent 'dies' exited with status 3 right after it started; its last lines:\nbroken-on-purpose/);
+    // The status is given once tmux has reaped the agent, which a loaded machine may not have done within the second allowed.
+    assert.match(r.stderr, /could not start agents; the start said:\ndies: start-agent-session: agent 'dies' exited (with status 3 )?right after it started; its last lines:\nbroken-on-purpose/);
     assert.doesNotMatch(r.stderr, /control process exited/);
     const again = await e.tool('mosaic-agent', 'restart', 'dies');
     assert.equal(again.code, 1);

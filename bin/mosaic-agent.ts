@@ -9,7 +9,7 @@ import { LIB_DIR } from '../lib/core/location.cjs';
 const HELP = `Usage: mosaic-agent [COMMAND] [options]
 
 Commands:
-  status [NAME...] [--json]        the holder and every agent (default command)
+  status [NAME...] [--json|--watch] the holder and every agent (default command)
   start NAME...|--all              start agents (--all: the fleet target)
   stop NAME...|--all               stop agents (their sessions only)
   restart NAME...|--all            restart agents

@@ -36,7 +36,10 @@ const COMMAND_DEFS: Record<string, CommandDef> = {
     about:
       "The holder, then each agent: unit state, session, runtime, pid, uptime, restarts, activity and its\nage. The activity comes from the runtime's own events (its hooks) where it reports them, else from\nits screen; a busy event the screen has contradicted for 10 s is corrected (an Esc fires no hook)." +
       KNOWN_ONLY,
-    options: [{ name: 'json', help: 'the same as JSON, with where each activity came from (activitySource: event or screen) and since when' }],
+    options: [
+      { name: 'json', help: 'the same as JSON, with where each activity came from (activitySource: event or screen) and since when' },
+      { name: 'watch', alias: 'w', help: "a live table, redrawn when an agent's event comes (and every 5 s for screens and ages); Ctrl-C ends it" },
+    ],
   },
   start: {
     usage: 'NAME...|--all',
@@ -150,6 +153,10 @@ export async function runCommand(argv: string[], help: string): Promise<number> 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   async status(argv) {
     const flags = parseFlags(argv, flagsOf('status'));
+    if (flags.watch) {
+      if (flags.json) throw new UsageError('--watch draws a table: it does not go with --json', 'use mosaic-agent events NAME -f --json for a stream');
+      return watchStatus(flags._.length > 0 ? await requireKnownAgents(flags._) : []);
+    }
     const st = await fleetStatus(flags._.length > 0 ? await requireKnownAgents(flags._) : []);
     if (flags.json) process.stdout.write(JSON.stringify(st, null, 2) + '\n');
     else process.stdout.write(renderStatus(st, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR) + '\n');
@@ -213,6 +220,59 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
     return r.status ?? 1;
   },
 };
+
+/** How often a watched status is redrawn with no event: screens and ages change without one. */
+const WATCH_REFRESH_MS = 5000;
+
+/** status --watch: redraw on each agent event (inotify on the event logs), and every WATCH_REFRESH_MS. */
+async function watchStatus(only: string[]): Promise<number> {
+  const { EventFollower } = await import('../events/event-log.js');
+  const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+  let follower: InstanceType<typeof EventFollower> | undefined;
+  let pending: NodeJS.Timeout | undefined;
+  let drawing = false;
+  let again = false;
+  const draw = async (): Promise<void> => {
+    if (drawing) {
+      again = true;
+      return;
+    }
+    drawing = true;
+    try {
+      const st = await fleetStatus(only);
+      const names = st.agents.map((a) => a.name);
+      // Agents that came or went since the last drawing are followed from now.
+      follower?.close();
+      follower = new EventFollower(names, () => schedule());
+      process.stdout.write((process.stdout.isTTY ? '\x1b[H\x1b[2J' : '\n') + renderStatus(st, color) + `\n\n${new Date().toLocaleTimeString()}  (Ctrl-C to end)\n`);
+    } catch (err) {
+      process.stderr.write(`mosaic-agent: ${(err as Error).message}\n`);
+    } finally {
+      drawing = false;
+      if (again) {
+        again = false;
+        schedule();
+      }
+    }
+  };
+  // A burst of events (a turn's busy and idle) is one redraw.
+  const schedule = (): void => {
+    if (pending) return;
+    pending = setTimeout(() => {
+      pending = undefined;
+      void draw();
+    }, 100);
+  };
+  await draw();
+  const timer = setInterval(schedule, WATCH_REFRESH_MS);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  clearInterval(timer);
+  follower?.close();
+  return 0;
+}
 
 /**
  * The one agent name a command takes, refused unless the fleet knows it

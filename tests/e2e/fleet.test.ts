@@ -155,6 +155,18 @@ test("an agent's state comes from its shell's events; wait returns on them, and 
   await waitFor(async () => (await e.sessions()).includes('one'), { what: 'one back' });
 });
 
+test('status --watch redraws when an agent reports a turn, well before its 5 s refresh', { skip }, async () => {
+  const watching = e.um.run(['timeout', '-s', 'INT', '4', join(e.um.home, '.local', 'bin', 'mosaic-agent'), 'status', '--watch', 'two'], { timeoutMs: 30_000 });
+  await new Promise((r) => setTimeout(r, 1500));
+  await e.tool('agent-send', 'two', 'sleep 1');
+  const out = await watching;
+  // Not a terminal: each drawing follows the last. The first shows idle; one drawn on the event shows busy.
+  const drawings = out.stdout.split(/\n(?=holder: )/).filter((d) => d.trim() !== '');
+  assert.ok(drawings.length >= 2, out.stdout + out.stderr);
+  assert.match(drawings[0]!, /two .* idle/);
+  assert.ok(drawings.slice(1).some((d) => /two .* busy/.test(d)), out.stdout);
+});
+
 test('status lists a roster agent that was never applied as not applied', { skip }, async () => {
   await e.write(roster, `${ROSTER_V2}  later: {}\n`);
   try {

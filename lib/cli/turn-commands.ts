@@ -2,7 +2,6 @@
 // events. The waiting itself is lib/fleet/turns.ts; the log lib/events/event-log.ts.
 import { countFlag, numberFlag, parseFlags, type CommandDef, type Flags, type FlagSpec } from './cli.js';
 import { FleetError, UsageError } from '../core/errors.js';
-import { requireKnownAgents } from '../fleet/known-agents.js';
 import { senderProblem } from '../runtimes/message.js';
 import { agentProfile } from '../runtimes/profiles.js';
 import { openTransport } from '../send/open-transport.js';
@@ -66,6 +65,19 @@ export const TURN_COMMAND_DEFS: Record<string, CommandDef> = {
 
 type Spec = (command: string) => FlagSpec;
 
+/**
+ * The agents named, refused unless the fleet knows them. An agent with a
+ * session is known: only the others are looked up (in the roster, env files
+ * and units), from a module loaded only then, as agent-send does: an ask of a
+ * running agent pays for no YAML parser and no systemctl call.
+ */
+async function knownAgents(names: string[]): Promise<string[]> {
+  const sessions = new Set(((await openTransport().sessions()) ?? []).map((s) => s.name));
+  const missing = names.filter((n) => !sessions.has(n));
+  if (missing.length > 0) await (await import('../fleet/known-agents.js')).requireKnownAgents(missing);
+  return names;
+}
+
 function timeoutMs(flags: Flags): number {
   return flags.timeout === undefined ? 0 : numberFlag(flags, 'timeout', 0) * 1000;
 }
@@ -75,7 +87,7 @@ export async function waitCommand(argv: string[], flagsOf: Spec): Promise<number
   if (flags._.length === 0) throw new UsageError('no agent name given', 'usage: mosaic-agent wait NAME... [--until STATE]');
   const until = String(flags.until ?? 'idle') as Until;
   if (!UNTIL.includes(until)) throw new UsageError(`--until ${JSON.stringify(flags.until)} is not a state to wait for`, `use one of: ${UNTIL.join(', ')}`);
-  const names = await requireKnownAgents([...new Set(flags._.map(String))]);
+  const names = await knownAgents([...new Set(flags._.map(String))]);
   const watching = await watchAgents(openTransport(), names);
   try {
     const reached = await watching.until(until, { timeoutMs: timeoutMs(flags), any: Boolean(flags.any) });
@@ -97,7 +109,7 @@ export async function askCommand(argv: string[], flagsOf: Spec): Promise<number>
   const fromStdin = (words.length === 1 && words[0] === '-') || (words.length === 0 && !process.stdin.isTTY);
   const text = fromStdin ? await readMessageFromStdin() : words.join(' ');
   if (text.trim() === '') throw new UsageError('the message is empty', 'give the message as arguments or on stdin');
-  const [name] = await requireKnownAgents([target]);
+  const [name] = await knownAgents([target]);
   const transport = openTransport();
   const watching = await watchAgents(transport, [name!]);
   try {
@@ -149,7 +161,7 @@ function withReply(e: AgentEvent): AgentEvent & { reply?: string } {
 export async function outputCommand(argv: string[], flagsOf: Spec): Promise<number> {
   const flags = parseFlags(argv, flagsOf('output'));
   if (flags._.length !== 1) throw new UsageError('output takes one agent name');
-  const [name] = await requireKnownAgents(flags._.map(String));
+  const [name] = await knownAgents(flags._.map(String));
   const last = allEvents(name!).reverse().find((e) => (e.kind === 'idle' || e.kind === 'error') && replyOf(e) !== undefined);
   if (!last) throw new FleetError(`agent '${name}' has no reply recorded yet`, `its runtime reports replies from its next turn on (see mosaic-agent events ${name}); its screen: mosaic-agent read ${name}`);
   const reply = replyOf(last)!;
@@ -169,7 +181,7 @@ function eventLine(e: AgentEvent, json: boolean): string {
 export async function eventsCommand(argv: string[], flagsOf: Spec): Promise<number> {
   const flags = parseFlags(argv, flagsOf('events'));
   if (flags._.length !== 1) throw new UsageError('events takes one agent name');
-  const [name] = await requireKnownAgents(flags._.map(String));
+  const [name] = await knownAgents(flags._.map(String));
   const json = Boolean(flags.json);
   // Followed from before the old ones are read, so nothing appended meanwhile is lost; what both saw prints once.
   let printedUpTo = 0;

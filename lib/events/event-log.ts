@@ -121,7 +121,23 @@ function readRange(file: string, start: number, end: number): string {
  * hundred logs whole.
  */
 export function lastEvents(name: string, count: number, env: NodeJS.ProcessEnv = process.env): AgentEvent[] {
-  const file = eventLogFile(name, env);
+  return readBack(eventLogFile(name, env), (events) => events.length >= count).slice(-count);
+}
+
+/**
+ * The events of the agent's current run: from the fleet's last `started` on
+ * (every event of the log when there is none), read from the end.
+ */
+export function currentRun(name: string, env: NodeJS.ProcessEnv = process.env): AgentEvent[] {
+  const isStart = (e: AgentEvent) => e.kind === 'started' && e.via === 'fleet';
+  const events = readBack(eventLogFile(name, env), (evs) => evs.some(isStart));
+  let i = events.length - 1;
+  while (i > 0 && !isStart(events[i]!)) i--;
+  return events.slice(Math.max(0, i));
+}
+
+/** A log's events read from its end in growing chunks until `enough` says so (or the file's start). */
+function readBack(file: string, enough: (events: AgentEvent[]) => boolean): AgentEvent[] {
   let size: number;
   try {
     size = statSync(file).size;
@@ -136,10 +152,10 @@ export function lastEvents(name: string, count: number, env: NodeJS.ProcessEnv =
     const text = readRange(file, start, size);
     // The first line of a chunk that does not start the file may be cut.
     events = eventsOf(start === 0 ? text : text.slice(text.indexOf('\n') + 1));
-    if (events.length >= count) break;
+    if (enough(events)) break;
     chunk *= 4;
   }
-  return events.slice(-count);
+  return events;
 }
 
 /** Every event of an agent's log, the rotated part first. */

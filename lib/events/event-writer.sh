@@ -14,8 +14,8 @@
 # take the reply out of it (lib/events/event-log.ts).
 #
 # It runs inside the runtime's turn, some runtimes wait for it: it uses bash
-# builtins only (no Node, no date: $EPOCHREALTIME), forks once to measure the
-# log for rotation, never writes to the terminal, and always exits 0, even
+# builtins only (no Node, no cat, no date: $EPOCHREALTIME; a stat now and
+# then for rotation), never writes to the terminal, and always exits 0, even
 # when the log cannot be written (the state directory is gone).
 exec 2>/dev/null
 umask 077
@@ -27,7 +27,8 @@ payload=
 case $via in
   claude:* | codex:* | gemini:*)
     # The hook's JSON on stdin; never the terminal.
-    [ -t 0 ] || payload=$(cat)
+    # $(<) reads without running cat.
+    [ -t 0 ] || payload=$(</dev/stdin)
     ;;
   *)
     if [ "$#" -gt 0 ] && [ "$1" != - ]; then
@@ -55,10 +56,14 @@ log=${MOSAIC_EVENT_LOG:-}
 now=${EPOCHREALTIME//[.,]/}
 line="{\"ts\":${now:0:13},\"agent\":\"${MOSAIC_AGENT_NAME:-}\",\"kind\":\"$kind\",\"via\":\"$via\",\"data\":$payload}"
 
-# Bounded like the transcripts: past the limit the log moves to LOG.1 (one generation kept).
-size=$(stat -c %s -- "$log" 2>/dev/null) || size=0
-if [ "${size:-0}" -gt "${MOSAIC_EVENT_LOG_MAX_BYTES:-2097152}" ]; then
-  mv -f -- "$log" "$log.1"
+# Bounded like the transcripts: past the limit the log moves to LOG.1 (one
+# generation kept). Measuring it forks stat, so one write in 16 does, at
+# random: a log overshoots by a few events at most.
+if [ $((RANDOM % 16)) -eq 0 ]; then
+  size=$(stat -c %s -- "$log" 2>/dev/null) || size=0
+  if [ "${size:-0}" -gt "${MOSAIC_EVENT_LOG_MAX_BYTES:-2097152}" ]; then
+    mv -f -- "$log" "$log.1"
+  fi
 fi
 # Appended in one go (O_APPEND): writers of one agent run one after the other
 # (a runtime runs its hooks in turn), so lines do not interleave.

@@ -9,7 +9,7 @@ import { activityOf, type Activity } from '../runtimes/activity.js';
 import { agentProfile, type Profile } from '../runtimes/profiles.js';
 import { sleep } from '../core/poll.js';
 import { FleetError, TimedOutError, WaitingForPersonError } from '../core/errors.js';
-import { EventFollower, lastEvents, replyOf, type AgentEvent } from '../events/event-log.js';
+import { currentRun, EventFollower, replyOf, type AgentEvent } from '../events/event-log.js';
 import { agentState, eventActivity, type StateSource } from '../events/agent-state.js';
 import { reportsBusy } from '../events/hooks.js';
 import type { AgentSession, Transport } from '../send/transport.js';
@@ -111,7 +111,7 @@ export async function watchAgents(transport: Transport, names: readonly string[]
     const session = sessions.get(name);
     if (!session || !session.alive) throw gone(name, session);
     const profile = agentProfile(session.runtime, session.profileJson, env);
-    const events = lastEvents(name, 16, env);
+    const events = currentRun(name, env);
     const hooks = hooksOf(events);
     const w: Watched = { name, session, profile, hooks, activity: 'unknown', source: 'screen' };
     const fromEvent = hooks ? eventActivity(events) : undefined;

@@ -47,6 +47,8 @@ export type ConversationState = 'resumable' | 'absent' | 'unusable';
 
 export function conversationState(argv: readonly string[], runtime: string, id: string, env: NodeJS.ProcessEnv = process.env): ConversationState {
   if (!argv.some((w) => w.includes('{session_id}'))) return 'resumable';
+  // An opencode id kept from before the agent's runtime changed is none Claude or Gemini takes.
+  if ((runtime === 'claude' || runtime === 'gemini') && !/^[0-9a-f-]{36}$/.test(id)) return 'unusable';
   if (runtime === 'claude') {
     // Claude Code 2.1.330: ~/.claude/projects/<the workdir, made a file name>/<id>.jsonl;
     // `--resume ID` of an unknown id exits 1, `--session-id ID` of a known one too.

@@ -39,6 +39,7 @@ test('a Gemini conversation is resumable once it holds a reply, unusable without
     assert.equal(conversationState(GEMINI, 'gemini', ID, { HOME: noReply }), 'unusable');
     assert.equal(conversationState(GEMINI, 'gemini', ID, { HOME: other }), 'absent', 'the same first 8 characters, another id');
     assert.equal(conversationState(['pi', '-c'], 'pi', ID, { HOME: withReply }), 'resumable', 'resumed without an id: the runtime decides');
+    assert.equal(conversationState(GEMINI, 'gemini', 'ses_dd6984ff5ffe0dQWwQy2RmTWXA', { HOME: withReply }), 'unusable', 'an opencode id left from another runtime');
   } finally {
     for (const d of [withReply, noReply, other]) rmSync(d, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@
 // profile's argv), so an agent never resumes another agent's conversation,
 // whatever their workdirs.
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { listDir, readTrimmed, writeFileAtomic } from '../core/fsutil.js';
 import { runtimeDir, stateDir } from '../core/paths.js';
@@ -26,7 +26,8 @@ export function conversationPlaceholders(name: string, env: NodeJS.ProcessEnv = 
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const idFile = join(dir, 'id');
   let id = readId(idFile);
-  if (!/^[0-9a-f-]{36}$/.test(id)) {
+  // A UUID the fleet chose (or Claude's, Gemini's, Codex's), or an opencode session id taken from its events.
+  if (!/^[0-9a-f-]{36}$/.test(id) && !ID_FROM_EVENTS.opencode!.test(id)) {
     id = randomUUID();
     writeFileAtomic(idFile, `${id}\n`, 0o600);
   }
@@ -46,6 +47,8 @@ export type ConversationState = 'resumable' | 'absent' | 'unusable';
 
 export function conversationState(argv: readonly string[], runtime: string, id: string, env: NodeJS.ProcessEnv = process.env): ConversationState {
   if (!argv.some((w) => w.includes('{session_id}'))) return 'resumable';
+  // An opencode id kept from before the agent's runtime changed is none Claude or Gemini takes.
+  if ((runtime === 'claude' || runtime === 'gemini') && !/^[0-9a-f-]{36}$/.test(id)) return 'unusable';
   if (runtime === 'claude') {
     // Claude Code 2.1.330: ~/.claude/projects/<the workdir, made a file name>/<id>.jsonl;
     // `--resume ID` of an unknown id exits 1, `--session-id ID` of a known one too.
@@ -53,7 +56,134 @@ export function conversationState(argv: readonly string[], runtime: string, id: 
     return listDir(projects).some((p) => existsSync(join(projects, p, `${id}.jsonl`))) ? 'resumable' : 'absent';
   }
   if (runtime === 'gemini') return geminiState(id, env);
+  if (runtime === 'codex') return codexHolds(id, env) ? 'resumable' : 'absent';
+  if (runtime === 'opencode') return opencodeHolds(id, env) ? 'resumable' : 'absent';
   return 'absent';
+}
+
+/**
+ * Runtimes that choose their conversation's id themselves (no flag takes
+ * ours) and report it in the agent's events (issue #15), with the form of
+ * their ids: Codex 0.169 a thread id (a UUID; every hook's `session_id`),
+ * opencode 1.18 `ses_` and 26 characters (the plugin's `session_id`).
+ */
+const ID_FROM_EVENTS: Record<string, RegExp> = {
+  codex: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+  opencode: /^ses_[0-9A-Za-z]{10,60}$/,
+};
+
+/** Whether the runtime's conversation id comes from the agent's events (adoptReportedId). */
+export function idFromEvents(runtime: string): boolean {
+  return runtime in ID_FROM_EVENTS;
+}
+
+/** What the id adoption needs of an agent event (lib/events/event-log.ts's AgentEvent). */
+export interface ReportedEvent {
+  ts: number;
+  via: string;
+  data: unknown;
+}
+
+/**
+ * The id of the conversation the runtime last reported in `events` (the
+ * agent's own log, oldest first) at or after `sinceMs`: the `session_id` of
+ * the newest event its own hooks wrote (`RUNTIME:…`). Any of its events
+ * counts, not only the `started` one of a new conversation (Codex's
+ * SessionStart, opencode's session.created), whose line a long conversation
+ * may rotate out of the log: they all name the conversation they belong to,
+ * and after a /new the new one's come later. Undefined when there is none,
+ * or the runtime does not report its id.
+ */
+export function reportedConversationId(runtime: string, events: readonly ReportedEvent[], sinceMs: number): string | undefined {
+  const form = ID_FROM_EVENTS[runtime];
+  if (!form) return undefined;
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i]!;
+    if (e.ts < sinceMs || !e.via.startsWith(`${runtime}:`)) continue;
+    const id = (e.data as { session_id?: unknown } | null)?.session_id;
+    if (typeof id === 'string' && form.test(id)) return id;
+  }
+  return undefined;
+}
+
+/** When the agent's current conversation began for the fleet: its last fresh start or reset (archiveConversations); 0 when never. */
+export function conversationBoundary(name: string, env: NodeJS.ProcessEnv = process.env): number {
+  return Number(readId(join(conversationDir(name, env), 'boundary'))) || 0;
+}
+
+/**
+ * At an agent's start, for runtimes that choose their conversation's id:
+ * take the id the agent's own events reported last since its conversation
+ * boundary (a reset or fresh start: what came before is a conversation set
+ * aside) as the agent's conversation id. Returns it, or undefined when the
+ * events name none (the id file then keeps what it had: an id adopted
+ * before, or the fleet's own UUID, which conversationState finds absent).
+ */
+export function adoptReportedId(runtime: string, name: string, events: readonly ReportedEvent[], env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const id = reportedConversationId(runtime, events, conversationBoundary(name, env));
+  if (id === undefined) return undefined;
+  const dir = conversationDir(name, env);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (readId(join(dir, 'id')) !== id) writeFileAtomic(join(dir, 'id'), `${id}\n`, 0o600);
+  return id;
+}
+
+/**
+ * Codex 0.169 keeps a conversation (thread) in
+ * $CODEX_HOME/sessions/YYYY/MM/DD/rollout-<time>-<id>.jsonl (CODEX_HOME
+ * defaults to ~/.codex), written at its first turn; `codex resume ID` of an
+ * id it does not hold fails. The fleet's own UUIDs never have one.
+ */
+function codexHolds(id: string, env: NodeJS.ProcessEnv): boolean {
+  if (!ID_FROM_EVENTS.codex!.test(id)) return false;
+  const suffix = `-${id}.jsonl`;
+  const look = (dir: string, depth: number): boolean =>
+    listDir(dir).some((f) => (f.startsWith('rollout-') && f.endsWith(suffix)) || (depth > 0 && !f.includes('.') && look(join(dir, f), depth - 1)));
+  return look(join(env.CODEX_HOME || join(env.HOME ?? '', '.codex'), 'sessions'), 3);
+}
+
+/**
+ * opencode 1.18 keeps its sessions in a SQLite database,
+ * $XDG_DATA_HOME/opencode/opencode.db (~/.local/share by default; its
+ * write-ahead log beside it holds what is not checkpointed yet). Node 20 has
+ * no SQLite, and `opencode session list` would start the whole program: the
+ * id's bytes in the database or its log say opencode wrote the session.
+ * A session deleted since may leave its bytes in free pages: then
+ * `opencode -s ID` exits ("Session not found") and the agent does not start
+ * until a reset (or the session is there again).
+ */
+function opencodeHolds(id: string, env: NodeJS.ProcessEnv): boolean {
+  if (!ID_FROM_EVENTS.opencode!.test(id)) return false;
+  const dir = join(env.XDG_DATA_HOME || join(env.HOME ?? '', '.local', 'share'), 'opencode');
+  const needle = Buffer.from(id);
+  return listDir(dir)
+    .filter((f) => /^opencode.*\.db(-wal)?$/.test(f))
+    .some((f) => fileContains(join(dir, f), needle));
+}
+
+/** Whether a file holds `needle`, read in chunks (a database may be large). */
+function fileContains(file: string, needle: Buffer): boolean {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const chunk = Buffer.alloc(1 << 20);
+    let carry = Buffer.alloc(0);
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) return false;
+      const text = Buffer.concat([carry, chunk.subarray(0, n)]);
+      if (text.includes(needle)) return true;
+      carry = Buffer.from(text.subarray(Math.max(0, text.length - needle.length + 1)));
+    }
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -133,16 +263,20 @@ export function renewConversationId(name: string, env: NodeJS.ProcessEnv = proce
  */
 export function archiveConversations(name: string, env: NodeJS.ProcessEnv = process.env): void {
   const dir = conversationDir(name, env);
-  let files: string[];
+  let files: string[] = [];
   try {
     files = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isFile()).map((d) => d.name);
   } catch {
-    return;
+    // no conversations yet
   }
-  if (files.length === 0) return;
-  const previous = join(dir, 'previous');
-  mkdirSync(previous, { recursive: true, mode: 0o700 });
-  for (const f of files) renameSync(join(dir, f), join(previous, f));
+  if (files.length > 0) {
+    const previous = join(dir, 'previous');
+    mkdirSync(previous, { recursive: true, mode: 0o700 });
+    for (const f of files) renameSync(join(dir, f), join(previous, f));
+  }
+  // The boundary: what the runtime's events reported before it belongs to a conversation set aside (adoptReportedId).
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileAtomic(join(dir, 'boundary'), `${Date.now()}\n`, 0o600);
 }
 
 /**

@@ -184,8 +184,13 @@ const PROFILES: Record<string, Omit<Profile, 'name' | 'attribution'> & { attribu
     tested: 'end to end: real Claude Code 2.1.330 against the mock server (tests/runtimes)',
   },
   codex: {
+    // `resume --last` would continue the workdir's newest conversation,
+    // another agent's when two share it, and Codex takes no id of ours: the
+    // agent's events report the id Codex chose (its SessionStart hook), and
+    // the fleet resumes that one once Codex has its rollout file
+    // (lib/runtimes/conversation.ts); before that, a start is a plain launch.
     launch: ['codex', '--dangerously-bypass-approvals-and-sandbox'],
-    resume: ['codex', '--dangerously-bypass-approvals-and-sandbox', 'resume', '--last'],
+    resume: ['codex', '--dangerously-bypass-approvals-and-sandbox', 'resume', '{session_id}'],
     reset: '/new',
     // Codex's paste-burst heuristic turns an Enter within ~120 ms of typed input into a newline.
     submit: { delayMs: 150, key: 'Enter', bracketed: true, clear: CLEAR_LINE },
@@ -203,8 +208,12 @@ const PROFILES: Record<string, Omit<Profile, 'name' | 'attribution'> & { attribu
     tested: 'end to end: real Codex 0.169.0 against the mock server (tests/runtimes)',
   },
   opencode: {
+    // `-c` would continue the workdir's most recently active session, another
+    // agent's when two share it, and opencode takes no id of ours: the
+    // agent's events report the id opencode chose (its plugin's
+    // session.created), resumed with `-s` (an unknown id makes opencode exit).
     launch: ['opencode'],
-    resume: ['opencode', '-c'],
+    resume: ['opencode', '-s', '{session_id}'],
     reset: '/new',
     submit: { delayMs: 100, key: 'Enter', bracketed: true, clear: CLEAR_LINE },
     markers: { busy: ['esc interrupt'], idle: [], approval: ['Permission required'] },

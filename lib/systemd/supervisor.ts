@@ -16,9 +16,20 @@ import { FleetError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fsutil.js';
 import { runtimeDir, stateDir } from '../core/paths.js';
 import { becomes } from '../core/poll.js';
-import { adoptLatestConversation, archiveConversations, conversationPlaceholders, conversationState, renewConversationId, settleReset, takeAdoptRequest, takeFreshRequest } from '../runtimes/conversation.js';
+import {
+  adoptLatestConversation,
+  adoptReportedId,
+  archiveConversations,
+  conversationPlaceholders,
+  conversationState,
+  idFromEvents,
+  renewConversationId,
+  settleReset,
+  takeAdoptRequest,
+  takeFreshRequest,
+} from '../runtimes/conversation.js';
 import { agentPaneOf, type Tmux } from '../tmux/tmux.js';
-import { appendEvent } from '../events/event-log.js';
+import { allEvents, appendEvent } from '../events/event-log.js';
 import { eventWiring } from '../events/hooks.js';
 import { HOLDER_UNIT, systemctl, unitStates } from './systemd.js';
 
@@ -57,6 +68,12 @@ export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJ
   if (fresh) archiveConversations(spec.name, env);
   else settleReset(spec.runtime, spec.name, env);
   const placeholders = conversationPlaceholders(spec.name, env);
+  // Codex and opencode choose their conversation's id themselves: the one
+  // the agent's own events reported last since its last reset is its own.
+  if (idFromEvents(spec.runtime)) {
+    const reported = adoptReportedId(spec.runtime, spec.name, allEvents(spec.name, env), env);
+    if (reported) placeholders.session_id = reported;
+  }
   if (takeAdoptRequest(spec.name, env) && spec.resume && !spec.command) {
     adoptLatestConversation(spec.runtime, spec.workdir, placeholders.session_dir, env);
   }

@@ -59,13 +59,13 @@ function promptArea(screen: string, marker: string): string {
 
 /**
  * The runtime's argv ends with the profile's argv after its command, each
- * `{session_id}` a UUID and `{session_dir}` a path (filled in per agent).
+ * `{session_id}` a UUID (opencode's: `ses_…`) and `{session_dir}` a path (filled in per agent).
  */
 function assertArgvTail(actual: string[], profileArgv: string[]): void {
   const want = profileArgv.slice(1);
   const got = actual.slice(actual.length - want.length);
   const pattern = (w: string) =>
-    new RegExp(`^${w.split(/(\{session_id\}|\{session_dir\})/).map((p) => (p === '{session_id}' ? '[0-9a-f-]{36}' : p === '{session_dir}' ? '/.+' : p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('')}$`);
+    new RegExp(`^${w.split(/(\{session_id\}|\{session_dir\})/).map((p) => (p === '{session_id}' ? '(?:[0-9a-f-]{36}|ses_[0-9A-Za-z]+)' : p === '{session_dir}' ? '/.+' : p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('')}$`);
   assert.ok(want.length === 0 || (got.length === want.length && got.every((w, i) => pattern(want[i]!).test(w))), `argv ${JSON.stringify(actual)} does not end with ${JSON.stringify(want)}`);
 }
 

@@ -213,13 +213,16 @@ install_units() {
     mv -f "$dest.tmp.$$" "$dest"
   done
   systemctl --user daemon-reload
-  systemctl --user enable --quiet mosaic-tmux-holder.service mosaic-fleet.target
+  systemctl --user enable --quiet mosaic-tmux-holder.service mosaic-fleet.target mosaic-fleet-dispatch.service
   for f in "${changed[@]+"${changed[@]}"}"; do
     case "$f" in
       mosaic-tmux-holder.service)
         say "note: the holder's unit changed; it applies at the holder's next restart, which restarts every agent (systemctl --user restart mosaic-tmux-holder)" ;;
       mosaic-agent@.service)
         say "note: the agent unit changed; running agents keep their old settings until restarted (mosaic-agent restart --all)" ;;
+      mosaic-fleet-dispatch.service)
+        # Nothing is lost by restarting it: queued messages are on disk.
+        systemctl --user try-restart mosaic-fleet-dispatch.service || true ;;
       *) say "note: $f changed" ;;
     esac
   done
@@ -302,8 +305,8 @@ say_not_started() {
 start_fleet() {
   [ "$NO_START" = 1 ] && return 0
   # Starting units that already run is a no-op: running agents are not restarted.
-  systemctl --user start mosaic-tmux-holder.service mosaic-fleet.target ||
-    err "the fleet did not start (see 'systemctl --user status mosaic-tmux-holder mosaic-fleet.target')"
+  systemctl --user start mosaic-tmux-holder.service mosaic-fleet.target mosaic-fleet-dispatch.service ||
+    err "the fleet did not start (see 'systemctl --user status mosaic-tmux-holder mosaic-fleet.target mosaic-fleet-dispatch')"
 }
 
 link_commands() {
@@ -357,11 +360,11 @@ uninstall() {
   say "stopping the fleet"
   units="$(systemctl --user list-units --all --plain --no-legend 'mosaic-agent@*' | awk '{print $1}')"
   # shellcheck disable=SC2086 # one unit name per word
-  systemctl --user stop mosaic-fleet.target $units mosaic-tmux-holder.service 2>/dev/null || true
+  systemctl --user stop mosaic-fleet-dispatch.service mosaic-fleet.target $units mosaic-tmux-holder.service 2>/dev/null || true
   # shellcheck disable=SC2086
-  systemctl --user disable --quiet mosaic-tmux-holder.service mosaic-fleet.target $units 2>/dev/null || true
+  systemctl --user disable --quiet mosaic-tmux-holder.service mosaic-fleet.target mosaic-fleet-dispatch.service $units 2>/dev/null || true
   rm -rf "$UNIT_DIR/mosaic-fleet.target.wants"
-  rm -f "$UNIT_DIR/mosaic-tmux-holder.service" "$UNIT_DIR/mosaic-agent@.service" "$UNIT_DIR/mosaic-fleet.target"
+  rm -f "$UNIT_DIR/mosaic-tmux-holder.service" "$UNIT_DIR/mosaic-agent@.service" "$UNIT_DIR/mosaic-fleet.target" "$UNIT_DIR/mosaic-fleet-dispatch.service"
   systemctl --user daemon-reload
   systemctl --user reset-failed 'mosaic-*' 2>/dev/null || true
   local t

@@ -27,7 +27,9 @@ Text left unsent in a full-screen runtime's input is cleared first, and
 named on stderr, so it cannot be submitted with the message.
 
 A message for a busy agent is typed now, into its running turn (where the
-runtime takes input while it works); --wait then waits for the next turn to end.
+runtime takes input while it works); --wait then waits for the next turn to
+end. To have it wait for its turn instead, use --queue: it is stored (on
+disk, before agent-send returns) and survives restarts and crashes.
 
 A NAME given twice gets the message once. A NAME with no session that the
 fleet does not know either (not in the roster, no env file, no unit) is
@@ -40,6 +42,10 @@ Options:
   --no-submit        paste without pressing Enter
   --force            send even while the agent shows an approval prompt
   --allow-control    paste control characters raw instead of refusing them
+  --queue            do not type it now: put it in each agent's queue and
+                     return at once with its id; the fleet's dispatcher
+                     delivers it, in order, one per turn, as soon as the
+                     agent is idle (mosaic-agent queue lists the queue)
   --wait             after delivering, wait for the end of the turn the
                      message started (the runtime's own event where it reports
                      them, else its screen) and say when it ended
@@ -69,7 +75,8 @@ Examples:
   agent-send demo 'echo hello'
   agent-send --from orchestrator alpha,beta 'run the tests'
   agent-send --wait --timeout 600 builder 'run the tests and fix what fails'
-  git diff | agent-send reviewer -`;
+  git diff | agent-send reviewer -
+  agent-send --queue --from lead worker1,worker2 'then run the linter'`;
 
 void runMain('agent-send', async (argv) => {
   const code = await runSendCommand('agent-send', argv);

@@ -25,6 +25,8 @@ Commands:
   ask NAME MESSAGE...|-            send, wait for the turn's end, print the reply
   output NAME                      the agent's last reply
   events NAME [-f] [--json]        what the agent's runtime reported: busy, idle...
+  queue [NAME...] | drop ID | retry ID
+                                   messages waiting for agents (agent-send --queue)
   apply [--dry-run] [--prune]      make the fleet match the roster
   doctor                           check everything, with a fix for each problem
   cutover [--dry-run] [--keep-going] [--from-socket NAME]

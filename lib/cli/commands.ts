@@ -21,6 +21,7 @@ import { archiveConversations, environOf, followResetId, noteReset, requestFresh
 import { Tmux } from '../tmux/tmux.js';
 import { openTransport } from '../send/open-transport.js';
 import { askCommand, eventsCommand, outputCommand, TURN_COMMAND_DEFS, waitCommand } from './turn-commands.js';
+import { QUEUE_COMMAND_DEF, queueCommand } from './queue-commands.js';
 
 // systemd makes a unit for any name given to a template, so a typo would start a new agent (issue #13).
 const KNOWN_ONLY =
@@ -119,7 +120,7 @@ const COMMAND_DEFS: Record<string, CommandDef> = {
   },
 };
 
-Object.assign(COMMAND_DEFS, TURN_COMMAND_DEFS);
+Object.assign(COMMAND_DEFS, TURN_COMMAND_DEFS, { queue: QUEUE_COMMAND_DEF });
 
 const COMMAND_HELP: Record<string, string> = Object.fromEntries(Object.entries(COMMAND_DEFS).map(([c, d]) => [c, commandHelp('mosaic-agent', c, d)]));
 
@@ -191,6 +192,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   ask: (argv) => askCommand(argv, flagsOf),
   output: (argv) => outputCommand(argv, flagsOf),
   events: (argv) => eventsCommand(argv, flagsOf),
+  queue: (argv) => queueCommand(argv, flagsOf('queue')),
   start: (argv) => lifecycle('start', argv),
   stop: (argv) => lifecycle('stop', argv),
   restart: (argv) => lifecycle('restart', argv),

@@ -2,7 +2,7 @@
 // path for resolving targets, delivering and reporting.
 import { numberFlag, parseFlags, type FlagSpec } from './cli.js';
 import { EXIT, FleetError, UsageError, exitCodeOf, formatError } from '../core/errors.js';
-import { senderProblem } from '../runtimes/message.js';
+import { controlProblem, senderProblem } from '../runtimes/message.js';
 import { openTransport } from '../send/open-transport.js';
 import { outcomeOf, type Delivery, type Outcome, type SendOptions } from '../send/transport.js';
 
@@ -31,7 +31,7 @@ export interface SendRequest {
  */
 export const SEND_FLAGS: FlagSpec = {
   string: ['from', 'timeout'],
-  boolean: ['all', 'submit', 'force', 'json', 'quiet', 'allow-control', 'wait'],
+  boolean: ['all', 'submit', 'force', 'json', 'quiet', 'allow-control', 'wait', 'queue'],
   defaults: { submit: true },
   alias: { q: 'quiet' },
   stopEarly: true,
@@ -55,6 +55,24 @@ export async function runSendCommand(tool: string, argv: string[]): Promise<numb
   const fromStdin = (words.length === 1 && words[0] === '-') || (words.length === 0 && !process.stdin.isTTY);
   const text = fromStdin ? await readMessageFromStdin() : words.join(' ');
   if (text.trim() === '') throw new UsageError('the message is empty', 'give the message as arguments or on stdin');
+  if (flags.queue) {
+    if (flags.all) throw new UsageError('--queue takes agent names, not --all', 'name the agents: NAME,NAME...');
+    if (!flags.submit) throw new UsageError('--queue delivers and submits: it does not go with --no-submit');
+    if (flags.force || flags['allow-control']) throw new UsageError(`--queue does not go with --${flags.force ? 'force' : 'allow-control'}`, 'a queued message waits until the agent is ready, and is refused at once if it holds control characters');
+    // Refused now, not at a delivery nobody watches.
+    const control = controlProblem(text);
+    if (control) throw new UsageError(`the message holds a control character, ${control}: a runtime can read it as a key, so nothing was queued`, 'remove it (--allow-control is for immediate sends only)');
+    const { queueSend } = await import('./queue-commands.js');
+    return queueSend({
+      tool,
+      agents: [...new Set(targets!.split(','))],
+      text,
+      from,
+      json: Boolean(flags.json),
+      quiet: Boolean(flags.quiet),
+      ...(flags.wait ? { wait: { timeoutMs: flags.timeout === undefined ? 0 : numberFlag(flags, 'timeout', 30) * 1000 } } : {}),
+    });
+  }
   return sendAndReport({
     tool,
     // A name given twice gets the message once.

@@ -200,6 +200,11 @@ export class EventFollower {
     return statSync(file, { throwIfNoEntry: false })?.size ?? 0;
   }
 
+  /** Read an agent's log from its start at the next check (a log that appeared after the follower began). */
+  rewind(name: string): void {
+    if (this.offsets.has(name)) this.offsets.set(name, 0);
+  }
+
   /** Read what was appended to one agent's log since last time (also called by hand, as a safety net). */
   check(name: string): void {
     const file = eventLogFile(name, this.env);

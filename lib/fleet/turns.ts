@@ -152,12 +152,29 @@ export class Watching {
     this.wake?.();
   }
 
-  /** Events that arrived for an agent since it was last asked. */
+  private seen = new Set<string>();
+
+  /** Events that arrived for an agent since it was last asked (each once: replay and the follower may both see one). */
   private take(name: string): AgentEvent[] {
     this.follower?.check(name);
-    const events = this.queued.get(name) ?? [];
+    const events = (this.queued.get(name) ?? []).filter((e) => {
+      const key = `${e.ts}:${e.kind}:${e.via}`;
+      if (this.seen.has(key)) return false;
+      this.seen.add(key);
+      return true;
+    });
     this.queued.delete(name);
     return events;
+  }
+
+  /**
+   * Take in an agent's events written since `sinceMs` before the follower
+   * began (a turn that started before the wait did: a queued message
+   * delivered while its sender waited for the delivery).
+   */
+  replay(name: string, sinceMs: number): void {
+    const earlier = currentRun(name, this.env).filter((e) => e.ts >= sinceMs - 5);
+    this.queued.set(name, [...earlier, ...(this.queued.get(name) ?? [])]);
   }
 
   /** Sleep until an event arrives or `ms` pass. */

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// The fleet's dispatcher, run by units/mosaic-fleet-dispatch.service: one
+// process for the whole fleet that delivers queued messages when their
+// agent is ready and runs the roster's notifiers (lib/dispatch/). Not
+// usually run by hand.
+import { parseFlags, runMain } from '../lib/cli/cli.js';
+import { UsageError } from '../lib/core/errors.js';
+import { Dispatcher } from '../lib/dispatch/dispatcher.js';
+import { openTransport } from '../lib/send/open-transport.js';
+
+const HELP = `Usage: mosaic-dispatcher
+
+Run by mosaic-fleet-dispatch.service; not usually run by hand. Delivers the
+messages queued with agent-send --queue, in order, one per turn, as soon as
+each agent is idle (woken by its runtime's idle event, or for a runtime that
+reports none, by looking at its screen every second while a message waits),
+and runs the notifiers of the roster's notify: settings. What it does goes
+to its stderr (the journal: journalctl --user -u mosaic-fleet-dispatch).
+
+Options:
+  -h, --help   show this help`;
+
+void runMain('mosaic-dispatcher', async (argv) => {
+  const flags = parseFlags(argv, {});
+  if (flags.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  if (flags._.length > 0) throw new UsageError('mosaic-dispatcher takes no arguments');
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const dispatcher = new Dispatcher({ transport: openTransport(), log });
+  await dispatcher.start();
+  log(`dispatcher running (pid ${process.pid})`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  dispatcher.close();
+  return 0;
+});

@@ -7,6 +7,8 @@ import { parseFlags, runMain } from '../lib/cli/cli.js';
 import { UsageError } from '../lib/core/errors.js';
 import { Dispatcher } from '../lib/dispatch/dispatcher.js';
 import { openTransport } from '../lib/send/open-transport.js';
+import { Notifier } from '../lib/dispatch/notify.js';
+import { agentUnit, unitStates } from '../lib/systemd/systemd.js';
 
 const HELP = `Usage: mosaic-dispatcher
 
@@ -28,7 +30,11 @@ void runMain('mosaic-dispatcher', async (argv) => {
   }
   if (flags._.length > 0) throw new UsageError('mosaic-dispatcher takes no arguments');
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const dispatcher = new Dispatcher({ transport: openTransport(), log });
+  const notifier = new Notifier({
+    log,
+    unitState: async (agent) => (await unitStates([agentUnit(agent)])).get(agentUnit(agent))?.active,
+  });
+  const dispatcher = new Dispatcher({ transport: openTransport(), log, onEvents: (agent, events) => notifier.onEvents(agent, events) });
   await dispatcher.start();
   log(`dispatcher running (pid ${process.pid})`);
   await new Promise<void>((resolve) => {
@@ -36,5 +42,6 @@ void runMain('mosaic-dispatcher', async (argv) => {
     process.once('SIGINT', resolve);
   });
   dispatcher.close();
+  notifier.close();
   return 0;
 });

@@ -11,7 +11,8 @@ import { FleetError } from '../core/errors.js';
 import { exec, type ExecResult } from '../core/exec.js';
 import { agentEnvFile, envFileAgents, fleetEnvFile, rosterFile, socketName, tmuxBinary, toolsDir, userUnitDir } from '../core/paths.js';
 import { describeIssues, loadRoster, parseEnvFile, readEnvValues, renderEnvFile, RosterError, type AgentConfig, type Roster } from './roster.js';
-import { agentUnit, FLEET_TARGET, HOLDER_UNIT, loadedAgents, systemctl, unitStates, type UnitState } from '../systemd/systemd.js';
+import { agentUnit, DISPATCH_UNIT, FLEET_TARGET, HOLDER_UNIT, loadedAgents, systemctl, unitStates, type UnitState } from '../systemd/systemd.js';
+import { allQueued } from '../dispatch/queue.js';
 import { agentPaneOf, captureMany, HOLDER_SESSION, Tmux, type Pane } from '../tmux/tmux.js';
 
 /** One finding; `fix` is the exact command or edit that makes it pass. */
@@ -259,19 +260,19 @@ async function tmuxServer(f: Facts): Promise<Check> {
 
 async function units(f: Facts): Promise<Check> {
   const dir = userUnitDir(f.env);
-  const missing = [HOLDER_UNIT, FLEET_TARGET, AGENT_TEMPLATE].filter((u) => !existsSync(join(dir, u)));
+  const missing = [HOLDER_UNIT, FLEET_TARGET, AGENT_TEMPLATE, DISPATCH_UNIT].filter((u) => !existsSync(join(dir, u)));
   if (missing.length > 0) return fail('units', `missing in ${dir}: ${missing.join(', ')}`, './install.sh (from the mosaic-fleet checkout)');
   // A template cannot be loaded by itself on every systemd; an instance path
   // beside it makes verify instantiate it from the same directory.
   const r = await exec(
-    ['systemd-analyze', '--user', 'verify', join(dir, HOLDER_UNIT), join(dir, FLEET_TARGET), join(dir, agentUnit('doctor'))],
+    ['systemd-analyze', '--user', 'verify', join(dir, HOLDER_UNIT), join(dir, FLEET_TARGET), join(dir, DISPATCH_UNIT), join(dir, agentUnit('doctor'))],
     { env: f.env, timeoutMs: 60_000 },
   );
   const said = r.stderr.trim();
   if (r.code !== 0 || said !== '') {
     return fail('units', `systemd-analyze --user verify ${r.code === 0 ? 'warned' : `failed (exit ${r.code})`}:\n${said || r.stdout.trim()}`, './install.sh (it rewrites the unit files), or fix the drop-in the message names');
   }
-  return pass('units', `${HOLDER_UNIT}, ${FLEET_TARGET} and ${AGENT_TEMPLATE} in ${dir} pass systemd-analyze verify`);
+  return pass('units', `${HOLDER_UNIT}, ${FLEET_TARGET}, ${DISPATCH_UNIT} and ${AGENT_TEMPLATE} in ${dir} pass systemd-analyze verify`);
 }
 
 function tools(f: Facts): Check {
@@ -318,6 +319,17 @@ async function holder(f: Facts): Promise<Check> {
     `the tmux server (pid ${pid}) is not the holder's (main pid ${unit.mainPid}) and runs outside its cgroup${cgroup ? ` (${cgroup.trim().split('\n')[0]})` : ''}: it dies with whatever started it`,
     `move its sessions away, then: tmux -L ${f.tmux.socket} kill-server && ${restart}`,
   );
+}
+
+/** The dispatcher delivers queued messages and runs notifiers: without it they wait. */
+async function dispatcher(f: Facts): Promise<Check> {
+  const unit = (await f.states).get(DISPATCH_UNIT);
+  const waiting = allQueued([], f.env).length;
+  const queued = waiting > 0 ? `; ${waiting} queued message${waiting === 1 ? '' : 's'}` : '';
+  if (!unit || unit.active !== 'active') {
+    return fail('dispatcher', `${DISPATCH_UNIT} is ${unit ? `${unit.active} (${unit.sub})` : 'unknown to systemd'}: queued messages are not delivered and notifiers do not run${queued}`, 'systemctl --user enable --now mosaic-fleet-dispatch');
+  }
+  return pass('dispatcher', `active (pid ${unit.mainPid})${queued}`);
 }
 
 /** Where tmux puts the socket of `-L NAME`: ${TMUX_TMPDIR:-/tmp}/tmux-UID/NAME. */
@@ -461,7 +473,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<C
     panes: tmux.listPanes(),
     serverPid: tmux.serverPid().catch(() => undefined),
     agents,
-    states: agentNames.then((names) => unitStates([HOLDER_UNIT, ...names.map(agentUnit)])),
+    states: agentNames.then((names) => unitStates([HOLDER_UNIT, DISPATCH_UNIT, ...names.map(agentUnit)])),
   };
   // Rejections are observed by the checks that await them; keep Node from
   // reporting them as unhandled before those checks get there.
@@ -477,6 +489,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<C
     guarded('tools', () => tools(f)),
     guarded('holder', () => holder(f)),
     guarded('socket', () => socket(f)),
+    guarded('dispatcher', () => dispatcher(f)),
     guarded('roster', () => agentRuntimes(f)),
     guarded('env files', () => envFilePermissions(f)),
     guarded('agent units', async () => failedAgents(f, await agentNames)),

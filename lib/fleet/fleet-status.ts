@@ -11,6 +11,7 @@ import { agentProfile } from '../runtimes/profiles.js';
 import { agentOfUnit, agentUnit, HOLDER_UNIT, listUnits, unitStates, type ListedUnit } from '../systemd/systemd.js';
 import { agentPaneOf, captureMany, HOLDER_SESSION, Tmux } from '../tmux/tmux.js';
 import { lastEvents } from '../events/event-log.js';
+import { queueDepth } from '../dispatch/queue.js';
 import { agentState, type AgentState, type StateSource } from '../events/agent-state.js';
 
 export interface AgentStatus {
@@ -29,6 +30,8 @@ export interface AgentStatus {
   activitySince: number | null;
   /** The event the activity came from (`claude:Stop`...). */
   activityVia?: string;
+  /** Messages waiting in the agent's queue (agent-send --queue). */
+  queued: number;
 }
 
 const NOT_APPLIED = 'not applied';
@@ -125,6 +128,7 @@ export async function fleetStatus(only: string[] = [], env: NodeJS.ProcessEnv = 
         activitySource: states.get(name)?.source ?? null,
         activitySince: states.get(name)?.since ?? null,
         ...(states.get(name)?.via ? { activityVia: states.get(name)!.via } : {}),
+        queued: queueDepth(name, env),
       };
     }),
   };
@@ -142,10 +146,10 @@ export function renderStatus(st: FleetStatus, color: boolean): string {
   const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const stateColor = (s: string) => (s === 'active' ? '32' : s === 'failed' ? '31' : '33');
   const head = `holder: ${paint(stateColor(st.holder.active), st.holder.active)} (${st.holder.sub}), tmux server on socket '${st.holder.socket}' ${st.holder.server ? 'running' : 'not running'}`;
-  const rows = [['AGENT', 'UNIT', 'SESSION', 'RUNTIME', 'PID', 'UPTIME', 'RESTARTS', 'ACTIVITY']];
+  const rows = [['AGENT', 'UNIT', 'SESSION', 'RUNTIME', 'PID', 'UPTIME', 'RESTARTS', 'QUEUE', 'ACTIVITY']];
   for (const a of st.agents) {
     const age = a.activitySince === null ? '' : ` ${duration(Math.max(0, Math.round((Date.now() - a.activitySince) / 1000)))}`;
-    rows.push([a.name, a.applied ? `${a.unit.active}/${a.unit.sub}` : NOT_APPLIED, a.session ? 'yes' : 'no', a.runtime || '-', a.pid === null ? '-' : String(a.pid), duration(a.uptimeSeconds), String(a.unit.restarts), a.activity + age]);
+    rows.push([a.name, a.applied ? `${a.unit.active}/${a.unit.sub}` : NOT_APPLIED, a.session ? 'yes' : 'no', a.runtime || '-', a.pid === null ? '-' : String(a.pid), duration(a.uptimeSeconds), String(a.unit.restarts), String(a.queued), a.activity + age]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r, ri) =>

@@ -48,6 +48,7 @@ import {
   type YAMLMap,
 } from 'yaml';
 import { FleetError } from '../core/errors.js';
+import { NOTIFY_EVENTS, notifyProblems, type NotifyConfig } from '../dispatch/notify-config.js';
 import { nameProblem } from '../core/names.js';
 import { DEFAULT_RUNTIME, runtimeNames, type ProfileOverrides } from '../runtimes/profiles.js';
 
@@ -67,6 +68,8 @@ export interface AgentConfig {
   submit_delay_ms?: number;
   /** The runtime's roster profile (`profiles:`) merged with the agent's own `profile:` changes. */
   profile?: ProfileOverrides;
+  /** What to run when the agent needs a person, finishes a turn, fails or exits (defaults' events, the agent's replacing them one by one). */
+  notify?: NotifyConfig;
 }
 
 export interface Roster {
@@ -98,7 +101,7 @@ export function describeIssues(issues: RosterIssue[]): string {
   return [`${file} has ${count}:`, ...issues.map((i) => `  line ${i.line}, column ${i.column}: ${i.message}`)].join('\n');
 }
 
-const AGENT_FIELDS = ['runtime', 'workdir', 'command', 'kickstart', 'env', 'enabled', 'resume', 'submit_delay_ms', 'profile'] as const;
+const AGENT_FIELDS = ['runtime', 'workdir', 'command', 'kickstart', 'env', 'enabled', 'resume', 'submit_delay_ms', 'profile', 'notify'] as const;
 type Field = (typeof AGENT_FIELDS)[number];
 const PER_AGENT_ONLY: ReadonlySet<Field> = new Set(['command', 'kickstart', 'profile']);
 const DEFAULT_FIELDS = AGENT_FIELDS.filter((f) => !PER_AGENT_ONLY.has(f));
@@ -123,6 +126,7 @@ interface Settings {
   resume?: boolean;
   submit_delay_ms?: number;
   profile?: ProfileOverrides;
+  notify?: NotifyConfig;
 }
 
 interface ParseOptions {
@@ -344,6 +348,8 @@ function validate(doc: Document, issues: Issues, opts: ParseOptions): AgentConfi
     // The runtime's own profile from `profiles:`, then this agent's changes to it.
     const custom = profiles.get(agent.runtime);
     if (custom || own.profile) agent.profile = { ...custom, ...own.profile };
+    // An agent's notify replaces the defaults' event by event.
+    if (defaults.notify || own.notify) agent.notify = { ...defaults.notify, ...own.notify };
     agents.push(agent);
   }
   return agents;
@@ -462,6 +468,17 @@ function readSettings(
       case 'profile': {
         if (isMap(node)) out.profile = readProfile(doc, node, `${where}: profile`, issues);
         else wrongType('a map of profile fields');
+        break;
+      }
+      case 'notify': {
+        if (!isMap(node)) {
+          wrongType(`a map of ${NOTIFY_EVENTS.join(', ')} to what to run`);
+          break;
+        }
+        const plain = node.toJSON() as unknown;
+        const problems = notifyProblems(plain);
+        for (const p of problems) issues.at(at, `${where}: notify: ${p}`);
+        if (problems.length === 0) out.notify = plain as NotifyConfig;
         break;
       }
     }
@@ -598,6 +615,7 @@ export function renderEnvFile(agent: AgentConfig, rosterPath: string): string {
   if (agent.kickstart !== undefined) ours.MOSAIC_AGENT_KICKSTART = agent.kickstart;
   if (agent.resume) ours.MOSAIC_AGENT_RESUME = '1';
   if (agent.submit_delay_ms !== undefined) ours.MOSAIC_AGENT_SUBMIT_DELAY_MS = String(agent.submit_delay_ms);
+  if (agent.notify !== undefined) ours.MOSAIC_AGENT_NOTIFY = JSON.stringify(agent.notify);
   if (agent.profile !== undefined) ours.MOSAIC_AGENT_PROFILE = JSON.stringify(agent.profile);
 
   for (const key of Object.keys(agent.env)) {
@@ -642,7 +660,8 @@ export const LIVE_PROFILE_FIELDS: ReadonlySet<string> = new Set([
   'submit_delay_ms', 'submit_key', 'bracketed', 'clear', 'busy', 'idle', 'approval', 'input_prompt', 'input_placeholder', 'reset', 'reset_confirm',
 ]);
 // Env file keys of the same kind: only the sending side reads them.
-const LIVE_KEYS: ReadonlySet<string> = new Set(['MOSAIC_AGENT_SUBMIT_DELAY_MS']);
+// Read at each use, not at the agent's start: a change needs no restart (the dispatcher reads MOSAIC_AGENT_NOTIFY at each event).
+const LIVE_KEYS: ReadonlySet<string> = new Set(['MOSAIC_AGENT_SUBMIT_DELAY_MS', 'MOSAIC_AGENT_NOTIFY']);
 
 function profileFields(json: string | undefined): Record<string, unknown> {
   try {

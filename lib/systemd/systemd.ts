@@ -3,6 +3,8 @@
 import { describeFailure, exec, type ExecResult } from '../core/exec.js';
 import { FleetError } from '../core/errors.js';
 
+/** The fleet's dispatcher (queued messages, notifications): lib/dispatch/dispatcher.ts. */
+export const DISPATCH_UNIT = 'mosaic-fleet-dispatch.service';
 export const HOLDER_UNIT = 'mosaic-tmux-holder.service';
 export const FLEET_TARGET = 'mosaic-fleet.target';
 

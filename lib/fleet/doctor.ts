@@ -13,6 +13,8 @@ import { agentEnvFile, envFileAgents, fleetEnvFile, rosterFile, socketName, tmux
 import { describeIssues, loadRoster, parseEnvFile, readEnvValues, renderEnvFile, RosterError, type AgentConfig, type Roster } from './roster.js';
 import { agentUnit, DISPATCH_UNIT, FLEET_TARGET, HOLDER_UNIT, loadedAgents, systemctl, unitStates, type UnitState } from '../systemd/systemd.js';
 import { allQueued } from '../dispatch/queue.js';
+import { notifyFromJson, NOTIFY_EVENTS, targetsOf } from '../dispatch/notify-config.js';
+import { agentSearchPath, which } from '../core/search-path.js';
 import { agentPaneOf, captureMany, HOLDER_SESSION, Tmux, type Pane } from '../tmux/tmux.js';
 
 /** One finding; `fix` is the exact command or edit that makes it pass. */
@@ -410,8 +412,33 @@ async function agentRuntimes(f: Facts): Promise<Check[]> {
       return runtimeCheck(name, unitEnvironment(fleet, own, f.env), 'roster, not applied yet');
     };
     checks.push(...(await guarded(`agent ${name}`, checkOne)));
+    const notify = sources.envFiles.includes(name) ? readEnvValues(agentEnvFile(name, f.env)).MOSAIC_AGENT_NOTIFY : undefined;
+    if (notify) checks.push(...(await guarded(`notify ${name}`, () => notifierCheck(name, notify, { ...f.env, ...fleet }))));
   }
   return checks;
+}
+
+/**
+ * Whether each of an agent's notifiers can run where the dispatcher runs
+ * them (the fleet's PATH): a command's program is found, `desktop` has
+ * notify-send. A URL is only checked for its form (no request is made).
+ */
+function notifierCheck(name: string, json: string, env: NodeJS.ProcessEnv): Check {
+  const label = `notify ${name}`;
+  const config = notifyFromJson(json);
+  if (!config) return fail(label, `MOSAIC_AGENT_NOTIFY in ${name}.env is not a notify map`, 'mosaic-agent apply (it rewrites it from the roster)');
+  const path = agentSearchPath(env);
+  const problems: string[] = [];
+  const described: string[] = [];
+  for (const event of NOTIFY_EVENTS) {
+    for (const t of targetsOf(config, event)) {
+      const program = t === 'desktop' ? 'notify-send' : typeof t === 'string' ? undefined : t.command[0]!;
+      described.push(`${event}: ${typeof t === 'string' ? t : t.command.join(' ')}`);
+      if (program !== undefined && !which(program, path)) problems.push(`${event}: '${program}' is not found on the fleet's PATH${t === 'desktop' ? ' (desktop notifications need it: apt-get install libnotify-bin)' : ''}`);
+    }
+  }
+  if (problems.length > 0) return fail(label, problems.join('; '), `install it, give the command's full path in the roster, or add its directory to MOSAIC_USER_PATH in ${fleetEnvFile(env)}`);
+  return pass(label, described.join('; '));
 }
 
 async function envFilePermissions(f: Facts): Promise<Check> {

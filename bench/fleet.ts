@@ -53,9 +53,9 @@ export async function applyRoster(e: E2E, agentLines: string[]): Promise<void> {
 }
 
 /** Exactly the shell agents s1..sN, all ready. */
-export async function shellFleet(e: E2E, n: number): Promise<string[]> {
+export async function shellFleet(e: E2E, n: number, extra = ''): Promise<string[]> {
   const names = shellNames(n);
-  await applyRoster(e, names.map((s) => `${s}: { runtime: shell }`));
+  await applyRoster(e, names.map((s) => `${s}: { runtime: shell${extra} }`));
   await waitReady(e, names, { timeoutMs: 180_000 });
   return names;
 }

@@ -44,12 +44,13 @@ function kib(pid: number, file: string, field: string): number {
   }
 }
 
-type Kind = 'waiter' | 'transcript writer' | 'tmux server' | 'agent (bash)' | 'user manager' | 'other';
+type Kind = 'waiter' | 'transcript writer' | 'tmux server' | 'dispatcher' | 'agent (bash)' | 'user manager' | 'other';
 
 function kindOf(cmd: string): Kind {
   if (/^agent-waiter \d+|agent-waiter\.sh/.test(cmd)) return 'waiter';
   if (/agent-logger\.sh|^head -c|^stdbuf/.test(cmd)) return 'transcript writer';
   if (/^tmux /.test(cmd)) return 'tmux server';
+  if (/mosaic-dispatcher/.test(cmd)) return 'dispatcher';
   if (/systemd --user/.test(cmd)) return 'user manager';
   if (/^(-|\/\S*\/)?bash( -l)?$/.test(cmd)) return 'agent (bash)';
   return 'other';
@@ -92,7 +93,8 @@ async function main(): Promise<void> {
     console.log(`scale benchmark: ${N} shell agents; ${R.status} status and ${R.send} send runs, ${R.server} server kills, ${IDLE_S} s idle (medians)\n`);
     await shellFleet(e, 1);
     const st1 = await timeStatus(e, 1, R.status);
-    const names = await shellFleet(e, N);
+    // Every agent with notifiers (issue #16): the dispatcher follows all their events.
+    const names = await shellFleet(e, N, ', notify: { done: { command: [true] }, waiting: desktop, exited: { command: [true] } }');
 
     // Idle first, once every agent has settled (kickstarts, first prompts).
     await sleep(5000);
@@ -119,7 +121,7 @@ async function main(): Promise<void> {
     console.log(`idle fleet of ${N} agents: CPU over ${IDLE_S} s, by kind of process (share of one core)\n`);
     const rows = [...idle.entries()].sort((a, b) => b[1].share - a[1].share);
     console.log(table([['processes', 'count', 'CPU', 'per agent'], ...rows.map(([k, v]) => [k, String(v.procs), `${(v.share * 100).toFixed(3)} %`, `${((v.share * 100) / N).toFixed(4)} %`])]));
-    const fleetShare = ['waiter', 'transcript writer', 'tmux server'].reduce((a, k) => a + (idle.get(k as Kind)?.share ?? 0), 0);
+    const fleetShare = ['waiter', 'transcript writer', 'tmux server', 'dispatcher'].reduce((a, k) => a + (idle.get(k as Kind)?.share ?? 0), 0);
     const allShare = [...idle.values()].reduce((a, v) => a + v.share, 0);
     console.log(`\n(the fleet's own processes: waiters, transcript writers, the tmux server; 'all' adds the agents' own shells and the user manager)`);
 
@@ -141,6 +143,9 @@ async function main(): Promise<void> {
     goal(`all ${N} back after kill -9 of the tmux server`, fmtMs(median(back)), '<= 15 s', median(back) <= 15_000);
     const perAgent = (waiterPss + writers.pss / N) / 1024;
     goal('supervision per agent (waiter + transcript writer, PSS)', `${perAgent.toFixed(2)} MB (RSS ${((waiterRss + writers.rss / N) / 1024).toFixed(2)} MB)`, '<= 5 MB', perAgent <= 5);
+    const dispatcherPid = Number(await e.show('mosaic-fleet-dispatch.service', 'MainPID'));
+    const dispatcherRss = kib(dispatcherPid, 'status', 'VmRSS') / 1024;
+    goal(`the dispatcher, following ${N} agents with notifiers (RSS)`, `${dispatcherRss.toFixed(1)} MB`, '<= 50 MB', dispatcherRss > 0 && dispatcherRss <= 50);
     goal(`idle fleet of ${N}: the fleet's processes`, `${(fleetShare * 100).toFixed(3)} % of a core (all the user's: ${(allShare * 100).toFixed(3)} %)`, '<= 1 %', fleetShare <= 0.01);
     console.log('\nsummary\n');
     console.log(table(summary));

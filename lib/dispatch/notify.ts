@@ -16,7 +16,7 @@ import { agentEnvFile, runtimeDir } from '../core/paths.js';
 import { replyOf, type AgentEvent } from '../events/event-log.js';
 import { notifyFromJson, targetsOf, type NotifyEvent, type NotifyTarget } from './notify-config.js';
 
-/** A state must last this long to be notified. */
+/** A state must last this long to be notified (MOSAIC_NOTIFY_SETTLE_MS in fleet.env changes it; 0: every change at once). */
 export const NOTIFY_SETTLE_MS = 2000;
 /** This many exits of the agent by itself within CRASH_LOOP_MS is a crash loop (`failed`). */
 export const CRASH_LOOP_EXITS = 3;
@@ -58,10 +58,13 @@ export class Notifier {
   private readonly log: (line: string) => void;
   private readonly agents = new Map<string, AgentTrack>();
   private running = new Set<Promise<void>>();
+  private readonly settleMs: number;
 
   constructor(private readonly opts: NotifierOptions = {}) {
     this.env = opts.env ?? process.env;
     this.log = opts.log ?? ((l) => process.stderr.write(`${l}\n`));
+    const set = Number(this.env.MOSAIC_NOTIFY_SETTLE_MS);
+    this.settleMs = this.env.MOSAIC_NOTIFY_SETTLE_MS !== undefined && Number.isFinite(set) && set >= 0 ? set : NOTIFY_SETTLE_MS;
   }
 
   private track(agent: string): AgentTrack {
@@ -118,7 +121,7 @@ export class Notifier {
     t.pending = setTimeout(() => {
       t.pending = undefined;
       this.fire(agent, event, e);
-    }, Math.max(0, NOTIFY_SETTLE_MS - (Date.now() - e.ts)));
+    }, Math.max(0, this.settleMs - (Date.now() - e.ts)));
   }
 
   /** A crash loop, or a unit systemd gave up on: `failed`, once until the agent runs again for a while. */

@@ -9,6 +9,8 @@
 // in the dispatcher, never in the agent's turn, and a notifier that hangs or
 // fails is killed after NOTIFIER_TIMEOUT_MS and logged, nothing more.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEnvValues } from '../core/env-file.js';
@@ -189,13 +191,7 @@ export class Notifier {
 
   private async send(target: NotifyTarget, n: Notification): Promise<void> {
     if (typeof target === 'string' && target !== 'desktop') {
-      const r = await fetch(target, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(n),
-        signal: AbortSignal.timeout(NOTIFIER_TIMEOUT_MS),
-      });
-      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      await post(target, JSON.stringify(n));
       return;
     }
     const argv = target === 'desktop' ? ['notify-send', `mosaic-fleet: ${n.agent} ${n.event}`, n.reply ?? `${n.agent} is ${n.state}`] : target.command;
@@ -219,6 +215,29 @@ export class Notifier {
       if (replyFile) rmSync(replyFile, { force: true });
     }
   }
+}
+
+/**
+ * POST a JSON body to a URL, failing on a status other than 2xx or after
+ * NOTIFIER_TIMEOUT_MS. node:http rather than fetch: fetch loads undici (its
+ * parser is WebAssembly, which the dispatcher runs without: --jitless keeps
+ * it small) for one request now and then.
+ */
+function post(url: string, body: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
+      u,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, timeout: NOTIFIER_TIMEOUT_MS },
+      (res) => {
+        res.resume();
+        res.on('end', () => ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${NOTIFIER_TIMEOUT_MS / 1000} s`)));
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 function describeTarget(t: NotifyTarget): string {

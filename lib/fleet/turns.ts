@@ -234,7 +234,8 @@ export class Watching {
       // A new run: its screen tells until its next event. A runtime's own
       // (a /clear, a /new) changes nothing.
       if (e.via !== 'fleet') return;
-      w.hooks = (e.data as { hooks?: unknown } | null)?.hooks as string | undefined;
+      // null when it runs without hooks (a command of its own, settings they could not be added to).
+      w.hooks = hooksOf([e]);
       w.source = 'screen';
       return;
     }

@@ -91,6 +91,12 @@ async function screenActivity(transport: Transport, w: Watched): Promise<Activit
 async function whatItAsks(transport: Transport, w: Watched): Promise<string> {
   const d = (w.last?.kind === 'waiting' ? w.last.data : null) as Record<string, unknown> | null;
   if (d) {
+    // Gemini CLI's ToolPermission: details {type, title, command | fileName, ...}.
+    const g = d.details as { title?: unknown; command?: unknown; fileName?: unknown } | null | undefined;
+    if (g && typeof g === 'object' && typeof g.title === 'string') {
+      const what = g.command ?? g.fileName;
+      return typeof what === 'string' ? `${g.title}: ${what}` : g.title;
+    }
     const tool = d.tool_name ?? d.toolName;
     const input = d.tool_input ?? d.details ?? d.message;
     if (tool !== undefined || input !== undefined) return `${tool === undefined ? '' : `${String(tool)}: `}${typeof input === 'string' ? input : JSON.stringify(input ?? '')}`;

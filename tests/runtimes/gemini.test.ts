@@ -135,7 +135,7 @@ describe('gemini events', () => {
       const ask = await r.fleet.run('mosaic-agent', ['ask', 'evasker', 'please create the file']);
       t.diagnostic(`ask exited ${ask.code} after ${Date.now() - t0} ms: ${ask.stderr.trim()}`);
       assert.equal(ask.code, 4, ask.stderr);
-      assert.match(ask.stderr, /waiting for a person/);
+      assert.match(ask.stderr, /waiting for a person: Confirm Shell Command: touch made-by-tool\.txt/);
       const waiting = events('evasker').find((e) => e.kind === 'waiting');
       assert.equal(waiting?.via, 'gemini:Notification');
       assert.equal((waiting!.data as { notification_type?: string }).notification_type, 'ToolPermission');

@@ -308,7 +308,13 @@ export class Watching {
       if (w.hooks === undefined || w.source === 'screen') {
         const a = await screenActivity(this.transport, w);
         if (a === 'exited') throw gone(name, w.session);
-        if (a === 'waiting-for-input') throw new WaitingForPersonError(`agent '${name}' is waiting for a person: ${await whatItAsks(this.transport, w)}`, `answer it: mosaic-agent attach ${name}`);
+        if (a === 'waiting-for-input') {
+          // Events written since this round's take (the safety check above can take a while)
+          // come first: a runtime reports what it asks before it shows it.
+          this.follower?.check(name);
+          if (w.hooks !== undefined && (this.queued.get(name)?.length ?? 0) > 0) continue;
+          throw new WaitingForPersonError(`agent '${name}' is waiting for a person: ${await whatItAsks(this.transport, w)}`, `answer it: mosaic-agent attach ${name}`);
+        }
         if (w.hooks === undefined) {
           if (a === 'busy') {
             sawBusy = true;

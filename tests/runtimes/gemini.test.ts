@@ -133,13 +133,28 @@ describe('gemini events', () => {
     try {
       const t0 = Date.now();
       const ask = await r.fleet.run('mosaic-agent', ['ask', 'evasker', 'please create the file']);
-      t.diagnostic(`ask exited ${ask.code} after ${Date.now() - t0} ms: ${ask.stderr.trim()}`);
+      t.diagnostic(`ask exited ${ask.code} after ${Date.now() - t0} ms: ${ask.stderr.trim().slice(0, 200)}`);
+      t.diagnostic(`events: ${events('evasker').map((e) => `${e.kind}:${e.via}@${e.ts - t0}`).join(' ')}`);
       assert.equal(ask.code, 4, ask.stderr);
       assert.match(ask.stderr, /waiting for a person: Confirm Shell Command: touch made-by-tool\.txt/);
       const waiting = events('evasker').find((e) => e.kind === 'waiting');
       assert.equal(waiting?.via, 'gemini:Notification');
       assert.equal((waiting!.data as { notification_type?: string }).notification_type, 'ToolPermission');
       assert.equal(existsSync(join(asker.workdir, 'made-by-tool.txt')), false);
+      // A person allows it (the first choice, "Allow once"): the tool runs, busy again, then the turn ends.
+      r.mock.setToolCall(undefined);
+      const n = events('evasker').length;
+      const paneId = (await r.pane('evasker')).paneId;
+      await eventually(async () => (await r.fleet.tmux.capture(paneId)).includes('Allow execution of'), 'the approval dialog', 10_000, 100);
+      // As a person would: a moment after the dialog shows (a key at once may go before it takes input).
+      await new Promise((res) => setTimeout(res, 500));
+      await r.fleet.tmux.run(['send-keys', '-t', paneId, 'Enter']);
+      await eventually(() => kinds('evasker').slice(n).includes('idle:gemini:AfterAgent'), 'the turn to end', 30_000, 50).catch(async (err) => {
+        throw new Error(`${(err as Error).message}; events: ${kinds('evasker').slice(n).join(' ')}; screen:\n${await r.fleet.tmux.capture(paneId)}`);
+      });
+      assert.deepEqual(kinds('evasker').slice(n), ['busy:gemini:AfterTool', 'idle:gemini:AfterAgent']);
+      assert.ok(existsSync(join(asker.workdir, 'made-by-tool.txt')), 'the tool ran');
+      t.diagnostic(`its reply after the tool: ${JSON.stringify(replyOf(events('evasker').at(-1)!))}`);
     } finally {
       r.mock.setToolCall(undefined);
       await r.fleet.run('start-agent-session', ['--stop', 'evasker']);

@@ -183,11 +183,13 @@ export function mergeGeminiSettings(userText: string | undefined): { settings: s
  * (credentials, trustedFolders.json, tmp/ with the conversations, history),
  * so what Gemini writes there lands in the user's files. The user's ~/.gemini
  * is never written. The trade-offs: a setting saved from inside the agent
- * (/model, /theme) lands in the copy and is gone at the next start; what
- * Gemini creates that the user's ~/.gemini lacks (tmp/ on a first run, or
- * everything when there is no ~/.gemini at all) stays in the agent's
- * directory, kept across launches (lib/runtimes/conversation.ts looks there
- * too), and keeps being used even once the user has one.
+ * (/model, /theme) lands in the copy and is gone at the next start, and so
+ * is a file Gemini saves by a rename (which replaces the link) once the
+ * user has that file; what Gemini creates that the user's ~/.gemini lacks
+ * (tmp/ on a first run, or everything when there is no ~/.gemini at all)
+ * stays in the agent's directory, a directory of it (tmp/) for good, a file
+ * until the user has one of that name (lib/runtimes/conversation.ts looks
+ * for conversations there too).
  *
  * A settings.json that cannot be merged (see mergeGeminiSettings) is linked
  * as it is and the agent runs without hooks (its screen tells), said on
@@ -204,16 +206,21 @@ export function prepareGeminiHome(name: string, own: NodeJS.ProcessEnv): { home:
   chmodSync(geminiHomesDir(own), 0o700);
   chmodSync(farm, 0o700);
   chmodSync(dir, 0o700);
-  // What the last launch linked goes; what Gemini created here itself stays.
-  for (const entry of readdirSync(dir)) {
-    const path = join(dir, entry);
-    if (entry === 'settings.json' || lstatSync(path).isSymbolicLink()) unlinkSync(path);
-  }
   let userEntries: string[] = [];
   try {
     userEntries = readdirSync(userDir);
   } catch {
     // no ~/.gemini: Gemini makes its files here
+  }
+  const theirs = new Set(userEntries);
+  // What the last launch linked goes, and a file Gemini put in place of a
+  // link (it saves some, projects.json, by a rename): the user's is the one
+  // to use (their later login, their trust answers). What Gemini created that
+  // the user has not (tmp/ with the conversations on a first run) stays.
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    const stat = lstatSync(path);
+    if (entry === 'settings.json' || stat.isSymbolicLink() || (stat.isFile() && theirs.has(entry))) unlinkSync(path);
   }
   const present = new Set(readdirSync(dir));
   for (const entry of userEntries) {

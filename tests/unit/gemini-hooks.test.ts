@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EVENT_WRITER, eventWiring, geminiHooks, mergeGeminiSettings, parseJsonWithComments } from '../../lib/events/hooks.js';
@@ -88,12 +88,18 @@ test("a Gemini agent's GEMINI_CLI_HOME: merged settings, the rest of ~/.gemini l
     writeFileSync(join(user, 'state.json'), '{}');
     rmSync(join(user, 'oauth_creds.json'));
     mkdirSync(join(farm, '.gemini', 'history'));
+    mkdirSync(join(user, 'history'));
+    writeFileSync(join(farm, '.gemini', 'projects.json'), '{"agent": 1}');
+    unlinkSync(join(farm, '.gemini', 'trustedFolders.json'));
+    writeFileSync(join(farm, '.gemini', 'trustedFolders.json'), '{"saved by a rename": 1}');
     writeFileSync(join(farm, '.gemini', 'settings.json'), '{"saved": "inside"}');
     wire('g1', env);
     assert.deepEqual(JSON.parse(readFileSync(join(farm, '.gemini', 'settings.json'), 'utf8')), { model: { name: 'x' }, hooks: geminiHooks() });
     assert.equal(readlinkSync(join(farm, '.gemini', 'state.json')), join(user, 'state.json'));
     assert.throws(() => lstatSync(join(farm, '.gemini', 'oauth_creds.json')), /ENOENT/);
-    assert.ok(lstatSync(join(farm, '.gemini', 'history')).isDirectory());
+    assert.ok(lstatSync(join(farm, '.gemini', 'history')).isDirectory(), "a directory Gemini made stays, even once the user has one");
+    assert.equal(readFileSync(join(farm, '.gemini', 'projects.json'), 'utf8'), '{"agent": 1}', 'a file the user has not stays');
+    assert.equal(readlinkSync(join(farm, '.gemini', 'trustedFolders.json')), join(user, 'trustedFolders.json'), "the user's file replaces the copy a rename left");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -8,6 +8,7 @@
 import { appendFileSync, closeSync, mkdirSync, openSync, readSync, renameSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { stateDir } from '../core/paths.js';
+import { textOf } from '../runtimes/conversation.js';
 
 /**
  * What an event says: `started` (the runtime launched; its screen tells
@@ -61,13 +62,33 @@ export function appendEvent(name: string, kind: EventKind, via: string, data: un
 // what happened, without its data.
 const HEAD = /^\{"ts":(\d+),"agent":"([^"]*)","kind":"([a-z]+)","via":"([^"]*)"/;
 
+/**
+ * The reply in the record of Gemini CLI's conversation file that the writer
+ * adds to an AfterAgent event (lib/events/event-writer.sh): the text of a
+ * message of type "gemini" (or of the last one of a `$set` of messages).
+ * Undefined when there is none or it has no text (a turn that ended on a
+ * tool call): prompt_response is the reply then.
+ */
+function geminiReply(record: unknown): string | undefined {
+  if (!record || typeof record !== 'object') return undefined;
+  const r = record as { type?: unknown; content?: unknown; $set?: { messages?: unknown } };
+  if (r.type === 'gemini') {
+    const text = textOf(r.content);
+    return text === '' ? undefined : text;
+  }
+  const messages = r.$set?.messages;
+  if (Array.isArray(messages)) return geminiReply([...messages].reverse().find((m: { type?: unknown } | null) => m?.type === 'gemini'));
+  return undefined;
+}
+
 /** One line of a log as an event; undefined for a line that is not one. */
 export function parseEvent(line: string): AgentEvent | undefined {
   if (line.trim() === '') return undefined;
   try {
-    const e = JSON.parse(line) as Partial<AgentEvent>;
+    const e = JSON.parse(line) as Partial<AgentEvent> & { record?: unknown };
     if (typeof e.ts === 'number' && typeof e.kind === 'string' && (EVENT_KINDS as string[]).includes(e.kind)) {
-      return { ts: e.ts, agent: String(e.agent ?? ''), kind: e.kind, via: String(e.via ?? ''), data: e.data ?? null, ...(typeof e.reply === 'string' ? { reply: e.reply } : {}) };
+      const reply = typeof e.reply === 'string' ? e.reply : geminiReply(e.record);
+      return { ts: e.ts, agent: String(e.agent ?? ''), kind: e.kind, via: String(e.via ?? ''), data: e.data ?? null, ...(reply !== undefined ? { reply } : {}) };
     }
     return undefined;
   } catch {
@@ -80,8 +101,10 @@ export function parseEvent(line: string): AgentEvent | undefined {
 /**
  * The reply an `idle` (or `error`) event carries, where the runtime gives
  * one: Claude Code's and Codex's hooks `last_assistant_message`, Codex's
- * notify `last-assistant-message`, Gemini CLI's `prompt_response`; pi and
- * opencode write it as `reply`. Undefined where the runtime gives none.
+ * notify `last-assistant-message`, Gemini CLI's `prompt_response` (its
+ * conversation's record, where the writer added it, is taken first: see
+ * geminiReply); pi and opencode write it as `reply`. Undefined where the
+ * runtime gives none.
  */
 export function replyOf(e: AgentEvent): string | undefined {
   if (typeof e.reply === 'string') return e.reply;

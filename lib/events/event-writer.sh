@@ -8,14 +8,16 @@
 #                                       the payload is the last argument (a notify program's);
 #                                       PROG... is the user's own, called with it too
 #
-# The line is {"ts":MS,"agent":NAME,"kind":KIND,"via":VIA,"data":PAYLOAD}:
+# The line is {"ts":MS,"agent":NAME,"kind":KIND,"via":VIA,"data":PAYLOAD}
+# (Gemini CLI's AfterAgent adds "record":RECORD, see below):
 # the payload goes in as the runtime wrote it (JSON from its serializer, its
 # line breaks, which JSON only has between tokens, made spaces). Readers
 # take the reply out of it (lib/events/event-log.ts).
 #
 # It runs inside the runtime's turn, some runtimes wait for it: it uses bash
 # builtins only (no Node, no cat, no date: $EPOCHREALTIME; a stat now and
-# then for rotation), never writes to the terminal, and always exits 0, even
+# then for rotation, and tac and grep for Gemini CLI's reply), never writes
+# to the terminal, and always exits 0, even
 # when the log cannot be written (the state directory is gone).
 exec 2>/dev/null
 umask 077
@@ -53,8 +55,27 @@ case $via in gemini:*) printf '{}\n' ;; esac
 
 log=${MOSAIC_EVENT_LOG:-}
 [ -n "$log" ] || exit 0
+
+# Gemini CLI 0.61's prompt_response is not the reply as the model gave it (it
+# joins the streamed chunks with spaces): the reply is the conversation's
+# last record of type "gemini", which its file holds by the time AfterAgent
+# runs. It goes in as "record" (tac reads the file from its end, grep stops
+# at the first match), and readers take its text over prompt_response.
+record=
+if [ "$via" = gemini:AfterAgent ]; then
+  re='"transcript_path":"([^"\\]+)"'
+  if [[ $payload =~ $re ]] && [ -f "${BASH_REMATCH[1]}" ]; then
+    record=$(tac -- "${BASH_REMATCH[1]}" | grep -m 1 -F -- '"type":"gemini"')
+    record=${record//$'\r'/ }
+    case $record in
+      '{'*'}') record=",\"record\":$record" ;;
+      *) record= ;;
+    esac
+  fi
+fi
+
 now=${EPOCHREALTIME//[.,]/}
-line="{\"ts\":${now:0:13},\"agent\":\"${MOSAIC_AGENT_NAME:-}\",\"kind\":\"$kind\",\"via\":\"$via\",\"data\":$payload}"
+line="{\"ts\":${now:0:13},\"agent\":\"${MOSAIC_AGENT_NAME:-}\",\"kind\":\"$kind\",\"via\":\"$via\",\"data\":$payload$record}"
 
 # Bounded like the transcripts: past the limit the log moves to LOG.1 (one
 # generation kept). Measuring it forks stat, so one write in 16 does, at

@@ -4,8 +4,13 @@
 // user's files is written. The facts behind each way are in
 // docs/runtime-notes.md ("Each runtime's own hooks"). A runtime without
 // hooks (a custom profile, MOSAIC_AGENT_COMMAND) keeps the screen markers.
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, unlinkSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, relative, isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { libFile } from '../core/location.cjs';
+import { writeFileAtomic } from '../core/fsutil.js';
+import { geminiHomeDir, geminiHomesDir } from '../runtimes/conversation.js';
 import type { HookSystem } from '../runtimes/profiles.js';
 import { eventLogFile } from './event-log.js';
 
@@ -21,6 +26,8 @@ export interface Wiring {
   args: string[];
   /** Variables to add to its environment. */
   env: Record<string, string>;
+  /** False when the runtime was set up but its hooks could not be added: its screen tells (default true). */
+  reports?: boolean;
 }
 
 /** A word as /bin/sh reads it back: for hook commands, which the runtimes run through a shell. */
@@ -93,6 +100,150 @@ function opencodeConfig(existing: string | undefined): string {
   return JSON.stringify({ ...config, plugin: [...plugins, pathToFileURL(OPENCODE_PLUGIN).href] });
 }
 
+/** The hooks the fleet adds to Gemini CLI's settings: hooks.<Event> definitions. */
+export function geminiHooks(): Record<string, unknown[]> {
+  const hook = (kind: string, event: string) => ({ hooks: [{ type: 'command', name: `mosaic-fleet ${kind}`, command: writerCommand(kind, `gemini:${event}`), timeout: 10_000 }] });
+  return {
+    SessionStart: [hook('started', 'SessionStart')],
+    BeforeAgent: [hook('busy', 'BeforeAgent')],
+    // After a person answered a tool's approval the tool runs: busy again.
+    AfterTool: [hook('busy', 'AfterTool')],
+    // 0.61's only notification: a tool waits for a person's approval (ToolPermission).
+    Notification: [hook('waiting', 'Notification')],
+    AfterAgent: [hook('idle', 'AfterAgent')],
+  };
+}
+
+/**
+ * Gemini CLI's settings.json read as it reads it: JSON with // and /* *\/
+ * comments (its strip-json-comments, trailing commas not allowed).
+ */
+export function parseJsonWithComments(text: string): unknown {
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j + 1;
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 2;
+      out += ' ';
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return JSON.parse(out);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * The user's Gemini settings (the text of their settings.json, undefined
+ * when they have none) with the fleet's hooks added after theirs in each
+ * hooks.<Event> list, as JSON; or why it cannot be done (a file Gemini
+ * could not read either, hooks switched off, a `hooks` of another shape).
+ */
+export function mergeGeminiSettings(userText: string | undefined): { settings: string } | { problem: string } {
+  let user: unknown = {};
+  if (userText !== undefined && userText.trim() !== '') {
+    try {
+      user = parseJsonWithComments(userText);
+    } catch (err) {
+      return { problem: `it is not JSON (${(err as Error).message})` };
+    }
+  }
+  if (!isObject(user)) return { problem: 'it is not a JSON object' };
+  if (user.hooks !== undefined && !isObject(user.hooks)) return { problem: '"hooks" is not an object' };
+  if (isObject(user.hooksConfig) && user.hooksConfig.enabled === false) return { problem: 'it turns hooks off ("hooksConfig": {"enabled": false})' };
+  const hooks: Record<string, unknown> = { ...(user.hooks ?? {}) };
+  for (const [event, ours] of Object.entries(geminiHooks())) {
+    const theirs = hooks[event];
+    if (theirs !== undefined && !Array.isArray(theirs)) return { problem: `"hooks.${event}" is not a list` };
+    hooks[event] = [...(theirs ?? []), ...ours];
+  }
+  return { settings: JSON.stringify({ ...user, hooks }, null, 2) + '\n' };
+}
+
+/**
+ * Gemini CLI (0.61) takes hooks from settings files only, and its system
+ * settings file (GEMINI_CLI_SYSTEM_SETTINGS_PATH) only when root owns it and
+ * every directory above it: out of reach of a user's fleet. GEMINI_CLI_HOME
+ * moves its ~/.gemini for one process, so each agent gets a directory the
+ * fleet owns, <state>/gemini-home/NAME (0700), rebuilt at each launch:
+ * .gemini/settings.json is the user's settings with the fleet's hooks added
+ * (Gemini concatenates hooks.<Event> lists; the user's hooks still run), and
+ * every other entry of the user's ~/.gemini is a symbolic link to it
+ * (credentials, trustedFolders.json, tmp/ with the conversations, history),
+ * so what Gemini writes there lands in the user's files. The user's ~/.gemini
+ * is never written. The trade-offs: a setting saved from inside the agent
+ * (/model, /theme) lands in the copy and is gone at the next start, and so
+ * is a file Gemini saves by a rename (which replaces the link) once the
+ * user has that file; what Gemini creates that the user's ~/.gemini lacks
+ * (tmp/ on a first run, or everything when there is no ~/.gemini at all)
+ * stays in the agent's directory, a directory of it (tmp/) for good, a file
+ * until the user has one of that name (lib/runtimes/conversation.ts looks
+ * for conversations there too).
+ *
+ * A settings.json that cannot be merged (see mergeGeminiSettings) is linked
+ * as it is and the agent runs without hooks (its screen tells), said on
+ * stderr. Returns the directory for GEMINI_CLI_HOME and whether hooks are in.
+ */
+export function prepareGeminiHome(name: string, own: NodeJS.ProcessEnv): { home: string; hooks: boolean } {
+  const farm = geminiHomeDir(name, own);
+  // An agent started from inside another one inherits its GEMINI_CLI_HOME: the user's is under HOME.
+  const fromFleet = relative(geminiHomesDir(own), own.GEMINI_CLI_HOME || '/');
+  const inherited = !fromFleet.startsWith('..') && !isAbsolute(fromFleet);
+  const userDir = join((inherited ? '' : own.GEMINI_CLI_HOME) || own.HOME || homedir(), '.gemini');
+  const dir = join(farm, '.gemini');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(geminiHomesDir(own), 0o700);
+  chmodSync(farm, 0o700);
+  chmodSync(dir, 0o700);
+  let userEntries: string[] = [];
+  try {
+    userEntries = readdirSync(userDir);
+  } catch {
+    // no ~/.gemini: Gemini makes its files here
+  }
+  const theirs = new Set(userEntries);
+  // What the last launch linked goes, and a file Gemini put in place of a
+  // link (it saves some, projects.json, by a rename): the user's is the one
+  // to use (their later login, their trust answers). What Gemini created that
+  // the user has not (tmp/ with the conversations on a first run) stays.
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    const stat = lstatSync(path);
+    if (entry === 'settings.json' || stat.isSymbolicLink() || (stat.isFile() && theirs.has(entry))) unlinkSync(path);
+  }
+  const present = new Set(readdirSync(dir));
+  for (const entry of userEntries) {
+    if (entry === 'settings.json' || present.has(entry)) continue;
+    symlinkSync(join(userDir, entry), join(dir, entry));
+  }
+  const userSettings = join(userDir, 'settings.json');
+  let text: string | undefined;
+  try {
+    text = readFileSync(userSettings, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') text = '\0';
+  }
+  const merged = text === '\0' ? { problem: 'it cannot be read' } : mergeGeminiSettings(text);
+  if ('settings' in merged) {
+    writeFileAtomic(join(dir, 'settings.json'), merged.settings, 0o600);
+    return { home: farm, hooks: true };
+  }
+  symlinkSync(userSettings, join(dir, 'settings.json'));
+  process.stderr.write(`mosaic-fleet: ${name}: Gemini CLI runs without the fleet's hooks (its state is read off the screen): ${userSettings} could not be merged: ${merged.problem}\n`);
+  return { home: farm, hooks: false };
+}
+
 /**
  * What to add to an agent's launch so that its runtime reports to its event
  * log. `own` is the environment the runtime will run with (where the user's
@@ -108,6 +259,16 @@ export function eventWiring(system: HookSystem | undefined, name: string, own: N
       return { args: ['-e', PI_EXTENSION], env };
     case 'codex':
       return { args: codexArgs(), env };
+    case 'gemini': {
+      let prepared: { home: string; hooks: boolean };
+      try {
+        prepared = prepareGeminiHome(name, own);
+      } catch (err) {
+        process.stderr.write(`mosaic-fleet: ${name}: Gemini CLI runs without the fleet's hooks: its directory could not be made: ${(err as Error).message}\n`);
+        return undefined;
+      }
+      return prepared.hooks ? { args: [], env: { ...env, GEMINI_CLI_HOME: prepared.home } } : { args: [], env: { GEMINI_CLI_HOME: prepared.home }, reports: false };
+    }
     case 'opencode':
       return { args: [], env: { ...env, OPENCODE_CONFIG_CONTENT: opencodeConfig(own.OPENCODE_CONFIG_CONTENT) } };
     case 'bash':

@@ -91,6 +91,12 @@ async function screenActivity(transport: Transport, w: Watched): Promise<Activit
 async function whatItAsks(transport: Transport, w: Watched): Promise<string> {
   const d = (w.last?.kind === 'waiting' ? w.last.data : null) as Record<string, unknown> | null;
   if (d) {
+    // Gemini CLI's ToolPermission: details {type, title, command | fileName, ...}.
+    const g = d.details as { title?: unknown; command?: unknown; fileName?: unknown } | null | undefined;
+    if (g && typeof g === 'object' && typeof g.title === 'string') {
+      const what = g.command ?? g.fileName;
+      return typeof what === 'string' ? `${g.title}: ${what}` : g.title;
+    }
     const tool = d.tool_name ?? d.toolName;
     const input = d.tool_input ?? d.details ?? d.message;
     if (tool !== undefined || input !== undefined) return `${tool === undefined ? '' : `${String(tool)}: `}${typeof input === 'string' ? input : JSON.stringify(input ?? '')}`;
@@ -252,7 +258,8 @@ export class Watching {
       // A new run: its screen tells until its next event. A runtime's own
       // (a /clear, a /new) changes nothing.
       if (e.via !== 'fleet') return;
-      w.hooks = (e.data as { hooks?: unknown } | null)?.hooks as string | undefined;
+      // null when it runs without hooks (a command of its own, settings they could not be added to).
+      w.hooks = hooksOf([e]);
       w.source = 'screen';
       return;
     }
@@ -319,7 +326,13 @@ export class Watching {
       if (w.hooks === undefined || w.source === 'screen') {
         const a = await screenActivity(this.transport, w);
         if (a === 'exited') throw gone(name, w.session);
-        if (a === 'waiting-for-input') throw new WaitingForPersonError(`agent '${name}' is waiting for a person: ${await whatItAsks(this.transport, w)}`, `answer it: mosaic-agent attach ${name}`);
+        if (a === 'waiting-for-input') {
+          // Events written since this round's take (the safety check above can take a while)
+          // come first: a runtime reports what it asks before it shows it.
+          this.follower?.check(name);
+          if (w.hooks !== undefined && (this.queued.get(name)?.length ?? 0) > 0) continue;
+          throw new WaitingForPersonError(`agent '${name}' is waiting for a person: ${await whatItAsks(this.transport, w)}`, `answer it: mosaic-agent attach ${name}`);
+        }
         if (w.hooks === undefined) {
           if (a === 'busy') {
             sawBusy = true;

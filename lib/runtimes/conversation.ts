@@ -5,7 +5,7 @@
 // profile's argv), so an agent never resumes another agent's conversation,
 // whatever their workdirs.
 import { randomUUID } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { listDir, readTrimmed, writeFileAtomic } from '../core/fsutil.js';
 import { runtimeDir, stateDir } from '../core/paths.js';
@@ -196,9 +196,8 @@ function fileContains(file: string, needle: Buffer): boolean {
  * calls (its chatRecordingService's isResumableMessageRecord).
  */
 function geminiState(id: string, env: NodeJS.ProcessEnv): ConversationState {
-  const tmp = geminiTmp(env);
   let found = false;
-  for (const project of listDir(tmp)) {
+  for (const [tmp, project] of geminiTmps(env).flatMap((tmp) => listDir(tmp).map((p) => [tmp, p] as const))) {
     const chats = join(tmp, project, 'chats');
     for (const f of listDir(chats).filter((f) => f.endsWith(`-${id.slice(0, 8)}.jsonl`))) {
       let lines: string[];
@@ -233,13 +232,40 @@ function claudeDir(vars: NodeJS.ProcessEnv, home = vars.HOME ?? ''): string {
   return vars.CLAUDE_CONFIG_DIR || join(home, '.claude');
 }
 
-/** Where Gemini CLI keeps its projects' conversations (tmp/<project>/chats) for an environment. */
-function geminiTmp(vars: NodeJS.ProcessEnv, home = vars.HOME ?? ''): string {
-  return join(vars.GEMINI_CLI_HOME || home, '.gemini', 'tmp');
+/** The directories the fleet keeps Gemini CLI agents' GEMINI_CLI_HOME in (lib/events/hooks.ts prepareGeminiHome). */
+export function geminiHomesDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(stateDir(env), 'gemini-home');
+}
+
+/** An agent's GEMINI_CLI_HOME. */
+export function geminiHomeDir(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(geminiHomesDir(env), name);
+}
+
+/**
+ * Where Gemini CLI keeps its projects' conversations (tmp/<project>/chats)
+ * for an environment, each directory once: the user's, and that of the
+ * fleet's GEMINI_CLI_HOME of the agent `name` (of every agent without one),
+ * which is a link to the user's, or a directory of its own when the user had
+ * none when the agent first ran.
+ */
+function geminiTmps(vars: NodeJS.ProcessEnv, home = vars.HOME ?? '', name?: string, env: NodeJS.ProcessEnv = vars): string[] {
+  const farms = name !== undefined ? [geminiHomeDir(name, env)] : listDir(geminiHomesDir(env)).map((n) => geminiHomeDir(n, env));
+  const seen = new Set<string>();
+  return [vars.GEMINI_CLI_HOME || home, ...farms].flatMap((h) => {
+    try {
+      const real = realpathSync(join(h, '.gemini', 'tmp'));
+      if (seen.has(real)) return [];
+      seen.add(real);
+      return [real];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** The text of a Gemini message's content: a string, a part ({text}), or a list of them. */
-function textOf(content: unknown): string {
+export function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) return content.map(textOf).join('');
   const text = (content as { text?: unknown } | null)?.text;
@@ -302,11 +328,10 @@ export function followResetId(runtime: string, name: string, own: NodeJS.Process
       // not found
     }
   } else if (runtime === 'gemini') {
-    const tmp = geminiTmp(own, own.HOME || env.HOME || '');
-    const begun = listDir(tmp).flatMap((project) => {
+    const begun = geminiTmps(own, own.HOME || env.HOME || '', name, env).flatMap((tmp) => listDir(tmp).flatMap((project) => {
       const chats = join(tmp, project, 'chats');
       return listDir(chats).filter((f) => f.endsWith('.jsonl') && statSync(join(chats, f)).birthtimeMs >= sinceMs).map((f) => join(chats, f));
-    });
+    }));
     // Another agent's conversation (it started meanwhile, under the id the fleet gave it) is not ours.
     const sessions = join(stateDir(env), 'sessions');
     const others = new Set(listDir(sessions).filter((n) => n !== name).map((n) => readId(join(sessions, n, 'id'))));

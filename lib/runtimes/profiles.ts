@@ -244,6 +244,7 @@ const PROFILES: Record<string, Omit<Profile, 'name' | 'attribution'> & { attribu
     // rule, which is gone while the input is hidden (as while /clear runs).
     input: { kind: 'line', prompts: ['*', '>'], placeholder: 'Type your message or @path/to/file', belowRule: true },
     tui: true,
+    events: 'gemini',
     tested: 'end to end: real Gemini CLI 0.61.0 against the mock server (tests/runtimes)',
   },
   aider: {

@@ -101,7 +101,7 @@ export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJ
     argv,
   };
   // Before the launch: the runtime's first hook must come after it in the log.
-  appendEvent(spec.name, 'started', 'fleet', { runtime: spec.runtime, resume, hooks: wiring ? spec.profile.events : null }, env);
+  appendEvent(spec.name, 'started', 'fleet', { runtime: spec.runtime, resume, hooks: wiring && wiring.reports !== false ? spec.profile.events : null }, env);
   if (existing) {
     const pid = await tmux.respawnPane(existing.paneId, sessionSpec);
     return { action: 'respawned', paneId: existing.paneId, pid };

@@ -9,8 +9,8 @@ import { activityOf, type Activity } from '../runtimes/activity.js';
 import { agentProfile, type Profile } from '../runtimes/profiles.js';
 import { sleep } from '../core/poll.js';
 import { FleetError, TimedOutError, WaitingForPersonError } from '../core/errors.js';
-import { EventFollower, lastEvents, replyOf, type AgentEvent } from '../events/event-log.js';
-import { agentState, eventActivity, type StateSource } from '../events/agent-state.js';
+import { allEvents, EventFollower, lastEvents, replyOf, type AgentEvent } from '../events/event-log.js';
+import { agentState, eventActivity, startedAt, type StateSource } from '../events/agent-state.js';
 import { reportsBusy } from '../events/hooks.js';
 import type { AgentSession, Transport } from '../send/transport.js';
 
@@ -112,7 +112,10 @@ export async function watchAgents(transport: Transport, names: readonly string[]
     if (!session || !session.alive) throw gone(name, session);
     const profile = agentProfile(session.runtime, session.profileJson, env);
     const events = lastEvents(name, 16, env);
-    const hooks = hooksOf(events);
+    // The run's `started` (which says whether it has hooks) lies further back
+    // than the last 16 events once the agent has had a few turns: then the
+    // whole log is read for it (otherwise the wait fell back to the screen).
+    const hooks = startedAt(events) === null ? hooksOf(allEvents(name, env)) : hooksOf(events);
     const w: Watched = { name, session, profile, hooks, activity: 'unknown', source: 'screen' };
     const fromEvent = hooks ? eventActivity(events) : undefined;
     if (fromEvent) {

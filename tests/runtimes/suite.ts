@@ -1,6 +1,7 @@
 // The tests every real runtime goes through, with its profile from
-// lib/runtimes/profiles.ts: launch, submit, busy, reset, resume, first-run blockers and
-// approval prompts. Each runtime's file says where the real program differs.
+// lib/runtimes/profiles.ts: launch, submit, busy, reset, resume, first-run blockers,
+// approval prompts, and the events its own hooks report (issue #15: wait, ask,
+// agent-send --wait, the user's own hooks). Each runtime's file says where the real program differs.
 import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -266,6 +267,8 @@ export function runtimeTests(spec: RuntimeSpec): void {
       assert.equal(waited.stdout, `main: idle (${ev.via.idle})\n`);
       assert.ok(turn.idle.ts - turn.busy.ts >= 2900, `the turn took the mock's 3 s: ${turn.idle.ts - turn.busy.ts} ms`);
       t.diagnostic(`wait returned ${returned - turn.idle.ts} ms after the ${turn.idle.via} event was written`);
+      // Woken by the event (inotify), not by its 2 s safety check of the screen.
+      assert.ok(returned - turn.idle.ts < 1500, `wait returned ${returned - turn.idle.ts} ms after the event`);
 
       const m = eventsOf(r, 'main').length;
       const sentAt = Date.now();
@@ -276,6 +279,7 @@ export function runtimeTests(spec: RuntimeSpec): void {
       const second = turnEvents(ev, eventsOf(r, 'main', m));
       assert.ok(second, JSON.stringify(eventsOf(r, 'main', m).map((e) => `${e.kind} ${e.via}`)));
       assert.ok(second.idle.ts <= back && back - sentAt >= 3000, `returned ${back - sentAt} ms after the send, the idle at ${second.idle.ts - sentAt} ms`);
+      assert.ok(back - second.idle.ts < 1500, `agent-send --wait returned ${back - second.idle.ts} ms after the event`);
       t.diagnostic(`agent-send --wait returned ${back - second.idle.ts} ms after the ${second.idle.via} event (${back - sentAt} ms after the send)`);
     } finally {
       r.mock.setDelay(0);

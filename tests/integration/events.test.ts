@@ -12,7 +12,7 @@ import { startTestFleet, eventually, ROOT, type TestFleet } from '../helpers/fle
 import { startMockOpenAI, writePiConfig, type MockServer } from '../fixtures/mock-openai.js';
 import { agentPaneOf } from '../../lib/tmux/tmux.js';
 import { inputBoxText } from '../../lib/runtimes/screen.js';
-import { allEvents, eventLogFile, lastEvents, replyOf } from '../../lib/events/event-log.js';
+import { allEvents, appendEvent, eventLogFile, lastEvents, replyOf } from '../../lib/events/event-log.js';
 import { agentState } from '../../lib/events/agent-state.js';
 import { agentProfile } from '../../lib/runtimes/profiles.js';
 
@@ -194,4 +194,16 @@ test('wait on an agent that is not running exits 1 with the reason; a bad --unti
   const w = await waiting;
   assert.equal(w.code, 1, w.stderr);
   assert.match(w.stderr, /agent 'doomed' (has no session|exited)/);
+});
+
+test("an agent whose start lies more than 16 events back is still waited on by its events, not its screen", async () => {
+  // As after eight turns: the fleet's `started`, which says the run has hooks, is no longer among the last 16.
+  await eventually(() => allEvents('pia', fleet.env).at(-1)?.kind === 'idle', 'pi to be idle');
+  for (let i = 0; i < 10; i++) {
+    appendEvent('pia', 'busy', 'pi:agent_start', null, fleet.env);
+    appendEvent('pia', 'idle', 'pi:agent_end', null, fleet.env);
+  }
+  const w = await fleet.run('mosaic-agent', ['wait', 'pia', '--until', 'idle', '--timeout', '10']);
+  assert.equal(w.code, 0, w.stderr);
+  assert.equal(w.stdout, 'pia: idle (pi:agent_end)\n');
 });

@@ -1,6 +1,6 @@
 // The real Claude Code (pinned in versions.json) in a real tmux pane of a
 // private fleet, against the mock LLM server: its profile, end to end.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runtimeTests } from './suite.js';
 
@@ -37,4 +37,22 @@ runtimeTests({
   // Without flags Claude Code 2.1.330 starts in its "auto" mode, which ran the
   // mock's shell command unasked: `--permission-mode manual` asks.
   approval: { launch: ['claude', '--permission-mode', 'manual'], marker: 'Do you want to proceed?' },
+  events: {
+    via: { busy: 'claude:UserPromptSubmit', idle: 'claude:Stop', waiting: 'claude:PermissionRequest' },
+    userHook: (home, _workdir, probe) => {
+      const settings = join(home, '.claude', 'settings.json');
+      const own = JSON.parse(readFileSync(settings, 'utf8')) as Record<string, unknown>;
+      writeFileSync(settings, JSON.stringify({ ...own, hooks: { Stop: [{ hooks: [{ type: 'command', command: `echo turn ended >> ${probe}` }] }] } }, null, 2) + '\n');
+      return [
+        { path: settings },
+        {
+          // Claude Code rewrites ~/.claude.json itself at every start (its
+          // start count, tips, the project's record): what is compared is that
+          // no hooks appeared there (and none of the fleet's traces).
+          path: join(home, '.claude.json'),
+          ownRewrite: { what: 'Claude Code records its start-ups, tips and projects there itself', rest: (text) => JSON.stringify((JSON.parse(text) as { hooks?: unknown }).hooks ?? null) },
+        },
+      ];
+    },
+  },
 });

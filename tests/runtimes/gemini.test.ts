@@ -24,6 +24,7 @@ runtimeTests({
   ],
   // Without --approval-mode=yolo it starts in its default mode, which asks before a shell command.
   approval: { launch: ['gemini'], marker: 'Allow execution of' },
+  events: { skip: "gemini's hooks are wired in another change" },
 });
 
 // Agent events (issue #15) from Gemini CLI's own hooks, which the fleet adds

@@ -1,9 +1,11 @@
 // The tests every real runtime goes through, with its profile from
-// lib/runtimes/profiles.ts: launch, submit, busy, reset, resume, first-run blockers and
-// approval prompts. Each runtime's file says where the real program differs.
+// lib/runtimes/profiles.ts: launch, submit, busy, reset, resume, first-run blockers,
+// approval prompts, and the events its own hooks report (issue #15: wait, ask,
+// agent-send --wait, the user's own hooks). Each runtime's file says where the real program differs.
 import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { eventually } from '../helpers/fleet.js';
@@ -13,6 +15,7 @@ import { firstRunProblems } from '../../lib/runtimes/first-run.js';
 import { cmdlineOf, NASTY, startRig, type Rig, type RuntimeName } from './harness.js';
 import { processGroupMembers as processGroup } from '../../lib/systemd/supervisor.js';
 import { VERSIONS } from './install.js';
+import { allEvents, type AgentEvent } from '../../lib/events/event-log.js';
 
 export interface RuntimeSpec {
   runtime: RuntimeName;
@@ -29,7 +32,33 @@ export interface RuntimeSpec {
   blockers: Blocker[] | string;
   /** The launch argv without the yolo flags, where the runtime then asks before running a tool; or why it cannot be provoked. */
   approval: { launch: string[]; marker: string } | { skip: string };
+  /** What its own hooks report to the agent's event log (lib/events/hooks.ts); or why that is not tested here. */
+  events: EventsSpec | { skip: string };
 }
+
+export interface EventsSpec {
+  /** The hook (`RUNTIME:HOOK`) each kind of event comes from. */
+  via: { busy: string; idle: string; waiting: string };
+  /**
+   * Add a hook of the user's own to their settings in `home`, one that
+   * appends a line to `probe` at the end of each turn; return the user's
+   * files the fleet could have touched (its settings, the hook's own file).
+   */
+  userHook(home: string, workdir: string, probe: string): UserFile[];
+}
+
+/** A file of the user's that the fleet leaves as it was. */
+export interface UserFile {
+  path: string;
+  /**
+   * Where the runtime rewrites the file itself: what it writes, and the rest
+   * of the file, which is compared instead. Absent: the whole file is (sha256).
+   */
+  ownRewrite?: { what: string; rest: (text: string) => string };
+}
+
+/** What the fleet would leave in a user's file had it written its hooks there (or a runtime's record of trusting them). */
+const FLEET_TRACES = ['event-writer.sh', 'opencode-plugin.mjs', 'MOSAIC_EVENT_LOG', 'trusted_hash'];
 
 export interface Blocker {
   what: string;
@@ -165,6 +194,93 @@ export function runtimeTests(spec: RuntimeSpec): void {
       await r.saveScreen('main', 'busy');
       await r.waitFor('main', 'idle', 30_000);
       await r.saveScreen('main', 'after-reply');
+    } finally {
+      r.mock.setDelay(0);
+    }
+  });
+
+  // ---- Its own hooks and the event log (issue #15) ----
+
+  /** The events the agent's log got after the first `from`. */
+  const eventsOf = (r: Rig, agent: string, from = 0): AgentEvent[] => allEvents(agent, r.fleet.env).slice(from);
+  /** The events spec, or skip the test saying why there is none. */
+  const needEvents = (t: TestContext): EventsSpec | undefined => {
+    if ('skip' in spec.events) t.skip(spec.events.skip);
+    return 'skip' in spec.events ? undefined : spec.events;
+  };
+  /** The `busy` from `via.busy`, then the `idle` from `via.idle` after it, among `events`. */
+  const turnEvents = (ev: EventsSpec, events: AgentEvent[]): { busy: AgentEvent; idle: AgentEvent } | undefined => {
+    const b = events.findIndex((e) => e.kind === 'busy' && e.via === ev.via.busy);
+    const idle = b < 0 ? undefined : events.slice(b + 1).find((e) => e.kind === 'idle' && e.via === ev.via.idle);
+    return idle ? { busy: events[b]!, idle } : undefined;
+  };
+  const defaultReply = (u: string) => 'ok: ' + u.slice(0, 40);
+  // Quotes, a backslash, non-ASCII, several lines (a blank one among them): printed by ask as the model gave it.
+  const REPLY = `She said "yes", then 'no' — naïve café ✓ 日本語 🚀\nC:\\path\\to\\file and a \\n that is not a newline\n\nthe last line, after a blank one`;
+
+  test(`a turn of ${rt} logs busy then idle from its own hooks, and mosaic-agent ask prints the model's reply byte for byte`, async (t) => {
+    const r = need(t);
+    if (!r) return;
+    const ev = needEvents(t);
+    if (!ev) return;
+    await r.waitFor('main', 'idle');
+    r.mock.setReply(() => REPLY);
+    try {
+      const n = eventsOf(r, 'main').length;
+      const ask = await r.fleet.run('mosaic-agent', ['ask', '--timeout', '60', 'main', 'say the tricky reply'], { timeoutMs: 90_000 });
+      assert.equal(ask.code, 0, ask.stderr);
+      assert.equal(ask.stdout, REPLY);
+      const turn = turnEvents(ev, eventsOf(r, 'main', n));
+      assert.ok(turn, `busy (${ev.via.busy}) then idle (${ev.via.idle}) in ${JSON.stringify(eventsOf(r, 'main', n).map((e) => `${e.kind} ${e.via}`))}`);
+      assert.equal(turn.busy.agent, 'main');
+      t.diagnostic(`busy → idle: ${turn.idle.ts - turn.busy.ts} ms`);
+
+      const m = eventsOf(r, 'main').length;
+      const json = await r.fleet.run('mosaic-agent', ['ask', '--json', '--timeout', '60', 'main', 'once more, as JSON'], { timeoutMs: 90_000 });
+      assert.equal(json.code, 0, json.stderr);
+      const got = JSON.parse(json.stdout) as { reply: string; replySource: string; via: string; turnMs: number; state: string };
+      assert.deepEqual({ reply: got.reply, replySource: got.replySource, via: got.via, state: got.state }, { reply: REPLY, replySource: 'event', via: ev.via.idle, state: 'idle' });
+      assert.ok(turnEvents(ev, eventsOf(r, 'main', m)), 'the second turn has its busy and idle too');
+      t.diagnostic(`ask --json: turnMs ${got.turnMs}`);
+    } finally {
+      r.mock.setReply(defaultReply);
+    }
+  });
+
+  test(`mosaic-agent wait --until idle returns on ${rt}'s idle event, and agent-send --wait returns once the turn it started has ended`, async (t) => {
+    const r = need(t);
+    if (!r) return;
+    const ev = needEvents(t);
+    if (!ev) return;
+    await r.waitFor('main', 'idle');
+    r.mock.setDelay(3000);
+    try {
+      const n = eventsOf(r, 'main').length;
+      const send = await r.fleet.run('agent-send', ['main', 'a slow turn']);
+      assert.equal(send.code, 0, send.stderr);
+      await eventually(() => eventsOf(r, 'main', n).some((e) => e.kind === 'busy'), `a busy event from ${rt}`, 20_000, 50);
+      const waited = await r.fleet.run('mosaic-agent', ['wait', 'main', '--until', 'idle', '--timeout', '60'], { timeoutMs: 90_000 });
+      const returned = Date.now();
+      assert.equal(waited.code, 0, waited.stderr);
+      const turn = turnEvents(ev, eventsOf(r, 'main', n));
+      assert.ok(turn, JSON.stringify(eventsOf(r, 'main', n).map((e) => `${e.kind} ${e.via}`)));
+      assert.equal(waited.stdout, `main: idle (${ev.via.idle})\n`);
+      assert.ok(turn.idle.ts - turn.busy.ts >= 2900, `the turn took the mock's 3 s: ${turn.idle.ts - turn.busy.ts} ms`);
+      t.diagnostic(`wait returned ${returned - turn.idle.ts} ms after the ${turn.idle.via} event was written`);
+      // Woken by the event (inotify), not by its 2 s safety check of the screen.
+      assert.ok(returned - turn.idle.ts < 1500, `wait returned ${returned - turn.idle.ts} ms after the event`);
+
+      const m = eventsOf(r, 'main').length;
+      const sentAt = Date.now();
+      const sw = await r.fleet.run('agent-send', ['--wait', '--timeout', '60', 'main', 'another slow turn'], { timeoutMs: 90_000 });
+      const back = Date.now();
+      assert.equal(sw.code, 0, sw.stderr);
+      assert.match(sw.stdout, new RegExp(`^main: turn ended \\(${ev.via.idle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, \\d+ ms after the send\\)$`, 'm'));
+      const second = turnEvents(ev, eventsOf(r, 'main', m));
+      assert.ok(second, JSON.stringify(eventsOf(r, 'main', m).map((e) => `${e.kind} ${e.via}`)));
+      assert.ok(second.idle.ts <= back && back - sentAt >= 3000, `returned ${back - sentAt} ms after the send, the idle at ${second.idle.ts - sentAt} ms`);
+      assert.ok(back - second.idle.ts < 1500, `agent-send --wait returned ${back - second.idle.ts} ms after the event`);
+      t.diagnostic(`agent-send --wait returned ${back - second.idle.ts} ms after the ${second.idle.via} event (${back - sentAt} ms after the send)`);
     } finally {
       r.mock.setDelay(0);
     }
@@ -318,5 +434,69 @@ export function runtimeTests(spec: RuntimeSpec): void {
     } finally {
       r.mock.setToolCall(undefined);
     }
+  });
+
+  test(`with approvals on, ${rt} logs a waiting event when it asks to run a tool, and mosaic-agent ask and wait --until idle exit 4 naming the command`, async (t) => {
+    const r = need(t);
+    if (!r) return;
+    const ev = needEvents(t);
+    if (!ev) return;
+    if ('skip' in spec.approval) return t.skip(spec.approval.skip);
+    const { env, workdir } = r.prepare('asker-ev', { allowTools: false });
+    await r.start('asker-ev', { ...env, MOSAIC_AGENT_PROFILE: JSON.stringify({ launch: spec.approval.launch }) });
+    try {
+      await r.waitFor('asker-ev', 'idle', 90_000);
+      r.mock.setToolCall(`touch ${TOOL_PROBE}`);
+      const ask = await r.fleet.run('mosaic-agent', ['ask', '--timeout', '60', 'asker-ev', 'please create the probe file'], { timeoutMs: 90_000 });
+      assert.equal(ask.code, 4, ask.stderr);
+      assert.equal(ask.stdout, '');
+      assert.match(ask.stderr, /agent 'asker-ev' is waiting for a person: .*touch approval-probe\.txt/);
+      const waiting = eventsOf(r, 'asker-ev').filter((e) => e.kind === 'waiting');
+      assert.deepEqual(waiting.map((e) => e.via), [ev.via.waiting]);
+      const wait = await r.fleet.run('mosaic-agent', ['wait', 'asker-ev', '--until', 'idle', '--timeout', '20'], { timeoutMs: 60_000 });
+      assert.equal(wait.code, 4, wait.stderr);
+      assert.match(wait.stderr, /agent 'asker-ev' is waiting for a person: .*touch approval-probe\.txt/);
+      const waitingFor = await r.fleet.run('mosaic-agent', ['wait', 'asker-ev', '--until', 'waiting', '--timeout', '20'], { timeoutMs: 60_000 });
+      assert.equal(waitingFor.code, 0, waitingFor.stderr);
+      assert.equal(waitingFor.stdout, `asker-ev: waiting-for-input (${ev.via.waiting})\n`);
+      assert.equal(existsSync(join(workdir, TOOL_PROBE)), false, 'the tool did not run');
+      await r.saveScreen('asker-ev', 'approval-event');
+    } finally {
+      r.mock.setToolCall(undefined);
+      await r.fleet.run('start-agent-session', ['--stop', 'asker-ev']);
+    }
+  });
+
+  test(`the user's own hook in ${rt}'s settings still runs beside the fleet's, and the user's files are left as they were`, async (t) => {
+    const r = need(t);
+    if (!r) return;
+    const ev = needEvents(t);
+    if (!ev) return;
+    const { home, workdir, env } = r.prepare('hooked');
+    const probe = join(home, 'user-hook-ran.txt');
+    const files = ev.userHook(home, workdir, probe);
+    const compared = (f: UserFile) => {
+      const text = readFileSync(f.path, 'utf8');
+      return { text, sha256: createHash('sha256').update(f.ownRewrite ? f.ownRewrite.rest(text) : text).digest('hex') };
+    };
+    const before = files.map(compared);
+    try {
+      await r.start('hooked', env);
+      await r.waitFor('hooked', 'idle', 90_000);
+      const n = eventsOf(r, 'hooked').length;
+      const ask = await r.fleet.run('mosaic-agent', ['ask', '--timeout', '60', 'hooked', 'hello hooks'], { timeoutMs: 90_000 });
+      assert.equal(ask.code, 0, ask.stderr);
+      assert.equal(ask.stdout, 'ok: hello hooks');
+      assert.ok(turnEvents(ev, eventsOf(r, 'hooked', n)), "the fleet's hooks reported the turn");
+      await eventually(() => existsSync(probe) && readFileSync(probe, 'utf8').startsWith('turn ended\n'), "the user's own hook to have run", 15_000, 100);
+    } finally {
+      await r.fleet.run('start-agent-session', ['--stop', 'hooked']);
+    }
+    files.forEach((f, i) => {
+      const after = compared(f);
+      if (f.ownRewrite) t.diagnostic(`${f.path}: ${f.ownRewrite.what}; compared without that`);
+      assert.equal(after.sha256, before[i]!.sha256, `${f.path} changed:\n--- before\n${before[i]!.text}\n--- after\n${after.text}`);
+      for (const trace of FLEET_TRACES) assert.ok(!after.text.includes(trace), `${f.path} has "${trace}" in it:\n${after.text}`);
+    });
   });
 }

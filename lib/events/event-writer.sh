@@ -15,10 +15,10 @@
 # take the reply out of it (lib/events/event-log.ts).
 #
 # It runs inside the runtime's turn, some runtimes wait for it: it uses bash
-# builtins only (no Node, no cat, no date: $EPOCHREALTIME; a stat now and
-# then for rotation, and tac and grep for Gemini CLI's reply), never writes
-# to the terminal, and always exits 0, even
-# when the log cannot be written (the state directory is gone).
+# builtins but for cat to read stdin (no Node, no date: $EPOCHREALTIME; a
+# stat now and then for rotation, tac and grep for Gemini CLI's reply), never
+# writes to the terminal, and always exits 0, even when the log cannot be
+# written (the state directory is gone).
 exec 2>/dev/null
 umask 077
 
@@ -29,8 +29,9 @@ payload=
 case $via in
   claude:* | codex:* | gemini:*)
     # The hook's JSON on stdin; never the terminal.
-    # $(<) reads without running cat.
-    [ -t 0 ] || payload=$(</dev/stdin)
+    # cat, not $(</dev/stdin): a runtime's stdin for its hook may be a
+    # socket (Node's child pipes are), which /dev/stdin cannot be opened on.
+    [ -t 0 ] || payload=$(cat)
     ;;
   *)
     if [ "$#" -gt 0 ] && [ "$1" != - ]; then

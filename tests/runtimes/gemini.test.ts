@@ -24,7 +24,16 @@ runtimeTests({
   ],
   // Without --approval-mode=yolo it starts in its default mode, which asks before a shell command.
   approval: { launch: ['gemini'], marker: 'Allow execution of' },
-  events: { skip: "gemini's hooks are wired in another change" },
+  events: {
+    via: { busy: 'gemini:BeforeAgent', idle: 'gemini:AfterAgent', waiting: 'gemini:Notification' },
+    userHook: (home, _workdir, probe) => {
+      const settings = join(home, '.gemini', 'settings.json');
+      const own = JSON.parse(readFileSync(settings, 'utf8')) as Record<string, unknown>;
+      // Gemini CLI reads a hook's stdout as JSON: this one prints nothing.
+      writeFileSync(settings, JSON.stringify({ ...own, hooks: { AfterAgent: [{ hooks: [{ type: 'command', command: `echo turn ended >> ${probe}` }] }] } }, null, 2) + '\n');
+      return [{ path: settings }, { path: join(home, '.gemini', 'trustedFolders.json') }];
+    },
+  },
 });
 
 // Agent events (issue #15) from Gemini CLI's own hooks, which the fleet adds

@@ -122,7 +122,7 @@ const COMMAND_DEFS: Record<string, CommandDef> = {
       "worktree remove NAME removes an agent's worktree if that loses nothing: no uncommitted file and no\ncommit its base lacks. Its branch goes too when apply made it and it is merged; an unmerged branch is\nalways kept. An agent that runs in its worktree is refused: stop it first.",
     options: [
       { name: 'json', help: 'the listing as JSON' },
-      { name: 'force', help: 'remove: also a worktree with uncommitted files (they are lost; commits stay on the branch)' },
+      { name: 'force', help: 'remove: also a worktree with uncommitted files or unmerged commits (the files are lost; the commits stay on its branch, which is kept)' },
     ],
     examples: ['mosaic-agent worktree', 'mosaic-agent worktree alpha --json', 'mosaic-agent worktree remove alpha --force'],
   },

@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec } from '../../lib/core/exec.js';
+import { binArgv } from '../helpers/fleet.js';
 import { FleetError } from '../../lib/core/errors.js';
 import { parseRoster, planApply, readEnvValues, renderEnvFile, type AgentConfig } from '../../lib/fleet/roster.js';
 import { applyRoster } from '../../lib/fleet/apply.js';
@@ -462,4 +463,35 @@ test('apply makes the worktrees before it starts the agents, shows them in a dry
   } finally {
     process.env.PATH = savedPath;
   }
+});
+
+test('mosaic-agent worktree lists each agent\'s worktree, and worktree remove keeps work unless --force', async () => {
+  const { root, repo, env: e } = await scene();
+  const rosterPath = join(root, 'roster.yaml');
+  writeFileSync(rosterPath, `defaults: { runtime: shell, workdir: ${repo}, worktree: true }\nagents:\n  alpha: {}\n  later: {}\n`);
+  await makeAll(agentsOf(`agents:\n  alpha: { workdir: ${repo}, worktree: true }\n`, e.HOME!), e);
+  writeFileSync(join(root, 'repo.worktrees', 'alpha', 'wip'), '1\n');
+  const tool = (...args: string[]) => exec(binArgv('mosaic-agent', args), { env: { ...e, MOSAIC_FLEET_ROSTER: rosterPath } });
+
+  const table = await tool('worktree');
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^alpha\s+made\s+agent\/alpha\s+main\s+0\s+0\s+1\s+\S+repo\.worktrees\/alpha$/m);
+  assert.match(table.stdout, /^later\s+not made\s+agent\/later\s+main\s+-\s+-\s+-\s+\S+repo\.worktrees\/later$/m);
+  assert.match(table.stdout, /^later: mosaic-agent apply makes it$/m);
+  const json = JSON.parse((await tool('worktree', 'alpha', '--json')).stdout);
+  assert.deepEqual(json.map((w: { agent: string; dirty: number }) => [w.agent, w.dirty]), [['alpha', 1]]);
+  const unknown = await tool('worktree', 'alpah');
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /agent 'alpah' has no worktree \(did you mean 'alpha'\?\)/);
+  for (const args of [['worktree', '--force'], ['worktree', 'remove'], ['worktree', 'remove', 'alpha', '--json']]) assert.equal((await tool(...args)).code, 2, args.join(' '));
+
+  const kept = await tool('worktree', 'remove', 'alpha');
+  assert.equal(kept.code, 1);
+  assert.match(kept.stderr, /^mosaic-agent: the worktree \S+alpha of agent 'alpha' was kept: 1 uncommitted file \(commit and merge that work, or remove it anyway with mosaic-agent worktree remove alpha --force/);
+  assert.ok(existsSync(join(root, 'repo.worktrees', 'alpha', 'wip')));
+  const forced = await tool('worktree', 'remove', 'alpha', '--force');
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.match(forced.stdout, /^alpha: worktree \S+alpha removed\nalpha: branch agent\/alpha deleted \(merged into main\)\nalpha: the roster still gives it a worktree: the next mosaic-agent apply makes a new one\n$/);
+  assert.ok(!existsSync(join(root, 'repo.worktrees', 'alpha')));
+  assert.equal((await tool('worktree', 'remove', 'alpha')).code, 1, 'nothing left to remove');
 });

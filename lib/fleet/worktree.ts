@@ -75,7 +75,9 @@ export class GitMissingError extends FleetError {
 export async function git(dir: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<ExecResult> {
   const clean = Object.fromEntries(Object.entries(env).filter(([k]) => !GIT_REPO_VARS.includes(k)));
   const argv = ['git', '-C', dir, ...args];
-  const r = await exec(argv, { env: clean, timeoutMs: 120_000 });
+  // A checkout or removal killed half-way would leave a half-made worktree: only questions are timed.
+  const changes = args[0] === 'worktree' && (args[1] === 'add' || args[1] === 'remove' || args[1] === 'move');
+  const r = await exec(argv, { env: clean, ...(changes ? {} : { timeoutMs: 120_000 }) });
   if (r.code === -1) throw new GitMissingError(r.stderr.trim());
   return r;
 }

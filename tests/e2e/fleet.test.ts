@@ -376,6 +376,7 @@ test('apply with worktree: true starts a shell agent in a worktree of its own, a
     assert.equal(busy.code, 1);
     assert.match(busy.stderr, /agent 'wt' runs in its worktree .*stop it first/);
     assert.equal((await e.tool('mosaic-agent', 'apply')).stdout.trim(), 'nothing to do: the fleet matches ' + roster);
+    assert.match((await e.tool('mosaic-agent', 'doctor')).stdout, /^ok +git: git version [\d.]+ \(agent wt has a worktree\)$/m);
     await e.write(join(tree, 'wip'), 'unfinished\n');
   } finally {
     await e.write(roster, ROSTER_V2);

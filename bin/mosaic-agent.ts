@@ -28,6 +28,8 @@ Commands:
   queue [NAME...] | drop ID | retry ID
                                    messages waiting for agents (agent-send --queue)
   apply [--dry-run] [--prune]      make the fleet match the roster
+  worktree [NAME...] [--json]      each agent's git worktree: branch, base, ahead/behind, dirty files
+  worktree remove NAME [--force]   remove an agent's worktree (without --force only if nothing is lost)
   doctor                           check everything, with a fix for each problem
   cutover [--dry-run] [--keep-going] [--from-socket NAME]
                                    move hand-run agents from another tmux server onto the fleet

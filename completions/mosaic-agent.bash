@@ -9,7 +9,7 @@
 # Every function returns 0: an unmatched test as the last command would make
 # bash (and `set -e` callers such as bats) treat the completion as failed.
 
-_mosaic_agent_commands=(status start stop restart send read attach logs reset apply doctor cutover)
+_mosaic_agent_commands=(status start stop restart send read attach logs reset apply doctor cutover worktree)
 
 # _mosaic_agent_add CUR WORD...: add to COMPREPLY each WORD that starts with CUR.
 _mosaic_agent_add() {
@@ -117,6 +117,10 @@ _mosaic_agent() {
     reset) names=many ;;
     apply) flags=(--dry-run --prune --restart-busy --roster) ;;
     cutover) flags=(--from-socket --from-socket-path --dry-run --keep-going --roster) ;;
+    worktree)
+      flags=(--json --force) names=many
+      if ((COMP_CWORD == 2)) && [[ $cur != -* ]]; then _mosaic_agent_add "$cur" remove; fi
+      ;;
     *) return 0 ;;
   esac
   if [[ $cur == -* ]]; then

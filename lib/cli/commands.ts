@@ -2,9 +2,12 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { applyRoster } from '../fleet/apply.js';
+import { forceRemoveCommand, listWorktrees, readWorktreeRecords, removeWorktree, renderWorktrees } from '../fleet/worktree.js';
 import { cutover, renderCutover } from '../fleet/cutover.js';
 import { renderChecks, runDoctor } from '../fleet/doctor.js';
-import { rosterFile } from '../core/paths.js';
+import { agentEnvFile, rosterFile } from '../core/paths.js';
+import { homedir } from 'node:os';
+import { loadRoster, readEnvValues, type AgentConfig } from '../fleet/roster.js';
 import { agentProfile } from '../runtimes/profiles.js';
 import { transcriptFile } from '../systemd/supervisor.js';
 import { commandHelp, countFlag, flagSpec, numberFlag, parseFlags, type CommandDef, type OptionDef } from './cli.js';
@@ -113,6 +116,17 @@ const COMMAND_DEFS: Record<string, CommandDef> = {
     about:
       "Check the fleet and explain each problem with its fix: tmux and Node versions, the running tmux\nserver's version, the user manager, linger, units, the holder and its cgroup, the socket, runtimes\nand command programs on the agents' PATH, env-file permissions, failed agents. Exit status 1 if anything is wrong.",
   },
+  worktree: {
+    usage: '[NAME...] | remove NAME',
+    about:
+      "Each agent's git worktree (the roster's worktree:): its state, branch, base, the commits it is ahead\nof and behind its base, and its uncommitted files (untracked ones count). made: the roster's; kept: no\nlonger the roster's, but holding work; missing: its directory is gone; not made: apply has not run.\n\n" +
+      "worktree remove NAME removes an agent's worktree if that loses nothing: no uncommitted file and no\ncommit its base lacks. Its branch goes too when apply made it and it is merged; an unmerged branch is\nalways kept. An agent that runs in its worktree is refused: stop it first.",
+    options: [
+      { name: 'json', help: 'the listing as JSON' },
+      { name: 'force', help: 'remove: also a worktree with uncommitted files or unmerged commits (the files are lost; the commits stay on its branch, which is kept)' },
+    ],
+    examples: ['mosaic-agent worktree', 'mosaic-agent worktree alpha --json', 'mosaic-agent worktree remove alpha --force'],
+  },
   reset: {
     usage: 'NAME',
     about:
@@ -188,6 +202,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   },
   logs,
   reset,
+  worktree,
   wait: (argv) => waitCommand(argv, flagsOf),
   ask: (argv) => askCommand(argv, flagsOf),
   output: (argv) => outputCommand(argv, flagsOf),
@@ -303,6 +318,55 @@ async function apply(argv: string[]): Promise<number> {
     `mosaic-agent: ${names} ${r.busy.length === 1 ? 'is' : 'are'} busy, so ${r.busy.length === 1 ? 'its change was' : 'their changes were'} not applied (run apply again once idle, or mosaic-agent apply --restart-busy to restart now and lose the task)\n`,
   );
   return 1;
+}
+
+async function worktree(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv, flagsOf('worktree'));
+  const rosterAgents = rosterAgentsOrNone();
+  if (flags._[0] === 'remove') {
+    if (flags.json) throw new UsageError('--json goes with the listing, not with remove');
+    if (flags._.length !== 2) throw new UsageError('worktree remove takes one agent name', 'usage: mosaic-agent worktree remove NAME [--force]');
+    const name = flags._[1]!;
+    const records = readWorktreeRecords();
+    const record = records.get(name);
+    if (!record) {
+      const guess = closestName(name, [...records.keys()]);
+      throw new FleetError(`agent '${name}' has no worktree made by apply${guess ? ` (did you mean '${guess}'?)` : ''}`, 'mosaic-agent worktree lists them');
+    }
+    const unit = (await unitStates([agentUnit(name)]).catch(() => new Map<string, UnitState>())).get(agentUnit(name));
+    const workdir = readEnvValues(agentEnvFile(name)).MOSAIC_AGENT_WORKDIR ?? '';
+    if (['active', 'activating', 'reloading'].includes(unit?.active ?? '') && (workdir === record.path || workdir.startsWith(`${record.path}/`))) {
+      throw new FleetError(`agent '${name}' runs in its worktree ${record.path}`, `stop it first (mosaic-agent stop ${name}); take worktree: out of its roster entry too, or the next apply makes a new one`);
+    }
+    const r = await removeWorktree(record, { force: Boolean(flags.force) });
+    if (!r.removed) {
+      throw new FleetError(`the worktree ${record.path} of agent '${name}' was kept: ${r.reason}`, flags.force ? 'see the reason' : `commit and merge that work, or remove it anyway with ${forceRemoveCommand(name)} (uncommitted files are lost)`);
+    }
+    process.stdout.write([`${name}: worktree ${record.path} removed`, ...r.notes.map((n) => `${name}: ${n}`)].join('\n') + '\n');
+    if (rosterAgents.find((a) => a.name === name)?.worktree) process.stdout.write(`${name}: the roster still gives it a worktree: the next mosaic-agent apply makes a new one\n`);
+    return 0;
+  }
+  if (flags.force) throw new UsageError('--force goes with worktree remove', 'usage: mosaic-agent worktree remove NAME --force');
+  const list = await listWorktrees(rosterAgents, flags._);
+  const missing = flags._.filter((n) => !list.some((w) => w.agent === n));
+  if (missing.length > 0) {
+    const guess = closestName(missing[0]!, [...readWorktreeRecords().keys(), ...rosterAgents.filter((a) => a.worktree).map((a) => a.name)]);
+    throw new FleetError(`agent '${missing[0]}' has no worktree${guess ? ` (did you mean '${guess}'?)` : ''}`, 'give it worktree: true in the roster, then mosaic-agent apply');
+  }
+  process.stdout.write((flags.json ? JSON.stringify(list, null, 2) : renderWorktrees(list)) + '\n');
+  return 0;
+}
+
+/** The roster's agents, workdirs unchecked; none when there is no roster, and a warning when it is broken. */
+function rosterAgentsOrNone(): AgentConfig[] {
+  const file = rosterFile();
+  if (!existsSync(file)) return [];
+  try {
+    return loadRoster(file, { home: process.env.HOME || homedir(), checkWorkdirs: false }).agents;
+  } catch (err) {
+    process.stderr.write(`mosaic-agent: the roster cannot be read, so only worktrees apply made are listed: ${(err as Error).message.split('\n')[0]}\n`);
+    return [];
+  }
 }
 
 async function logs(argv: string[]): Promise<number> {

@@ -75,6 +75,11 @@ export function stateDir(env: Env = process.env): string {
   return env.MOSAIC_FLEET_STATE_DIR || join(env.XDG_STATE_HOME || join(home(env), '.local', 'state'), 'mosaic', 'fleet');
 }
 
+/** What apply records of each agent's git worktree (`NAME.json`), so a later apply knows whose it was. */
+export function worktreeRecordDir(env: Env = process.env): string {
+  return join(stateDir(env), 'worktrees');
+}
+
 /** What runtimeDir needs of the machine: the uid, and the directories that stand for /run/user and /tmp (tests give their own). */
 export interface RuntimeHost {
   uid?: number;

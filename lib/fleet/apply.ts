@@ -1,7 +1,9 @@
 // `mosaic-agent apply`: make the running fleet match the roster. Everything is
-// validated before anything changes; env files are written atomically (0600);
-// only agents whose config changed are restarted; hand-made env files and
-// their agents are never touched.
+// validated before anything changes (worktrees included, with git reading
+// only); worktrees are made before the env files are written; env files are
+// written atomically (0600); only agents whose config changed are restarted;
+// a worktree no longer wanted goes after its agent left it, and only if that
+// loses nothing; hand-made env files and their agents are never touched.
 import { homedir } from 'node:os';
 import { rmSync } from 'node:fs';
 import { FleetError } from '../core/errors.js';
@@ -15,6 +17,7 @@ import { clearRunning } from '../systemd/running.js';
 import { stopAgentSession } from '../systemd/supervisor.js';
 import { agentPaneOf, Tmux } from '../tmux/tmux.js';
 import { agentOfUnit, agentUnit, mustSystemctl, resetFailed, unitStates } from '../systemd/systemd.js';
+import { describeRemoval, describeTarget, makeWorktree, planWorktrees, previewRemoval, removeWorktree } from './worktree.js';
 
 // Activities a restart would interrupt.
 const BUSY: ReadonlySet<string> = new Set(['busy', 'waiting-for-input']);
@@ -40,8 +43,11 @@ export interface ApplyResult {
 /** Plan and, unless dry-run, carry out the roster. */
 export async function applyRoster(opts: ApplyOptions): Promise<ApplyResult> {
   const env = opts.env ?? process.env;
-  const roster = loadRoster(opts.rosterPath, { home: env.HOME || homedir() });
+  const parsed = loadRoster(opts.rosterPath, { home: env.HOME || homedir() });
   const { applied, handMade } = readEnvFiles(agentEnvDir(env));
+  // An agent with a worktree works in it: its env file is planned with that workdir.
+  const trees = await planWorktrees(parsed.agents, { prune: opts.prune, skip: handMade, env });
+  const roster = { ...parsed, agents: trees.agents };
   const actions = planApply(roster, applied, handMade, !opts.dryRun);
   const byName = new Map(roster.agents.map((a) => [a.name, a]));
   const states = await unitStates(actions.map((a) => agentUnit(a.name)));
@@ -121,7 +127,13 @@ export async function applyRoster(opts: ApplyOptions): Promise<ApplyResult> {
         break;
     }
   }
-  const changed = write.length + enable.length + start.length + restart.length + disable.length + remove.length > 0;
+  // A busy agent's worktree waits with its env file; one it still works in stays.
+  const makes = trees.targets.filter((t) => !busy.has(t.agent));
+  const retire = trees.retire.filter((r) => !busy.has(r.agent));
+  const made = makes.map((t) => describeTarget(t, !opts.dryRun)).filter((l): l is string => l !== undefined);
+  const previews = await Promise.all(retire.map((r) => previewRemoval(r, env)));
+  lines.unshift(...made);
+  const changed = write.length + enable.length + start.length + restart.length + disable.length + remove.length + made.length > 0 || previews.some((p) => p.removes);
   const result = { actions, lines, changed, busy: [...busy] };
   let tmux: Tmux | undefined;
   // What would fail at the start fails here, dry run included, before any
@@ -134,7 +146,15 @@ export async function applyRoster(opts: ApplyOptions): Promise<ApplyResult> {
       'install the missing programs or fix the roster, then run apply again',
     );
   }
-  if (opts.dryRun || !changed) return result;
+  if (opts.dryRun || !changed) {
+    lines.push(...previews.map((p) => p.line));
+    // A worktree that is there is recorded again if its record was lost (a purged state directory).
+    if (!opts.dryRun) for (const t of makes) await makeWorktree(t, env);
+    return result;
+  }
+
+  // Worktrees first: an agent must never start in a directory that is not there yet.
+  for (const t of makes) await makeWorktree(t, env);
 
   // Write every env file first: a failure here (a full disk, a read-only
   // config dir) stops before any agent is touched.
@@ -160,6 +180,8 @@ export async function applyRoster(opts: ApplyOptions): Promise<ApplyResult> {
   if (enable.length) await mustSystemctl(['enable', '--', ...enable], 'enable agents');
   await startUnits('restart', restart, 'restart changed agents', env);
   await startUnits('start', start, 'start agents', env);
+  // Only now has every agent left the worktree it no longer uses.
+  for (const r of retire) lines.push(describeRemoval(await removeWorktree(r, { env }), r.path));
   return result;
 }
 

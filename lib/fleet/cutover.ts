@@ -3,7 +3,9 @@
 // the holder's server, one agent at a time. An old session is ended only
 // after its replacement is up and ready, by exact name, on the old server
 // only; the old server itself is never killed, and sessions that are not in
-// the roster are never touched.
+// the roster are never touched. Worktrees are left alone (issue #18): an agent
+// moves as it ran by hand, in the roster's workdir, and a later apply moves it
+// into its worktree (a restart, as for any changed agent).
 import { homedir } from 'node:os';
 import { writeAgentEnvFile } from './apply.js';
 import { FleetError } from '../core/errors.js';

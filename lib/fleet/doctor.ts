@@ -441,6 +441,19 @@ function notifierCheck(name: string, json: string, env: NodeJS.ProcessEnv): Chec
   return pass(label, described.join('; '));
 }
 
+/** git, when a roster agent has a worktree: apply makes it with git (issue #18). No check at all otherwise. */
+async function gitCheck(f: Facts): Promise<Check[]> {
+  const users = ((await f.agents).roster?.agents ?? []).filter((a) => a.worktree).map((a) => a.name);
+  if (users.length === 0) return [];
+  const who = `${users.length === 1 ? 'agent' : 'agents'} ${users.join(', ')} ${users.length === 1 ? 'has a worktree' : 'have worktrees'}`;
+  const r = await exec(['git', '--version'], { env: f.env, timeoutMs: 10_000 });
+  if (r.code !== 0) {
+    const why = r.code === -1 ? `git is not installed or not on the PATH (${r.stderr.trim()})` : `git --version failed: ${r.stderr.trim() || `exit ${r.code}`}`;
+    return [fail('git', `${why}, but ${who}: apply cannot make them`, 'install git (apt-get install git, or dnf install git), then: mosaic-agent apply')];
+  }
+  return [pass('git', `${r.stdout.trim()} (${who})`)];
+}
+
 async function envFilePermissions(f: Facts): Promise<Check> {
   const sources = await f.agents;
   const files = [fleetEnvFile(f.env), ...sources.envFiles.map((n) => agentEnvFile(n, f.env))];
@@ -518,6 +531,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<C
     guarded('socket', () => socket(f)),
     guarded('dispatcher', () => dispatcher(f)),
     guarded('roster', () => agentRuntimes(f)),
+    guarded('git', () => gitCheck(f)),
     guarded('env files', () => envFilePermissions(f)),
     guarded('agent units', async () => failedAgents(f, await agentNames)),
   ]);

@@ -19,6 +19,8 @@
 //   resume           continue the last conversation on restart (default false, as in the unit)
 //   submit_delay_ms  pause between paste and Enter, 0..10000 (default: the runtime's)
 //   profile          changes to the runtime's profile for this agent (fields as under `profiles`)
+//   worktree         true, or { repo, branch, base, path }: the agent runs in a git
+//                    worktree of its own (lib/fleet/worktree.ts, issue #18)
 //
 // `profiles:` (optional) defines runtimes of the user's own or changes built-in
 // ones, keyed by runtime name: extends (a built-in runtime), launch, resume
@@ -27,7 +29,9 @@
 // screen markers), clear (tmux keys that empty the input line), input_prompt,
 // input_placeholder, attribution (the --from line, with {sender}).
 // `defaults` takes any field except command and kickstart, which belong to one
-// agent; `defaults.env` is merged under each agent's env.
+// agent; `defaults.env` is merged under each agent's env, and `defaults.worktree`
+// (true, false, or { repo, base }: a branch or a path belongs to one agent)
+// under each agent's worktree, field by field; an agent's `worktree: false` turns it off.
 //
 // Every problem is collected with its line and column before anything is
 // thrown, so one run of `apply` shows them all.
@@ -70,6 +74,20 @@ export interface AgentConfig {
   profile?: ProfileOverrides;
   /** What to run when the agent needs a person, finishes a turn, fails or exits (defaults' events, the agent's replacing them one by one). */
   notify?: NotifyConfig;
+  /** A git worktree of its own (`worktree:`); apply resolves what is left open and runs the agent in it. */
+  worktree?: WorktreeConfig;
+}
+
+/** An agent's `worktree:` as the roster gives it; what git must answer (the default path, the base) is left to apply. */
+export interface WorktreeConfig {
+  /** The repository, absolute: `repo:`, else the agent's workdir. */
+  repo: string;
+  /** `branch:`, else agent/NAME. */
+  branch: string;
+  /** `base:`, a ref or commit the new branch starts from; else the repository's HEAD when apply makes it. */
+  base?: string;
+  /** `path:`, absolute; else <repository>/../<repository name>.worktrees/NAME. */
+  path?: string;
 }
 
 export interface Roster {
@@ -101,7 +119,7 @@ export function describeIssues(issues: RosterIssue[]): string {
   return [`${file} has ${count}:`, ...issues.map((i) => `  line ${i.line}, column ${i.column}: ${i.message}`)].join('\n');
 }
 
-const AGENT_FIELDS = ['runtime', 'workdir', 'command', 'kickstart', 'env', 'enabled', 'resume', 'submit_delay_ms', 'profile', 'notify'] as const;
+const AGENT_FIELDS = ['runtime', 'workdir', 'command', 'kickstart', 'env', 'enabled', 'resume', 'submit_delay_ms', 'profile', 'notify', 'worktree'] as const;
 type Field = (typeof AGENT_FIELDS)[number];
 const PER_AGENT_ONLY: ReadonlySet<Field> = new Set(['command', 'kickstart', 'profile']);
 const DEFAULT_FIELDS = AGENT_FIELDS.filter((f) => !PER_AGENT_ONLY.has(f));
@@ -114,6 +132,9 @@ const RUNTIME_RE = /^[a-z0-9][a-z0-9_-]*$/;
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RESERVED_ENV_PREFIX = 'MOSAIC_AGENT_';
 const MAX_SUBMIT_DELAY_MS = 10_000;
+const WORKTREE_FIELDS = ['repo', 'branch', 'base', 'path'] as const;
+// Two agents cannot share one branch or one directory: a default of either would give them all the same.
+const WORKTREE_PER_AGENT = new Set(['branch', 'path']);
 
 /** The settings one mapping (an agent or `defaults`) gives, before merging. */
 interface Settings {
@@ -127,6 +148,16 @@ interface Settings {
   submit_delay_ms?: number;
   profile?: ProfileOverrides;
   notify?: NotifyConfig;
+  /** false: none; otherwise the fields given (none for `true`), and where. */
+  worktree?: false | WorktreeSettings;
+}
+
+interface WorktreeSettings {
+  node: Node;
+  repo?: { path: string; node: Node };
+  branch?: string;
+  base?: string;
+  path?: { path: string; node: Node };
 }
 
 interface ParseOptions {
@@ -350,9 +381,42 @@ function validate(doc: Document, issues: Issues, opts: ParseOptions): AgentConfi
     if (custom || own.profile) agent.profile = { ...custom, ...own.profile };
     // An agent's notify replaces the defaults' event by event.
     if (defaults.notify || own.notify) agent.notify = { ...defaults.notify, ...own.notify };
+    const tree = worktreeOf(own.worktree, defaults.worktree);
+    if (tree) {
+      const repo = tree.repo?.path ?? workdirPath;
+      agent.worktree = { repo, branch: tree.branch ?? `agent/${name}` };
+      if (tree.base !== undefined) agent.worktree.base = tree.base;
+      if (tree.path !== undefined) agent.worktree.path = tree.path.path;
+      // The workdir was checked above; a repository of its own is checked here, once wherever it is named.
+      if (tree.repo && opts.checkWorkdirs !== false) {
+        const trouble = workdirProblem(repo);
+        if (trouble && !reportedAt.has(tree.repo.node)) {
+          reportedAt.add(tree.repo.node);
+          issues.at(tree.repo.node, `${tree.repo === (defaults.worktree || undefined)?.repo ? 'defaults' : where}: worktree repo ${repo} ${trouble}`);
+        }
+      }
+      // Two agents on one branch, or in one directory, would be refused by git at apply: say it now, with the place.
+      for (const other of agents) {
+        const theirs = other.worktree;
+        if (!theirs) continue;
+        if (theirs.repo === repo && theirs.branch === agent.worktree.branch) {
+          issues.at(tree.node, `${where}: worktree branch ${JSON.stringify(agent.worktree.branch)} of ${repo} is agent ${JSON.stringify(other.name)}'s too (a branch can be checked out in one worktree only; give each agent its own branch)`);
+        } else if (theirs.path !== undefined && theirs.path === agent.worktree.path) {
+          issues.at(tree.path?.node ?? tree.node, `${where}: worktree path ${theirs.path} is agent ${JSON.stringify(other.name)}'s too (give each agent its own)`);
+        }
+      }
+    }
     agents.push(agent);
   }
   return agents;
+}
+
+/** An agent's worktree settings: its own over those of `defaults`, field by field; `false` (or neither) is none. */
+function worktreeOf(own: Settings['worktree'], defaults: Settings['worktree']): WorktreeSettings | undefined {
+  if (own === false) return undefined;
+  if (own === undefined) return defaults || undefined;
+  if (!defaults) return own;
+  return { ...defaults, ...Object.fromEntries(Object.entries(own).filter(([, v]) => v !== undefined)), node: own.node };
 }
 
 function isNothing(node: Node | null): boolean {
@@ -481,9 +545,70 @@ function readSettings(
         if (problems.length === 0) out.notify = plain as NotifyConfig;
         break;
       }
+      case 'worktree': {
+        if (isScalar(node) && typeof node.value === 'boolean') out.worktree = node.value ? { node } : false;
+        else if (isMap(node)) out.worktree = readWorktree(doc, node, where, issues, home, where !== 'defaults');
+        else wrongType('true, false or a map of repo, branch, base and path');
+        break;
+      }
     }
   }
   return out;
+}
+
+/** Read a `worktree:` map; `perAgent` is false in `defaults`, where branch and path are refused. */
+function readWorktree(doc: Document, map: YAMLMap, where: string, issues: Issues, home: string, perAgent: boolean): WorktreeSettings {
+  const out: WorktreeSettings = { node: map };
+  for (const pair of uniquePairs(map)) {
+    const keyNode = pair.key as Node;
+    const field = keyText(pair.key);
+    const node = deref(doc, pair.value);
+    const at = node ?? keyNode;
+    if (!(WORKTREE_FIELDS as readonly string[]).includes(field)) {
+      issues.at(keyNode, `${where}: worktree: unknown field ${JSON.stringify(field)} (allowed: ${WORKTREE_FIELDS.join(', ')})`);
+      continue;
+    }
+    if (!perAgent && WORKTREE_PER_AGENT.has(field)) {
+      issues.at(keyNode, `${where}: worktree ${field} cannot have a default (every agent would get the same one); set it on the agent that needs it`);
+      continue;
+    }
+    const value = isScalar(node) && typeof node.value === 'string' ? node.value : undefined;
+    if (value === undefined || value === '') {
+      issues.at(at, `${where}: worktree ${field} must be a non-empty string, not ${describe(node)}`);
+      continue;
+    }
+    if (field === 'repo' || field === 'path') {
+      const expanded = expandHome(value, home);
+      if (/^~[^/]/.test(value)) issues.at(at, `${where}: worktree ${field} ${JSON.stringify(value)}: only ~ and ~/… are expanded; write the full path`);
+      else if (!isAbsolute(expanded)) issues.at(at, `${where}: worktree ${field} ${JSON.stringify(value)} must be absolute or start with ~/`);
+      else if (unencodable(value)) issues.at(at, `${where}: worktree ${field} contains ${unencodable(value)}, which an env file cannot carry`);
+      else out[field] = { path: resolve(expanded), node: at };
+    } else if (field === 'branch') {
+      const problem = branchNameProblem(value);
+      if (problem) issues.at(at, `${where}: worktree branch ${JSON.stringify(value)} ${problem}`);
+      else out.branch = value;
+    } else {
+      // A base starting with '-' would be read by git as an option.
+      if (value.startsWith('-') || /[\x00-\x20\x7f]/.test(value)) issues.at(at, `${where}: worktree base ${JSON.stringify(value)} is not a ref or commit (no leading '-', no spaces or control characters)`);
+      else out.base = value;
+    }
+  }
+  return out;
+}
+
+/**
+ * Why a name cannot be a git branch (git-check-ref-format(1) for refs/heads/NAME,
+ * and `git branch`'s own refusals of a leading '-' and of HEAD), or undefined.
+ */
+export function branchNameProblem(name: string): string | undefined {
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return "has a space, a control character or one of ~ ^ : ? * [ \\ (git refuses them in branch names)";
+  if (name.startsWith('-')) return "starts with '-'";
+  if (name === 'HEAD' || name === '@') return 'is reserved by git';
+  if (name.includes('..') || name.includes('@{')) return "contains '..' or '@{'";
+  if (name.startsWith('/') || name.endsWith('/') || name.includes('//')) return "has an empty part between '/'s";
+  if (name.endsWith('.')) return "ends with '.'";
+  if (name.split('/').some((part) => part.startsWith('.') || part.endsWith('.lock'))) return "has a part starting with '.' or ending with '.lock'";
+  return undefined;
 }
 
 /** Read a map of profile fields (see ProfileOverrides in lib/runtimes/profiles.ts). */

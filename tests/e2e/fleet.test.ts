@@ -354,9 +354,44 @@ test('reset of a runtime without a reset command restarts the agent', { skip }, 
   await waitFor(async () => { const p = await e.panePid('two'); return p !== undefined && p !== pid; }, { what: 'two restarted' });
 });
 
+test('apply with worktree: true starts a shell agent in a worktree of its own, and --prune keeps it while it holds work', { skip }, async () => {
+  const repo = join(e.um.home, 'work', 'repo');
+  const tree = join(e.um.home, 'work', 'repo.worktrees', 'wt');
+  for (const argv of [['init', '-q', '-b', 'main', repo], ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-q', '--allow-empty', '-m', 'first']]) {
+    const r = await e.um.run(['git', ...argv]);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  await e.write(roster, `${ROSTER_V2}  wt: { workdir: ~/work/repo, worktree: true }\n`);
+  try {
+    const r = await e.tool('mosaic-agent', 'apply');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`worktree wt: ${tree} made on a new branch agent/wt from main`));
+    await waitFor(() => e.panePid('wt'), { what: 'the worktree agent' });
+    const s = await e.tool('agent-send', 'wt', 'echo "in:$(pwd):$(git branch --show-current)"');
+    assert.equal(s.code, 0, s.stderr);
+    await waitFor(async () => (await e.tool('mosaic-agent', 'read', 'wt')).stdout.includes(`in:${tree}:agent/wt`), { what: 'pwd in the worktree' });
+    const listed = await e.tool('mosaic-agent', 'worktree', 'wt');
+    assert.match(listed.stdout, /^wt\s+made\s+agent\/wt\s+main\s+0\s+0\s+0\s/m);
+    const busy = await e.tool('mosaic-agent', 'worktree', 'remove', 'wt');
+    assert.equal(busy.code, 1);
+    assert.match(busy.stderr, /agent 'wt' runs in its worktree .*stop it first/);
+    assert.equal((await e.tool('mosaic-agent', 'apply')).stdout.trim(), 'nothing to do: the fleet matches ' + roster);
+    assert.match((await e.tool('mosaic-agent', 'doctor')).stdout, /^ok +git: git version [\d.]+ \(agent wt has a worktree\)$/m);
+    await e.write(join(tree, 'wip'), 'unfinished\n');
+  } finally {
+    await e.write(roster, ROSTER_V2);
+  }
+  const pruned = await e.tool('mosaic-agent', 'apply', '--prune');
+  assert.equal(pruned.code, 0, pruned.stderr);
+  assert.match(pruned.stdout, /prune\s+wt/);
+  assert.match(pruned.stdout, /kept {4}wt: worktree .*wt: 1 uncommitted file \(mosaic-agent worktree remove wt --force removes it\)/);
+  assert.equal((await e.um.run(['cat', join(tree, 'wip')])).stdout, 'unfinished\n');
+});
+
 test('uninstall then install brings the same roster and enabled agents back', { skip }, async () => {
   assert.equal((await e.install('--uninstall')).code, 0);
   assert.deepEqual(await e.sessions(), []);
+  assert.equal((await e.um.run(['test', '-f', join(e.um.home, 'work', 'repo.worktrees', 'wt', 'wip')])).code, 0, 'uninstall keeps worktrees');
   const r = await e.install();
   assert.equal(r.code, 0, r.stderr);
   await waitFor(async () => (await e.sessions()).join(' ') === '_holder manual one two', { what: 'the fleet back', timeoutMs: 30_000 });

@@ -50,7 +50,8 @@ test('after a Gemini reset whose id was not known then, the next start takes the
   const env = { HOME: home, MOSAIC_FLEET_STATE_DIR: join(home, 'state') };
   try {
     const other = conversationPlaceholders('other', env).session_id;
-    const since = Date.now() - 1;
+    // File times come from the kernel's coarse clock, a few ms behind Date.now(): the reset was a moment before.
+    const since = Date.now() - 1000;
     noteReset('me', since, env);
     const chats = join(home, '.gemini', 'tmp', 'proj', 'chats');
     mkdirSync(chats, { recursive: true });

@@ -159,7 +159,7 @@ test('a numeric agent name keeps its leading zeros', () => {
 test('a roster with an unknown field names the field with its line and column and lists the allowed ones', () => {
   const issues = issuesOf('agents:\n  alpha:\n    runtime: pi\n    wrokdir: ~/src\n');
   assert.equal(issues.length, 1);
-  assert.match(issues[0]!, /^4:5: agent "alpha": unknown field "wrokdir" \(allowed: runtime, workdir, command, kickstart, env, enabled, resume, submit_delay_ms, profile\)$/);
+  assert.match(issues[0]!, /^4:5: agent "alpha": unknown field "wrokdir" \(allowed: runtime, workdir, command, kickstart, env, enabled, resume, submit_delay_ms, profile, notify, worktree\)$/);
 });
 
 test('defaults refuse command and kickstart, saying they belong to one agent', () => {
@@ -650,4 +650,152 @@ test('planApply marks an update a running agent takes in place', () => {
   const current = new Map(before.agents.map((x) => [x.name, renderEnvFile(x, before.file)]));
   const plan = planApply(rosterOf(agent({ name: 'a', submit_delay_ms: 300 }), agent({ name: 'b', env: { X: '1' } })), current, new Set());
   assert.deepEqual(plan.map((p) => [p.name, p.kind, p.live ?? false]), [['a', 'update', true], ['b', 'update', false]]);
+});
+
+// ---------------------------------------------------------------------------
+// worktree: (issue #18)
+
+test('worktree: true gives the agent a worktree of its workdir on branch agent/NAME, the rest left to apply', () => {
+  const home = makeHome('src/r');
+  const { agents } = parseRoster('agents:\n  alpha: { workdir: ~/src/r, worktree: true }\n  plain: { workdir: ~/src/r }\n', 'r.yaml', { home });
+  assert.deepEqual(agents[0]!.worktree, { repo: join(home, 'src/r'), branch: 'agent/alpha' });
+  assert.equal(agents[0]!.workdir, join(home, 'src/r'), 'the workdir becomes the worktree only at apply, which asks git');
+  assert.equal(agents[1]!.worktree, undefined);
+});
+
+test('a worktree map gives repo, branch, base and path, with ~ expanded', () => {
+  const home = makeHome('src/r', 'w');
+  const { agents } = parseRoster('agents:\n  a: { workdir: ~/w, worktree: { repo: ~/src/r, branch: feat/x-1, base: origin/main, path: ~/trees/a } }\n', 'r.yaml', { home });
+  assert.deepEqual(agents[0]!.worktree, { repo: join(home, 'src/r'), branch: 'feat/x-1', base: 'origin/main', path: join(home, 'trees/a') });
+});
+
+test('defaults.worktree is merged under each agent field by field, and an agent\'s worktree: false turns it off', () => {
+  const home = makeHome('src/r', 'src/other');
+  const { agents } = parseRoster(
+    ['defaults: { workdir: ~/src/r, worktree: { base: main } }', 'agents:', '  a: {}', '  b: { worktree: { repo: ~/src/other } }', '  c: { worktree: false }', '  d: { worktree: true }'].join('\n'),
+    'r.yaml',
+    { home },
+  );
+  assert.deepEqual(
+    agents.map((a) => a.worktree),
+    [
+      { repo: join(home, 'src/r'), branch: 'agent/a', base: 'main' },
+      { repo: join(home, 'src/other'), branch: 'agent/b', base: 'main' },
+      undefined,
+      { repo: join(home, 'src/r'), branch: 'agent/d', base: 'main' },
+    ],
+  );
+  const off = parseRoster('defaults: { worktree: false }\nagents:\n  a: {}\n  b: { worktree: true }\n', 'r.yaml', { home, checkWorkdirs: false }).agents;
+  assert.deepEqual(off.map((a) => a.worktree?.branch), [undefined, 'agent/b']);
+});
+
+test('bad worktree fields are reported with their positions, and branch and path cannot have a default', () => {
+  const text = [
+    'defaults: { worktree: { branch: x, path: /p, repo: relative } }',
+    'agents:',
+    '  a: { worktree: yes }',
+    '  b: { worktree: { base: "-x", colour: blue, branch: "" } }',
+    '  c: { worktree: { path: ~c/x, repo: [/r] } }',
+  ].join('\n');
+  assert.deepEqual(issuesOf(text), [
+    '1:25: defaults: worktree branch cannot have a default (every agent would get the same one); set it on the agent that needs it',
+    '1:36: defaults: worktree path cannot have a default (every agent would get the same one); set it on the agent that needs it',
+    '1:52: defaults: worktree repo "relative" must be absolute or start with ~/',
+    '3:18: agent "a": worktree must be true, false or a map of repo, branch, base and path, not the string "yes"',
+    '4:26: agent "b": worktree base "-x" is not a ref or commit (no leading \'-\', no spaces or control characters)',
+    '4:32: agent "b": worktree: unknown field "colour" (allowed: repo, branch, base, path)',
+    '4:54: agent "b": worktree branch must be a non-empty string, not the string ""',
+    '5:26: agent "c": worktree path "~c/x": only ~ and ~/… are expanded; write the full path',
+    '5:38: agent "c": worktree repo must be a non-empty string, not a list',
+  ]);
+});
+
+test('a branch name git would refuse is refused in the roster, saying why', () => {
+  const bad: Record<string, RegExp> = {
+    'has space': /a space/,
+    'a..b': /'\.\.'/,
+    'a@{b': /'@\{'/,
+    '-x': /starts with '-'/,
+    HEAD: /reserved/,
+    '/a': /empty part/,
+    'a//b': /empty part/,
+    'a/': /empty part/,
+    'a.': /ends with '\.'/,
+    'a/.hidden': /starting with '\.'/,
+    'x.lock': /'\.lock'/,
+    'a:b': /one of ~ \^ :/,
+    'a~1': /one of ~/,
+    'a*': /one of/,
+  };
+  for (const [name, why] of Object.entries(bad)) {
+    const issues = issuesOf(`agents:\n  a: { worktree: { branch: ${JSON.stringify(name)} } }\n`);
+    assert.equal(issues.length, 1, name);
+    assert.match(issues[0]!, why, name);
+  }
+  for (const good of ['agent/a', 'feat/x-1_2', 'v1.2', 'a@b', 'ünïcode']) {
+    assert.doesNotThrow(() => parseRoster(`agents:\n  a: { worktree: { branch: ${JSON.stringify(good)} } }\n`, 'r.yaml', { home: makeHome(), checkWorkdirs: false }), good);
+  }
+});
+
+test('two agents on one branch of one repository, or in one worktree path, are refused at the second', () => {
+  const text = [
+    'defaults: { workdir: /srv/r, worktree: true }',
+    'agents:',
+    '  a: { worktree: { branch: shared } }',
+    '  b: { worktree: { branch: shared } }',
+    '  c: { worktree: { path: /t/x } }',
+    '  d: { worktree: { path: /t/x } }',
+    '  e: { worktree: { repo: /srv/other, branch: shared } }',
+  ].join('\n');
+  assert.deepEqual(issuesOf(text), [
+    '4:18: agent "b": worktree branch "shared" of /srv/r is agent "a"\'s too (a branch can be checked out in one worktree only; give each agent its own branch)',
+    '6:26: agent "d": worktree path /t/x is agent "c"\'s too (give each agent its own)',
+  ]);
+});
+
+test('a worktree repo that does not exist is reported once, where it is written', () => {
+  const home = makeHome('w');
+  const text = 'defaults: { workdir: ~/w, worktree: { repo: ~/gone } }\nagents:\n  a: {}\n  b: {}\n  c: { worktree: { repo: ~/also-gone } }\n';
+  assert.deepEqual(issuesOf(text, { home, checkWorkdirs: true }), [
+    `1:45: defaults: worktree repo ${join(home, 'gone')} does not exist (create it or fix the path)`,
+    `5:26: agent "c": worktree repo ${join(home, 'also-gone')} does not exist (create it or fix the path)`,
+  ]);
+});
+
+test('MOSAIC_AGENT_WORKTREE in env points to the worktree field', () => {
+  assert.deepEqual(issuesOf('agents:\n  a: { env: { MOSAIC_AGENT_WORKTREE: x } }\n'), ['2:15: agent "a": env name MOSAIC_AGENT_WORKTREE is reserved (use the worktree field instead)']);
+});
+
+test("notify: the defaults' events, an agent's replacing them one by one, into the env file; a change of it restarts nothing", () => {
+  const home = makeHome();
+  const roster = parseRoster(
+    `defaults: { notify: { waiting: desktop, failed: [desktop, "https://h.example/x"] } }
+agents:
+  a: {}
+  b: { notify: { waiting: { command: [/bin/echo, hi] }, done: "http://127.0.0.1:9/d" } }
+`,
+    'r.yaml',
+    { home },
+  );
+  const [a, b] = roster.agents;
+  assert.deepEqual(a!.notify, { waiting: 'desktop', failed: ['desktop', 'https://h.example/x'] });
+  assert.deepEqual(b!.notify, { waiting: { command: ['/bin/echo', 'hi'] }, failed: ['desktop', 'https://h.example/x'], done: 'http://127.0.0.1:9/d' });
+  const envA = renderEnvFile(a!, '/r.yaml');
+  assert.deepEqual(JSON.parse(parseEnvFile(envA).MOSAIC_AGENT_NOTIFY!), a!.notify);
+  assert.equal(liveChange(envA, renderEnvFile({ ...a!, notify: { done: 'desktop' } }, '/r.yaml')), true);
+});
+
+test('notify: an unknown event, a target that is none, a command that is not a list of words are refused where they are written', () => {
+  const issues = issuesOf(`agents:
+  a: { notify: { finished: desktop } }
+  b: { notify: { done: email } }
+  c: { notify: { done: { command: "echo hi" } } }
+  d: { notify: desktop }
+`);
+  assert.deepEqual(issues, [
+    '2:16: agent "a": notify: unknown event "finished" (events: waiting, done, failed, exited)',
+    '3:16: agent "b": notify: done: "email" is not a target (desktop, an http:// or https:// URL, or { command: [WORD, ...] })',
+    '4:16: agent "c": notify: done: command must be a list of words, the program first (it runs without a shell)',
+    '5:16: agent "d": notify must be a map of waiting, done, failed, exited to what to run, not the string "desktop"',
+  ]);
 });

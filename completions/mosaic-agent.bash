@@ -9,7 +9,7 @@
 # Every function returns 0: an unmatched test as the last command would make
 # bash (and `set -e` callers such as bats) treat the completion as failed.
 
-_mosaic_agent_commands=(status start stop restart send read attach logs reset apply doctor cutover worktree)
+_mosaic_agent_commands=(status start stop restart send read attach logs reset wait ask output events queue apply doctor cutover worktree)
 
 # _mosaic_agent_add CUR WORD...: add to COMPREPLY each WORD that starts with CUR.
 _mosaic_agent_add() {
@@ -77,7 +77,7 @@ _mosaic_agent_send() {
     esac
   done
   if [[ $cur == -* ]]; then
-    _mosaic_agent_add "$cur" --from --no-submit --force --timeout --json --quiet --all
+    _mosaic_agent_add "$cur" --from --no-submit --force --timeout --json --quiet --all --wait --queue
   elif ((all == 0)); then
     _mosaic_agent_names "$cur" list
   fi
@@ -101,7 +101,10 @@ _mosaic_agent() {
   fi
   _mosaic_agent_prev
   case $_mosaic_agent_prev_word in
-    --lines | --from-socket) return 0 ;;
+    --lines | --from-socket | --timeout | --from | --until)
+      if [[ $_mosaic_agent_prev_word == --until ]]; then _mosaic_agent_add "$cur" idle busy waiting change; fi
+      return 0
+      ;;
     --roster | --from-socket-path)
       # Let readline complete a file name.
       compopt -o default 2>/dev/null
@@ -109,7 +112,15 @@ _mosaic_agent() {
       ;;
   esac
   case $cmd in
-    status) flags=(--json) names=many ;;
+    status) flags=(--json --watch) names=many ;;
+    wait) flags=(--until --timeout --any --json) names=many ;;
+    ask) flags=(--timeout --from --json) names=one ;;
+    output) flags=(--json) names=one ;;
+    events) flags=(-f --lines --json) names=one ;;
+    queue)
+      flags=(--json) names=many
+      if ((COMP_CWORD == 2)) && [[ $cur != -* ]]; then _mosaic_agent_add "$cur" drop retry; fi
+      ;;
     start | stop | restart) flags=(--all) names=many ;;
     read) flags=(--lines) names=one ;;
     attach) flags=(--read-only) names=one ;;
@@ -130,7 +141,7 @@ _mosaic_agent() {
   if [[ $names == one ]]; then
     for ((i = 2; i < COMP_CWORD; i++)); do
       case ${COMP_WORDS[i]} in
-        --lines)
+        --lines | --timeout | --from)
           i=$((i + 1))
           if [[ ${COMP_WORDS[i]} == = ]]; then i=$((i + 1)); fi
           ;;

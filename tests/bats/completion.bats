@@ -36,7 +36,7 @@ replies() {
 
 @test "the first word completes to every command" {
   complete_line _mosaic_agent mosaic-agent ''
-  assert_equal "$(replies)" 'status start stop restart send read attach logs reset apply doctor cutover worktree'
+  assert_equal "$(replies)" 'status start stop restart send read attach logs reset wait ask output events queue apply doctor cutover worktree'
 }
 
 @test "every command of mosaic-agent --help is completed, in bash and in zsh" {
@@ -96,12 +96,18 @@ replies() {
 
 @test "a dash after status completes to its flags" {
   complete_line _mosaic_agent mosaic-agent status -
-  assert_equal "$(replies)" '--json'
+  assert_equal "$(replies)" '--json --watch'
 }
 
 @test "each command offers its own flags" {
   complete_line _mosaic_agent mosaic-agent send --
-  assert_equal "$(replies)" '--from --no-submit --force --timeout --json --quiet --all'
+  assert_equal "$(replies)" '--from --no-submit --force --timeout --json --quiet --all --wait --queue'
+  complete_line _mosaic_agent mosaic-agent wait --
+  assert_equal "$(replies)" '--until --timeout --any --json'
+  complete_line _mosaic_agent mosaic-agent wait --until ''
+  assert_equal "$(replies)" 'idle busy waiting change'
+  complete_line _mosaic_agent mosaic-agent queue ''
+  assert_equal "$(replies)" 'drop retry alpha beta'
   complete_line _mosaic_agent mosaic-agent restart -
   assert_equal "$(replies)" '--all'
   complete_line _mosaic_agent mosaic-agent logs -

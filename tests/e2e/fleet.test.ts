@@ -155,6 +155,22 @@ test("an agent's state comes from its shell's events; wait returns on them, and 
   await waitFor(async () => (await e.sessions()).includes('one'), { what: 'one back' });
 });
 
+test('a killed agent gives an exited event, which ends a wait on it with exit 1, and its restart a started one', { skip }, async () => {
+  const pid = await e.panePid('two');
+  const waiting = e.tool('mosaic-agent', 'wait', 'two', '--until', 'busy', '--timeout', '60');
+  await new Promise((r) => setTimeout(r, 1000));
+  process.kill(pid!, 'SIGKILL');
+  const w = await waiting;
+  assert.equal(w.code, 1, w.stdout + w.stderr);
+  assert.match(w.stderr, /agent 'two' (exited|has no session)/);
+  await waitFor(async () => {
+    const events = (await e.tool('mosaic-agent', 'events', 'two', '--json')).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const exited = events.map((x: { kind: string }) => x.kind).lastIndexOf('exited');
+    return exited >= 0 && events[exited].data.reason === 'ended by itself' && events.slice(exited).some((x: { kind: string; via: string }) => x.kind === 'started' && x.via === 'fleet');
+  }, { what: 'exited, then started again', timeoutMs: 30_000 });
+  await waitFor(async () => (await e.panePid('two')) !== pid && (await e.panePid('two')) !== undefined, { what: 'two back', timeoutMs: 30_000 });
+});
+
 test('status --watch redraws when an agent reports a turn, well before its 5 s refresh', { skip }, async () => {
   const watching = e.um.run(['timeout', '-s', 'INT', '4', join(e.um.home, '.local', 'bin', 'mosaic-agent'), 'status', '--watch', 'two'], { timeoutMs: 30_000 });
   await new Promise((r) => setTimeout(r, 1500));
@@ -172,7 +188,7 @@ test('status lists a roster agent that was never applied as not applied', { skip
   try {
     const t = await e.tool('mosaic-agent', 'status');
     assert.equal(t.code, 0, t.stderr);
-    assert.match(t.stdout, /^later\s+not applied\s+no\s+-\s+-\s+-\s+0\s+not applied$/m);
+    assert.match(t.stdout, /^later\s+not applied\s+no\s+-\s+-\s+-\s+0\s+0\s+not applied$/m);
     const st = JSON.parse((await e.tool('mosaic-agent', 'status', '--json')).stdout);
     const later = st.agents.find((a: { name: string }) => a.name === 'later');
     assert.deepEqual([later.applied, later.unit.active, later.activity, later.session], [false, 'not applied', 'not applied', false]);

@@ -117,3 +117,14 @@ test('the agent unit starts the default runtime that the code falls back to', ()
   const unit = readFileSync(join(import.meta.dirname, '..', '..', 'units', 'mosaic-agent@.service'), 'utf8');
   assert.equal(/^Environment=MOSAIC_AGENT_RUNTIME=(.*)$/m.exec(unit)?.[1], DEFAULT_RUNTIME);
 });
+
+test("a runtime's hooks stay with its own program: a roster launch of another program, or a runtime of the user's own, reads the screen", () => {
+  assert.equal(profileFor('claude').events, 'claude');
+  assert.equal(profileFor('pi').events, 'pi');
+  // Changing the flags keeps them; launching something else drops them.
+  assert.equal(resolveProfile('claude', { launch: ['claude', '--permission-mode', 'manual'] }).events, 'claude');
+  assert.equal(resolveProfile('claude', { launch: ['/opt/wrap/claude-wrapper', '--x'] }).events, undefined);
+  assert.equal(resolveProfile('mytool', { launch: ['mytool'] }).events, undefined);
+  assert.equal(resolveProfile('mine', { extends: 'codex', busy: ['working'] }).events, 'codex');
+  assert.equal(profileFor('unknown-runtime').events, undefined);
+});

@@ -83,7 +83,9 @@ const COMMAND_DEFS: Record<string, CommandDef> = {
       { name: 'dry-run', help: 'print the plan, change nothing' },
       { name: 'prune', help: 'stop, disable and remove agents no longer in the roster' },
       { name: 'restart-busy', help: 'restart changed agents even while they work (their task is lost)' },
-      ROSTER,
+      { ...ROSTER, help: 'another roster file (YAML or JSON); - reads it from stdin (how a fleet on several hosts applies each host\'s share there)' },
+      { name: 'roster-label', value: 'TEXT', help: 'with --roster -: the name the env files give as their roster' },
+      { name: 'prune-also', value: 'NAME,...', help: 'also stop and remove these agents if apply wrote them here (agents the roster moved to another host)' },
     ],
     examples: ['mosaic-agent apply --dry-run', 'mosaic-agent apply --prune'],
   },
@@ -335,8 +337,25 @@ async function oneKnownAgent(command: string, names: string[]): Promise<string> 
 async function apply(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, flagsOf('apply'));
   if (flags._.length > 0) throw new UsageError(`apply takes no agent names (got ${JSON.stringify(flags._[0])})`, 'it applies the whole roster');
-  const rosterPath = (flags.roster as string | undefined) || rosterFile();
-  const r = await applyRoster({ rosterPath, dryRun: Boolean(flags['dry-run']), prune: Boolean(flags.prune), restartBusy: Boolean(flags['restart-busy']) });
+  const fromStdin = flags.roster === '-';
+  const rosterPath = fromStdin ? String(flags['roster-label'] || 'stdin') : (flags.roster as string | undefined) || rosterFile();
+  const common = { dryRun: Boolean(flags['dry-run']), prune: Boolean(flags.prune), restartBusy: Boolean(flags['restart-busy']) };
+  if (!fromStdin) {
+    // A roster with hosts: every host's share at once (issue #19).
+    const hosts = await import('../fleet/hosts.js');
+    const fleet = hosts.loadFleetHosts(process.env, rosterPath);
+    if (fleet) {
+      const { applyAcrossHosts } = await import('../fleet/hosts-apply.js');
+      return applyAcrossHosts({ rosterPath, ...common }, fleet, (l) => process.stdout.write(l), (l) => process.stderr.write(l));
+    }
+  }
+  const pruneAlso = flags['prune-also'] ? new Set(String(flags['prune-also']).split(',').filter(Boolean)) : undefined;
+  const r = await applyRoster({
+    rosterPath,
+    ...common,
+    ...(fromStdin ? { rosterText: await (await import('./send-command.js')).readMessageFromStdin() } : {}),
+    ...(pruneAlso ? { pruneAlso } : {}),
+  });
   if (!r.changed && r.busy.length === 0) {
     for (const l of r.lines) process.stdout.write(l + '\n');
     process.stdout.write(`nothing to do: the fleet matches ${rosterPath}\n`);

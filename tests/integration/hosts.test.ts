@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -112,7 +112,8 @@ function startSshd(): void {
 }
 
 async function sshdListening(): Promise<boolean> {
-  return waitFor(async () => run([IP!, 'netns', 'exec', NS, 'sh', '-c', 'exec 3<>/dev/tcp/$1/22', 'sh', farAddr]).code === 0 || run(['bash', '-c', `exec 3<>/dev/tcp/${farAddr}/22`]).code === 0, { timeoutMs: 10_000 }).then(() => true, () => false);
+  // From this side of the veth, as the client connects: a TCP connect to port 22, bounded.
+  return waitFor(async () => run(['timeout', '2', 'bash', '-c', 'exec 3<>"/dev/tcp/$1/22"', 'bash', farAddr]).code === 0, { timeoutMs: 15_000 }).then(() => true, () => false);
 }
 
 /** A command of the fleet's tools as the local (client) user. */
@@ -321,6 +322,21 @@ test('status shows both hosts\' agents; a stopped sshd makes the far ones unreac
   assert.match(send.stderr, /host far/);
   startSshd();
   assert.ok(await sshdListening());
+  // A host that says nothing at all (its link down: no refusal, no answer) is bounded the same way.
+  assert.equal((await tool('mosaic-agent', ['status', '--json'])).code, 0);
+  must([IP!, '-n', NS, 'link', 'set', VETH_NS, 'down']);
+  try {
+    const t0 = Date.now();
+    const silent = await tool('mosaic-agent', ['status', '--json']);
+    const silentMs = Date.now() - t0;
+    const sst = JSON.parse(silent.stdout) as typeof st;
+    assert.equal(sst.agents.find((a) => a.name === 'there')?.activity, 'unreachable');
+    assert.equal(sst.agents.find((a) => a.name === 'here')?.session, true);
+    assert.ok(silentMs < 12_000, `status took ${silentMs} ms with the far host silent`);
+  } finally {
+    must([IP!, '-n', NS, 'link', 'set', VETH_NS, 'up']);
+    assert.ok(await sshdListening(), 'the far host came back');
+  }
 });
 
 test('an unknown host key is refused with the fix printed, and nothing is sent', { skip, timeout: 120_000 }, async () => {
@@ -358,4 +374,3 @@ function shQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
-void chownSync;

@@ -78,3 +78,23 @@ test('agent names stay unique across hosts: the same name on two hosts is one na
   const issues = issuesOf('hosts: { far: { ssh: u@far } }\nagents:\n  a: { host: far }\n  a: { host: local }\n');
   assert.deepEqual(issues, ['4:3: agent "a" is defined twice (first at line 3, column 3)']);
 });
+
+test("a remote host's share of the roster: its agents only, without hosts: and host:, ~ left for its own home", async () => {
+  const { subRoster } = await import('../../lib/fleet/hosts-apply.js');
+  const text = 'hosts:\n  far: { ssh: u@far }\ndefaults: { runtime: shell, host: far, workdir: ~/src }\nagents:\n  a: { host: local }\n  b: {}\n  c: { host: far, env: { X: "1" } }\n';
+  const share = subRoster(text, 'far', new Set(['b', 'c']));
+  const r = parseRoster(share, 'share.yaml', { home: '/home/far', checkWorkdirs: false });
+  assert.equal(r.hosts, undefined);
+  assert.deepEqual(r.agents.map((a) => [a.name, a.host, a.workdir, a.env]), [['b', undefined, '/home/far/src', {}], ['c', undefined, '/home/far/src', { X: '1' }]]);
+});
+
+test("the remote agent-send gets the same options, the names, and - (the message goes on stdin)", async () => {
+  const { remoteSendArgv, mentionsHosts } = await import('../../lib/fleet/hosts.js');
+  assert.deepEqual(
+    remoteSendArgv(['a', 'b'], { from: "o'rch", submit: false, force: true, allowControl: false, json: true, quiet: false, wait: true, queue: false, timeout: '9' }),
+    ['agent-send', '--from', "o'rch", '--no-submit', '--force', '--json', '--wait', '--timeout', '9', 'a,b', '-'],
+  );
+  assert.equal(mentionsHosts('agents: {}\nhosts:\n  a: {ssh: b}\n'), true);
+  assert.equal(mentionsHosts('{"hosts": {}, "agents": {}}'), true);
+  assert.equal(mentionsHosts('agents:\n  ghosts: {}\n'), false);
+});

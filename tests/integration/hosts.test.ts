@@ -242,7 +242,8 @@ agents:
 
 test('hosts install puts the toolkit on the far host over ssh; hosts lists it reachable with its version', { skip, timeout: 300_000 }, async () => {
   await local!.write(rosterPath, ROSTER('far'));
-  const inst = await tool('mosaic-agent', ['hosts', 'install', 'far'], { timeoutMs: 240_000 });
+  // From the installed toolkit (its release carries install.sh), as a user runs it.
+  const inst = await local!.um.run([join(local!.um.home, '.local', 'bin', 'mosaic-agent'), 'hosts', 'install', 'far'], { timeoutMs: 240_000 });
   assert.equal(inst.code, 0, `${inst.stdout}\n${inst.stderr}`);
   assert.match(inst.stdout, /^far: installed/m);
   assert.equal((await far!.run([join(far!.home, '.local', 'bin', 'mosaic-agent'), '--version'])).code, 0);

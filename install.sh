@@ -128,6 +128,8 @@ install_tools() {
   cp -R "$SRC_DIR/dist" "$SRC_DIR/units" "$SRC_DIR/package.json" "$stage/"
   [ -f "$SRC_DIR/README.md" ] && cp "$SRC_DIR/README.md" "$stage/"
   [ -d "$SRC_DIR/completions" ] && cp -R "$SRC_DIR/completions" "$stage/"
+  # `mosaic-agent hosts install` copies the release it runs from to other hosts: with this script.
+  cp "$SRC_DIR/install.sh" "$stage/"
   # Code caches from runs in the checkout: each installed release writes its own on first use.
   find "$stage/dist" -name '*.cache' -type f -delete
   mkdir -p "$stage/bin"

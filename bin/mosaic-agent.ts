@@ -31,6 +31,8 @@ Commands:
   worktree [NAME...] [--json]      each agent's git worktree: branch, base, ahead/behind, dirty files
   worktree remove NAME [--force]   remove an agent's worktree (without --force only if nothing is lost)
   doctor                           check everything, with a fix for each problem
+  hosts [--json]                   the roster's hosts: reachable, version, agents
+  hosts install [HOST...]          install or upgrade the toolkit on hosts over ssh
   cutover [--dry-run] [--keep-going] [--from-socket NAME]
                                    move hand-run agents from another tmux server onto the fleet
 

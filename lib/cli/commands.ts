@@ -83,7 +83,9 @@ const COMMAND_DEFS: Record<string, CommandDef> = {
       { name: 'dry-run', help: 'print the plan, change nothing' },
       { name: 'prune', help: 'stop, disable and remove agents no longer in the roster' },
       { name: 'restart-busy', help: 'restart changed agents even while they work (their task is lost)' },
-      ROSTER,
+      { ...ROSTER, help: 'another roster file (YAML or JSON); - reads it from stdin (how a fleet on several hosts applies each host\'s share there)' },
+      { name: 'roster-label', value: 'TEXT', help: 'with --roster -: the name the env files give as their roster' },
+      { name: 'prune-also', value: 'NAME,...', help: 'also stop and remove these agents if apply wrote them here (agents the roster moved to another host)' },
     ],
     examples: ['mosaic-agent apply --dry-run', 'mosaic-agent apply --prune'],
   },
@@ -134,6 +136,15 @@ const COMMAND_DEFS: Record<string, CommandDef> = {
   },
 };
 
+COMMAND_DEFS.hosts = {
+  usage: '[install [HOST...]]',
+  about:
+    "The roster's hosts (hosts:): whether each answers over ssh, the toolkit version installed there, how\nmany roster agents it runs and how many sessions it has. ssh runs with BatchMode, the user's own keys,\n~/.ssh/config and known_hosts: an unknown or changed host key is refused, with the fix.\n\n" +
+    'hosts install [HOST...] installs or upgrades the toolkit on each host (default: all): this release is\nstreamed over ssh into a temporary directory there and its install.sh run (without a demo agent); each host\'s\nerrors are shown under its name.',
+  options: [{ name: 'json', help: 'the listing as JSON' }],
+  examples: ['mosaic-agent hosts', 'mosaic-agent hosts install gpu'],
+};
+
 Object.assign(COMMAND_DEFS, TURN_COMMAND_DEFS, { queue: QUEUE_COMMAND_DEF });
 
 const COMMAND_HELP: Record<string, string> = Object.fromEntries(Object.entries(COMMAND_DEFS).map(([c, d]) => [c, commandHelp('mosaic-agent', c, d)]));
@@ -172,12 +183,35 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
       if (flags.json) throw new UsageError('--watch draws a table: it does not go with --json', 'use mosaic-agent events NAME -f --json for a stream');
       return watchStatus(flags._.length > 0 ? await requireKnownAgents(flags._) : []);
     }
-    const st = await fleetStatus(flags._.length > 0 ? await requireKnownAgents(flags._) : []);
+    // A fleet on several hosts: every host's status at once (issue #19).
+    const fleet = (await import('../fleet/hosts.js')).loadFleetHosts();
+    let st: import('../fleet/fleet-status.js').FleetStatus;
+    if (fleet) {
+      const { statusAcrossHosts } = await import('../fleet/hosts.js');
+      const remoteNames = flags._.filter((n) => fleet.agentHost.has(n));
+      const localNames = flags._.length > 0 ? await requireKnownAgents(flags._.filter((n) => !fleet.agentHost.has(n))) : [];
+      st = await statusAcrossHosts((only) => fleetStatus(only), fleet, [...localNames, ...remoteNames]);
+    } else {
+      st = await fleetStatus(flags._.length > 0 ? await requireKnownAgents(flags._) : []);
+    }
     if (flags.json) process.stdout.write(JSON.stringify(st, null, 2) + '\n');
     else process.stdout.write(renderStatus(st, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR) + '\n');
     return 0;
   },
   apply,
+  async hosts(argv) {
+    const flags = parseFlags(argv, flagsOf('hosts'));
+    const hosts = await import('../fleet/hosts.js');
+    const fleet = hosts.requireFleetHosts();
+    if (flags._[0] === 'install') {
+      const { installHosts } = await import('../fleet/hosts-install.js');
+      return installHosts(fleet, flags._.slice(1));
+    }
+    if (flags._.length > 0) throw new UsageError(`unknown hosts subcommand ${JSON.stringify(flags._[0])}`, 'usage: mosaic-agent hosts [install [HOST...]]');
+    const rows = await hosts.hostsReport(fleet);
+    process.stdout.write((flags.json ? JSON.stringify(rows, null, 2) : hosts.renderHosts(rows)) + '\n');
+    return rows.every((r) => r.reachable && r.version !== null) ? 0 : 1;
+  },
   async cutover(argv) {
     const flags = parseFlags(argv, flagsOf('cutover'));
     if (flags._.length > 0) throw new UsageError(`cutover takes no agent names (got ${JSON.stringify(flags._[0])})`, 'it moves the roster agents found on the old server');
@@ -303,8 +337,25 @@ async function oneKnownAgent(command: string, names: string[]): Promise<string> 
 async function apply(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, flagsOf('apply'));
   if (flags._.length > 0) throw new UsageError(`apply takes no agent names (got ${JSON.stringify(flags._[0])})`, 'it applies the whole roster');
-  const rosterPath = (flags.roster as string | undefined) || rosterFile();
-  const r = await applyRoster({ rosterPath, dryRun: Boolean(flags['dry-run']), prune: Boolean(flags.prune), restartBusy: Boolean(flags['restart-busy']) });
+  const fromStdin = flags.roster === '-';
+  const rosterPath = fromStdin ? String(flags['roster-label'] || 'stdin') : (flags.roster as string | undefined) || rosterFile();
+  const common = { dryRun: Boolean(flags['dry-run']), prune: Boolean(flags.prune), restartBusy: Boolean(flags['restart-busy']) };
+  if (!fromStdin) {
+    // A roster with hosts: every host's share at once (issue #19).
+    const hosts = await import('../fleet/hosts.js');
+    const fleet = hosts.loadFleetHosts(process.env, rosterPath);
+    if (fleet) {
+      const { applyAcrossHosts } = await import('../fleet/hosts-apply.js');
+      return applyAcrossHosts({ rosterPath, ...common }, fleet, (l) => process.stdout.write(l), (l) => process.stderr.write(l));
+    }
+  }
+  const pruneAlso = flags['prune-also'] ? new Set(String(flags['prune-also']).split(',').filter(Boolean)) : undefined;
+  const r = await applyRoster({
+    rosterPath,
+    ...common,
+    ...(fromStdin ? { rosterText: await (await import('./send-command.js')).readMessageFromStdin() } : {}),
+    ...(pruneAlso ? { pruneAlso } : {}),
+  });
   if (!r.changed && r.busy.length === 0) {
     for (const l of r.lines) process.stdout.write(l + '\n');
     process.stdout.write(`nothing to do: the fleet matches ${rosterPath}\n`);

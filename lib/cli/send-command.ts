@@ -1,6 +1,8 @@
 // The send command shared by `agent-send` and `mosaic-agent send`: one code
 // path for resolving targets, delivering and reporting.
+import { readFileSync } from 'node:fs';
 import { numberFlag, parseFlags, type FlagSpec } from './cli.js';
+import { rosterFile } from '../core/paths.js';
 import { EXIT, FleetError, UsageError, exitCodeOf, formatError } from '../core/errors.js';
 import { controlProblem, senderProblem } from '../runtimes/message.js';
 import { openTransport } from '../send/open-transport.js';
@@ -23,6 +25,8 @@ export interface SendRequest {
   quiet: boolean;
   /** Wait for the end of the turn the message started (--wait); `waitMs` bounds it, 0: no limit. */
   wait?: { timeoutMs: number };
+  /** With json: the rows go here instead of to stdout (a send across hosts prints them all at once). */
+  jsonRows?: unknown[];
 }
 
 /**
@@ -53,8 +57,13 @@ export async function runSendCommand(tool: string, argv: string[]): Promise<numb
   const problem = from === undefined ? undefined : senderProblem(from);
   if (problem) throw new UsageError(`invalid --from: ${problem}`);
   const fromStdin = (words.length === 1 && words[0] === '-') || (words.length === 0 && !process.stdin.isTTY);
-  const text = fromStdin ? await readMessageFromStdin() : words.join(' ');
+  const text = pendingText ?? (fromStdin ? await readMessageFromStdin() : words.join(' '));
   if (text.trim() === '') throw new UsageError('the message is empty', 'give the message as arguments or on stdin');
+  // Agents of other hosts (the roster's host:) get it from their host's own agent-send (issue #19).
+  if (!flags.all && rosterMayHaveHosts()) {
+    const across = await sendAcrossHosts(tool, [...new Set(targets!.split(','))], text, flags, argv);
+    if (across !== undefined) return across;
+  }
   if (flags.queue) {
     if (flags.all) throw new UsageError('--queue takes agent names, not --all', 'name the agents: NAME,NAME...');
     if (!flags.submit) throw new UsageError('--queue delivers and submits: it does not go with --no-submit');
@@ -90,6 +99,87 @@ export async function runSendCommand(tool: string, argv: string[]): Promise<numb
     // --timeout bounds the delivery and, with --wait, the wait for the turn's end too (none when not given).
     ...(flags.wait ? { wait: { timeoutMs: flags.timeout === undefined ? 0 : numberFlag(flags, 'timeout', 30) * 1000 } } : {}),
   });
+}
+
+/** Whether the roster may name hosts: one file read, so a send on a one-host fleet loads no YAML parser. */
+function rosterMayHaveHosts(): boolean {
+  try {
+    return readFileSync(rosterFile(), 'utf8').includes('hosts');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A send to agents of which some run on other hosts: each remote host's
+ * agent-send gets its agents, the same options and the message on stdin, all
+ * hosts at once, this host's agents the usual way meanwhile; the exit code is
+ * the worst of them. Undefined when every agent is this host's.
+ */
+async function sendAcrossHosts(tool: string, names: string[], text: string, flags: ReturnType<typeof parseFlags>, argv: string[]): Promise<number | undefined> {
+  const hosts = await import('../fleet/hosts.js');
+  const fleet = hosts.loadFleetHosts();
+  if (!fleet || !names.some((n) => fleet.agentHost.has(n))) return undefined;
+  const groups = hosts.byHost(names, fleet.agentHost);
+  const local = groups.get('local') ?? [];
+  const remoteFlags = {
+    ...(flags.from === undefined ? {} : { from: String(flags.from) }),
+    submit: Boolean(flags.submit),
+    force: Boolean(flags.force),
+    allowControl: Boolean(flags['allow-control']),
+    json: Boolean(flags.json),
+    quiet: Boolean(flags.quiet),
+    wait: Boolean(flags.wait),
+    queue: Boolean(flags.queue),
+    ...(flags.timeout === undefined ? {} : { timeout: String(flags.timeout) }),
+  };
+  const jsonRows: unknown[] = [];
+  const remote = [...groups].filter(([h]) => h !== 'local').map(async ([h, agents]) => {
+    const r = await hosts.sendRemote(fleet.hosts.get(h)!, agents, text, remoteFlags, tool);
+    process.stderr.write(r.stderr);
+    if (!flags.json) process.stdout.write(r.stdout);
+    else {
+      try {
+        jsonRows.push(...(JSON.parse(r.stdout) as Array<Record<string, unknown>>).map((row) => ({ ...row, host: h })));
+      } catch {
+        process.stdout.write(r.stdout);
+      }
+    }
+    return r.code;
+  });
+  // This host's agents: the same command with only their names (options kept, the message already read).
+  const localCode = async (): Promise<number> => {
+    if (local.length === 0) return 0;
+    if (flags.queue || !flags.json) {
+      // Options stop at the names (stopEarly): what follows them is the names, then the message.
+      const options = argv.slice(0, argv.length - flags._.length);
+      return (await runSendWithText(tool, [...options, local.join(',')], text)) ?? 0;
+    }
+    return sendAndReport({
+      tool,
+      agents: local,
+      text,
+      opts: { from: remoteFlags.from, submit: remoteFlags.submit, timeoutMs: numberFlag(flags, 'timeout', 30) * 1000, force: remoteFlags.force, allowControl: remoteFlags.allowControl },
+      json: true,
+      quiet: remoteFlags.quiet,
+      jsonRows,
+      ...(flags.wait ? { wait: { timeoutMs: flags.timeout === undefined ? 0 : numberFlag(flags, 'timeout', 30) * 1000 } } : {}),
+    });
+  };
+  const codes = await Promise.all([localCode(), ...remote]);
+  if (flags.json) process.stdout.write(JSON.stringify(jsonRows, null, 2) + '\n');
+  return Math.max(...codes);
+}
+
+/** runSendCommand with the message already read (for this host's share of a send across hosts). */
+let pendingText: string | undefined;
+async function runSendWithText(tool: string, argv: string[], text: string): Promise<number | undefined> {
+  pendingText = text;
+  try {
+    return await runSendCommand(tool, argv);
+  } finally {
+    pendingText = undefined;
+  }
 }
 
 // Outcomes from best to worst, and their exit codes: with several agents the
@@ -167,6 +257,7 @@ export async function sendAndReport(req: SendRequest): Promise<number> {
       if (!req.quiet && !req.json) process.stdout.write(`${agents[i]}: turn ended (${end.event?.via ?? end.source}, ${(row.turn as { ms: number }).ms} ms after the send)\n`);
     });
   }
-  if (req.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+  if (req.jsonRows) req.jsonRows.push(...rows);
+  else if (req.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
   return code;
 }

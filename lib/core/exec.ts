@@ -83,7 +83,10 @@ export function exec(argv: readonly string[], opts: ExecOptions = {}): Promise<E
       if (timer) clearTimeout(timer);
       resolve(traced(argv, started, { code: -1, stdout: '', stderr: e.message, timedOut }));
     });
-    child.on('close', (code, signal) => {
+    let done = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (done) return;
+      done = true;
       if (timer) clearTimeout(timer);
       resolve(traced(argv, started, {
         code: code ?? 128 + (signal ? (SIGNALS[signal] ?? 0) : 0),
@@ -92,6 +95,17 @@ export function exec(argv: readonly string[], opts: ExecOptions = {}): Promise<E
         timedOut,
         ...(signal ? { signal } : {}),
       }));
+    };
+    child.on('close', finish);
+    // A child killed at its timeout may have handed its pipes on (an ssh
+    // client passes them to its ControlMaster, which keeps them until its own
+    // connection gives up): once it has exited, stop waiting for them.
+    child.on('exit', (code, signal) => {
+      if (!timedOut) return;
+      child.stdout!.destroy();
+      child.stderr!.destroy();
+      child.stdin?.destroy();
+      finish(code, signal);
     });
     if (opts.input !== undefined) {
       // A child that exits before reading all of its input raises EPIPE here;

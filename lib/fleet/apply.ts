@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../core/fsutil.js';
 import { agentSpecFromEnv, launchArgv, profileJsonFromEnv, unitEnvironment } from '../runtimes/agent-spec.js';
 import { fleetStatus } from './fleet-status.js';
 import { agentEnvDir, agentEnvFile, fleetEnvFile } from '../core/paths.js';
-import { loadRoster, parseEnvFile, planApply, readEnvFiles, readEnvValues, renderEnvFile, type AgentConfig, type PlanAction } from './roster.js';
+import { loadRoster, parseRoster, parseEnvFile, planApply, readEnvFiles, readEnvValues, renderEnvFile, type AgentConfig, type PlanAction } from './roster.js';
 import { startUnits } from '../systemd/start-error.js';
 import { clearRunning } from '../systemd/running.js';
 import { stopAgentSession } from '../systemd/supervisor.js';
@@ -29,6 +29,12 @@ export interface ApplyOptions {
   /** Restart changed agents even while they work or wait for a person (their task is lost). */
   restartBusy?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** The roster's text, read by the caller (`apply --roster -`: from another host of the fleet); rosterPath is then its label. */
+  rosterText?: string;
+  /** Only these of the roster's agents are this host's (a roster with hosts:); default all. */
+  only?: (agent: AgentConfig) => boolean;
+  /** Agents the roster places on another host: an env file of theirs apply wrote here is pruned (they moved), even without prune. */
+  pruneAlso?: ReadonlySet<string>;
 }
 
 export interface ApplyResult {
@@ -43,7 +49,8 @@ export interface ApplyResult {
 /** Plan and, unless dry-run, carry out the roster. */
 export async function applyRoster(opts: ApplyOptions): Promise<ApplyResult> {
   const env = opts.env ?? process.env;
-  const parsed = loadRoster(opts.rosterPath, { home: env.HOME || homedir() });
+  const whole = opts.rosterText === undefined ? loadRoster(opts.rosterPath, { home: env.HOME || homedir() }) : parseRoster(opts.rosterText, opts.rosterPath, { home: env.HOME || homedir() });
+  const parsed = opts.only ? { ...whole, agents: whole.agents.filter(opts.only) } : whole;
   const { applied, handMade } = readEnvFiles(agentEnvDir(env));
   // An agent with a worktree works in it: its env file is planned with that workdir.
   const trees = await planWorktrees(parsed.agents, { prune: opts.prune, skip: handMade, env });
@@ -117,7 +124,11 @@ export async function applyRoster(opts: ApplyOptions): Promise<ApplyResult> {
         }
         break;
       case 'orphan':
-        if (opts.prune) {
+        if (opts.pruneAlso?.has(a.name)) {
+          disable.push(unit);
+          remove.push(a.name);
+          lines.push(`moved   ${a.name}: the roster puts it on another host now; stopped and removed here (its conversation stays on this host, it does not move)`);
+        } else if (opts.prune) {
           disable.push(unit);
           remove.push(a.name);
           lines.push(`prune   ${a.name}: ${a.reason}`);

@@ -32,6 +32,8 @@ export interface AgentStatus {
   activityVia?: string;
   /** Messages waiting in the agent's queue (agent-send --queue). */
   queued: number;
+  /** The roster host it runs on, for an agent of another host (absent: this one). */
+  host?: string;
 }
 
 const NOT_APPLIED = 'not applied';
@@ -42,6 +44,8 @@ const EVENTS_READ = 16;
 export interface FleetStatus {
   holder: { active: string; sub: string; server: boolean; socket: string };
   agents: AgentStatus[];
+  /** The roster's other hosts, when it has some: whether each answered (lib/fleet/hosts.ts). */
+  hosts?: Array<{ host: string; reachable: boolean; error?: string }>;
 }
 
 // Two readings of a screen this far apart must agree before status believes
@@ -146,20 +150,25 @@ export function renderStatus(st: FleetStatus, color: boolean): string {
   const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const stateColor = (s: string) => (s === 'active' ? '32' : s === 'failed' ? '31' : '33');
   const head = `holder: ${paint(stateColor(st.holder.active), st.holder.active)} (${st.holder.sub}), tmux server on socket '${st.holder.socket}' ${st.holder.server ? 'running' : 'not running'}`;
-  const rows = [['AGENT', 'UNIT', 'SESSION', 'RUNTIME', 'PID', 'UPTIME', 'RESTARTS', 'QUEUE', 'ACTIVITY']];
+  // A HOST column only for a fleet on several hosts.
+  const hosted = st.hosts !== undefined;
+  const rows = [['AGENT', ...(hosted ? ['HOST'] : []), 'UNIT', 'SESSION', 'RUNTIME', 'PID', 'UPTIME', 'RESTARTS', 'QUEUE', 'ACTIVITY']];
   for (const a of st.agents) {
     const age = a.activitySince === null ? '' : ` ${duration(Math.max(0, Math.round((Date.now() - a.activitySince) / 1000)))}`;
-    rows.push([a.name, a.applied ? `${a.unit.active}/${a.unit.sub}` : NOT_APPLIED, a.session ? 'yes' : 'no', a.runtime || '-', a.pid === null ? '-' : String(a.pid), duration(a.uptimeSeconds), String(a.unit.restarts), String(a.queued), a.activity + age]);
+    const unit = !a.applied ? NOT_APPLIED : a.unit.sub === '' ? a.unit.active : `${a.unit.active}/${a.unit.sub}`;
+    rows.push([a.name, ...(hosted ? [a.host ?? 'local'] : []), unit, a.session ? 'yes' : 'no', a.runtime || '-', a.pid === null ? '-' : String(a.pid), duration(a.uptimeSeconds), String(a.unit.restarts), String(a.queued), a.activity + age]);
   }
+  const unitCol = hosted ? 2 : 1;
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r, ri) =>
     r
       .map((c, i) => {
         const cell = c.padEnd(widths[i]!);
-        return ri > 0 && i === 1 ? paint(stateColor(st.agents[ri - 1]!.unit.active), cell) : cell;
+        return ri > 0 && i === unitCol ? paint(stateColor(st.agents[ri - 1]!.unit.active), cell) : cell;
       })
       .join('  ')
       .trimEnd(),
   );
-  return [head, '', ...(st.agents.length ? lines : ['no agents (add one to the roster, see the README)'])].join('\n');
+  const down = (st.hosts ?? []).filter((h) => h.error).map((h) => paint(h.reachable ? '33' : '31', `host ${h.host}: ${h.error}`));
+  return [head, ...down, '', ...(st.agents.length ? lines : ['no agents (add one to the roster, see the README)'])].join('\n');
 }

@@ -6,14 +6,18 @@ import { homedir } from 'node:os';
 import { FleetError } from '../core/errors.js';
 import { checkAgentName, closestName } from '../core/names.js';
 import { envFileAgents, rosterFile } from '../core/paths.js';
-import { loadRoster } from './roster.js';
+import { hostOf, loadRoster, LOCAL_HOST } from './roster.js';
 import { loadedAgents } from '../systemd/systemd.js';
 import { HOLDER_SESSION, Tmux } from '../tmux/tmux.js';
 
-/** The roster's agents; none when it is missing or broken (reporting that is apply's and doctor's job). */
+/**
+ * The roster's agents of this host (those with a `host:` of their own are
+ * that host's: lib/fleet/hosts.ts); none when it is missing or broken
+ * (reporting that is apply's and doctor's job).
+ */
 export function rosterAgents(env: NodeJS.ProcessEnv = process.env): string[] {
   try {
-    return loadRoster(rosterFile(env), { home: env.HOME || homedir(), checkWorkdirs: false }).agents.map((a) => a.name);
+    return loadRoster(rosterFile(env), { home: env.HOME || homedir(), checkWorkdirs: false }).agents.filter((a) => hostOf(a) === LOCAL_HOST).map((a) => a.name);
   } catch {
     return [];
   }

@@ -21,6 +21,13 @@
 //   profile          changes to the runtime's profile for this agent (fields as under `profiles`)
 //   worktree         true, or { repo, branch, base, path }: the agent runs in a git
 //                    worktree of its own (lib/fleet/worktree.ts, issue #18)
+//   host             a name from `hosts:`, or `local` (the default): where the agent runs
+//
+// `hosts:` (optional, issue #19) maps a host name to how ssh reaches it:
+// `{ ssh: user@box, port: 2222 }` (anything else from the user's ~/.ssh/config).
+// `local` is this host and cannot be redefined. Agent names are unique across
+// every host: they are the keys of the one `agents:` map. A remote agent's
+// workdir (and worktree paths) are checked and `~` expanded on its own host.
 //
 // `profiles:` (optional) defines runtimes of the user's own or changes built-in
 // ones, keyed by runtime name: extends (a built-in runtime), launch, resume
@@ -53,7 +60,7 @@ import {
 } from 'yaml';
 import { FleetError } from '../core/errors.js';
 import { NOTIFY_EVENTS, notifyProblems, type NotifyConfig } from '../dispatch/notify-config.js';
-import { nameProblem } from '../core/names.js';
+import { closestName, nameProblem } from '../core/names.js';
 import { DEFAULT_RUNTIME, runtimeNames, type ProfileOverrides } from '../runtimes/profiles.js';
 
 // Env files are read below the fleet too (the dispatcher): their parser lives in core.
@@ -76,6 +83,19 @@ export interface AgentConfig {
   notify?: NotifyConfig;
   /** A git worktree of its own (`worktree:`); apply resolves what is left open and runs the agent in it. */
   worktree?: WorktreeConfig;
+  /** The host it runs on, a name from the roster's `hosts:`; absent: this host (`local`). */
+  host?: string;
+}
+
+/** The host name of this machine in a roster: the default of every agent's `host:`. */
+export const LOCAL_HOST = 'local';
+
+/** How ssh reaches one of the roster's `hosts:`. */
+export interface HostConfig {
+  name: string;
+  /** The ssh destination: `user@box`, `box`, or a Host alias of ~/.ssh/config. */
+  ssh: string;
+  port?: number;
 }
 
 /** An agent's `worktree:` as the roster gives it; what git must answer (the default path, the base) is left to apply. */
@@ -94,6 +114,8 @@ export interface Roster {
   file: string;
   /** In file order. */
   agents: AgentConfig[];
+  /** The roster's `hosts:`, by name (`local` is never in it); absent: none. */
+  hosts?: Map<string, HostConfig>;
 }
 
 /** One problem in a roster; line and column are 1-based. */
@@ -119,11 +141,12 @@ export function describeIssues(issues: RosterIssue[]): string {
   return [`${file} has ${count}:`, ...issues.map((i) => `  line ${i.line}, column ${i.column}: ${i.message}`)].join('\n');
 }
 
-const AGENT_FIELDS = ['runtime', 'workdir', 'command', 'kickstart', 'env', 'enabled', 'resume', 'submit_delay_ms', 'profile', 'notify', 'worktree'] as const;
+const AGENT_FIELDS = ['runtime', 'workdir', 'command', 'kickstart', 'env', 'enabled', 'resume', 'submit_delay_ms', 'profile', 'notify', 'worktree', 'host'] as const;
 type Field = (typeof AGENT_FIELDS)[number];
 const PER_AGENT_ONLY: ReadonlySet<Field> = new Set(['command', 'kickstart', 'profile']);
 const DEFAULT_FIELDS = AGENT_FIELDS.filter((f) => !PER_AGENT_ONLY.has(f));
-const TOP_LEVEL_KEYS = ['defaults', 'agents', 'profiles'];
+const TOP_LEVEL_KEYS = ['defaults', 'agents', 'profiles', 'hosts'];
+const HOST_FIELDS = ['ssh', 'port'];
 // Profile fields a roster may set (lib/runtimes/profiles.ts ProfileOverrides), by kind.
 const PROFILE_TEXT = ['extends', 'reset', 'reset_confirm', 'submit_key', 'input_prompt', 'input_placeholder', 'attribution'] as const;
 const PROFILE_LISTS = ['launch', 'resume', 'busy', 'idle', 'approval', 'clear'] as const;
@@ -150,6 +173,7 @@ interface Settings {
   notify?: NotifyConfig;
   /** false: none; otherwise the fields given (none for `true`), and where. */
   worktree?: false | WorktreeSettings;
+  host?: { name: string; node: Node };
 }
 
 interface WorktreeSettings {
@@ -202,9 +226,15 @@ export function parseRoster(text: string, file: string, opts: ParseOptions): Ros
   // the syntax errors alone rather than a cascade of guesses built on them.
   if (syntaxBroken) throw new RosterError(sortIssues(issues.list));
 
-  const agents = validate(doc, issues, opts);
+  const hosts = new Map<string, HostConfig>();
+  const agents = validate(doc, issues, opts, hosts);
   if (issues.list.length > 0) throw new RosterError(sortIssues(issues.list));
-  return { file, agents };
+  return hosts.size > 0 ? { file, agents, hosts } : { file, agents };
+}
+
+/** The host an agent runs on: its `host:`, or `local`. */
+export function hostOf(agent: AgentConfig): string {
+  return agent.host ?? LOCAL_HOST;
 }
 
 /** Read and parse the roster file; a missing file is a FleetError saying how to make one. */
@@ -281,7 +311,7 @@ function duplicateKeyMessage(doc: Document, offset: number, agentsMap: unknown, 
 }
 
 /** Validate the document, pushing every issue; the agents are only used when there are none. */
-function validate(doc: Document, issues: Issues, opts: ParseOptions): AgentConfig[] {
+function validate(doc: Document, issues: Issues, opts: ParseOptions, hosts: Map<string, HostConfig>): AgentConfig[] {
   const top = deref(doc, doc.contents);
   if (top === null || (isScalar(top) && (top.value === null || top.value === undefined))) {
     issues.atOffset(0, 'the roster is empty (it needs an `agents:` map)');
@@ -303,6 +333,10 @@ function validate(doc: Document, issues: Issues, opts: ParseOptions): AgentConfi
       else if (!isNothing(node)) issues.at(node, `\`defaults\` must be a map of agent fields, not ${describe(node)}`);
     } else if (key === 'agents') {
       agentsPair = pair;
+    } else if (key === 'hosts') {
+      const node = deref(doc, pair.value);
+      if (isMap(node)) readHosts(doc, node, issues, hosts);
+      else if (!isNothing(node)) issues.at(node, `\`hosts\` must be a map of host name to { ssh: user@box, port: N }, not ${describe(node)}`);
     } else if (key === 'profiles') {
       const node = deref(doc, pair.value);
       if (isMap(node)) {
@@ -351,9 +385,19 @@ function validate(doc: Document, issues: Issues, opts: ParseOptions): AgentConfi
     if (isMap(node)) own = readSettings(doc, node, where, AGENT_FIELDS, issues, opts.home);
     else if (!isNothing(node)) issues.at(node, `${where} must be a map of settings, not ${describe(node)}`);
 
+    const host = own.host ?? defaults.host;
+    const hostName = host?.name ?? LOCAL_HOST;
+    if (host && hostName !== LOCAL_HOST && !hosts.has(hostName) && !reportedAt.has(host.node)) {
+      reportedAt.add(host.node);
+      const known = [LOCAL_HOST, ...hosts.keys()];
+      const guess = closestName(hostName, known);
+      issues.at(host.node, `${host === defaults.host ? 'defaults' : where}: unknown host ${JSON.stringify(hostName)}${guess ? ` (did you mean '${guess}'?)` : ''}; hosts are ${known.join(', ')} (add it under \`hosts:\`)`);
+    }
+    // A remote agent's directories are on its own host: that host's apply checks them.
+    const remote = hostName !== LOCAL_HOST;
     const workdir = own.workdir ?? defaults.workdir;
     const workdirPath = workdir?.path ?? resolve(opts.home);
-    if (opts.checkWorkdirs !== false) {
+    if (opts.checkWorkdirs !== false && !remote) {
       const trouble = workdirProblem(workdirPath);
       // A workdir from `defaults` is reported once, at `defaults`, not once per agent.
       const at = workdir?.node ?? keyNode;
@@ -372,6 +416,7 @@ function validate(doc: Document, issues: Issues, opts: ParseOptions): AgentConfi
       enabled: own.enabled ?? defaults.enabled ?? true,
       resume: own.resume ?? defaults.resume ?? false,
     };
+    if (remote) agent.host = hostName;
     if (own.command !== undefined) agent.command = own.command;
     if (own.kickstart !== undefined) agent.kickstart = own.kickstart;
     const delay = own.submit_delay_ms ?? defaults.submit_delay_ms;
@@ -388,7 +433,7 @@ function validate(doc: Document, issues: Issues, opts: ParseOptions): AgentConfi
       if (tree.base !== undefined) agent.worktree.base = tree.base;
       if (tree.path !== undefined) agent.worktree.path = tree.path.path;
       // The workdir was checked above; a repository of its own is checked here, once wherever it is named.
-      if (tree.repo && opts.checkWorkdirs !== false) {
+      if (tree.repo && opts.checkWorkdirs !== false && !remote) {
         const trouble = workdirProblem(repo);
         if (trouble && !reportedAt.has(tree.repo.node)) {
           reportedAt.add(tree.repo.node);
@@ -398,7 +443,7 @@ function validate(doc: Document, issues: Issues, opts: ParseOptions): AgentConfi
       // Two agents on one branch, or in one directory, would be refused by git at apply: say it now, with the place.
       for (const other of agents) {
         const theirs = other.worktree;
-        if (!theirs) continue;
+        if (!theirs || (other.host ?? LOCAL_HOST) !== hostName) continue;
         if (theirs.repo === repo && theirs.branch === agent.worktree.branch) {
           issues.at(tree.node, `${where}: worktree branch ${JSON.stringify(agent.worktree.branch)} of ${repo} is agent ${JSON.stringify(other.name)}'s too (a branch can be checked out in one worktree only; give each agent its own branch)`);
         } else if (theirs.path !== undefined && theirs.path === agent.worktree.path) {
@@ -545,6 +590,14 @@ function readSettings(
         if (problems.length === 0) out.notify = plain as NotifyConfig;
         break;
       }
+      case 'host': {
+        const v = text();
+        if (v === undefined) break;
+        const problem = nameProblem(v);
+        if (problem) issues.at(at, `${where}: host ${JSON.stringify(v)} is not a host name: ${problem}`);
+        else out.host = { name: v, node: at };
+        break;
+      }
       case 'worktree': {
         if (isScalar(node) && typeof node.value === 'boolean') out.worktree = node.value ? { node } : false;
         else if (isMap(node)) out.worktree = readWorktree(doc, node, where, issues, home, where !== 'defaults');
@@ -554,6 +607,58 @@ function readSettings(
     }
   }
   return out;
+}
+
+/** Read the `hosts:` map into `hosts`; every problem with its place. */
+function readHosts(doc: Document, map: YAMLMap, issues: Issues, hosts: Map<string, HostConfig>): void {
+  for (const pair of uniquePairs(map)) {
+    const keyNode = pair.key as Node;
+    const name = keyText(pair.key);
+    const where = `host ${JSON.stringify(name)}`;
+    const problem = nameProblem(name);
+    if (problem) issues.at(keyNode, `invalid host name ${JSON.stringify(name)}: ${problem}`);
+    else if (name === LOCAL_HOST) issues.at(keyNode, `${where} is this machine and cannot be defined (leave \`host:\` out, or write host: local)`);
+    const body = deref(doc, pair.value);
+    if (!isMap(body)) {
+      issues.at(body ?? keyNode, `${where} must be a map such as { ssh: user@box, port: 22 }, not ${describe(body)}`);
+      continue;
+    }
+    let ssh: string | undefined;
+    let port: number | undefined;
+    for (const p of uniquePairs(body)) {
+      const field = keyText(p.key);
+      const node = deref(doc, p.value);
+      const at = node ?? (p.key as Node);
+      if (!HOST_FIELDS.includes(field)) {
+        issues.at(p.key as Node, `${where}: unknown field ${JSON.stringify(field)} (allowed: ${HOST_FIELDS.join(', ')}; anything else goes in ~/.ssh/config)`);
+      } else if (field === 'ssh') {
+        const v = isScalar(node) && typeof node.value === 'string' ? node.value : undefined;
+        const trouble = v === undefined ? `must be a string such as user@box, not ${describe(node)}` : sshDestinationProblem(v);
+        if (trouble) issues.at(at, `${where}: ssh ${trouble}`);
+        else ssh = v;
+      } else {
+        const v = isScalar(node) ? node.value : undefined;
+        if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535) port = v;
+        else issues.at(at, `${where}: port must be a whole number from 1 to 65535, not ${describe(node)}`);
+      }
+    }
+    if (ssh === undefined) {
+      if (!body.items.some((p) => keyText(p.key) === 'ssh')) issues.at(body, `${where} has no ssh destination (add ssh: user@box)`);
+      continue;
+    }
+    if (!problem && name !== LOCAL_HOST) hosts.set(name, { name, ssh, ...(port === undefined ? {} : { port }) });
+  }
+}
+
+/**
+ * Why a string cannot be an ssh destination, or undefined: empty, a leading
+ * '-' (ssh would read it as an option), or whitespace and control characters.
+ */
+export function sshDestinationProblem(dest: string): string | undefined {
+  if (dest === '') return 'is empty (write user@box)';
+  if (dest.startsWith('-')) return `${JSON.stringify(dest)} starts with '-' (ssh would read it as an option)`;
+  if (/[\x00-\x20\x7f]/.test(dest)) return `${JSON.stringify(dest)} has a space or a control character`;
+  return undefined;
 }
 
 /** Read a `worktree:` map; `perAgent` is false in `defaults`, where branch and path are refused. */

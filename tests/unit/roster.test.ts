@@ -159,7 +159,7 @@ test('a numeric agent name keeps its leading zeros', () => {
 test('a roster with an unknown field names the field with its line and column and lists the allowed ones', () => {
   const issues = issuesOf('agents:\n  alpha:\n    runtime: pi\n    wrokdir: ~/src\n');
   assert.equal(issues.length, 1);
-  assert.match(issues[0]!, /^4:5: agent "alpha": unknown field "wrokdir" \(allowed: runtime, workdir, command, kickstart, env, enabled, resume, submit_delay_ms, profile, notify, worktree\)$/);
+  assert.match(issues[0]!, /^4:5: agent "alpha": unknown field "wrokdir" \(allowed: runtime, workdir, command, kickstart, env, enabled, resume, submit_delay_ms, profile, notify, worktree, host\)$/);
 });
 
 test('defaults refuse command and kickstart, saying they belong to one agent', () => {
@@ -177,7 +177,7 @@ test('a roster that is not a map at the top is refused at 1:1', () => {
 });
 
 test('an unknown top-level key is named with its position', () => {
-  assert.deepEqual(issuesOf('agents: {}\nagent:\n  a: {}\n'), ['2:1: unknown top-level key "agent" (allowed: defaults, agents, profiles)']);
+  assert.deepEqual(issuesOf('agents: {}\nagent:\n  a: {}\n'), ['2:1: unknown top-level key "agent" (allowed: defaults, agents, profiles, hosts)']);
 });
 
 test('a missing or malformed agents key is an issue', () => {

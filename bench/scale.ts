@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     await shellFleet(e, 1);
     const st1 = await timeStatus(e, 1, R.status);
     // Every agent with notifiers (issue #16): the dispatcher follows all their events.
-    const names = await shellFleet(e, N, ', notify: { done: { command: [true] }, waiting: desktop, exited: { command: [true] } }');
+    const names = await shellFleet(e, N, ', notify: { done: { command: [/bin/true] }, waiting: desktop, exited: { command: [/bin/true] } }');
 
     // Idle first, once every agent has settled (kickstarts, first prompts).
     await sleep(5000);

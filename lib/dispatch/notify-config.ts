@@ -41,8 +41,13 @@ export function targetProblem(t: unknown): string | undefined {
     const keys = Object.keys(t);
     const command = (t as { command?: unknown }).command;
     if (keys.length !== 1 || keys[0] !== 'command') return `a target map has one key, command (got ${keys.join(', ') || 'none'})`;
-    if (!Array.isArray(command) || command.length === 0 || !command.every((w) => typeof w === 'string' && w !== '')) {
-      return 'command must be a list of words, the program first (it runs without a shell)';
+    if (!Array.isArray(command) || command.length === 0) return 'command must be a list of words, the program first (it runs without a shell)';
+    const bad = command.findIndex((w) => typeof w !== 'string' || w === '');
+    if (bad >= 0) {
+      const w = command[bad] as unknown;
+      // YAML reads true, 10 or null as such, not as words.
+      const why = typeof w === 'string' ? 'is empty' : `is ${JSON.stringify(w)}, a YAML ${w === null ? 'null' : typeof w}, not a word: quote it ("${String(w)}")`;
+      return `command word ${bad + 1} ${why}`;
     }
     return undefined;
   }

@@ -799,3 +799,11 @@ test('notify: an unknown event, a target that is none, a command that is not a l
     '5:16: agent "d": notify must be a map of waiting, done, failed, exited to what to run, not the string "desktop"',
   ]);
 });
+
+test('notify: a command word YAML reads as a boolean or a number is named, with how to quote it', () => {
+  const issues = issuesOf(`agents:\n  a: { notify: { done: { command: [true] }, exited: { command: [/bin/x, 10] } } }\n`);
+  assert.deepEqual(issues, [
+    '2:16: agent "a": notify: done: command word 1 is true, a YAML boolean, not a word: quote it ("true")',
+    '2:16: agent "a": notify: exited: command word 2 is 10, a YAML number, not a word: quote it ("10")',
+  ]);
+});

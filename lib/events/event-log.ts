@@ -144,7 +144,29 @@ function readRange(file: string, start: number, end: number): string {
  * hundred logs whole.
  */
 export function lastEvents(name: string, count: number, env: NodeJS.ProcessEnv = process.env): AgentEvent[] {
-  return readBack(eventLogFile(name, env), (events) => events.length >= count).slice(-count);
+  const file = eventLogFile(name, env);
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch {
+    return [];
+  }
+  // Only the lines needed are parsed, from the last one up: a chunk holds a
+  // hundred events of a shell agent, and status reads every agent's.
+  let start = size;
+  let chunk = 4 * 1024;
+  for (;;) {
+    start = Math.max(0, start - chunk);
+    const text = readRange(file, start, size);
+    const lines = (start === 0 ? text : text.slice(text.indexOf('\n') + 1)).split('\n');
+    const found: AgentEvent[] = [];
+    for (let i = lines.length - 1; i >= 0 && found.length < count; i--) {
+      const e = parseEvent(lines[i]!);
+      if (e) found.push(e);
+    }
+    if (found.length >= count || start === 0) return found.reverse();
+    chunk *= 4;
+  }
 }
 
 /**

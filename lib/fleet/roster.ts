@@ -21,6 +21,9 @@
 //   profile          changes to the runtime's profile for this agent (fields as under `profiles`)
 //   worktree         true, or { repo, branch, base, path }: the agent runs in a git
 //                    worktree of its own (lib/fleet/worktree.ts, issue #18)
+//   mcp              true registers `mosaic-agent mcp` in the agent's runtime (issue #17)
+//   can_message      the agents it may message through MCP: a list of names, `*` for all (default all)
+//   can_control      true lets it start, stop and restart agents through MCP (default false)
 //
 // `profiles:` (optional) defines runtimes of the user's own or changes built-in
 // ones, keyed by runtime name: extends (a built-in runtime), launch, resume
@@ -53,7 +56,7 @@ import {
 } from 'yaml';
 import { FleetError } from '../core/errors.js';
 import { NOTIFY_EVENTS, notifyProblems, type NotifyConfig } from '../dispatch/notify-config.js';
-import { nameProblem } from '../core/names.js';
+import { closestName, nameProblem } from '../core/names.js';
 import { DEFAULT_RUNTIME, runtimeNames, type ProfileOverrides } from '../runtimes/profiles.js';
 
 // Env files are read below the fleet too (the dispatcher): their parser lives in core.
@@ -76,6 +79,12 @@ export interface AgentConfig {
   notify?: NotifyConfig;
   /** A git worktree of its own (`worktree:`); apply resolves what is left open and runs the agent in it. */
   worktree?: WorktreeConfig;
+  /** Register the fleet's MCP server (`mosaic-agent mcp`) in the agent's runtime (set only when true). */
+  mcp?: boolean;
+  /** Who it may message through MCP: names, or ['*'] for every agent; undefined: every agent. */
+  can_message?: string[];
+  /** It may start, stop and restart agents through MCP (set only when true). */
+  can_control?: boolean;
 }
 
 /** An agent's `worktree:` as the roster gives it; what git must answer (the default path, the base) is left to apply. */
@@ -119,7 +128,7 @@ export function describeIssues(issues: RosterIssue[]): string {
   return [`${file} has ${count}:`, ...issues.map((i) => `  line ${i.line}, column ${i.column}: ${i.message}`)].join('\n');
 }
 
-const AGENT_FIELDS = ['runtime', 'workdir', 'command', 'kickstart', 'env', 'enabled', 'resume', 'submit_delay_ms', 'profile', 'notify', 'worktree'] as const;
+const AGENT_FIELDS = ['runtime', 'workdir', 'command', 'kickstart', 'env', 'enabled', 'resume', 'submit_delay_ms', 'profile', 'notify', 'worktree', 'mcp', 'can_message', 'can_control'] as const;
 type Field = (typeof AGENT_FIELDS)[number];
 const PER_AGENT_ONLY: ReadonlySet<Field> = new Set(['command', 'kickstart', 'profile']);
 const DEFAULT_FIELDS = AGENT_FIELDS.filter((f) => !PER_AGENT_ONLY.has(f));
@@ -150,6 +159,9 @@ interface Settings {
   notify?: NotifyConfig;
   /** false: none; otherwise the fields given (none for `true`), and where. */
   worktree?: false | WorktreeSettings;
+  mcp?: boolean;
+  can_message?: { names: string[]; node: Node };
+  can_control?: boolean;
 }
 
 interface WorktreeSettings {
@@ -337,6 +349,7 @@ function validate(doc: Document, issues: Issues, opts: ParseOptions): AgentConfi
   const reportedAt = new Set<Node>();
 
   const agents: AgentConfig[] = [];
+  const canMessageNodes: Array<{ agent: string; where: string; names: string[]; node: Node }> = [];
   for (const pair of uniquePairs(agentsNode)) {
     const keyNode = pair.key as Node;
     const name = keyText(pair.key);
@@ -372,6 +385,13 @@ function validate(doc: Document, issues: Issues, opts: ParseOptions): AgentConfi
       enabled: own.enabled ?? defaults.enabled ?? true,
       resume: own.resume ?? defaults.resume ?? false,
     };
+    if (own.mcp ?? defaults.mcp) agent.mcp = true;
+    if (own.can_control ?? defaults.can_control) agent.can_control = true;
+    const canMessage = own.can_message ?? defaults.can_message;
+    if (canMessage) {
+      agent.can_message = canMessage.names;
+      canMessageNodes.push({ agent: name, where: canMessage === defaults.can_message ? 'defaults' : where, ...canMessage });
+    }
     if (own.command !== undefined) agent.command = own.command;
     if (own.kickstart !== undefined) agent.kickstart = own.kickstart;
     const delay = own.submit_delay_ms ?? defaults.submit_delay_ms;
@@ -407,6 +427,18 @@ function validate(doc: Document, issues: Issues, opts: ParseOptions): AgentConfi
       }
     }
     agents.push(agent);
+  }
+  // A name in can_message that is no agent of the roster is a typo, not a rule (`*` takes every agent, hand-made ones too).
+  const names = agents.map((a) => a.name);
+  const reportedNames = new Set<Node>();
+  for (const c of canMessageNodes) {
+    if (reportedNames.has(c.node)) continue;
+    reportedNames.add(c.node);
+    for (const n of c.names) {
+      if (n === '*' || names.includes(n)) continue;
+      const guess = closestName(n, names);
+      issues.at(c.node, `${c.where}: can_message: ${JSON.stringify(n)} is not an agent of the roster${guess ? ` (did you mean ${JSON.stringify(guess)}?)` : ''}; use '*' for every agent`);
+    }
   }
   return agents;
 }
@@ -513,7 +545,9 @@ function readSettings(
         break;
       }
       case 'enabled':
-      case 'resume': {
+      case 'resume':
+      case 'mcp':
+      case 'can_control': {
         const v = flag();
         if (v !== undefined) out[f] = v;
         break;
@@ -543,6 +577,23 @@ function readSettings(
         const problems = notifyProblems(plain);
         for (const p of problems) issues.at(at, `${where}: notify: ${p}`);
         if (problems.length === 0) out.notify = plain as NotifyConfig;
+        break;
+      }
+      case 'can_message': {
+        // `*` alone may be written as a string; otherwise a list of agent names.
+        const items = isScalar(node) && node.value === '*' ? [node] : isSeq(node) ? (node.items as unknown[]).map((i) => deref(doc, i)) : undefined;
+        if (!items) {
+          wrongType("a list of agent names, or '*' for every agent");
+          break;
+        }
+        const names: string[] = [];
+        for (const item of items) {
+          const v = isScalar(item) ? (typeof item.value === 'string' ? item.value : item.source) : undefined;
+          const problem = v === undefined ? `must be an agent name, not ${describe(item)}` : v === '*' ? undefined : nameProblem(v);
+          if (problem) issues.at(item ?? at, `${where}: can_message: ${v === undefined ? problem : `${JSON.stringify(v)}: ${problem}`}`);
+          else if (!names.includes(v!)) names.push(v!);
+        }
+        out.can_message = { names, node: at };
         break;
       }
       case 'worktree': {
@@ -742,6 +793,10 @@ export function renderEnvFile(agent: AgentConfig, rosterPath: string): string {
   if (agent.submit_delay_ms !== undefined) ours.MOSAIC_AGENT_SUBMIT_DELAY_MS = String(agent.submit_delay_ms);
   if (agent.notify !== undefined) ours.MOSAIC_AGENT_NOTIFY = JSON.stringify(agent.notify);
   if (agent.profile !== undefined) ours.MOSAIC_AGENT_PROFILE = JSON.stringify(agent.profile);
+  // The MCP server the runtime starts reads the agent's rules from its environment, never from the model.
+  if (agent.mcp) ours.MOSAIC_AGENT_MCP = '1';
+  if (agent.can_message !== undefined) ours.MOSAIC_AGENT_CAN_MESSAGE = JSON.stringify(agent.can_message);
+  if (agent.can_control) ours.MOSAIC_AGENT_CAN_CONTROL = '1';
 
   for (const key of Object.keys(agent.env)) {
     if (!ENV_KEY_RE.test(key) || key.startsWith(RESERVED_ENV_PREFIX)) {

@@ -16,10 +16,10 @@ import { fleetStatus, renderStatus } from '../fleet/fleet-status.js';
 import { requireKnownAgents } from '../fleet/known-agents.js';
 import { closestName } from '../core/names.js';
 import { runSendCommand } from './send-command.js';
-import { agentOfUnit, agentUnit, FLEET_TARGET, loadedAgents, resetFailed, systemctl, unitStates, type UnitState } from '../systemd/systemd.js';
-import { clearRunning } from '../systemd/running.js';
+import { agentUnit, FLEET_TARGET, loadedAgents, resetFailed, unitStates, type UnitState } from '../systemd/systemd.js';
+import { lifecycleUnits } from './lifecycle.js';
 import { becomes } from '../core/poll.js';
-import { ownStartFailure, startUnits } from '../systemd/start-error.js';
+import { startUnits } from '../systemd/start-error.js';
 import { archiveConversations, environOf, followResetId, noteReset, requestFresh } from '../runtimes/conversation.js';
 import { Tmux } from '../tmux/tmux.js';
 import { openTransport } from '../send/open-transport.js';
@@ -441,35 +441,7 @@ async function lifecycle(verb: 'start' | 'stop' | 'restart', argv: string[]): Pr
     if (flags._.length === 0) throw new UsageError(`no agent name given`, `usage: mosaic-agent ${verb} NAME... or --all`);
     units = (await requireKnownAgents(flags._)).map(agentUnit);
   }
-  if (units.length === 0) throw new FleetError('no agents to ' + verb);
-  // A person's stop is remembered even when the unit was between two restarts
-  // (its ExecStop, which also forgets it, does not run then).
-  if (verb === 'stop') for (const u of units) { const n = agentOfUnit(u); if (n) clearRunning(n); }
-  else await resetFailed(units.filter((u) => agentOfUnit(u) !== undefined));
-  const since = Date.now();
-  const r = await systemctl([verb, '--', ...units]);
-  // A failed start says why in its own words where it wrote them; else which units failed and how.
-  if (r.code !== 0) throw (verb === 'stop' ? undefined : ownStartFailure(`${verb} ${units.join(' ')}`, units, since)) ?? (await lifecycleFailure(verb, units, r.stderr));
+  await lifecycleUnits(verb, units);
   process.stdout.write(`${verb}: ${units.join(' ')}\n`);
   return 0;
-}
-
-/**
- * The error for a start, stop or restart that failed: only the units it
- * failed for (one bad agent in a `restart --all` would otherwise bring a
- * wall of unit names, issue #13), each with systemd's reason.
- */
-async function lifecycleFailure(verb: 'start' | 'stop' | 'restart', units: string[], stderr: string): Promise<FleetError> {
-  const states = await unitStates(units).catch(() => new Map<string, UnitState>());
-  const running = (u: string) => ['active', 'activating', 'reloading'].includes(states.get(u)?.active ?? '');
-  let failed = units.filter((u) => states.has(u) && (verb === 'stop' ? running(u) : !running(u)));
-  // Without states (no answer from systemd), the units systemctl's own message names.
-  if (failed.length === 0) failed = units.filter((u) => stderr.includes(u));
-  if (failed.length === 0) failed = units;
-  const what = failed.map((u) => {
-    const result = states.get(u)?.result;
-    return `${agentOfUnit(u) ?? u}${result && result !== 'success' ? ` (${result})` : ''}`;
-  });
-  const said = stderr.trim().split('\n')[0] || 'systemctl failed';
-  return new FleetError(`could not ${verb} ${what.join(', ')}: ${said}`, `see: systemctl --user status ${failed.join(' ')}`);
 }

@@ -16,6 +16,7 @@ import { fleetStatus, renderStatus } from '../fleet/fleet-status.js';
 import { requireKnownAgents } from '../fleet/known-agents.js';
 import { closestName } from '../core/names.js';
 import { runSendCommand } from './send-command.js';
+import { toolVersion } from '../core/location.cjs';
 import { agentUnit, FLEET_TARGET, loadedAgents, resetFailed, unitStates, type UnitState } from '../systemd/systemd.js';
 import { lifecycleUnits } from './lifecycle.js';
 import { becomes } from '../core/poll.js';
@@ -127,6 +128,12 @@ const COMMAND_DEFS: Record<string, CommandDef> = {
     ],
     examples: ['mosaic-agent worktree', 'mosaic-agent worktree alpha --json', 'mosaic-agent worktree remove alpha --force'],
   },
+  mcp: {
+    usage: '',
+    about:
+      "A stdio MCP server (Model Context Protocol) that gives an agent the fleet as tools: list_agents,\nsend_message, ask, read_output, read_screen, wait_for, queue_message (and start_agent, stop_agent,\nrestart_agent with the roster's can_control: true). Every message carries the calling agent's name\n(MOSAIC_AGENT_NAME) as its sender; can_message limits whom it reaches. Roster mcp: true registers it\nin the agent's runtime; a person rarely runs it by hand.",
+    examples: ['mosaic-agent mcp'],
+  },
   reset: {
     usage: 'NAME',
     about:
@@ -203,6 +210,13 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   logs,
   reset,
   worktree,
+  async mcp(argv) {
+    const flags = parseFlags(argv, flagsOf('mcp'));
+    if (flags._.length > 0) throw new UsageError('mcp takes no arguments', 'it serves MCP on stdin and stdout');
+    // The MCP SDK is loaded by this command only (a lazy file of the build): no other command pays for it.
+    const { serveMcp } = await import('./mcp.js');
+    return serveMcp(toolVersion());
+  },
   wait: (argv) => waitCommand(argv, flagsOf),
   ask: (argv) => askCommand(argv, flagsOf),
   output: (argv) => outputCommand(argv, flagsOf),

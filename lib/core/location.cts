@@ -4,6 +4,7 @@
 // dist/lib/core as __dirname (lib/build/bundle.cts): `import.meta` has no
 // CommonJS form, and the build is CommonJS because Node 20's ES module loader
 // costs agent-send more than the rest of its work (bench/README.md).
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The lib directory: the sources' lib/, or an installed release's dist/lib, where the shell helpers are. */
@@ -12,4 +13,17 @@ export const LIB_DIR: string = join(__dirname, '..');
 /** A file shipped under lib/ (the build copies the shell helpers to dist/lib, keeping their folders). */
 export function libFile(path: string): string {
   return join(LIB_DIR, path);
+}
+
+/** The toolkit's version: an installed release's VERSION beside dist/, else the checkout's package.json. */
+export function toolVersion(): string {
+  for (const rel of ['../../VERSION', '../../package.json', '../package.json']) {
+    try {
+      const text = readFileSync(join(LIB_DIR, rel), 'utf8');
+      return rel.endsWith('VERSION') ? text.trim() : (JSON.parse(text) as { version: string }).version;
+    } catch {
+      // try the next place
+    }
+  }
+  return 'unknown';
 }

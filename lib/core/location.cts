@@ -4,7 +4,7 @@
 // dist/lib/core as __dirname (lib/build/bundle.cts): `import.meta` has no
 // CommonJS form, and the build is CommonJS because Node 20's ES module loader
 // costs agent-send more than the rest of its work (bench/README.md).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The lib directory: the sources' lib/, or an installed release's dist/lib, where the shell helpers are. */
@@ -26,4 +26,20 @@ export function toolVersion(): string {
     }
   }
   return 'unknown';
+}
+
+/**
+ * The argv that runs `mosaic-agent mcp` from these tools, for a runtime to
+ * start as an MCP server (issue #17). Installed (LIB_DIR is
+ * <tools>/releases/X/dist/lib): the tools' stable launcher <tools>/bin/mosaic-agent,
+ * which follows upgrades, else the release's own; from a checkout's dist (or
+ * its sources): dist/bin/mosaic-agent.js run by this Node.
+ */
+export function mcpServerArgv(): string[] {
+  const release = join(LIB_DIR, '..', '..');
+  for (const launcher of [join(release, '..', '..', 'bin', 'mosaic-agent'), join(release, 'bin', 'mosaic-agent')]) {
+    if (existsSync(join(release, 'VERSION')) && existsSync(launcher)) return [launcher, 'mcp'];
+  }
+  const dist = existsSync(join(LIB_DIR, '..', 'bin', 'mosaic-agent.js')) ? join(LIB_DIR, '..') : join(LIB_DIR, '..', 'dist');
+  return [process.execPath, join(dist, 'bin', 'mosaic-agent.js'), 'mcp'];
 }

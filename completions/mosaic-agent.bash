@@ -9,7 +9,7 @@
 # Every function returns 0: an unmatched test as the last command would make
 # bash (and `set -e` callers such as bats) treat the completion as failed.
 
-_mosaic_agent_commands=(status start stop restart send read attach logs reset apply doctor cutover worktree)
+_mosaic_agent_commands=(status start stop restart send read attach logs reset wait ask output events queue mcp apply doctor cutover worktree)
 
 # _mosaic_agent_add CUR WORD...: add to COMPREPLY each WORD that starts with CUR.
 _mosaic_agent_add() {
@@ -101,7 +101,7 @@ _mosaic_agent() {
   fi
   _mosaic_agent_prev
   case $_mosaic_agent_prev_word in
-    --lines | --from-socket) return 0 ;;
+    --lines | --from-socket | --until | --timeout | --from) return 0 ;;
     --roster | --from-socket-path)
       # Let readline complete a file name.
       compopt -o default 2>/dev/null
@@ -115,6 +115,11 @@ _mosaic_agent() {
     attach) flags=(--read-only) names=one ;;
     logs) flags=(-f --lines --raw) names=one ;;
     reset) names=many ;;
+    wait) flags=(--until --timeout --any --json) names=many ;;
+    ask) flags=(--timeout --from --json) names=one ;;
+    output) flags=(--json) names=one ;;
+    events) flags=(-f --lines --json) names=one ;;
+    queue) flags=(--json) names=many ;;
     apply) flags=(--dry-run --prune --restart-busy --roster) ;;
     cutover) flags=(--from-socket --from-socket-path --dry-run --keep-going --roster) ;;
     worktree)

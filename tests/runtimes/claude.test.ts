@@ -2,7 +2,10 @@
 // private fleet, against the mock LLM server: its profile, end to end.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
 import { runtimeTests } from './suite.js';
+import { startRig, type Rig } from './harness.js';
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -55,4 +58,37 @@ runtimeTests({
       ];
     },
   },
+});
+
+// Roster mcp: true (issue #17): Claude Code, given the fleet's MCP server with
+// --mcp-config, offers its tools to the model as mcp__mosaic__*.
+describe('claude with mcp: true', () => {
+  let rig: Rig | undefined;
+  let skip: string | undefined;
+  before(async () => {
+    const r = await startRig('claude');
+    if ('skip' in r) skip = r.skip;
+    else rig = r;
+  });
+  after(async () => {
+    await rig?.close();
+  });
+
+  test("the model is offered the fleet's tools (mcp__mosaic__list_agents…) and the user's own settings file is unchanged", async (t) => {
+    if (!rig) return t.skip(skip ?? 'no rig');
+    const { env, home } = rig.prepare('lead');
+    const settings = join(home, '.claude', 'settings.json');
+    const before = readFileSync(settings, 'utf8');
+    // Deferred tool loading would leave MCP tools out of the request until searched for.
+    await rig.start('lead', { ...env, MOSAIC_AGENT_MCP: '1', MOSAIC_AGENT_CAN_MESSAGE: '["lead"]', ENABLE_TOOL_SEARCH: 'false' });
+    await rig.waitFor('lead', 'idle');
+    const from = rig.mock.requests.length;
+    await rig.send('lead', 'hello');
+    const offered = rig.mock.requests.slice(from).filter((r) => r.offersTools).flatMap((r) => ((r.body?.tools ?? []) as Array<{ name?: string }>).map((x) => String(x.name)));
+    for (const tool of ['list_agents', 'send_message', 'ask', 'read_output', 'read_screen', 'wait_for', 'queue_message']) {
+      assert.ok(offered.includes(`mcp__mosaic__${tool}`), `mcp__mosaic__${tool} offered; got ${JSON.stringify(offered)}`);
+    }
+    assert.ok(!offered.includes('mcp__mosaic__stop_agent'), 'no control tools without can_control');
+    assert.equal(readFileSync(settings, 'utf8'), before);
+  });
 });

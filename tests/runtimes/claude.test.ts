@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runtimeTests } from './suite.js';
 import { startRig, type Rig } from './harness.js';
+import { eventually } from '../helpers/fleet.js';
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -90,5 +91,49 @@ describe('claude with mcp: true', () => {
     }
     assert.ok(!offered.includes('mcp__mosaic__stop_agent'), 'no control tools without can_control');
     assert.equal(readFileSync(settings, 'utf8'), before);
+  });
+
+  /** The text of the tool results Claude Code sent back to the model, from the requests since `from`. */
+  const toolResults = (r: Rig, from: number): Array<{ text: string; isError: boolean }> =>
+    r.mock.requests.slice(from).filter((q) => q.toolResult).flatMap((q) => {
+      const last = (q.body?.messages ?? []).at(-1) as { content?: unknown } | undefined;
+      const blocks = Array.isArray(last?.content) ? (last!.content as Array<Record<string, unknown>>) : [];
+      return blocks.filter((b) => b.type === 'tool_result').map((b) => ({
+        text: typeof b.content === 'string' ? b.content : ((b.content as Array<{ text?: string }> | undefined) ?? []).map((c) => c.text ?? '').join(''),
+        isError: b.is_error === true,
+      }));
+    });
+
+  test("a tool call of mcp__mosaic__ask from the model reaches a shell agent with the sender line and the reply comes back to Claude Code; a target outside can_message is refused", async (t) => {
+    if (!rig) return t.skip(skip ?? 'no rig');
+    for (const name of ['peer', 'other']) {
+      const r = await rig.fleet.startAgent(name, { MOSAIC_AGENT_RUNTIME: 'shell', SHELL: '/bin/bash' });
+      assert.equal(r.result.code, 0, r.result.stderr);
+    }
+    const { env } = rig.prepare('boss');
+    await rig.start('boss', { ...env, MOSAIC_AGENT_MCP: '1', MOSAIC_AGENT_CAN_MESSAGE: '["peer"]', ENABLE_TOOL_SEARCH: 'false' });
+    await rig.waitFor('boss', 'idle');
+    try {
+      let from = rig.mock.requests.length;
+      rig.mock.setToolUse({ name: 'mcp__mosaic__ask', input: { agent: 'peer', message: 'echo peer-says-$((40+2))', timeout_s: 30 } });
+      await rig.send('boss', 'ask the peer');
+      const answered = await eventually(() => toolResults(rig!, from)[0], 'the ask result to reach the model', 60_000, 200);
+      assert.equal(answered.isError, false, answered.text);
+      assert.equal(answered.text, 'peer-says-42');
+      const peerScreen = await rig.fleet.run('mosaic-agent', ['read', 'peer', '--lines', '50']);
+      assert.match(peerScreen.stdout, /# from boss\n.*echo peer-says-\$\(\(40\+2\)\)/);
+      await rig.waitFor('boss', 'idle');
+
+      from = rig.mock.requests.length;
+      rig.mock.setToolUse({ name: 'mcp__mosaic__send_message', input: { agent: 'other', message: 'echo should-not-arrive' } });
+      await rig.send('boss', 'message the other one');
+      const refused = await eventually(() => toolResults(rig!, from)[0], 'the refusal to reach the model', 60_000, 200);
+      assert.equal(refused.isError, true);
+      assert.match(refused.text, /refused by the roster rule can_message: \[peer\] of agent 'boss': it may not message 'other'/);
+      const otherScreen = await rig.fleet.run('mosaic-agent', ['read', 'other']);
+      assert.doesNotMatch(otherScreen.stdout, /should-not-arrive/);
+    } finally {
+      rig.mock.setToolUse(undefined);
+    }
   });
 });

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runtimeTests } from './suite.js';
 import { startRig, type Rig } from './harness.js';
-import { eventually } from '../helpers/fleet.js';
+import { eventually, ROOT } from '../helpers/fleet.js';
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -75,22 +75,51 @@ describe('claude with mcp: true', () => {
     await rig?.close();
   });
 
-  test("the model is offered the fleet's tools (mcp__mosaic__list_agents…) and the user's own settings file is unchanged", async (t) => {
+  /**
+   * The tools the model is offered once the agent's MCP servers are up:
+   * Claude Code connects them in the background (a turn before that gets a
+   * WaitForMcpServers tool instead), so turns are sent until they are there.
+   */
+  const offeredOnce = async (r: Rig, agent: string, tool: string): Promise<string[]> => {
+    let offered: string[] = [];
+    await eventually(
+      async () => {
+        const from = r.mock.requests.length;
+        await r.send(agent, 'hello');
+        await r.waitFor(agent, 'idle');
+        offered = r.mock.requests.slice(from).filter((q) => q.offersTools).flatMap((q) => ((q.body?.tools ?? []) as Array<{ name?: string }>).map((x) => String(x.name)));
+        return offered.includes(tool);
+      },
+      `${agent}'s MCP tools to be offered`,
+      60_000,
+      1000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last offered: ${JSON.stringify(offered)}`);
+    });
+    return offered;
+  };
+
+  test("the model is offered the fleet's tools (mcp__mosaic__list_agents…) beside the user's own MCP server, and the user's files keep their MCP configuration", async (t) => {
     if (!rig) return t.skip(skip ?? 'no rig');
     const { env, home } = rig.prepare('lead');
+    // The user's own MCP server in their ~/.claude.json (user scope): it must still load beside the fleet's.
+    const claudeJson = join(home, '.claude.json');
+    const theirs = { mine: { type: 'stdio', command: process.execPath, args: [join(ROOT, 'dist', 'bin', 'mosaic-agent.js'), 'mcp'], env: { ...(rig.fleet.env as Record<string, string>), MOSAIC_AGENT_NAME: 'mine' } } };
+    writeFileSync(claudeJson, JSON.stringify({ ...JSON.parse(readFileSync(claudeJson, 'utf8')), mcpServers: theirs }, null, 2));
     const settings = join(home, '.claude', 'settings.json');
     const before = readFileSync(settings, 'utf8');
     // Deferred tool loading would leave MCP tools out of the request until searched for.
     await rig.start('lead', { ...env, MOSAIC_AGENT_MCP: '1', MOSAIC_AGENT_CAN_MESSAGE: '["lead"]', ENABLE_TOOL_SEARCH: 'false' });
     await rig.waitFor('lead', 'idle');
-    const from = rig.mock.requests.length;
-    await rig.send('lead', 'hello');
-    const offered = rig.mock.requests.slice(from).filter((r) => r.offersTools).flatMap((r) => ((r.body?.tools ?? []) as Array<{ name?: string }>).map((x) => String(x.name)));
+    const offered = await offeredOnce(rig, 'lead', 'mcp__mosaic__list_agents');
     for (const tool of ['list_agents', 'send_message', 'ask', 'read_output', 'read_screen', 'wait_for', 'queue_message']) {
       assert.ok(offered.includes(`mcp__mosaic__${tool}`), `mcp__mosaic__${tool} offered; got ${JSON.stringify(offered)}`);
     }
     assert.ok(!offered.includes('mcp__mosaic__stop_agent'), 'no control tools without can_control');
+    assert.ok(offered.includes('mcp__mine__list_agents'), `the user's own server still loads; got ${JSON.stringify(offered)}`);
     assert.equal(readFileSync(settings, 'utf8'), before);
+    // Claude Code rewrites ~/.claude.json itself (start counts, projects): its MCP servers are what must not change.
+    assert.deepEqual(JSON.parse(readFileSync(claudeJson, 'utf8')).mcpServers, theirs);
   });
 
   /** The text of the tool results Claude Code sent back to the model, from the requests since `from`. */
@@ -113,11 +142,15 @@ describe('claude with mcp: true', () => {
     const { env } = rig.prepare('boss');
     await rig.start('boss', { ...env, MOSAIC_AGENT_MCP: '1', MOSAIC_AGENT_CAN_MESSAGE: '["peer"]', ENABLE_TOOL_SEARCH: 'false' });
     await rig.waitFor('boss', 'idle');
+    await offeredOnce(rig, 'boss', 'mcp__mosaic__ask');
     try {
       let from = rig.mock.requests.length;
       rig.mock.setToolUse({ name: 'mcp__mosaic__ask', input: { agent: 'peer', message: 'echo peer-says-$((40+2))', timeout_s: 30 } });
       await rig.send('boss', 'ask the peer');
-      const answered = await eventually(() => toolResults(rig!, from)[0], 'the ask result to reach the model', 60_000, 200);
+      const answered = await eventually(() => toolResults(rig!, from)[0], 'the ask result to reach the model', 60_000, 200).catch(async (err: Error) => {
+        const screens = await Promise.all(['boss', 'peer'].map(async (n) => `${n}:\n${(await rig!.fleet.run('mosaic-agent', ['read', n])).stdout}`));
+        throw new Error(`${err.message}; the screens:\n${screens.join('\n')}`);
+      });
       assert.equal(answered.isError, false, answered.text);
       assert.equal(answered.text, 'peer-says-42');
       const peerScreen = await rig.fleet.run('mosaic-agent', ['read', 'peer', '--lines', '50']);

@@ -340,7 +340,10 @@ export function mcpServer(caller: Caller, version: string): Server {
 
 /** Serve over stdin and stdout until stdin ends. */
 export async function serveMcp(version: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const server = mcpServer(callerFromEnv(env), version);
+  const caller = callerFromEnv(env);
+  // A person who ran it by hand sees why nothing happens.
+  if (process.stdin.isTTY) process.stderr.write(`mosaic-agent mcp: serving MCP on stdin and stdout${caller.name ? ` as agent '${caller.name}'` : ' (no MOSAIC_AGENT_NAME: nothing can be sent)'}; an agent's runtime starts it (roster mcp: true); Ctrl-D ends it\n`);
+  const server = mcpServer(caller, version);
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     server.onclose = () => resolve();

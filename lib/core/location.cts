@@ -35,11 +35,11 @@ export function toolVersion(): string {
  * which follows upgrades, else the release's own; from a checkout's dist (or
  * its sources): dist/bin/mosaic-agent.js run by this Node.
  */
-export function mcpServerArgv(): string[] {
-  const release = join(LIB_DIR, '..', '..');
+export function mcpServerArgv(libDir: string = LIB_DIR): string[] {
+  const release = join(libDir, '..', '..');
   for (const launcher of [join(release, '..', '..', 'bin', 'mosaic-agent'), join(release, 'bin', 'mosaic-agent')]) {
     if (existsSync(join(release, 'VERSION')) && existsSync(launcher)) return [launcher, 'mcp'];
   }
-  const dist = existsSync(join(LIB_DIR, '..', 'bin', 'mosaic-agent.js')) ? join(LIB_DIR, '..') : join(LIB_DIR, '..', 'dist');
+  const dist = existsSync(join(libDir, '..', 'bin', 'mosaic-agent.js')) ? join(libDir, '..') : join(libDir, '..', 'dist');
   return [process.execPath, join(dist, 'bin', 'mosaic-agent.js'), 'mcp'];
 }

@@ -3,7 +3,7 @@
 // tested in tests/integration/mcp.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventWiring, mcpServerSpec, mergeGeminiSettings, MCP_SYSTEMS } from '../../lib/events/hooks.js';
@@ -69,6 +69,19 @@ test("from a checkout the server is this Node running dist/bin/mosaic-agent.js m
   assert.equal(argv[0], process.execPath);
   assert.match(argv[1]!, /\/dist\/bin\/mosaic-agent\.js$/);
   assert.equal(argv[2], 'mcp');
+});
+
+test("installed, the server is the tools' stable launcher, which follows upgrades; else the release's own", () => {
+  const tools = mkdtempSync(join(tmpdir(), 'mcp-tools-'));
+  const release = join(tools, 'releases', '0.1.0-abc');
+  mkdirSync(join(release, 'dist', 'lib'), { recursive: true });
+  mkdirSync(join(release, 'bin'), { recursive: true });
+  writeFileSync(join(release, 'VERSION'), '0.1.0\n');
+  writeFileSync(join(release, 'bin', 'mosaic-agent'), '');
+  assert.deepEqual(mcpServerArgv(join(release, 'dist', 'lib')), [join(release, 'bin', 'mosaic-agent'), 'mcp']);
+  mkdirSync(join(tools, 'bin'));
+  writeFileSync(join(tools, 'bin', 'mosaic-agent'), '');
+  assert.deepEqual(mcpServerArgv(join(release, 'dist', 'lib')), [join(tools, 'bin', 'mosaic-agent'), 'mcp']);
 });
 
 test('the rules: every agent by default; a list, or * in it; a MOSAIC_AGENT_CAN_MESSAGE that cannot be read allows nobody', () => {

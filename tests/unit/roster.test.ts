@@ -387,6 +387,9 @@ test('the example rosters parse', () => {
   assert.match(orchestrator.agents[0]!.kickstart ?? '', /agent-send .*worker-1/);
   const mixed = loadRoster(join(REPO, 'examples', 'mixed-fleet.yaml'), { home: '/home/example', checkWorkdirs: false });
   assert.deepEqual([...new Set(mixed.agents.map((a) => a.runtime))].sort(), ['claude', 'codex', 'pi', 'shell']);
+  const [lead, ...workers] = loadRoster(join(REPO, 'examples', 'mcp-orchestrator.yaml'), { home: '/home/example', checkWorkdirs: false }).agents;
+  assert.deepEqual([lead!.mcp, lead!.can_message, lead!.can_control, lead!.worktree], [true, ['worker-1', 'worker-2'], true, undefined]);
+  assert.deepEqual(workers.map((w) => [w.name, w.mcp, w.worktree?.branch]), [['worker-1', undefined, 'agent/worker-1'], ['worker-2', undefined, 'agent/worker-2']]);
 });
 
 // ---------------------------------------------------------------------------

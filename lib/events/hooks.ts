@@ -146,7 +146,8 @@ function opencodeConfig(existing: string | undefined, mcp: McpServerSpec | undef
   return JSON.stringify({
     ...config,
     plugin: [...plugins, pathToFileURL(OPENCODE_PLUGIN).href],
-    ...(mcp ? { mcp: { ...servers, [MCP_SERVER_NAME]: { type: 'local', command: mcp.argv, environment: mcp.env, enabled: true } } } : {}),
+    // Its `timeout` bounds each call of the server's tools (opencode 1.18; without it, the MCP SDK's 60 s).
+    ...(mcp ? { mcp: { ...servers, [MCP_SERVER_NAME]: { type: 'local', command: mcp.argv, environment: mcp.env, enabled: true, timeout: MCP_TOOL_TIMEOUT_MS } } } : {}),
   });
 }
 

@@ -41,7 +41,7 @@ test("opencode gets the server in OPENCODE_CONFIG_CONTENT's mcp, beside the serv
   const w = eventWiring('opencode', 'alpha', { ...OWN, OPENCODE_CONFIG_CONTENT: '{"mcp":{"theirs":{"type":"remote","url":"http://x"}},"plugin":["p"]}' }, SPEC)!;
   const config = JSON.parse(w.env.OPENCODE_CONFIG_CONTENT!);
   assert.deepEqual(config.mcp.theirs, { type: 'remote', url: 'http://x' });
-  assert.deepEqual(config.mcp.mosaic, { type: 'local', command: ['/tools/bin/mosaic-agent', 'mcp'], environment: SPEC.env, enabled: true });
+  assert.deepEqual(config.mcp.mosaic, { type: 'local', command: ['/tools/bin/mosaic-agent', 'mcp'], environment: SPEC.env, enabled: true, timeout: 3_700_000 });
   assert.equal(config.plugin[0], 'p');
   assert.equal(JSON.parse(eventWiring('opencode', 'alpha', OWN)!.env.OPENCODE_CONFIG_CONTENT!).mcp, undefined);
 });

@@ -312,7 +312,8 @@ export function eventWiring(system: HookSystem | undefined, name: string, own: N
   switch (system) {
     case 'claude':
       // --mcp-config takes several values: the option after it ends them. The user's own MCP servers still load (no --strict-mcp-config).
-      return { args: [...(mcp ? ['--mcp-config', JSON.stringify({ mcpServers: { [MCP_SERVER_NAME]: { type: 'stdio', ...mcpEntry(mcp) } } })] : []), '--settings', claudeSettings()], env };
+      // Its per-server `timeout` (2.1.330) bounds each tool call, whatever the user's MCP_TOOL_TIMEOUT.
+      return { args: [...(mcp ? ['--mcp-config', JSON.stringify({ mcpServers: { [MCP_SERVER_NAME]: { type: 'stdio', ...mcpEntry(mcp), timeout: MCP_TOOL_TIMEOUT_MS } } })] : []), '--settings', claudeSettings()], env };
     case 'pi':
       return { args: ['-e', PI_EXTENSION], env };
     case 'codex':

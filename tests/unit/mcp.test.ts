@@ -20,7 +20,7 @@ test("the server's environment is the agent's name, its rules and where the flee
 test('Claude Code gets --mcp-config with the server as inline JSON, before --settings (which ends its list of values)', () => {
   const w = eventWiring('claude', 'alpha', OWN, SPEC)!;
   assert.equal(w.args[0], '--mcp-config');
-  assert.deepEqual(JSON.parse(w.args[1]!), { mcpServers: { mosaic: { type: 'stdio', command: '/tools/bin/mosaic-agent', args: ['mcp'], env: SPEC.env } } });
+  assert.deepEqual(JSON.parse(w.args[1]!), { mcpServers: { mosaic: { type: 'stdio', command: '/tools/bin/mosaic-agent', args: ['mcp'], env: SPEC.env, timeout: 3_700_000 } } });
   assert.equal(w.args[2], '--settings');
   assert.equal(eventWiring('claude', 'alpha', OWN)!.args[0], '--settings', 'without mcp: no --mcp-config');
 });

@@ -2,9 +2,7 @@
 // mosaic-agent: one command over the fleet. Thin: each command parses its
 // flags and calls lib/. Modules are imported on demand so `--version` costs
 // no more than starting Node.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { LIB_DIR } from '../lib/core/location.cjs';
+import { toolVersion } from '../lib/core/location.cjs';
 
 const HELP = `Usage: mosaic-agent [COMMAND] [options]
 
@@ -27,6 +25,7 @@ Commands:
   events NAME [-f] [--json]        what the agent's runtime reported: busy, idle...
   queue [NAME...] | drop ID | retry ID
                                    messages waiting for agents (agent-send --queue)
+  mcp                              the fleet as MCP tools over stdio, for an agent (roster mcp: true)
   apply [--dry-run] [--prune]      make the fleet match the roster
   worktree [NAME...] [--json]      each agent's git worktree: branch, base, ahead/behind, dirty files
   worktree remove NAME [--force]   remove an agent's worktree (without --force only if nothing is lost)
@@ -58,22 +57,9 @@ Examples:
   mosaic-agent restart --all
   mosaic-agent apply --dry-run`;
 
-function version(): string {
-  // Installed: releases/X/VERSION beside dist/; from a checkout's dist or its sources: package.json.
-  for (const rel of ['../../VERSION', '../../package.json', '../package.json']) {
-    try {
-      const text = readFileSync(join(LIB_DIR, rel), 'utf8');
-      return rel.endsWith('VERSION') ? text.trim() : (JSON.parse(text) as { version: string }).version;
-    } catch {
-      // try the next place
-    }
-  }
-  return 'unknown';
-}
-
 const [first] = process.argv.slice(2);
 if (first === '--version' || first === '-V') {
-  process.stdout.write(`mosaic-agent ${version()}\n`);
+  process.stdout.write(`mosaic-agent ${toolVersion()}\n`);
 } else {
   void (async () => {
     const { runMain } = await import('../lib/cli/cli.js');

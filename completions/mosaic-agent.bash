@@ -9,7 +9,7 @@
 # Every function returns 0: an unmatched test as the last command would make
 # bash (and `set -e` callers such as bats) treat the completion as failed.
 
-_mosaic_agent_commands=(status start stop restart send read attach logs reset wait ask output events queue apply doctor cutover worktree)
+_mosaic_agent_commands=(status start stop restart send read attach logs reset wait ask output events queue mcp apply doctor cutover worktree hosts)
 
 # _mosaic_agent_add CUR WORD...: add to COMPREPLY each WORD that starts with CUR.
 _mosaic_agent_add() {
@@ -126,6 +126,10 @@ _mosaic_agent() {
     attach) flags=(--read-only) names=one ;;
     logs) flags=(-f --lines --raw) names=one ;;
     reset) names=many ;;
+    hosts)
+      flags=(--json)
+      if ((COMP_CWORD == 2)) && [[ $cur != -* ]]; then _mosaic_agent_add "$cur" install; fi
+      ;;
     apply) flags=(--dry-run --prune --restart-busy --roster) ;;
     cutover) flags=(--from-socket --from-socket-path --dry-run --keep-going --roster) ;;
     worktree)

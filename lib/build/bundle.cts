@@ -11,8 +11,9 @@
 // roster, which needs the YAML parser, when a target is missing) goes into a
 // second file, NAME.lazy.js, run with its own code cache when first needed:
 // the first file stays small, and so does the cost of every start. What a
-// lazy module imports with import() in turn goes into a third (mosaic-agent's
-// logs and its terminal emulator, which no other command needs), and so on.
+// lazy module imports with import() in turn goes into a file of its own, one
+// per module (mosaic-agent's logs with its terminal emulator, its mcp with
+// the MCP SDK: neither pays for the other), and so on.
 // A lazy file holds its own copy of what it shares with the files before it
 // (lib/core/errors.ts makes its errors recognisable across them).
 import { createHash } from 'node:crypto';
@@ -33,9 +34,10 @@ const lazyBase = (name: string, n: number) => `${name}.lazy${n === 1 ? '' : n}`;
 /**
  * Leaves every import() of a module of ours out of the bundle, as an external
  * `./NAME.lazyN.js?mI` that the loader answers from that lazy file: a module
- * already placed keeps its place; a new one goes in file `next`.
+ * already placed keeps its place; a new one goes in file `next`, or, with
+ * `next` undefined, in a new file of its own.
  */
-function lazyImports(name: string, places: LazyPlaces, next: number): Plugin {
+function lazyImports(name: string, places: LazyPlaces, next: number | undefined): Plugin {
   return {
     name: 'mosaic-lazy',
     setup(b) {
@@ -45,7 +47,8 @@ function lazyImports(name: string, places: LazyPlaces, next: number): Plugin {
         if (found.errors.length) return { errors: found.errors };
         let place = places.get(found.path);
         if (!place) {
-          place = { file: next, index: [...places.values()].filter((p) => p.file === next).length };
+          const file = next ?? Math.max(0, ...[...places.values()].map((p) => p.file)) + 1;
+          place = { file, index: [...places.values()].filter((p) => p.file === file).length };
           places.set(found.path, place);
         }
         return { path: `./${lazyBase(name, place.file)}.js?m${place.index}`, external: true };
@@ -151,11 +154,11 @@ export async function buildTools(root: string, dist: string): Promise<string[]> 
     const places: LazyPlaces = new Map();
     const text = await bundle({ entry: join(root, 'bin', `${name}.ts`), root, plugins: [lazyImports(name, places, 1)] });
     // Lazy file n exports the modules placed in it; what those import at once
-    // is inside it too, and what they import() goes in file n + 1.
+    // is inside it too, and each module they import() goes in a file of its own.
     const lazy: string[] = [];
     for (let n = 1; [...places.values()].some((p) => p.file === n); n++) {
       const mine = [...places].filter(([, p]) => p.file === n).sort((a, b) => a[1].index - b[1].index);
-      lazy.push(await bundle({ stdin: mine.map(([path, p]) => `export * as m${p.index} from ${JSON.stringify(path)};`).join('\n'), root, plugins: [lazyImports(name, places, n + 1)] }));
+      lazy.push(await bundle({ stdin: mine.map(([path, p]) => `export * as m${p.index} from ${JSON.stringify(path)};`).join('\n'), root, plugins: [lazyImports(name, places, undefined)] }));
     }
     writeFileSync(join(bundleDir, `${name}.js`), text);
     lazy.forEach((t, i) => writeFileSync(join(bundleDir, `${lazyBase(name, i + 1)}.js`), t));

@@ -16,10 +16,11 @@ import { fleetStatus, renderStatus } from '../fleet/fleet-status.js';
 import { requireKnownAgents } from '../fleet/known-agents.js';
 import { closestName } from '../core/names.js';
 import { runSendCommand } from './send-command.js';
-import { agentOfUnit, agentUnit, FLEET_TARGET, loadedAgents, resetFailed, systemctl, unitStates, type UnitState } from '../systemd/systemd.js';
-import { clearRunning } from '../systemd/running.js';
+import { toolVersion } from '../core/location.cjs';
+import { agentUnit, FLEET_TARGET, loadedAgents, resetFailed, unitStates, type UnitState } from '../systemd/systemd.js';
+import { lifecycleUnits } from './lifecycle.js';
 import { becomes } from '../core/poll.js';
-import { ownStartFailure, startUnits } from '../systemd/start-error.js';
+import { startUnits } from '../systemd/start-error.js';
 import { archiveConversations, environOf, followResetId, noteReset, requestFresh } from '../runtimes/conversation.js';
 import { Tmux } from '../tmux/tmux.js';
 import { openTransport } from '../send/open-transport.js';
@@ -129,6 +130,12 @@ const COMMAND_DEFS: Record<string, CommandDef> = {
     ],
     examples: ['mosaic-agent worktree', 'mosaic-agent worktree alpha --json', 'mosaic-agent worktree remove alpha --force'],
   },
+  mcp: {
+    usage: '',
+    about:
+      "A stdio MCP server (Model Context Protocol) that gives an agent the fleet as tools: list_agents,\nsend_message, ask, read_output, read_screen, wait_for, queue_message (and start_agent, stop_agent,\nrestart_agent with the roster's can_control: true). Every message carries the calling agent's name\n(MOSAIC_AGENT_NAME) as its sender; can_message limits whom it reaches. Roster mcp: true registers it\nin the agent's runtime; a person rarely runs it by hand.",
+    examples: ['mosaic-agent mcp'],
+  },
   reset: {
     usage: 'NAME',
     about:
@@ -237,6 +244,13 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   logs,
   reset,
   worktree,
+  async mcp(argv) {
+    const flags = parseFlags(argv, flagsOf('mcp'));
+    if (flags._.length > 0) throw new UsageError('mcp takes no arguments', 'it serves MCP on stdin and stdout');
+    // The MCP SDK is loaded by this command only (a lazy file of the build): no other command pays for it.
+    const { serveMcp } = await import('./mcp.js');
+    return serveMcp(toolVersion());
+  },
   wait: (argv) => waitCommand(argv, flagsOf),
   ask: (argv) => askCommand(argv, flagsOf),
   output: (argv) => outputCommand(argv, flagsOf),
@@ -492,35 +506,7 @@ async function lifecycle(verb: 'start' | 'stop' | 'restart', argv: string[]): Pr
     if (flags._.length === 0) throw new UsageError(`no agent name given`, `usage: mosaic-agent ${verb} NAME... or --all`);
     units = (await requireKnownAgents(flags._)).map(agentUnit);
   }
-  if (units.length === 0) throw new FleetError('no agents to ' + verb);
-  // A person's stop is remembered even when the unit was between two restarts
-  // (its ExecStop, which also forgets it, does not run then).
-  if (verb === 'stop') for (const u of units) { const n = agentOfUnit(u); if (n) clearRunning(n); }
-  else await resetFailed(units.filter((u) => agentOfUnit(u) !== undefined));
-  const since = Date.now();
-  const r = await systemctl([verb, '--', ...units]);
-  // A failed start says why in its own words where it wrote them; else which units failed and how.
-  if (r.code !== 0) throw (verb === 'stop' ? undefined : ownStartFailure(`${verb} ${units.join(' ')}`, units, since)) ?? (await lifecycleFailure(verb, units, r.stderr));
+  await lifecycleUnits(verb, units);
   process.stdout.write(`${verb}: ${units.join(' ')}\n`);
   return 0;
-}
-
-/**
- * The error for a start, stop or restart that failed: only the units it
- * failed for (one bad agent in a `restart --all` would otherwise bring a
- * wall of unit names, issue #13), each with systemd's reason.
- */
-async function lifecycleFailure(verb: 'start' | 'stop' | 'restart', units: string[], stderr: string): Promise<FleetError> {
-  const states = await unitStates(units).catch(() => new Map<string, UnitState>());
-  const running = (u: string) => ['active', 'activating', 'reloading'].includes(states.get(u)?.active ?? '');
-  let failed = units.filter((u) => states.has(u) && (verb === 'stop' ? running(u) : !running(u)));
-  // Without states (no answer from systemd), the units systemctl's own message names.
-  if (failed.length === 0) failed = units.filter((u) => stderr.includes(u));
-  if (failed.length === 0) failed = units;
-  const what = failed.map((u) => {
-    const result = states.get(u)?.result;
-    return `${agentOfUnit(u) ?? u}${result && result !== 'success' ? ` (${result})` : ''}`;
-  });
-  const said = stderr.trim().split('\n')[0] || 'systemctl failed';
-  return new FleetError(`could not ${verb} ${what.join(', ')}: ${said}`, `see: systemctl --user status ${failed.join(' ')}`);
 }

@@ -36,12 +36,19 @@ export interface QueueSendRequest {
   wait?: { timeoutMs: number };
 }
 
+/**
+ * Put a message in each agent's queue (known agents only); returns the
+ * queued messages, and a hint when no dispatcher runs to deliver them.
+ */
+export async function queueMessage(agents: string[], text: string, from: string | undefined): Promise<{ queued: QueuedMessage[]; hint: string | undefined }> {
+  // A typo must not leave a queue for an agent that does not exist.
+  await requireKnownAgents(agents);
+  return { queued: enqueue(agents, text, from), hint: dispatcherHint(process.env) };
+}
+
 /** agent-send --queue: store the message for each agent (known agents only) and return at once, or with --wait after each turn. */
 export async function queueSend(req: QueueSendRequest): Promise<number> {
-  // A typo must not leave a queue for an agent that does not exist.
-  await requireKnownAgents(req.agents);
-  const queued = enqueue(req.agents, req.text, req.from);
-  const hint = dispatcherHint(process.env);
+  const { queued, hint } = await queueMessage(req.agents, req.text, req.from);
   if (hint) process.stderr.write(`${req.tool}: warning: ${hint}\n`);
   if (!req.quiet && !req.json) for (const m of queued) process.stdout.write(`${m.agent}: queued as ${m.id}\n`);
   if (!req.wait) {

@@ -7,6 +7,7 @@ import { EXIT, FleetError, UsageError, exitCodeOf, formatError } from '../core/e
 import { controlProblem, senderProblem } from '../runtimes/message.js';
 import { openTransport } from '../send/open-transport.js';
 import { outcomeOf, type Delivery, type Outcome, type SendOptions } from '../send/transport.js';
+import type { TurnEnd } from '../fleet/turns.js';
 
 /** Read the whole of stdin as UTF-8. */
 export async function readMessageFromStdin(): Promise<string> {
@@ -189,8 +190,20 @@ const OUTCOMES: readonly Outcome[] = ['delivered', 'not-delivered', 'unconfirmed
 const EXIT_OF: Record<Outcome, number> = { delivered: EXIT.ok, 'not-delivered': EXIT.failure, unconfirmed: EXIT.unconfirmed };
 const WORDS: Record<Outcome, string> = { delivered: 'delivered', 'not-delivered': 'not delivered', unconfirmed: 'unconfirmed' };
 
-/** Deliver and print the outcome; returns the exit code of the worst outcome (0, 1 or 3). */
-export async function sendAndReport(req: SendRequest): Promise<number> {
+/** What a send did for each agent: its delivery, and with a wait the end of the turn it started. */
+export interface SendResult {
+  agents: string[];
+  results: Array<Delivery | Error>;
+  /** Per agent, with a wait: the turn's end, why the wait failed, or undefined when nothing was delivered. */
+  ends?: Array<TurnEnd | Error | undefined>;
+  sentAt: number;
+}
+
+/**
+ * Deliver a message and, with `wait`, wait for the end of each turn it
+ * started; prints nothing (sendAndReport and the MCP server report it).
+ */
+export async function deliverMessage(req: Pick<SendRequest, 'agents' | 'text' | 'opts' | 'wait'>): Promise<SendResult> {
   const transport = openTransport();
   let agents = req.agents;
   if (agents === undefined) {
@@ -202,7 +215,7 @@ export async function sendAndReport(req: SendRequest): Promise<number> {
   // module (with the roster's YAML parser) is loaded only then, from the
   // tool's lazy file (lib/build/bundle.cts): a send that finds its agents pays nothing.
   const checkMissing = async (missing: string[]) => (await import('../fleet/known-agents.js')).requireKnownAgents(missing);
-  // With --wait the agents' event logs are followed from before the send, so the turn's first event is not missed.
+  // With a wait the agents' event logs are followed from before the send, so the turn's first event is not missed.
   const turns = req.wait ? await import('../fleet/turns.js') : undefined;
   let watching: import('../fleet/turns.js').Watching | undefined;
   if (turns) {
@@ -218,6 +231,22 @@ export async function sendAndReport(req: SendRequest): Promise<number> {
     watching?.close();
     throw err;
   }
+  if (!watching || !req.wait) return { agents, results, sentAt };
+  // Each delivered agent's turn, at once; a wait's failure is that agent's, reported like a delivery's.
+  const names = agents;
+  const ends = await Promise.all(
+    results.map((r, i) =>
+      r instanceof Error ? Promise.resolve(undefined) : watching.turn(names[i]!, sentAt, { timeoutMs: req.wait!.timeoutMs, message: req.text }).catch((err: unknown) => err as Error),
+    ),
+  );
+  watching.close();
+  return { agents, results, ends, sentAt };
+}
+
+/** Deliver and print the outcome; returns the exit code of the worst outcome (0, 1 or 3). */
+export async function sendAndReport(req: SendRequest): Promise<number> {
+  const transport = openTransport();
+  const { agents, results, ends, sentAt } = await deliverMessage(req);
   let worst = 0;
   const rows = results.map((r, i) => {
     const outcome = outcomeOf(r);
@@ -236,14 +265,7 @@ export async function sendAndReport(req: SendRequest): Promise<number> {
     return { outcome, ok: true, ...r };
   });
   let code: number = EXIT_OF[OUTCOMES[worst]!];
-  if (watching && req.wait) {
-    // Each delivered agent's turn, at once; a wait's failure is that agent's, reported like a delivery's.
-    const ends = await Promise.all(
-      results.map((r, i) =>
-        r instanceof Error ? Promise.resolve(undefined) : watching.turn(agents[i]!, sentAt, { timeoutMs: req.wait!.timeoutMs, message: req.text }).catch((err: unknown) => err as Error),
-      ),
-    );
-    watching.close();
+  if (ends) {
     ends.forEach((end, i) => {
       if (end === undefined) return;
       const row = rows[i] as Record<string, unknown>;

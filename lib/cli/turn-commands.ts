@@ -5,9 +5,9 @@ import { FleetError, UsageError } from '../core/errors.js';
 import { senderProblem } from '../runtimes/message.js';
 import { agentProfile } from '../runtimes/profiles.js';
 import { openTransport } from '../send/open-transport.js';
-import { outcomeOf } from '../send/transport.js';
+import { outcomeOf, type Delivery } from '../send/transport.js';
 import { allEvents, EventFollower, replyOf, type AgentEvent } from '../events/event-log.js';
-import { replyFromScreen, UNTIL, watchAgents, type Until } from '../fleet/turns.js';
+import { replyFromScreen, UNTIL, watchAgents, type TurnEnd, type Until } from '../fleet/turns.js';
 import { readMessageFromStdin } from './send-command.js';
 
 const EXIT_CODES = `Exit status:
@@ -71,7 +71,7 @@ type Spec = (command: string) => FlagSpec;
  * and units), from a module loaded only then, as agent-send does: an ask of a
  * running agent pays for no YAML parser and no systemctl call.
  */
-async function knownAgents(names: string[]): Promise<string[]> {
+export async function knownAgents(names: string[]): Promise<string[]> {
   const sessions = new Set(((await openTransport().sessions()) ?? []).map((s) => s.name));
   const missing = names.filter((n) => !sessions.has(n));
   if (missing.length > 0) await (await import('../fleet/known-agents.js')).requireKnownAgents(missing);
@@ -110,44 +110,64 @@ export async function askCommand(argv: string[], flagsOf: Spec): Promise<number>
   const text = fromStdin ? await readMessageFromStdin() : words.join(' ');
   if (text.trim() === '') throw new UsageError('the message is empty', 'give the message as arguments or on stdin');
   const [name] = await knownAgents([target]);
+  const { reply, replySource, end, delivery, sentAt } = await askAgent(name!, text, { from, timeoutMs: timeoutMs(flags) });
+  if (flags.json) {
+    process.stdout.write(
+      JSON.stringify(
+        {
+          agent: name,
+          reply,
+          replySource,
+          state: end.event?.kind ?? 'idle',
+          via: end.event?.via ?? end.source,
+          delivery: { bytes: delivery.bytes, ms: delivery.ms },
+          turnMs: (end.event?.ts ?? Date.now()) - sentAt,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+  } else {
+    process.stdout.write(reply + (process.stdout.isTTY && !reply.endsWith('\n') ? '\n' : ''));
+  }
+  return 0;
+}
+
+/** What ask got: the reply, where it came from, and the delivery and turn behind it. */
+export interface Answer {
+  reply: string;
+  replySource: 'event' | 'screen' | undefined;
+  end: TurnEnd;
+  delivery: Delivery;
+  sentAt: number;
+}
+
+/**
+ * Deliver a message to a known agent and wait for the end of the turn it
+ * starts; the reply is the runtime's own where its event carries it, else
+ * what the pane printed after the message. Prints nothing (ask and the MCP
+ * server report it). `timeoutMs` 0: no limit.
+ */
+export async function askAgent(name: string, text: string, opts: { from: string | undefined; timeoutMs: number }): Promise<Answer> {
   const transport = openTransport();
-  const watching = await watchAgents(transport, [name!]);
+  const watching = await watchAgents(transport, [name]);
   try {
     const sentAt = Date.now();
-    const [delivery] = await transport.send([name!], text, { from, submit: true, timeoutMs: 30_000, force: false });
+    const [delivery] = await transport.send([name], text, { from: opts.from, submit: true, timeoutMs: 30_000, force: false });
     if (delivery instanceof Error) {
       // Unconfirmed (3) or not delivered (1): no reply is waited for a message that may not be there.
       throw Object.assign(delivery, { message: `${outcomeOf(delivery) === 'unconfirmed' ? 'unconfirmed' : 'not delivered'}: ${delivery.message}` });
     }
-    const end = await watching.turn(name!, sentAt, { timeoutMs: timeoutMs(flags), message: text });
+    const end = await watching.turn(name, sentAt, { timeoutMs: opts.timeoutMs, message: text });
     let reply = end.reply;
     let replySource = end.replySource;
     if (reply === undefined) {
       const session = (await transport.sessions())?.find((s) => s.name === name);
-      reply = replyFromScreen(agentProfile(session?.runtime ?? '', session?.profileJson), await transport.read(name!, 500), text);
+      reply = replyFromScreen(agentProfile(session?.runtime ?? '', session?.profileJson), await transport.read(name, 500), text);
       replySource = 'screen';
     }
     if (reply === undefined) throw new FleetError(`agent '${name}' answered, but its reply could not be found on its screen`, `read it: mosaic-agent read ${name} --lines 100`);
-    if (flags.json) {
-      process.stdout.write(
-        JSON.stringify(
-          {
-            agent: name,
-            reply,
-            replySource,
-            state: end.event?.kind ?? 'idle',
-            via: end.event?.via ?? end.source,
-            delivery: { bytes: delivery.bytes, ms: delivery.ms },
-            turnMs: (end.event?.ts ?? Date.now()) - sentAt,
-          },
-          null,
-          2,
-        ) + '\n',
-      );
-    } else {
-      process.stdout.write(reply + (process.stdout.isTTY && !reply.endsWith('\n') ? '\n' : ''));
-    }
-    return 0;
+    return { reply, replySource, end, delivery: delivery!, sentAt };
   } finally {
     watching.close();
   }
@@ -162,12 +182,17 @@ export async function outputCommand(argv: string[], flagsOf: Spec): Promise<numb
   const flags = parseFlags(argv, flagsOf('output'));
   if (flags._.length !== 1) throw new UsageError('output takes one agent name');
   const [name] = await knownAgents(flags._.map(String));
-  const last = allEvents(name!).reverse().find((e) => (e.kind === 'idle' || e.kind === 'error') && replyOf(e) !== undefined);
-  if (!last) throw new FleetError(`agent '${name}' has no reply recorded yet`, `its runtime reports replies from its next turn on (see mosaic-agent events ${name}); its screen: mosaic-agent read ${name}`);
-  const reply = replyOf(last)!;
+  const { reply, event: last } = lastReply(name!);
   if (flags.json) process.stdout.write(JSON.stringify({ agent: name, reply, ts: last.ts, at: new Date(last.ts).toISOString(), via: last.via }, null, 2) + '\n');
   else process.stdout.write(reply + (process.stdout.isTTY && !reply.endsWith('\n') ? '\n' : ''));
   return 0;
+}
+
+/** An agent's last reply, as its runtime's events gave it; a FleetError when it has none yet. */
+export function lastReply(name: string): { reply: string; event: AgentEvent } {
+  const last = allEvents(name).reverse().find((e) => (e.kind === 'idle' || e.kind === 'error') && replyOf(e) !== undefined);
+  if (!last) throw new FleetError(`agent '${name}' has no reply recorded yet`, `its runtime reports replies from its next turn on (see mosaic-agent events ${name}); its screen: mosaic-agent read ${name}`);
+  return { reply: replyOf(last)!, event: last };
 }
 
 function eventLine(e: AgentEvent, json: boolean): string {

@@ -30,6 +30,51 @@ export interface Wiring {
   reports?: boolean;
 }
 
+/** The fleet's MCP server as a runtime starts it (issue #17): its argv and the environment it needs. */
+export interface McpServerSpec {
+  argv: string[];
+  env: Record<string, string>;
+}
+
+/** The name the fleet's server has in every runtime's MCP configuration (its tools: mcp__mosaic__list_agents...). */
+export const MCP_SERVER_NAME = 'mosaic';
+/** How long a runtime lets one call of the server run (ms): ask and wait_for wait up to an hour. */
+export const MCP_TOOL_TIMEOUT_MS = 3_700_000;
+
+// What the server needs of the agent's environment, passed in its config:
+// some runtimes start MCP servers with a few variables only (Codex).
+const MCP_ENV_KEYS = [
+  'HOME', 'USER', 'LANG', 'PATH', 'TMUX_TMPDIR', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME', 'XDG_RUNTIME_DIR',
+  'MOSAIC_AGENT_NAME', 'MOSAIC_AGENT_CAN_MESSAGE', 'MOSAIC_AGENT_CAN_CONTROL', 'MOSAIC_TMUX_SOCKET', 'MOSAIC_TMUX_CONF',
+  'MOSAIC_FLEET_CONFIG_DIR', 'MOSAIC_FLEET_STATE_DIR', 'MOSAIC_FLEET_RUNTIME_DIR', 'MOSAIC_FLEET_RUN_USER', 'MOSAIC_FLEET_ROSTER', 'MOSAIC_USER_PATH',
+];
+
+/** The server as started for agent `name` whose runtime runs with `own`. */
+export function mcpServerSpec(argv: string[], name: string, own: NodeJS.ProcessEnv): McpServerSpec {
+  const env: Record<string, string> = {};
+  for (const k of MCP_ENV_KEYS) if (own[k] !== undefined && own[k] !== '') env[k] = own[k]!;
+  env.MOSAIC_AGENT_NAME = name;
+  return { argv, env };
+}
+
+/** Claude Code's --mcp-config and Gemini CLI's mcpServers entry: command, args, env. */
+function mcpEntry(mcp: McpServerSpec): { command: string; args: string[]; env: Record<string, string> } {
+  return { command: mcp.argv[0]!, args: mcp.argv.slice(1), env: mcp.env };
+}
+
+/** Codex's `-c` overrides for the server: TOML values (a JSON string or array of strings is one). */
+function codexMcpArgs(mcp: McpServerSpec): string[] {
+  const key = `mcp_servers.${MCP_SERVER_NAME}`;
+  const env = Object.entries(mcp.env).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',');
+  return [
+    '-c', `${key}.command=${JSON.stringify(mcp.argv[0])}`,
+    '-c', `${key}.args=${JSON.stringify(mcp.argv.slice(1))}`,
+    '-c', `${key}.env={${env}}`,
+    // Codex ends a tool call after 60 s by default: ask and wait_for wait longer.
+    '-c', `${key}.tool_timeout_sec=${MCP_TOOL_TIMEOUT_MS / 1000}`,
+  ];
+}
+
 /** A word as /bin/sh reads it back: for hook commands, which the runtimes run through a shell. */
 export function shellWord(s: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
@@ -88,7 +133,7 @@ function codexArgs(): string[] {
  * the user's (their plugins still load); one the agent already has keeps
  * everything, with the fleet's plugin added to its list.
  */
-function opencodeConfig(existing: string | undefined): string {
+function opencodeConfig(existing: string | undefined, mcp: McpServerSpec | undefined): string {
   let config: Record<string, unknown> = {};
   try {
     const parsed: unknown = existing ? JSON.parse(existing) : {};
@@ -97,7 +142,13 @@ function opencodeConfig(existing: string | undefined): string {
     // not JSON: opencode could not read it either
   }
   const plugins = Array.isArray(config.plugin) ? config.plugin : [];
-  return JSON.stringify({ ...config, plugin: [...plugins, pathToFileURL(OPENCODE_PLUGIN).href] });
+  const servers = isObject(config.mcp) ? config.mcp : {};
+  return JSON.stringify({
+    ...config,
+    plugin: [...plugins, pathToFileURL(OPENCODE_PLUGIN).href],
+    // Its `timeout` bounds each call of the server's tools (opencode 1.18; without it, the MCP SDK's 60 s).
+    ...(mcp ? { mcp: { ...servers, [MCP_SERVER_NAME]: { type: 'local', command: mcp.argv, environment: mcp.env, enabled: true, timeout: MCP_TOOL_TIMEOUT_MS } } } : {}),
+  });
 }
 
 /** The hooks the fleet adds to Gemini CLI's settings: hooks.<Event> definitions. */
@@ -150,7 +201,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
  * hooks.<Event> list, as JSON; or why it cannot be done (a file Gemini
  * could not read either, hooks switched off, a `hooks` of another shape).
  */
-export function mergeGeminiSettings(userText: string | undefined): { settings: string } | { problem: string } {
+export function mergeGeminiSettings(userText: string | undefined, mcp?: McpServerSpec): { settings: string } | { problem: string } {
   let user: unknown = {};
   if (userText !== undefined && userText.trim() !== '') {
     try {
@@ -168,7 +219,10 @@ export function mergeGeminiSettings(userText: string | undefined): { settings: s
     if (theirs !== undefined && !Array.isArray(theirs)) return { problem: `"hooks.${event}" is not a list` };
     hooks[event] = [...(theirs ?? []), ...ours];
   }
-  return { settings: JSON.stringify({ ...user, hooks }, null, 2) + '\n' };
+  // The fleet's MCP server beside the user's own (theirs keep running; one of theirs named `mosaic` is replaced for this agent).
+  if (mcp && user.mcpServers !== undefined && !isObject(user.mcpServers)) return { problem: '"mcpServers" is not an object' };
+  const servers = mcp ? { mcpServers: { ...((user.mcpServers as Record<string, unknown> | undefined) ?? {}), [MCP_SERVER_NAME]: { ...mcpEntry(mcp), timeout: MCP_TOOL_TIMEOUT_MS, trust: true } } } : {};
+  return { settings: JSON.stringify({ ...user, hooks, ...servers }, null, 2) + '\n' };
 }
 
 /**
@@ -195,7 +249,7 @@ export function mergeGeminiSettings(userText: string | undefined): { settings: s
  * as it is and the agent runs without hooks (its screen tells), said on
  * stderr. Returns the directory for GEMINI_CLI_HOME and whether hooks are in.
  */
-export function prepareGeminiHome(name: string, own: NodeJS.ProcessEnv): { home: string; hooks: boolean } {
+export function prepareGeminiHome(name: string, own: NodeJS.ProcessEnv, mcp?: McpServerSpec): { home: string; hooks: boolean } {
   const farm = geminiHomeDir(name, own);
   // An agent started from inside another one inherits its GEMINI_CLI_HOME: the user's is under HOME.
   const fromFleet = relative(geminiHomesDir(own), own.GEMINI_CLI_HOME || '/');
@@ -234,35 +288,40 @@ export function prepareGeminiHome(name: string, own: NodeJS.ProcessEnv): { home:
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') text = '\0';
   }
-  const merged = text === '\0' ? { problem: 'it cannot be read' } : mergeGeminiSettings(text);
+  const merged = text === '\0' ? { problem: 'it cannot be read' } : mergeGeminiSettings(text, mcp);
   if ('settings' in merged) {
     writeFileAtomic(join(dir, 'settings.json'), merged.settings, 0o600);
     return { home: farm, hooks: true };
   }
   symlinkSync(userSettings, join(dir, 'settings.json'));
-  process.stderr.write(`mosaic-fleet: ${name}: Gemini CLI runs without the fleet's hooks (its state is read off the screen): ${userSettings} could not be merged: ${merged.problem}\n`);
+  process.stderr.write(`mosaic-fleet: ${name}: Gemini CLI runs without the fleet's hooks (its state is read off the screen)${mcp ? ' and without its MCP server' : ''}: ${userSettings} could not be merged: ${merged.problem}\n`);
   return { home: farm, hooks: false };
 }
 
+/** The runtimes (by hook system) the fleet registers its MCP server in; the others have no MCP client. */
+export const MCP_SYSTEMS: ReadonlySet<string> = new Set(['claude', 'codex', 'gemini', 'opencode']);
+
 /**
  * What to add to an agent's launch so that its runtime reports to its event
- * log. `own` is the environment the runtime will run with (where the user's
- * settings are found).
+ * log and, with `mcp`, has the fleet's MCP server (issue #17). `own` is the
+ * environment the runtime will run with (where the user's settings are found).
  */
-export function eventWiring(system: HookSystem | undefined, name: string, own: NodeJS.ProcessEnv): Wiring | undefined {
+export function eventWiring(system: HookSystem | undefined, name: string, own: NodeJS.ProcessEnv, mcp?: McpServerSpec): Wiring | undefined {
   if (!system) return undefined;
   const env = { MOSAIC_EVENT_LOG: eventLogFile(name, own) };
   switch (system) {
     case 'claude':
-      return { args: ['--settings', claudeSettings()], env };
+      // --mcp-config takes several values: the option after it ends them. The user's own MCP servers still load (no --strict-mcp-config).
+      // Its per-server `timeout` (2.1.330) bounds each tool call, whatever the user's MCP_TOOL_TIMEOUT.
+      return { args: [...(mcp ? ['--mcp-config', JSON.stringify({ mcpServers: { [MCP_SERVER_NAME]: { type: 'stdio', ...mcpEntry(mcp), timeout: MCP_TOOL_TIMEOUT_MS } } })] : []), '--settings', claudeSettings()], env };
     case 'pi':
       return { args: ['-e', PI_EXTENSION], env };
     case 'codex':
-      return { args: codexArgs(), env };
+      return { args: [...codexArgs(), ...(mcp ? codexMcpArgs(mcp) : [])], env };
     case 'gemini': {
       let prepared: { home: string; hooks: boolean };
       try {
-        prepared = prepareGeminiHome(name, own);
+        prepared = prepareGeminiHome(name, own, mcp);
       } catch (err) {
         process.stderr.write(`mosaic-fleet: ${name}: Gemini CLI runs without the fleet's hooks: its directory could not be made: ${(err as Error).message}\n`);
         return undefined;
@@ -270,7 +329,7 @@ export function eventWiring(system: HookSystem | undefined, name: string, own: N
       return prepared.hooks ? { args: [], env: { ...env, GEMINI_CLI_HOME: prepared.home } } : { args: [], env: { GEMINI_CLI_HOME: prepared.home }, reports: false };
     }
     case 'opencode':
-      return { args: [], env: { ...env, OPENCODE_CONFIG_CONTENT: opencodeConfig(own.OPENCODE_CONFIG_CONTENT) } };
+      return { args: [], env: { ...env, OPENCODE_CONFIG_CONTENT: opencodeConfig(own.OPENCODE_CONFIG_CONTENT, mcp) } };
     case 'bash':
       // lib/runtimes/agent-bashrc.sh adds PS0 and PROMPT_COMMAND when MOSAIC_EVENT_LOG is set.
       return { args: [], env };

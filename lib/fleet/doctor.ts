@@ -4,7 +4,9 @@
 // five tmux calls and three systemctl calls (issue #5), plus reading files.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { mcpServerArgv } from '../core/location.cjs';
+import { MCP_SYSTEMS } from '../events/hooks.js';
 import { firstRunProblems } from '../runtimes/first-run.js';
 import { agentSpecFromEnv, launchArgv, unitEnvironment } from '../runtimes/agent-spec.js';
 import { FleetError } from '../core/errors.js';
@@ -412,10 +414,39 @@ async function agentRuntimes(f: Facts): Promise<Check[]> {
       return runtimeCheck(name, unitEnvironment(fleet, own, f.env), 'roster, not applied yet');
     };
     checks.push(...(await guarded(`agent ${name}`, checkOne)));
+    const own = sources.envFiles.includes(name) ? readEnvValues(agentEnvFile(name, f.env)) : parseEnvFile(renderEnvFile(fromRoster.get(name)!, sources.roster!.file));
+    if (own.MOSAIC_AGENT_MCP === '1') checks.push(...(await guarded(`mcp ${name}`, () => mcpCheck(name, unitEnvironment(fleet, own, f.env)))));
     const notify = sources.envFiles.includes(name) ? readEnvValues(agentEnvFile(name, f.env)).MOSAIC_AGENT_NOTIFY : undefined;
     if (notify) checks.push(...(await guarded(`notify ${name}`, () => notifierCheck(name, notify, { ...f.env, ...fleet }))));
   }
   return checks;
+}
+
+/** How each runtime is given the fleet's MCP server (roster mcp: true). */
+const MCP_WAYS: Record<string, string> = {
+  claude: '--mcp-config',
+  codex: '-c mcp_servers.mosaic.*',
+  gemini: "mcpServers in the fleet's copy of its settings",
+  opencode: 'OPENCODE_CONFIG_CONTENT',
+};
+
+/**
+ * Whether an agent with mcp: true gets the fleet's MCP server: only a
+ * runtime with an MCP client, launched as its profile says (not through a
+ * command of its own or `mosaic yolo`, where the fleet adds nothing).
+ */
+export function mcpCheck(name: string, env: NodeJS.ProcessEnv): Check {
+  const label = `mcp ${name}`;
+  const spec = agentSpecFromEnv(name, env);
+  const fix = `take mcp: true off agent ${name} in the roster, then: mosaic-agent apply (its shell can still run mosaic-agent ask and agent-send)`;
+  if (spec.command) return fail(label, `agent ${name} runs a command of its own, so the fleet cannot register its MCP server in it (mcp: true does nothing)`, `${fix}; or add the server to that command's own MCP configuration: ${mcpServerArgv().join(' ')}`);
+  const system = spec.profile.events;
+  if (!system || !MCP_SYSTEMS.has(system)) {
+    return fail(label, `runtime ${spec.runtime} has no MCP support, so mcp: true does nothing for agent ${name} (MCP works with claude, codex, gemini and opencode)`, fix);
+  }
+  const argv = launchArgv(spec);
+  if (basename(argv[0] ?? '') !== basename(spec.profile.launch[0] ?? '')) return fail(label, `agent ${name} is launched as ${argv.slice(0, 3).join(' ')}, not as its runtime's own command, so the fleet cannot register its MCP server`, fix);
+  return pass(label, `mosaic-agent mcp (${mcpServerArgv().join(' ')}) through ${MCP_WAYS[system] ?? system}`);
 }
 
 /**

@@ -63,10 +63,16 @@ function enabledAgentUnits(env: NodeJS.ProcessEnv): Set<string> {
   }
 }
 
-/** The state of the holder and of every agent (or of `only`). */
-export async function fleetStatus(only: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<FleetStatus> {
+/**
+ * The state of the holder and of every agent (or of `only`). With
+ * `unitsOptional`, a user manager that cannot be asked leaves the units
+ * unknown instead of failing (the MCP server's list_agents: the agents and
+ * their states matter more there than their units).
+ */
+export async function fleetStatus(only: string[] = [], env: NodeJS.ProcessEnv = process.env, opts: { unitsOptional?: boolean } = {}): Promise<FleetStatus> {
   const tmux = Tmux.fromEnv(env);
-  const [panes, listed] = await Promise.all([tmux.listPanes(), listUnits([HOLDER_UNIT, 'mosaic-agent@*'])]);
+  const units = listUnits([HOLDER_UNIT, 'mosaic-agent@*']);
+  const [panes, listed] = await Promise.all([tmux.listPanes(), opts.unitsOptional ? units.catch(() => new Map<string, ListedUnit>()) : units]);
   const loaded = [...listed.keys()].map(agentOfUnit).filter((n): n is string => n !== undefined);
   const sessions = (panes ?? []).filter((p) => p.session !== HOLDER_SESSION && p.runtime !== '').map((p) => p.session);
   const present = new Set([...envFileAgents(env), ...loaded, ...sessions]);

@@ -21,6 +21,9 @@
 //   profile          changes to the runtime's profile for this agent (fields as under `profiles`)
 //   worktree         true, or { repo, branch, base, path }: the agent runs in a git
 //                    worktree of its own (lib/fleet/worktree.ts, issue #18)
+//   mcp              true registers `mosaic-agent mcp` in the agent's runtime (issue #17)
+//   can_message      the agents it may message through MCP: a list of names, `*` for all (default all)
+//   can_control      true lets it start, stop and restart agents through MCP (default false)
 //   host             a name from `hosts:`, or `local` (the default): where the agent runs
 //
 // `hosts:` (optional, issue #19) maps a host name to how ssh reaches it:
@@ -83,6 +86,12 @@ export interface AgentConfig {
   notify?: NotifyConfig;
   /** A git worktree of its own (`worktree:`); apply resolves what is left open and runs the agent in it. */
   worktree?: WorktreeConfig;
+  /** Register the fleet's MCP server (`mosaic-agent mcp`) in the agent's runtime (set only when true). */
+  mcp?: boolean;
+  /** Who it may message through MCP: names, or ['*'] for every agent; undefined: every agent. */
+  can_message?: string[];
+  /** It may start, stop and restart agents through MCP (set only when true). */
+  can_control?: boolean;
   /** The host it runs on, a name from the roster's `hosts:`; absent: this host (`local`). */
   host?: string;
 }
@@ -141,7 +150,7 @@ export function describeIssues(issues: RosterIssue[]): string {
   return [`${file} has ${count}:`, ...issues.map((i) => `  line ${i.line}, column ${i.column}: ${i.message}`)].join('\n');
 }
 
-const AGENT_FIELDS = ['runtime', 'workdir', 'command', 'kickstart', 'env', 'enabled', 'resume', 'submit_delay_ms', 'profile', 'notify', 'worktree', 'host'] as const;
+const AGENT_FIELDS = ['runtime', 'workdir', 'command', 'kickstart', 'env', 'enabled', 'resume', 'submit_delay_ms', 'profile', 'notify', 'worktree', 'host', 'mcp', 'can_message', 'can_control'] as const;
 type Field = (typeof AGENT_FIELDS)[number];
 const PER_AGENT_ONLY: ReadonlySet<Field> = new Set(['command', 'kickstart', 'profile']);
 const DEFAULT_FIELDS = AGENT_FIELDS.filter((f) => !PER_AGENT_ONLY.has(f));
@@ -174,6 +183,9 @@ interface Settings {
   /** false: none; otherwise the fields given (none for `true`), and where. */
   worktree?: false | WorktreeSettings;
   host?: { name: string; node: Node };
+  mcp?: boolean;
+  can_message?: { names: string[]; node: Node };
+  can_control?: boolean;
 }
 
 interface WorktreeSettings {
@@ -371,6 +383,7 @@ function validate(doc: Document, issues: Issues, opts: ParseOptions, hosts: Map<
   const reportedAt = new Set<Node>();
 
   const agents: AgentConfig[] = [];
+  const canMessageNodes: Array<{ agent: string; where: string; names: string[]; node: Node }> = [];
   for (const pair of uniquePairs(agentsNode)) {
     const keyNode = pair.key as Node;
     const name = keyText(pair.key);
@@ -417,6 +430,13 @@ function validate(doc: Document, issues: Issues, opts: ParseOptions, hosts: Map<
       resume: own.resume ?? defaults.resume ?? false,
     };
     if (remote) agent.host = hostName;
+    if (own.mcp ?? defaults.mcp) agent.mcp = true;
+    if (own.can_control ?? defaults.can_control) agent.can_control = true;
+    const canMessage = own.can_message ?? defaults.can_message;
+    if (canMessage) {
+      agent.can_message = canMessage.names;
+      canMessageNodes.push({ agent: name, where: canMessage === defaults.can_message ? 'defaults' : where, ...canMessage });
+    }
     if (own.command !== undefined) agent.command = own.command;
     if (own.kickstart !== undefined) agent.kickstart = own.kickstart;
     const delay = own.submit_delay_ms ?? defaults.submit_delay_ms;
@@ -452,6 +472,18 @@ function validate(doc: Document, issues: Issues, opts: ParseOptions, hosts: Map<
       }
     }
     agents.push(agent);
+  }
+  // A name in can_message that is no agent of the roster is a typo, not a rule (`*` takes every agent, hand-made ones too).
+  const names = agents.map((a) => a.name);
+  const reportedNames = new Set<Node>();
+  for (const c of canMessageNodes) {
+    if (reportedNames.has(c.node)) continue;
+    reportedNames.add(c.node);
+    for (const n of c.names) {
+      if (n === '*' || names.includes(n)) continue;
+      const guess = closestName(n, names);
+      issues.at(c.node, `${c.where}: can_message: ${JSON.stringify(n)} is not an agent of the roster${guess ? ` (did you mean ${JSON.stringify(guess)}?)` : ''}; use '*' for every agent`);
+    }
   }
   return agents;
 }
@@ -558,7 +590,9 @@ function readSettings(
         break;
       }
       case 'enabled':
-      case 'resume': {
+      case 'resume':
+      case 'mcp':
+      case 'can_control': {
         const v = flag();
         if (v !== undefined) out[f] = v;
         break;
@@ -596,6 +630,23 @@ function readSettings(
         const problem = nameProblem(v);
         if (problem) issues.at(at, `${where}: host ${JSON.stringify(v)} is not a host name: ${problem}`);
         else out.host = { name: v, node: at };
+        break;
+      }
+      case 'can_message': {
+        // `*` alone may be written as a string; otherwise a list of agent names.
+        const items = isScalar(node) && node.value === '*' ? [node] : isSeq(node) ? (node.items as unknown[]).map((i) => deref(doc, i)) : undefined;
+        if (!items) {
+          wrongType("a list of agent names, or '*' for every agent");
+          break;
+        }
+        const names: string[] = [];
+        for (const item of items) {
+          const v = isScalar(item) ? (typeof item.value === 'string' ? item.value : item.source) : undefined;
+          const problem = v === undefined ? `must be an agent name, not ${describe(item)}` : v === '*' ? undefined : nameProblem(v);
+          if (problem) issues.at(item ?? at, `${where}: can_message: ${v === undefined ? problem : `${JSON.stringify(v)}: ${problem}`}`);
+          else if (!names.includes(v!)) names.push(v!);
+        }
+        out.can_message = { names, node: at };
         break;
       }
       case 'worktree': {
@@ -847,6 +898,10 @@ export function renderEnvFile(agent: AgentConfig, rosterPath: string): string {
   if (agent.submit_delay_ms !== undefined) ours.MOSAIC_AGENT_SUBMIT_DELAY_MS = String(agent.submit_delay_ms);
   if (agent.notify !== undefined) ours.MOSAIC_AGENT_NOTIFY = JSON.stringify(agent.notify);
   if (agent.profile !== undefined) ours.MOSAIC_AGENT_PROFILE = JSON.stringify(agent.profile);
+  // The MCP server the runtime starts reads the agent's rules from its environment, never from the model.
+  if (agent.mcp) ours.MOSAIC_AGENT_MCP = '1';
+  if (agent.can_message !== undefined) ours.MOSAIC_AGENT_CAN_MESSAGE = JSON.stringify(agent.can_message);
+  if (agent.can_control) ours.MOSAIC_AGENT_CAN_CONTROL = '1';
 
   for (const key of Object.keys(agent.env)) {
     if (!ENV_KEY_RE.test(key) || key.startsWith(RESERVED_ENV_PREFIX)) {

@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { libFile } from '../core/location.cjs';
+import { libFile, mcpServerArgv } from '../core/location.cjs';
 import { launchArgv, sessionEnv, type AgentSpec } from '../runtimes/agent-spec.js';
 import { FleetError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fsutil.js';
@@ -30,7 +30,7 @@ import {
 } from '../runtimes/conversation.js';
 import { agentPaneOf, type Tmux } from '../tmux/tmux.js';
 import { allEvents, appendEvent } from '../events/event-log.js';
-import { eventWiring } from '../events/hooks.js';
+import { eventWiring, mcpServerSpec } from '../events/hooks.js';
 import { HOLDER_UNIT, systemctl, unitStates } from './systemd.js';
 
 /** How often the waiter checks the agent where it cannot block on a pidfd (seconds): well inside the 2 s the issue allows. */
@@ -85,7 +85,9 @@ export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJ
   // The runtime's own hooks report to the agent's event log, where it has
   // them and runs as its profile says (not a MOSAIC_AGENT_COMMAND, not `mosaic yolo`).
   const ownLaunch = !spec.command && argv[0] !== undefined && basename(argv[0]) === basename(spec.profile.launch[0] ?? '');
-  const wiring = ownLaunch ? eventWiring(spec.profile.events, spec.name, agentEnv) : undefined;
+  // Roster mcp: true (MOSAIC_AGENT_MCP=1): the fleet's MCP server in the runtime's own config, for this run only.
+  const mcp = agentEnv.MOSAIC_AGENT_MCP === '1' ? mcpServerSpec(mcpServerArgv(), spec.name, agentEnv) : undefined;
+  const wiring = ownLaunch ? eventWiring(spec.profile.events, spec.name, agentEnv, mcp) : undefined;
   if (wiring) {
     // Right after the program: before a subcommand (`codex … resume ID`), where every runtime takes its options.
     argv.splice(1, 0, ...wiring.args);

@@ -36,7 +36,7 @@ replies() {
 
 @test "the first word completes to every command" {
   complete_line _mosaic_agent mosaic-agent ''
-  assert_equal "$(replies)" 'status start stop restart send read attach logs reset wait ask output events queue apply doctor cutover worktree'
+  assert_equal "$(replies)" 'status start stop restart send read attach logs reset wait ask output events queue mcp apply doctor cutover worktree hosts'
 }
 
 @test "every command of mosaic-agent --help is completed, in bash and in zsh" {

@@ -30,3 +30,14 @@ test('every tool the units run is a bin entry point that the build produces', ()
   assert.ok(tools.length >= 3);
   for (const t of new Set(tools)) assert.ok(readdirSync(join(ROOT, 'dist', 'bin')).includes(`${t}.js`), `units run ${t}, which the build does not produce`);
 });
+
+test('the build bundles the MCP SDK into a lazy file of its own: no other command of mosaic-agent, and no other tool, loads it', () => {
+  const dir = join(ROOT, 'dist', 'bundle');
+  const sdk = /@modelcontextprotocol\/sdk|Invalid request parameters/;
+  const files = readdirSync(dir).filter((f) => f.endsWith('.js'));
+  const holding = files.filter((f) => sdk.test(readFileSync(join(dir, f), 'utf8')));
+  assert.equal(holding.length, 1, `one file holds the SDK: ${holding.join(', ')}`);
+  assert.match(holding[0]!, /^mosaic-agent\.lazy\d+\.js$/);
+  // Nor does it sit with the terminal emulator that only `logs` loads.
+  assert.doesNotMatch(readFileSync(join(dir, holding[0]!), 'utf8'), /xterm/i);
+});

@@ -126,6 +126,30 @@ test('what a lazy module loads with import() in turn goes in a further lazy file
   }
 });
 
+test('two modules a lazy module loads with import() go in a file each, so loading one does not read the other', async () => {
+  const dir = tree({
+    ...LAZY_SAMPLE,
+    'lib/late.ts': "export const one = async (): Promise<string> => (await import('./one.js')).word;\nexport const two = async (): Promise<string> => (await import('./two.js')).word;\n",
+    'lib/one.ts': "export const word = 'first-one';\n",
+    'lib/two.ts': "export const word = 'second-two';\n",
+    'bin/tool.ts': "void (async () => {\n  const late = await import('../lib/late.js');\n  process.stdout.write((process.argv[2] === 'two' ? await late.two() : await late.one()) + '\\n');\n})();\n",
+  });
+  try {
+    await buildTools(dir, join(dir, 'dist'));
+    const bundles = join(dir, 'dist', 'bundle');
+    assert.deepEqual(readdirSync(bundles).sort(), ['tool.js', 'tool.lazy.js', 'tool.lazy2.js', 'tool.lazy3.js']);
+    const holding = (word: string) => ['tool.lazy2.js', 'tool.lazy3.js'].filter((f) => readFileSync(join(bundles, f), 'utf8').includes(word));
+    assert.equal(holding('first-one').length, 1);
+    assert.equal(holding('second-two').length, 1);
+    assert.notDeepEqual(holding('first-one'), holding('second-two'));
+    const run = (...args: string[]) => exec([process.execPath, join(dir, 'dist', 'bin', 'tool.js'), ...args]);
+    assert.equal((await run('two')).stdout, 'second-two\n');
+    assert.equal((await run()).stdout, 'first-one\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a rebuilt bundle gets a cache of another name, so it never runs with older code, and nothing of the earlier build stays', async () => {
   const dir = tree(LAZY_SAMPLE);
   try {

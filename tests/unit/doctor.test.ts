@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   exposedMode,
   inHolderCgroup,
@@ -159,4 +162,22 @@ test('with no tmux server to compare, the tmux server check leaves it to the hol
   const r = tmuxServerCheck('tmux 3.3a\n', { code: 1, stdout: '', stderr: 'no server running on /tmp/tmux-0/mosaic-factory\n' }, 'mosaic-factory');
   assert.equal(r.ok, true);
   assert.match(r.detail, /see the holder check/);
+});
+
+test('mcp: true on a runtime without MCP, or on a command of its own, fails with the reason; on Claude Code it says how the server is given', async () => {
+  const { mcpCheck } = await import('../../lib/fleet/doctor.js');
+  const base = { HOME: '/tmp', PATH: process.env.PATH, MOSAIC_AGENT_MCP: '1' };
+  const pi = mcpCheck('alpha', { ...base, MOSAIC_AGENT_RUNTIME: 'pi' });
+  assert.equal(pi.ok, false);
+  assert.match(pi.detail, /runtime pi has no MCP support, so mcp: true does nothing for agent alpha/);
+  assert.match(pi.fix!, /take mcp: true off agent alpha in the roster/);
+  const shell = mcpCheck('s', { ...base, MOSAIC_AGENT_RUNTIME: 'shell' });
+  assert.match(shell.detail, /runtime shell has no MCP support/);
+  const own = mcpCheck('c', { ...base, MOSAIC_AGENT_RUNTIME: 'claude', MOSAIC_AGENT_COMMAND: 'true' });
+  assert.match(own.detail, /runs a command of its own/);
+  const bin = mkdtempSync(join(tmpdir(), 'doctor-mcp-'));
+  writeFileSync(join(bin, 'claude'), '#!/bin/sh\n', { mode: 0o755 });
+  const claude = mcpCheck('c', { ...base, PATH: bin, MOSAIC_USER_PATH: bin, MOSAIC_AGENT_RUNTIME: 'claude' });
+  assert.equal(claude.ok, true, claude.detail);
+  assert.match(claude.detail, /mosaic-agent mcp \(.*\) through --mcp-config/);
 });

@@ -159,7 +159,7 @@ test('a numeric agent name keeps its leading zeros', () => {
 test('a roster with an unknown field names the field with its line and column and lists the allowed ones', () => {
   const issues = issuesOf('agents:\n  alpha:\n    runtime: pi\n    wrokdir: ~/src\n');
   assert.equal(issues.length, 1);
-  assert.match(issues[0]!, /^4:5: agent "alpha": unknown field "wrokdir" \(allowed: runtime, workdir, command, kickstart, env, enabled, resume, submit_delay_ms, profile, notify, worktree, host\)$/);
+  assert.match(issues[0]!, /^4:5: agent "alpha": unknown field "wrokdir" \(allowed: runtime, workdir, command, kickstart, env, enabled, resume, submit_delay_ms, profile, notify, worktree, host, mcp, can_message, can_control\)$/);
 });
 
 test('defaults refuse command and kickstart, saying they belong to one agent', () => {
@@ -387,6 +387,9 @@ test('the example rosters parse', () => {
   assert.match(orchestrator.agents[0]!.kickstart ?? '', /agent-send .*worker-1/);
   const mixed = loadRoster(join(REPO, 'examples', 'mixed-fleet.yaml'), { home: '/home/example', checkWorkdirs: false });
   assert.deepEqual([...new Set(mixed.agents.map((a) => a.runtime))].sort(), ['claude', 'codex', 'pi', 'shell']);
+  const [lead, ...workers] = loadRoster(join(REPO, 'examples', 'mcp-orchestrator.yaml'), { home: '/home/example', checkWorkdirs: false }).agents;
+  assert.deepEqual([lead!.mcp, lead!.can_message, lead!.can_control, lead!.worktree], [true, ['worker-1', 'worker-2'], true, undefined]);
+  assert.deepEqual(workers.map((w) => [w.name, w.mcp, w.worktree?.branch]), [['worker-1', undefined, 'agent/worker-1'], ['worker-2', undefined, 'agent/worker-2']]);
 });
 
 // ---------------------------------------------------------------------------
@@ -806,4 +809,59 @@ test('notify: a command word YAML reads as a boolean or a number is named, with 
     '2:16: agent "a": notify: done: command word 1 is true, a YAML boolean, not a word: quote it ("true")',
     '2:16: agent "a": notify: exited: command word 2 is 10, a YAML number, not a word: quote it ("10")',
   ]);
+});
+
+test('mcp, can_message and can_control: from defaults or the agent, into the env file; a change of them restarts the agent', () => {
+  const roster = parseRoster(
+    `defaults: { mcp: true, can_message: [b, c] }
+agents:
+  a: {}
+  b: { can_message: '*', can_control: true }
+  c: { mcp: false, can_message: [a] }
+  d: { can_message: [] }
+`,
+    'r.yaml',
+    { home: makeHome() },
+  );
+  const [a, b, c, d] = roster.agents;
+  assert.deepEqual([a!.mcp, a!.can_message, a!.can_control], [true, ['b', 'c'], undefined]);
+  assert.deepEqual([b!.mcp, b!.can_message, b!.can_control], [true, ['*'], true]);
+  assert.deepEqual([c!.mcp, c!.can_message], [undefined, ['a']]);
+  assert.deepEqual(d!.can_message, []);
+  const envA = parseEnvFile(renderEnvFile(a!, '/r.yaml'));
+  assert.equal(envA.MOSAIC_AGENT_MCP, '1');
+  assert.deepEqual(JSON.parse(envA.MOSAIC_AGENT_CAN_MESSAGE!), ['b', 'c']);
+  assert.equal(envA.MOSAIC_AGENT_CAN_CONTROL, undefined);
+  const envB = parseEnvFile(renderEnvFile(b!, '/r.yaml'));
+  assert.equal(envB.MOSAIC_AGENT_CAN_CONTROL, '1');
+  assert.deepEqual(JSON.parse(envB.MOSAIC_AGENT_CAN_MESSAGE!), ['*']);
+  assert.equal(parseEnvFile(renderEnvFile(c!, '/r.yaml')).MOSAIC_AGENT_MCP, undefined);
+  // The MCP server reads them when its runtime starts it: only a restart brings a change in.
+  assert.equal(liveChange(renderEnvFile(a!, '/r.yaml'), renderEnvFile({ ...a!, can_message: ['*'] }, '/r.yaml')), false);
+});
+
+test('without can_message the env file says nothing, which lets the agent message every agent', () => {
+  const [a] = parseRoster('agents:\n  a: { mcp: true }\n', 'r.yaml', { home: makeHome() }).agents;
+  assert.equal(a!.can_message, undefined);
+  assert.equal(parseEnvFile(renderEnvFile(a!, '/r.yaml')).MOSAIC_AGENT_CAN_MESSAGE, undefined);
+});
+
+test('bad mcp, can_message and can_control values are reported where they are written, a name not in the roster with the nearest one', () => {
+  assert.deepEqual(
+    issuesOf(`defaults: { can_message: [alpah] }
+agents:
+  alpha: { mcp: yes please }
+  beta: { can_message: all, can_control: 1 }
+  gamma: { can_message: [alpha, "bad name", 7, { x: 1 }] }
+`),
+    [
+      '1:26: defaults: can_message: "alpah" is not an agent of the roster (did you mean "alpha"?); use \'*\' for every agent',
+      '3:17: agent "alpha": mcp must be true or false, not the string "yes please"',
+      '4:24: agent "beta": can_message must be a list of agent names, or \'*\' for every agent, not the string "all"',
+      '4:42: agent "beta": can_control must be true or false, not the number 1',
+      '5:25: agent "gamma": can_message: "7" is not an agent of the roster; use \'*\' for every agent',
+      '5:33: agent "gamma": can_message: "bad name": a space is not allowed (use letters, digits, \'_\' and \'-\', starting with a letter or digit)',
+      '5:48: agent "gamma": can_message: must be an agent name, not a map',
+    ],
+  );
 });

@@ -141,32 +141,10 @@ function readRange(file: string, start: number, end: number): string {
 /**
  * The last `count` events of an agent's log (fewer when it has fewer), oldest
  * first, read from the end: a status of a hundred agents does not read a
- * hundred logs whole.
+ * hundred logs whole, and only the lines needed are parsed.
  */
 export function lastEvents(name: string, count: number, env: NodeJS.ProcessEnv = process.env): AgentEvent[] {
-  const file = eventLogFile(name, env);
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch {
-    return [];
-  }
-  // Only the lines needed are parsed, from the last one up: a chunk holds a
-  // hundred events of a shell agent, and status reads every agent's.
-  let start = size;
-  let chunk = 4 * 1024;
-  for (;;) {
-    start = Math.max(0, start - chunk);
-    const text = readRange(file, start, size);
-    const lines = (start === 0 ? text : text.slice(text.indexOf('\n') + 1)).split('\n');
-    const found: AgentEvent[] = [];
-    for (let i = lines.length - 1; i >= 0 && found.length < count; i--) {
-      const e = parseEvent(lines[i]!);
-      if (e) found.push(e);
-    }
-    if (found.length >= count || start === 0) return found.reverse();
-    chunk *= 4;
-  }
+  return readBack(eventLogFile(name, env), (_e, found) => (found.length < count ? 'take' : 'done'));
 }
 
 /**
@@ -174,15 +152,16 @@ export function lastEvents(name: string, count: number, env: NodeJS.ProcessEnv =
  * (every event of the log when there is none), read from the end.
  */
 export function currentRun(name: string, env: NodeJS.ProcessEnv = process.env): AgentEvent[] {
-  const isStart = (e: AgentEvent) => e.kind === 'started' && e.via === 'fleet';
-  const events = readBack(eventLogFile(name, env), (evs) => evs.some(isStart));
-  let i = events.length - 1;
-  while (i > 0 && !isStart(events[i]!)) i--;
-  return events.slice(Math.max(0, i));
+  return readBack(eventLogFile(name, env), (e) => (e.kind === 'started' && e.via === 'fleet' ? 'last' : 'take'));
 }
 
-/** A log's events read from its end in growing chunks until `enough` says so (or the file's start). */
-function readBack(file: string, enough: (events: AgentEvent[]) => boolean): AgentEvent[] {
+/**
+ * A log's events from its end backwards, in growing chunks: `decide` says of
+ * each (the newest first; `found` holds those taken so far, newest first)
+ * whether to take it and go on, take it as the last, or stop before it.
+ * Returned oldest first.
+ */
+function readBack(file: string, decide: (e: AgentEvent, found: readonly AgentEvent[]) => 'take' | 'last' | 'done'): AgentEvent[] {
   let size: number;
   try {
     size = statSync(file).size;
@@ -190,17 +169,24 @@ function readBack(file: string, enough: (events: AgentEvent[]) => boolean): Agen
     return [];
   }
   let start = size;
-  let chunk = 16 * 1024;
-  let events: AgentEvent[] = [];
-  while (start > 0) {
+  let chunk = 4 * 1024;
+  for (;;) {
     start = Math.max(0, start - chunk);
     const text = readRange(file, start, size);
     // The first line of a chunk that does not start the file may be cut.
-    events = eventsOf(start === 0 ? text : text.slice(text.indexOf('\n') + 1));
-    if (enough(events)) break;
+    const lines = (start === 0 ? text : text.slice(text.indexOf('\n') + 1)).split('\n');
+    const found: AgentEvent[] = [];
+    let ended = false;
+    for (let i = lines.length - 1; i >= 0 && !ended; i--) {
+      const e = parseEvent(lines[i]!);
+      if (!e) continue;
+      const d = decide(e, found);
+      if (d !== 'done') found.push(e);
+      ended = d !== 'take';
+    }
+    if (ended || start === 0) return found.reverse();
     chunk *= 4;
   }
-  return events;
 }
 
 /** Every event of an agent's log, the rotated part first. */

@@ -28,6 +28,8 @@ const POLL_MS = 15;
 /** Rounds of clear keys for text left in an input, one line each, and how long each may take to show. */
 const MAX_CLEAR_ROUNDS = 100;
 const CLEAR_REDRAW_MS = 300;
+/** How long an input that reads empty after a clear must stay empty to count. */
+const CLEAR_CONFIRM_MS = 60;
 
 let bufferSeq = 0;
 const newBufferName = () => `mosaic-send-${process.pid}-${++bufferSeq}`;
@@ -279,14 +281,22 @@ export class TmuxTransport implements Transport {
    */
   private async clearInput(name: string, paneId: string, profile: Profile, held: string): Promise<void> {
     let now: string | undefined = held;
+    const read = async () => inputText(profile.input, (await this.tmux.screen(paneId)).lines);
     for (let round = 0; round < MAX_CLEAR_ROUNDS && now !== ''; round++) {
       const before: string | undefined = now;
       await this.tmux.sendKeys(paneId, ...(round > 0 ? ['BSpace'] : []), ...profile.submit.clear!);
       // Each round waits for the runtime to redraw, so no round is sent on a stale screen.
       await pollUntil(async () => {
-        now = inputText(profile.input, (await this.tmux.screen(paneId)).lines);
+        now = await read();
         return now !== before ? true : undefined;
       }, Date.now() + CLEAR_REDRAW_MS, POLL_MS);
+      // An empty input must still read empty a moment later: Codex, mid-redraw
+      // after a BSpace, showed an empty prompt line over a first line it still
+      // held, and the message was pasted after that line (it arrived joined).
+      if (now === '') {
+        await sleep(CLEAR_CONFIRM_MS);
+        now = await read();
+      }
     }
     if (now !== '') {
       throw new FleetError(

@@ -11,6 +11,7 @@ import { openTransport } from '../send/open-transport.js';
 import { allQueued, deliveredRecord, dropMessage, enqueue, findMessage, moveMessage, queueDir, type DeliveredRecord, type QueuedMessage } from '../dispatch/queue.js';
 import { runningDispatcher } from '../dispatch/dispatcher.js';
 import { watchAgents } from '../fleet/turns.js';
+import { duration } from '../fleet/fleet-status.js';
 
 export const QUEUE_COMMAND_DEF: CommandDef = {
   usage: '[NAME...] | drop ID... | retry ID',
@@ -111,10 +112,7 @@ async function waitForDelivery(m: QueuedMessage, deadline: number): Promise<Deli
   });
 }
 
-function age(ms: number): string {
-  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
-  return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
-}
+const age = (ms: number): string => duration(Math.max(0, Math.round((Date.now() - ms) / 1000)));
 
 export async function queueCommand(argv: string[], spec: FlagSpec): Promise<number> {
   const flags = parseFlags(argv, spec);

@@ -17,7 +17,7 @@ import { runtimeDir } from '../core/paths.js';
 import { activityOf, type Activity } from '../runtimes/activity.js';
 import { agentProfile } from '../runtimes/profiles.js';
 import { currentRun, eventsDir, EventFollower, type AgentEvent } from '../events/event-log.js';
-import { eventActivity } from '../events/agent-state.js';
+import { eventActivity, runHooks } from '../events/agent-state.js';
 import type { AgentSession, Transport } from '../send/transport.js';
 import { agentQueue, markDelivered, moveMessage, noteError, queueDir, queueRoot, queuedAgents, recoverInterrupted, type QueuedMessage } from './queue.js';
 
@@ -182,9 +182,7 @@ export class Dispatcher {
   /** The agent's state now, as the delivery decision needs it. */
   private async stateOf(agent: string, session: AgentSession): Promise<{ activity: Activity; fromEvents: boolean }> {
     const run = currentRun(agent, this.env);
-    const started = run[0]?.kind === 'started' && run[0].via === 'fleet' ? run[0] : undefined;
-    const hooks = started ? (started.data as { hooks?: unknown } | null)?.hooks : undefined;
-    if (typeof hooks === 'string') {
+    if (runHooks(run)) {
       const fromEvent = eventActivity(run);
       if (fromEvent) {
         // One message per turn: the `idle` must be the end of a turn begun after the last delivery.

@@ -47,6 +47,21 @@ export function eventActivity(events: readonly AgentEvent[]): { activity: Activi
   return undefined;
 }
 
+/**
+ * The hook system the fleet wired into the agent's current run, as its
+ * `started` event recorded it; undefined: none (its screen tells).
+ */
+export function runHooks(events: readonly AgentEvent[]): string | undefined {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i]!;
+    if (e.kind === 'started' && e.via === 'fleet') {
+      const h = (e.data as { hooks?: unknown } | null)?.hooks;
+      return typeof h === 'string' ? h : undefined;
+    }
+  }
+  return undefined;
+}
+
 /** When the agent's current run began, by its events (the fleet's `started`). */
 export function startedAt(events: readonly AgentEvent[]): number | null {
   for (let i = events.length - 1; i >= 0; i--) if (events[i]!.kind === 'started' && events[i]!.via === 'fleet') return events[i]!.ts;

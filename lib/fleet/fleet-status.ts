@@ -144,7 +144,8 @@ export async function fleetStatus(only: string[] = [], env: NodeJS.ProcessEnv = 
   };
 }
 
-function duration(s: number | null): string {
+/** A number of seconds as people read an age: 90s, 12m, 3h. */
+export function duration(s: number | null): string {
   if (s === null) return '-';
   if (s < 120) return `${s}s`;
   if (s < 7200) return `${Math.round(s / 60)}m`;

@@ -5,12 +5,11 @@
 // is watched with inotify, nothing is polled on that path. Where it does not
 // (a custom profile, MOSAIC_AGENT_COMMAND), the screen is read instead, every
 // SCREEN_POLL_MS, two readings in a row agreeing.
-import { activityOf, type Activity } from '../runtimes/activity.js';
+import { activityOf, settledActivities, type Activity } from '../runtimes/activity.js';
 import { agentProfile, type Profile } from '../runtimes/profiles.js';
-import { sleep } from '../core/poll.js';
 import { FleetError, TimedOutError, WaitingForPersonError } from '../core/errors.js';
 import { currentRun, EventFollower, replyOf, type AgentEvent } from '../events/event-log.js';
-import { agentState, eventActivity, type StateSource } from '../events/agent-state.js';
+import { agentState, eventActivity, runHooks, type StateSource } from '../events/agent-state.js';
 import { reportsBusy } from '../events/hooks.js';
 import type { AgentSession, Transport } from '../send/transport.js';
 
@@ -46,18 +45,6 @@ export interface WaitOutcome {
   event?: AgentEvent;
 }
 
-/** The hook system of an agent's current run, as its `started` event recorded it. */
-function hooksOf(events: readonly AgentEvent[]): string | undefined {
-  for (let i = events.length - 1; i >= 0; i--) {
-    const e = events[i]!;
-    if (e.kind === 'started' && e.via === 'fleet') {
-      const h = (e.data as { hooks?: unknown } | null)?.hooks;
-      return typeof h === 'string' ? h : undefined;
-    }
-  }
-  return undefined;
-}
-
 async function sessionsOf(transport: Transport, names: readonly string[]): Promise<Map<string, AgentSession>> {
   const all = await transport.sessions();
   if (!all) throw new FleetError("the fleet's tmux server is not running", 'start the holder: systemctl --user start mosaic-tmux-holder');
@@ -76,15 +63,12 @@ function gone(name: string, session: AgentSession | undefined): FleetError {
 
 /** The screen state of an agent, read twice in a row until two readings agree (at most four). */
 async function screenActivity(transport: Transport, w: Watched): Promise<Activity> {
-  let last: Activity | undefined;
-  for (let n = 0; n < 4; n++) {
+  const read = async (): Promise<Map<string, Activity>> => {
     const lines = (await transport.read(w.name).catch(() => '')).split('\n');
-    const now = activityOf(w.profile, { dead: !w.session.alive, currentCommand: w.session.foreground, title: w.session.title }, lines);
-    if (now === last) return now;
-    last = now;
-    await sleep(150);
-  }
-  return last!;
+    return new Map([[w.name, activityOf(w.profile, { dead: !w.session.alive, currentCommand: w.session.foreground, title: w.session.title }, lines)]]);
+  };
+  // As status reads a screen: two readings 150 ms apart agreeing, four at most.
+  return (await settledActivities([w.name], new Set(), read, { intervalMs: 150, maxPolls: 4 })).get(w.name)!;
 }
 
 /** What an agent that stopped for a person asks, as far as its event or its screen tell. */
@@ -118,7 +102,7 @@ export async function watchAgents(transport: Transport, names: readonly string[]
     if (!session || !session.alive) throw gone(name, session);
     const profile = agentProfile(session.runtime, session.profileJson, env);
     const events = currentRun(name, env);
-    const hooks = hooksOf(events);
+    const hooks = runHooks(events);
     const w: Watched = { name, session, profile, hooks, activity: 'unknown', source: 'screen' };
     const fromEvent = hooks ? eventActivity(events) : undefined;
     if (fromEvent) {
@@ -259,7 +243,7 @@ export class Watching {
       // (a /clear, a /new) changes nothing.
       if (e.via !== 'fleet') return;
       // null when it runs without hooks (a command of its own, settings they could not be added to).
-      w.hooks = hooksOf([e]);
+      w.hooks = runHooks([e]);
       w.source = 'screen';
       return;
     }

@@ -27,6 +27,8 @@ export const SCREEN_CHECK_MS = 1000;
 const DELIVERY_TIMEOUT_MS = 30_000;
 /** After a delivery to an agent whose screen tells its state: the turn must show on screen, or this long pass. */
 const SCREEN_TURN_GAP_MS = 3000;
+/** After a delivery that typed nothing failed (the agent was not ready, its lock was held): the next try. */
+const RETRY_MS = 5000;
 
 export interface DispatcherOptions {
   env?: NodeJS.ProcessEnv;
@@ -241,5 +243,8 @@ export class Dispatcher {
     moveMessage(m, 'delivering', 'queued', this.env);
     noteError(m, result.message, this.env);
     this.log(`${m.agent}: message ${m.id} not delivered yet: ${result.message}`);
+    // Looked at again later even where turns are reported: an agent that
+    // stays idle reports no new turn's end to wait for.
+    this.schedule(m.agent, RETRY_MS);
   }
 }

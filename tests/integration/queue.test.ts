@@ -168,7 +168,9 @@ test('a delivery interrupted by a crash is unconfirmed, never resent, until queu
     mock.setDelay(0);
     const retry = await fleet.run('mosaic-agent', ['queue', 'retry', id]);
     assert.equal(retry.code, 0, retry.stderr);
-    await eventually(() => agentQueue('qpi', fleet.env).length === 0, 'the retried message delivered', 30_000);
+    await eventually(() => agentQueue('qpi', fleet.env).length === 0, 'the retried message delivered', 45_000).catch((err: Error) => {
+      throw new Error(`${err.message}\nqueue: ${JSON.stringify(agentQueue('qpi', fleet.env))}\ndispatcher log:\n${dispatcherLog}`);
+    });
     assert.equal(mock.userMessages().filter((t) => t === 'interrupted one').length, seen + 1);
   } finally {
     mock.setDelay(0);

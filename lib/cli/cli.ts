@@ -121,12 +121,30 @@ export function countFlag(flags: Flags, name: string): number {
 }
 
 /**
+ * Set (to 1) by a host that runs a command here for its own user over ssh
+ * (lib/cli/across-hosts.ts): our stdin is a pipe that ends exactly when that
+ * connection does, so the command ends then too, rather than go on waiting
+ * or following for nobody.
+ */
+export const END_WITH_STDIN = 'MOSAIC_END_WITH_STDIN';
+
+function endWithStdin(): void {
+  const stdin = process.stdin as NodeJS.ReadStream & { unref?: () => void };
+  stdin.on('end', () => process.exit(EXIT.failure));
+  stdin.on('error', () => process.exit(EXIT.failure));
+  stdin.resume();
+  // Watching must not keep the process alive once its command is done.
+  stdin.unref?.();
+}
+
+/**
  * Run an entry point: its return value is the exit code; errors print one
  * line on stderr (a stack trace too with --verbose) and set 1 or 2.
  */
 export async function runMain(tool: string, main: (argv: string[]) => Promise<number | void>): Promise<void> {
   const argv = process.argv.slice(2);
   exitWhenOutputCloses();
+  if (process.env[END_WITH_STDIN] === '1') endWithStdin();
   // MOSAIC_DEBUG=1: every program the tool runs, with its time and exit, on stderr.
   if (process.env.MOSAIC_DEBUG && process.env.MOSAIC_DEBUG !== '0') trace.write = (line) => process.stderr.write(`${tool}: ${line}\n`);
   try {

@@ -180,7 +180,9 @@ export async function runCommand(argv: string[], help: string): Promise<number> 
     process.stdout.write(COMMAND_HELP[command] + '\n');
     return 0;
   }
-  return run(rest);
+  // An agent of another host (the roster's host:): the command runs there (issue #19).
+  const routed = await (await import('./across-hosts.js')).routeAcrossHosts(command, rest, COMMAND_DEFS[command], run);
+  return routed ?? run(rest);
 }
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
@@ -188,10 +190,13 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
     const flags = parseFlags(argv, flagsOf('status'));
     if (flags.watch) {
       if (flags.json) throw new UsageError('--watch draws a table: it does not go with --json', 'use mosaic-agent events NAME -f --json for a stream');
-      return watchStatus(flags._.length > 0 ? await requireKnownAgents(flags._) : []);
+      const placed = (await import('../fleet/hosts.js')).fleetPlacement();
+      const remote = flags._.filter((n) => placed?.agentHost.has(n));
+      const local = flags._.filter((n) => !remote.includes(n));
+      return watchStatus([...(local.length > 0 ? await requireKnownAgents(local) : []), ...remote]);
     }
     // A fleet on several hosts: every host's status at once (issue #19).
-    const fleet = (await import('../fleet/hosts.js')).loadFleetHosts();
+    const fleet = (await import('../fleet/hosts.js')).fleetPlacement();
     let st: import('../fleet/fleet-status.js').FleetStatus;
     if (fleet) {
       const { statusAcrossHosts } = await import('../fleet/hosts.js');
@@ -237,9 +242,17 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   async doctor(argv) {
     const flags = parseFlags(argv, flagsOf('doctor'));
     if (flags._.length > 0) throw new UsageError('doctor takes no arguments');
+    const fleet = (await import('../fleet/hosts.js')).fleetPlacement();
+    // Every host checks itself, at once, while this one does (issue #19).
+    const remote = fleet ? (await import('../fleet/hosts.js')).remoteDoctors(fleet) : Promise.resolve([]);
     const checks = await runDoctor();
-    process.stdout.write(renderChecks(checks, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR) + '\n');
-    return checks.every((c) => c.ok) ? 0 : 1;
+    process.stdout.write((fleet ? 'local:\n' : '') + renderChecks(checks, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR) + '\n');
+    let code = checks.every((c) => c.ok) ? 0 : 1;
+    for (const r of await remote) {
+      process.stdout.write(`\n${r.host}:\n${r.text}\n`);
+      if (!r.ok) code = 1;
+    }
+    return code;
   },
   logs,
   reset,
@@ -292,6 +305,8 @@ const WATCH_REFRESH_MS = 5000;
 /** status --watch: redraw on each agent event (inotify on the event logs), and every WATCH_REFRESH_MS. */
 async function watchStatus(only: string[]): Promise<number> {
   const { EventFollower } = await import('../events/event-log.js');
+  const hosts = await import('../fleet/hosts.js');
+  const fleet = hosts.fleetPlacement();
   const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
   let follower: InstanceType<typeof EventFollower> | undefined;
   let pending: NodeJS.Timeout | undefined;
@@ -304,8 +319,9 @@ async function watchStatus(only: string[]): Promise<number> {
     }
     drawing = true;
     try {
-      const st = await fleetStatus(only);
-      const names = st.agents.map((a) => a.name);
+      // Another host's agents are asked for at each redraw (their events are not seen here).
+      const st = fleet ? await hosts.statusAcrossHosts((o) => fleetStatus(o), fleet, only) : await fleetStatus(only);
+      const names = st.agents.filter((a) => !(a as { host?: string }).host).map((a) => a.name);
       // Agents that came or went since the last drawing are followed from now.
       follower?.close();
       follower = new EventFollower(names, () => schedule());

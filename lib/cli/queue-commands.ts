@@ -114,6 +114,19 @@ async function waitForDelivery(m: QueuedMessage, deadline: number): Promise<Deli
 
 const age = (ms: number): string => duration(Math.max(0, Math.round((Date.now() - ms) / 1000)));
 
+/** The queue listing as a table; a HOST column when some message is another host's. */
+export function renderQueue(messages: Array<QueuedMessage & { host?: string }>): string {
+  if (messages.length === 0) return 'no queued messages';
+  const hosts = messages.some((m) => m.host !== undefined);
+  const rows = [['ID', 'AGENT', ...(hosts ? ['HOST'] : []), 'STATE', 'AGE', 'FROM', 'MESSAGE']];
+  for (const m of messages) {
+    const first = m.text.split('\n')[0]!;
+    rows.push([m.id, m.agent, ...(hosts ? [m.host ?? 'local'] : []), m.state, age(m.created), m.from ?? '-', (first.length > 60 ? `${first.slice(0, 57)}...` : first) + (m.lastError && m.state !== 'queued' ? `  (${m.lastError})` : '')]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
 export async function queueCommand(argv: string[], spec: FlagSpec): Promise<number> {
   const flags = parseFlags(argv, spec);
   const [verb, ...rest] = flags._.map(String);
@@ -145,17 +158,7 @@ export async function queueCommand(argv: string[], spec: FlagSpec): Promise<numb
     process.stdout.write(JSON.stringify(messages, null, 2) + '\n');
     return 0;
   }
-  if (messages.length === 0) {
-    process.stdout.write('no queued messages\n');
-    return 0;
-  }
-  const rows = [['ID', 'AGENT', 'STATE', 'AGE', 'FROM', 'MESSAGE']];
-  for (const m of messages) {
-    const first = m.text.split('\n')[0]!;
-    rows.push([m.id, m.agent, m.state, age(m.created), m.from ?? '-', (first.length > 60 ? `${first.slice(0, 57)}...` : first) + (m.lastError && m.state !== 'queued' ? `  (${m.lastError})` : '')]);
-  }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  process.stdout.write(rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n');
+  process.stdout.write(renderQueue(messages) + '\n');
   const hint = dispatcherHint(process.env);
   if (hint) process.stderr.write(`mosaic-agent: warning: ${hint}\n`);
   return 0;

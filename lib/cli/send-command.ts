@@ -61,8 +61,8 @@ export async function runSendCommand(tool: string, argv: string[]): Promise<numb
   const text = pendingText ?? (fromStdin ? await readMessageFromStdin() : words.join(' '));
   if (text.trim() === '') throw new UsageError('the message is empty', 'give the message as arguments or on stdin');
   // Agents of other hosts (the roster's host:) get it from their host's own agent-send (issue #19).
-  if (!flags.all && rosterMayHaveHosts()) {
-    const across = await sendAcrossHosts(tool, [...new Set(targets!.split(','))], text, flags, argv);
+  if (!(flags.all && flags.queue) && rosterMayHaveHosts()) {
+    const across = await sendAcrossHosts(tool, flags.all ? undefined : [...new Set(targets!.split(','))], text, flags, argv);
     if (across !== undefined) return across;
   }
   if (flags.queue) {
@@ -117,10 +117,13 @@ function rosterMayHaveHosts(): boolean {
  * hosts at once, this host's agents the usual way meanwhile; the exit code is
  * the worst of them. Undefined when every agent is this host's.
  */
-async function sendAcrossHosts(tool: string, names: string[], text: string, flags: ReturnType<typeof parseFlags>, argv: string[]): Promise<number | undefined> {
+async function sendAcrossHosts(tool: string, given: string[] | undefined, text: string, flags: ReturnType<typeof parseFlags>, argv: string[]): Promise<number | undefined> {
   const hosts = await import('../fleet/hosts.js');
-  const fleet = hosts.loadFleetHosts();
-  if (!fleet || !names.some((n) => fleet.agentHost.has(n))) return undefined;
+  const fleet = hosts.fleetPlacement();
+  if (!fleet) return undefined;
+  // --all: every agent of this host's server, and every roster agent of the other hosts.
+  const names = given ?? [...((await openTransport().sessions()) ?? []).map((s) => s.name), ...fleet.agentHost.keys()];
+  if (!names.some((n) => fleet.agentHost.has(n))) return undefined;
   const groups = hosts.byHost(names, fleet.agentHost);
   const local = groups.get('local') ?? [];
   const remoteFlags = {
@@ -153,7 +156,7 @@ async function sendAcrossHosts(tool: string, names: string[], text: string, flag
     if (local.length === 0) return 0;
     if (flags.queue || !flags.json) {
       // Options stop at the names (stopEarly): what follows them is the names, then the message.
-      const options = argv.slice(0, argv.length - flags._.length);
+      const options = argv.slice(0, argv.length - flags._.length).filter((w) => w !== '--all');
       return (await runSendWithText(tool, [...options, local.join(',')], text)) ?? 0;
     }
     return sendAndReport({

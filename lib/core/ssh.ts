@@ -13,6 +13,7 @@
 // first costs one round trip.
 import { mkdirSync, chmodSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { exec, type ExecResult } from './exec.js';
 import { FleetError } from './errors.js';
 import { runtimeDir } from './paths.js';
@@ -74,8 +75,8 @@ function connectTimeout(env: Env): number {
   return Number.isFinite(v) && v > 0 ? Math.ceil(v) : CONNECT_TIMEOUT_S;
 }
 
-/** The whole ssh argv for running `argv` on `host`. */
-export function sshArgv(host: SshHost, argv: readonly string[], env: Env = process.env, controlDir = sshControlDir(env)): string[] {
+/** The whole ssh argv for running `argv` on `host` (with `tty`, a terminal there: attach). */
+export function sshArgv(host: SshHost, argv: readonly string[], env: Env = process.env, controlDir = sshControlDir(env), tty = false): string[] {
   if (host.ssh.startsWith('-') || host.ssh === '') throw new FleetError(`host ${host.name}: ${JSON.stringify(host.ssh)} is not an ssh destination`, 'fix the roster');
   return [
     env.MOSAIC_SSH || 'ssh',
@@ -87,7 +88,7 @@ export function sshArgv(host: SshHost, argv: readonly string[], env: Env = proce
     // Keep-alives find a host that went away under a live master connection.
     '-o', 'ServerAliveInterval=5',
     '-o', 'ServerAliveCountMax=2',
-    '-T',
+    tty ? '-t' : '-T',
     ...(host.port === undefined ? [] : ['-p', String(host.port)]),
     '--',
     host.ssh,
@@ -122,6 +123,55 @@ export async function sshRun(host: SshHost, argv: readonly string[], opts: SshOp
   });
   const hostKey = r.code === SSH_FAILED && HOST_KEY_RE.test(r.stderr);
   return { ...r, sshFailed: r.code === SSH_FAILED || r.code === -1 || r.timedOut, hostKey };
+}
+
+export interface ForwardOptions {
+  /**
+   * inherit: our stdin goes to the remote command (ask -, attach). hold: a
+   * pipe we keep open and never write, so the remote command's stdin ends
+   * exactly when this connection does (a command told to end with its stdin
+   * then ends with us: a Ctrl-C here ends a logs -f there).
+   */
+  stdin: 'inherit' | 'hold';
+  /** A terminal on the remote side (attach). */
+  tty?: boolean;
+  /** Keep the remote stdout instead of passing it through (to merge several hosts' JSON). */
+  captureStdout?: boolean;
+  /** Ends the call (its ssh client, so the remote command's stdin ends). */
+  signal?: AbortSignal;
+  env?: Env;
+}
+
+/**
+ * Run `argv` on `host` as if it ran here: its stdout and stderr pass through
+ * as they come (logs -f, events -f), its exit status comes back. ssh's own
+ * failures are told apart as sshRun does; stderr is also kept (its end) to
+ * say what went wrong.
+ */
+export function sshForward(host: SshHost, argv: readonly string[], opts: ForwardOptions): Promise<SshResult> {
+  const env = opts.env ?? process.env;
+  const full = sshArgv(host, argv, env, sshControlDir(env), opts.tty === true);
+  return new Promise((resolve) => {
+    let stdout = '';
+    let stderr = '';
+    const child = spawn(full[0]!, full.slice(1), {
+      env,
+      stdio: [opts.stdin === 'inherit' ? 'inherit' : 'pipe', opts.captureStdout ? 'pipe' : 'inherit', opts.tty ? 'inherit' : 'pipe'],
+    });
+    const end = () => child.kill('SIGTERM');
+    opts.signal?.addEventListener('abort', end, { once: true });
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => {
+      process.stderr.write(d);
+      stderr = (stderr + d.toString()).slice(-4096);
+    });
+    child.on('error', (err) => resolve({ code: -1, stdout, stderr: String(err), timedOut: false, sshFailed: true, hostKey: false }));
+    child.on('close', (code, signal) => {
+      opts.signal?.removeEventListener('abort', end);
+      const c = code ?? (signal ? 128 : -1);
+      resolve({ code: c, stdout, stderr, timedOut: false, sshFailed: c === SSH_FAILED, hostKey: c === SSH_FAILED && HOST_KEY_RE.test(stderr) });
+    });
+  });
 }
 
 const HOST_KEY_RE = /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No (?:[A-Z0-9-]+ )?host key is known/;

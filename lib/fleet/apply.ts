@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../core/fsutil.js';
 import { agentSpecFromEnv, launchArgv, profileJsonFromEnv, unitEnvironment } from '../runtimes/agent-spec.js';
 import { fleetStatus } from './fleet-status.js';
 import { agentEnvDir, agentEnvFile, fleetEnvFile } from '../core/paths.js';
-import { loadRoster, parseRoster, parseEnvFile, planApply, readEnvFiles, readEnvValues, renderEnvFile, type AgentConfig, type PlanAction } from './roster.js';
+import { appliedFrom, loadRoster, markerPath, parseRoster, parseEnvFile, planApply, readEnvFiles, readEnvValues, renderEnvFile, type AgentConfig, type PlanAction } from './roster.js';
 import { startUnits } from '../systemd/start-error.js';
 import { clearRunning } from '../systemd/running.js';
 import { stopAgentSession } from '../systemd/supervisor.js';
@@ -128,6 +128,10 @@ export async function applyRoster(opts: ApplyOptions): Promise<ApplyResult> {
           disable.push(unit);
           remove.push(a.name);
           lines.push(`moved   ${a.name}: the roster puts it on another host now; stopped and removed here (its conversation stays on this host, it does not move)`);
+        } else if (opts.prune && opts.rosterText !== undefined && appliedFrom(applied.get(a.name) ?? '') !== markerPath(roster.file)) {
+          // A roster sent by another host prunes only what that fleet put
+          // here: this host's own roster (or a third host's) keeps its agents.
+          lines.push(`orphan  ${a.name}: applied here from ${appliedFrom(applied.get(a.name) ?? '')}, not by this fleet: left alone`);
         } else if (opts.prune) {
           disable.push(unit);
           remove.push(a.name);

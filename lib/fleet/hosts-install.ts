@@ -9,7 +9,7 @@ import { FleetError, UsageError } from '../core/errors.js';
 import { LIB_DIR } from '../core/location.cjs';
 import { sshFailure, sshRun } from '../core/ssh.js';
 import { closestName } from '../core/names.js';
-import { sshHost, type FleetHosts } from './hosts.js';
+import { sshHost, type FleetPlacement } from './hosts.js';
 
 /** What a release is made of (install.sh installs from these). */
 const RELEASE_FILES = ['dist', 'units', 'completions', 'install.sh', 'package.json', 'README.md'];
@@ -47,7 +47,7 @@ const REMOTE_INSTALL = [
 ].join('\n');
 
 /** Install on each named host (default: all of them), all at once; 0 when every host succeeded. */
-export async function installHosts(fleet: FleetHosts, names: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function installHosts(fleet: FleetPlacement, names: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   for (const n of names) {
     if (!fleet.hosts.has(n)) {
       const guess = closestName(n, fleet.hosts.keys());

@@ -10,6 +10,7 @@ import { rosterFile } from '../core/paths.js';
 import { HostError, sshFailure, sshRun, type SshHost, type SshResult } from '../core/ssh.js';
 import { hostOf, loadRoster, LOCAL_HOST, type HostConfig, type Roster } from './roster.js';
 import type { AgentStatus, FleetStatus } from './fleet-status.js';
+import { rosterPlacement } from './known-agents.js';
 
 type Env = NodeJS.ProcessEnv;
 
@@ -19,11 +20,26 @@ export function mentionsHosts(text: string): boolean {
 }
 
 /** The roster's hosts and where its remote agents run. */
-export interface FleetHosts {
-  roster: Roster;
+export interface FleetPlacement {
   hosts: Map<string, HostConfig>;
   /** Remote agents only: agent name -> host name. */
   agentHost: Map<string, string>;
+}
+
+/** The same, with the roster they come from (for apply). */
+export interface FleetHosts extends FleetPlacement {
+  roster: Roster;
+}
+
+/**
+ * The roster's hosts and remote agents as the cached placement has them (no
+ * YAML parse while the roster file is unchanged: a send or a status pays
+ * nothing for it); undefined when the roster names no hosts.
+ */
+export function fleetPlacement(env: Env = process.env): FleetPlacement | undefined {
+  const p = rosterPlacement(env);
+  if (p.hosts.length === 0) return undefined;
+  return { hosts: new Map(p.hosts.map((h) => [h.name, h])), agentHost: new Map(Object.entries(p.remote)) };
 }
 
 /** The roster's hosts, or undefined when it has none (or is missing or broken: apply and doctor report that). */
@@ -200,7 +216,7 @@ function unreachableAgent(name: string, host: string): AgentStatus & { host: str
  * The local status and every remote host's, asked at once; a host that does
  * not answer within the bound shows its roster agents as `unreachable`.
  */
-export async function statusAcrossHosts(local: (only: string[]) => Promise<FleetStatus>, fleet: FleetHosts, only: string[], env: Env = process.env): Promise<FleetStatusAcrossHosts> {
+export async function statusAcrossHosts(local: (only: string[]) => Promise<FleetStatus>, fleet: FleetPlacement, only: string[], env: Env = process.env): Promise<FleetStatusAcrossHosts> {
   const wanted = only.length > 0 ? byHost(only, fleet.agentHost) : undefined;
   const remote = [...fleet.hosts.values()].filter((h) => !wanted || wanted.has(h.name));
   const localOnly = wanted ? (wanted.get(LOCAL_HOST) ?? []) : [];
@@ -233,6 +249,33 @@ export function requireReachable(st: FleetStatusAcrossHosts, names: string[], ag
 }
 
 // ---------------------------------------------------------------------------
+// doctor on every host
+
+/** One host's doctor: its own checks as it printed them, or why it could not run them. */
+export interface RemoteDoctor {
+  host: string;
+  ok: boolean;
+  text: string;
+}
+
+/** `mosaic-agent doctor` on every host at once, each bounded; never throws. */
+export async function remoteDoctors(fleet: FleetPlacement, env: Env = process.env): Promise<RemoteDoctor[]> {
+  return Promise.all(
+    [...fleet.hosts.values()].map(async (h): Promise<RemoteDoctor> => {
+      const r = await sshRun(sshHost(h), ['mosaic-agent', 'doctor'], { env, timeoutMs: remoteBoundMs(env) + 30_000 });
+      if (r.sshFailed) {
+        const err = sshFailure(sshHost(h), r);
+        return { host: h.name, ok: false, text: `FAIL ssh: ${err.message}${err.hint ? `\n     fix: ${err.hint}` : ''}` };
+      }
+      if (r.code === 127 || (r.code !== 0 && r.stdout.trim() === '')) {
+        return { host: h.name, ok: false, text: `FAIL toolkit: mosaic-agent does not run there: ${r.stderr.trim().split('\n').slice(-1)[0] ?? ''}\n     fix: mosaic-agent hosts install ${h.name}` };
+      }
+      return { host: h.name, ok: r.code === 0, text: r.stdout.trimEnd() };
+    }),
+  );
+}
+
+// ---------------------------------------------------------------------------
 // mosaic-agent hosts
 
 export interface HostReport {
@@ -250,7 +293,7 @@ export interface HostReport {
 }
 
 /** Each host: reachability, installed version, agent count; all at once. */
-export async function hostsReport(fleet: FleetHosts, env: Env = process.env): Promise<HostReport[]> {
+export async function hostsReport(fleet: FleetPlacement, env: Env = process.env): Promise<HostReport[]> {
   return Promise.all(
     [...fleet.hosts.values()].map(async (h): Promise<HostReport> => {
       const started = Date.now();
@@ -282,8 +325,8 @@ export function renderHosts(rows: HostReport[]): string {
 }
 
 /** The roster's hosts, or a FleetError saying how to add some. */
-export function requireFleetHosts(env: Env = process.env): FleetHosts {
-  const fleet = loadFleetHosts(env);
+export function requireFleetHosts(env: Env = process.env): FleetPlacement {
+  const fleet = fleetPlacement(env);
   if (!fleet) throw new FleetError(`the roster ${rosterFile(env)} has no hosts`, 'add hosts: { NAME: { ssh: user@box } } to it and host: NAME to the agents that run there');
   return fleet;
 }

@@ -9,47 +9,66 @@ import { writeFileAtomic } from '../core/fsutil.js';
 import { FleetError } from '../core/errors.js';
 import { checkAgentName, closestName } from '../core/names.js';
 import { envFileAgents, rosterFile, runtimeDir } from '../core/paths.js';
-import { hostOf, loadRoster, LOCAL_HOST } from './roster.js';
+import { hostOf, loadRoster, LOCAL_HOST, type HostConfig } from './roster.js';
 import { loadedAgents } from '../systemd/systemd.js';
 import { HOLDER_SESSION, Tmux } from '../tmux/tmux.js';
 
+/** Where the roster puts its agents: this host's, the others' (agent -> host), and how to reach each host. */
+export interface RosterPlacement {
+  local: string[];
+  remote: Record<string, string>;
+  hosts: HostConfig[];
+}
+
+const NO_PLACEMENT: RosterPlacement = { local: [], remote: {}, hosts: [] };
+
 /**
- * The roster's agents of this host (those with a `host:` of their own are
- * that host's: lib/fleet/hosts.ts); none when it is missing or broken
- * (reporting that is apply's and doctor's job).
+ * The roster's agents and hosts; none when it is missing or broken (reporting
+ * that is apply's and doctor's job).
  */
-export function rosterAgents(env: NodeJS.ProcessEnv = process.env): string[] {
+export function rosterPlacement(env: NodeJS.ProcessEnv = process.env): RosterPlacement {
   const file = rosterFile(env);
   let key: string;
   try {
     const st = statSync(file);
     key = `${file}:${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
   } catch {
-    return [];
+    return NO_PLACEMENT;
   }
   // Parsing a roster of a hundred agents in a fresh process takes 60 to 100 ms
-  // (YAML): status and the name checks read the names as the last parse left
-  // them, as long as the file is the same one, unchanged.
+  // (YAML): status, the name checks and a send to another host's agent read
+  // the placement as the last parse left it, as long as the file is the same
+  // one, unchanged.
   let cache: string | undefined;
   try {
-    cache = join(runtimeDir(env), 'roster-agents.json');
-    const cached = JSON.parse(readFileSync(cache, 'utf8')) as { key?: unknown; agents?: unknown };
-    if (cached.key === key && Array.isArray(cached.agents)) return cached.agents as string[];
+    cache = join(runtimeDir(env), 'roster-placement.json');
+    const cached = JSON.parse(readFileSync(cache, 'utf8')) as { key?: unknown; placement?: RosterPlacement };
+    if (cached.key === key && cached.placement && Array.isArray(cached.placement.local)) return cached.placement;
   } catch {
     // none yet, or unreadable: parse
   }
-  let agents: string[];
+  let placement: RosterPlacement;
   try {
-    agents = loadRoster(file, { home: env.HOME || homedir(), checkWorkdirs: false }).agents.filter((a) => hostOf(a) === LOCAL_HOST).map((a) => a.name);
+    const roster = loadRoster(file, { home: env.HOME || homedir(), checkWorkdirs: false });
+    placement = {
+      local: roster.agents.filter((a) => hostOf(a) === LOCAL_HOST).map((a) => a.name),
+      remote: Object.fromEntries(roster.agents.filter((a) => hostOf(a) !== LOCAL_HOST).map((a) => [a.name, hostOf(a)])),
+      hosts: [...(roster.hosts?.values() ?? [])],
+    };
   } catch {
-    agents = [];
+    placement = NO_PLACEMENT;
   }
   try {
-    if (cache) writeFileAtomic(cache, JSON.stringify({ key, agents }) + '\n', 0o600);
+    if (cache) writeFileAtomic(cache, JSON.stringify({ key, placement }) + '\n', 0o600);
   } catch {
     // a cache that cannot be written costs only the next parse
   }
-  return agents;
+  return placement;
+}
+
+/** The roster's agents of this host (those with a `host:` of their own are that host's: lib/fleet/hosts.ts). */
+export function rosterAgents(env: NodeJS.ProcessEnv = process.env): string[] {
+  return rosterPlacement(env).local;
 }
 
 /**

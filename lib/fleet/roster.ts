@@ -866,11 +866,14 @@ function unencodable(value: string): string | undefined {
 const MARKER_PREFIX = '# Written by mosaic-agent apply from ';
 const MARKER_SUFFIX = '; edit the roster, not this file.';
 
+/** The roster path as the marker line holds it: a line break would end the comment early and turn the rest into an assignment. */
+export function markerPath(rosterPath: string): string {
+  return rosterPath.replace(/[\r\n]/g, '?');
+}
+
 /** The first line of every env file apply writes. */
 function markerLine(rosterPath: string): string {
-  // A line break in the path would end the comment early and turn the rest
-  // into an assignment.
-  return `${MARKER_PREFIX}${rosterPath.replace(/[\r\n]/g, '?')}${MARKER_SUFFIX}`;
+  return `${MARKER_PREFIX}${markerPath(rosterPath)}${MARKER_SUFFIX}`;
 }
 
 /**
@@ -917,6 +920,12 @@ export function renderEnvFile(agent: AgentConfig, rosterPath: string): string {
 
 function byCodeUnit(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The roster an applied env file was written from, as its marker line says (a label for a roster sent by another host). */
+export function appliedFrom(text: string): string | undefined {
+  const first = text.split('\n', 1)[0]!;
+  return isAppliedEnvFile(text) ? first.slice(MARKER_PREFIX.length, first.length - MARKER_SUFFIX.length) : undefined;
 }
 
 /** Was this env file written by apply (rather than by hand)? */

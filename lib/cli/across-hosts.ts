@@ -1,0 +1,230 @@
+// mosaic-agent's commands for agents of other hosts (issue #19). A command
+// that names an agent the roster places on another host runs there, as that
+// host's own `mosaic-agent` (its systemd, its tmux, its locks and checks),
+// over ssh: the same options, rebuilt word by word from what was parsed here
+// (lib/core/ssh.ts quotes each one), its output passed through as it comes and
+// its exit status returned. Commands for agents of several hosts run on each
+// host at once with that host's names, this host's share here; the exit
+// status is the worst. Nothing here knows what a command does: only which of
+// its words are agent names.
+import { spawn } from 'node:child_process';
+import { EXIT, FleetError } from '../core/errors.js';
+import { allQueued, findMessage, type QueuedMessage } from '../dispatch/queue.js';
+import { requireKnownAgents } from '../fleet/known-agents.js';
+import { sshFailure, sshForward, type SshResult } from '../core/ssh.js';
+import { byHost, failedBeforeRunning, fleetPlacement, sshHost, type FleetPlacement } from '../fleet/hosts.js';
+import { LOCAL_HOST, type HostConfig } from '../fleet/roster.js';
+import { END_WITH_STDIN, parseFlags, flagSpec, type CommandDef, type Flags } from './cli.js';
+
+/** How a command names agents: one (the first word), or every word. */
+const ROUTES: Record<string, 'one' | 'many'> = {
+  read: 'one',
+  attach: 'one',
+  logs: 'one',
+  reset: 'one',
+  ask: 'one',
+  output: 'one',
+  events: 'one',
+  wait: 'many',
+  start: 'many',
+  stop: 'many',
+  restart: 'many',
+};
+
+/** Commands whose remote run reads our stdin: ask's `-`, attach's keys. Others get none, so a script's stdin is left to it. */
+const READS_STDIN = new Set(['ask', 'attach']);
+
+/**
+ * The command's options as words again, from what was parsed: each option of
+ * its definition that was given, in the definition's order, then `--`.
+ */
+export function optionWords(flags: Flags, def: CommandDef): string[] {
+  const words: string[] = [];
+  for (const o of def.options ?? []) {
+    const v = flags[o.name] as unknown;
+    if (v === undefined || v === false) continue;
+    if (o.value === undefined) words.push(`--${o.name}`);
+    else for (const x of Array.isArray(v) ? v : [v]) words.push(`--${o.name}`, String(x));
+  }
+  if (flags.verbose) words.push('--verbose');
+  return words;
+}
+
+/** The exit status for an ssh call that failed as ssh, after saying so on stderr. */
+function reportSshFailure(host: HostConfig, r: SshResult, command: string, names: string[]): number {
+  const err = sshFailure(sshHost(host), r);
+  const before = failedBeforeRunning(r);
+  const what = before ? 'nothing was done there' : `the connection broke while it ran; what it did there is unknown (look: mosaic-agent status ${names.join(' ')})`;
+  process.stderr.write(`mosaic-agent: ${command} ${names.join(' ')}: ${err.message}; ${what}${err.hint ? ` (${err.hint})` : ''}\n`);
+  // An ask whose connection broke may have delivered its message: unconfirmed, as agent-send says it.
+  return !before && command === 'ask' ? EXIT.unconfirmed : EXIT.failure;
+}
+
+/**
+ * Run `mosaic-agent COMMAND WORDS...` on one host; its output as it comes (or
+ * kept, with captureStdout). A command that reads no stdin is told to end
+ * when its stdin does, which is when this connection ends: a Ctrl-C here (or
+ * a wait --any won elsewhere) leaves nothing running there.
+ */
+async function onHost(fleet: FleetPlacement, host: string, command: string, words: string[], names: string[], opts: { captureStdout?: boolean; signal?: AbortSignal } = {}): Promise<{ code: number; stdout: string }> {
+  const h = fleet.hosts.get(host)!;
+  const reads = READS_STDIN.has(command);
+  const argv = [...(reads ? [] : ['env', `${END_WITH_STDIN}=1`]), 'mosaic-agent', command, ...words];
+  const r = await sshForward(sshHost(h), argv, {
+    stdin: reads ? 'inherit' : 'hold',
+    tty: command === 'attach' && Boolean(process.stdin.isTTY),
+    ...(opts.captureStdout ? { captureStdout: true } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  if (opts.signal?.aborted) return { code: EXIT.failure, stdout: '' };
+  if (r.sshFailed) return { code: reportSshFailure(h, r, command, names), stdout: '' };
+  return { code: r.code, stdout: r.stdout };
+}
+
+/**
+ * Run `command` where its agents are, if any of them is another host's;
+ * undefined when they are all this host's (the caller runs it as usual).
+ * `runHere` runs the command here with the words given.
+ */
+export async function routeAcrossHosts(command: string, argv: string[], def: CommandDef | undefined, runHere: (argv: string[]) => Promise<number>): Promise<number | undefined> {
+  const route = ROUTES[command];
+  if ((!route && command !== 'queue') || !def) return undefined;
+  const fleet = fleetPlacement();
+  if (!fleet) return undefined;
+  const flags = parseFlags(argv, flagSpec(def.options));
+  if (command === 'queue') return queueAcrossHosts(fleet, flags, runHere);
+  if (route === 'one') {
+    const name = flags._[0];
+    const host = name === undefined ? undefined : fleet.agentHost.get(name);
+    if (host === undefined) return undefined;
+    // The words as given: the other host parses them as this one would have (ask's message included).
+    return (await onHost(fleet, host, command, argv, [name!])).code;
+  }
+  const all = flags.all === true;
+  const names = flags._;
+  if (!all && !names.some((n) => fleet.agentHost.has(n))) return undefined;
+  const options = optionWords(flags, def);
+  // --all: each host's own fleet target; names: each host its own.
+  const groups = all ? new Map([[LOCAL_HOST, [] as string[]], ...[...fleet.hosts.keys()].map((h): [string, string[]] => [h, []])]) : byHost(names, fleet.agentHost);
+  if (command === 'wait' && flags.any === true && groups.size > 1) return waitAny(fleet, groups, options);
+  const json = flags.json === true;
+  const runs = [...groups].map(async ([host, agents]) => {
+    if (host === LOCAL_HOST) {
+      // Here, with only this host's names; JSON is gathered by the caller's own printing.
+      return { host, code: await runHere([...options, '--', ...agents]), stdout: '' };
+    }
+    const r = await onHost(fleet, host, command, [...options, '--', ...agents], agents.length ? agents : [`--all (${host})`], { captureStdout: json });
+    return { host, ...r };
+  });
+  const results = await Promise.all(runs);
+  if (json) {
+    // The remote hosts' JSON arrays, each row with its host, after this host's own output.
+    const rows: unknown[] = [];
+    for (const r of results.filter((x) => x.host !== LOCAL_HOST)) {
+      try {
+        const parsed = JSON.parse(r.stdout) as unknown;
+        rows.push(...(Array.isArray(parsed) ? parsed : [parsed]).map((row) => (row && typeof row === 'object' ? { ...row, host: r.host } : row)));
+      } catch {
+        process.stdout.write(r.stdout);
+      }
+    }
+    if (rows.length > 0) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+  }
+  return worst(results.map((r) => r.code));
+}
+
+/**
+ * The queue on every host: a listing gathers each host's (their JSON, each
+ * message with its host); drop and retry go to the host that holds each id
+ * (ids are looked up first: one not found anywhere changes nothing).
+ */
+async function queueAcrossHosts(fleet: FleetPlacement, flags: Flags, runHere: (argv: string[]) => Promise<number>): Promise<number | undefined> {
+  const [verb, ...rest] = flags._;
+  const hosts = [...fleet.hosts.keys()];
+  const listings = (names: (host: string) => string[]) =>
+    Promise.all(
+      hosts.map(async (host) => {
+        const r = await onHost(fleet, host, 'queue', ['--json', '--', ...names(host)], [`(${host})`], { captureStdout: true });
+        try {
+          return { host, code: r.code, messages: r.code === 0 ? (JSON.parse(r.stdout) as QueuedMessage[]) : undefined };
+        } catch {
+          return { host, code: EXIT.failure, messages: undefined };
+        }
+      }),
+    );
+  if (verb === 'drop' || verb === 'retry') {
+    const here = rest.filter((id) => findMessage(id) !== undefined);
+    if (here.length === rest.length) return undefined;
+    const found = await listings(() => []);
+    const holder = new Map<string, string>();
+    for (const f of found) for (const m of f.messages ?? []) holder.set(m.id, f.host);
+    const nowhere = rest.filter((id) => !here.includes(id) && !holder.has(id));
+    if (nowhere.length > 0) {
+      const silent = found.filter((f) => f.messages === undefined).map((f) => f.host);
+      throw new FleetError(
+        `no queued message ${nowhere.map((id) => `'${id}'`).join(', ')} on any host${silent.length ? ` that answered (not: ${silent.join(', ')})` : ''}`,
+        'the ids are in: mosaic-agent queue (a delivered message is no longer there)',
+      );
+    }
+    const codes: number[] = [];
+    if (here.length > 0) codes.push(await runHere([verb, ...here]));
+    for (const host of hosts) {
+      const ids = rest.filter((id) => holder.get(id) === host);
+      if (ids.length > 0) codes.push((await onHost(fleet, host, 'queue', [verb, ...ids], ids)).code);
+    }
+    return worst(codes);
+  }
+  const groups = flags._.length > 0 ? byHost(flags._, fleet.agentHost) : undefined;
+  if (groups && !flags._.some((n) => fleet.agentHost.has(n))) return undefined;
+  const localNames = groups ? (groups.get(LOCAL_HOST) ?? []) : [];
+  const mine = !groups || localNames.length > 0 ? allQueued(await requireKnownAgents(localNames)) : [];
+  const theirs = await listings((host) => (groups ? (groups.get(host) ?? []) : []));
+  const asked = theirs.filter((t) => !groups || groups.has(t.host));
+  const messages: Array<QueuedMessage & { host?: string }> = [...mine];
+  let code = 0;
+  for (const t of asked) {
+    if (t.messages) messages.push(...t.messages.map((m) => ({ ...m, host: t.host })));
+    else {
+      process.stderr.write(`mosaic-agent: queue: host ${t.host} did not list its queue; its messages are not shown\n`);
+      if (groups) code = EXIT.failure;
+    }
+  }
+  const { renderQueue } = await import('./queue-commands.js');
+  process.stdout.write((flags.json ? JSON.stringify(messages, null, 2) : renderQueue(messages)) + '\n');
+  return code;
+}
+
+/** The exit status of several runs: the first failure's, in the order asked (0 when all succeeded). */
+function worst(codes: number[]): number {
+  return codes.find((c) => c !== 0) ?? 0;
+}
+
+/**
+ * wait --any across hosts: every host waits for its own agents at once (this
+ * host's share in a process of its own, like the others), and the first that
+ * returns 0 ends the wait; the others are ended (a wait only reads).
+ */
+async function waitAny(fleet: FleetPlacement, groups: Map<string, string[]>, options: string[]): Promise<number> {
+  const controller = new AbortController();
+  const runs = [...groups].map(async ([host, agents]): Promise<number> => {
+    const words = [...options, '--', ...agents];
+    if (host !== LOCAL_HOST) return (await onHost(fleet, host, 'wait', words, agents, { signal: controller.signal })).code;
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'wait', ...words], { stdio: ['ignore', 'inherit', 'inherit'] });
+    controller.signal.addEventListener('abort', () => child.kill('SIGTERM'), { once: true });
+    return new Promise((resolve) => child.on('close', (code) => resolve(code ?? EXIT.failure)));
+  });
+  const codes: number[] = [];
+  const first = await new Promise<number>((resolve) => {
+    for (const p of runs) {
+      void p.then((code) => {
+        codes.push(code);
+        if (code === 0) resolve(0);
+        else if (codes.length === runs.length) resolve(worst(codes));
+      });
+    }
+  });
+  controller.abort();
+  await Promise.all(runs);
+  return first;
+}
+

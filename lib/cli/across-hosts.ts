@@ -31,8 +31,14 @@ const ROUTES: Record<string, 'one' | 'many'> = {
   restart: 'many',
 };
 
-/** Commands whose remote run reads our stdin: ask's `-`, attach's keys. Others get none, so a script's stdin is left to it. */
-const READS_STDIN = new Set(['ask', 'attach']);
+/**
+ * Whether the remote run reads our stdin: attach (its keys), ask with its
+ * message on stdin (`-`, or no words). Others get none, so a script's stdin
+ * is left to it.
+ */
+function readsStdin(command: string, words: string[]): boolean {
+  return command === 'attach' || (command === 'ask' && (words.length === 0 || (words.length === 1 && words[0] === '-')));
+}
 
 /**
  * The command's options as words again, from what was parsed: each option of
@@ -60,23 +66,48 @@ function reportSshFailure(host: HostConfig, r: SshResult, command: string, names
   return !before && command === 'ask' ? EXIT.unconfirmed : EXIT.failure;
 }
 
+let ending: AbortController | undefined;
+
+/**
+ * Aborted when this process is told to end (Ctrl-C, a kill, a hang-up): the
+ * ssh clients are ended with it, so their remote commands end too (their
+ * stdin ends), instead of living on as orphans that follow or wait for nobody.
+ */
+function endedHere(): AbortSignal {
+  if (!ending) {
+    const controller = new AbortController();
+    ending = controller;
+    for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+      process.once(sig, () => {
+        controller.abort();
+        process.exitCode = code;
+        // The ssh clients close on their own signal; give them a moment, then go.
+        setTimeout(() => process.exit(code), 200).unref();
+      });
+    }
+  }
+  return ending.signal;
+}
+
 /**
  * Run `mosaic-agent COMMAND WORDS...` on one host; its output as it comes (or
  * kept, with captureStdout). A command that reads no stdin is told to end
  * when its stdin does, which is when this connection ends: a Ctrl-C here (or
  * a wait --any won elsewhere) leaves nothing running there.
  */
-async function onHost(fleet: FleetPlacement, host: string, command: string, words: string[], names: string[], opts: { captureStdout?: boolean; signal?: AbortSignal } = {}): Promise<{ code: number; stdout: string }> {
+async function onHost(fleet: FleetPlacement, host: string, command: string, words: string[], names: string[], opts: { captureStdout?: boolean; signal?: AbortSignal; stdin?: boolean } = {}): Promise<{ code: number; stdout: string }> {
   const h = fleet.hosts.get(host)!;
-  const reads = READS_STDIN.has(command);
+  const reads = opts.stdin === true;
+  const ends = new AbortController();
+  for (const signal of [opts.signal, endedHere()]) signal?.addEventListener('abort', () => ends.abort(), { once: true });
   const argv = [...(reads ? [] : ['env', `${END_WITH_STDIN}=1`]), 'mosaic-agent', command, ...words];
   const r = await sshForward(sshHost(h), argv, {
     stdin: reads ? 'inherit' : 'hold',
     tty: command === 'attach' && Boolean(process.stdin.isTTY),
     ...(opts.captureStdout ? { captureStdout: true } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
+    signal: ends.signal,
   });
-  if (opts.signal?.aborted) return { code: EXIT.failure, stdout: '' };
+  if (ends.signal.aborted) return { code: EXIT.failure, stdout: '' };
   if (r.sshFailed) return { code: reportSshFailure(h, r, command, names), stdout: '' };
   return { code: r.code, stdout: r.stdout };
 }
@@ -91,14 +122,15 @@ export async function routeAcrossHosts(command: string, argv: string[], def: Com
   if ((!route && command !== 'queue') || !def) return undefined;
   const fleet = fleetPlacement();
   if (!fleet) return undefined;
-  const flags = parseFlags(argv, flagSpec(def.options));
+  // ask's message may hold words that look like options: they end at its name, as ask parses them.
+  const flags = parseFlags(argv, { ...flagSpec(def.options), stopEarly: command === 'ask' });
   if (command === 'queue') return queueAcrossHosts(fleet, flags, runHere);
   if (route === 'one') {
     const name = flags._[0];
     const host = name === undefined ? undefined : fleet.agentHost.get(name);
     if (host === undefined) return undefined;
     // The words as given: the other host parses them as this one would have (ask's message included).
-    return (await onHost(fleet, host, command, argv, [name!])).code;
+    return (await onHost(fleet, host, command, argv, [name!], { stdin: readsStdin(command, flags._.slice(1)) })).code;
   }
   const all = flags.all === true;
   const names = flags._;

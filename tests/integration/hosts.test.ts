@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createUserManager, e2eSkipReason, type UserManager } from '../e2e/harness.js';
+import { createUserManager, e2eSkipReason, pidsOfUid, type UserManager } from '../e2e/harness.js';
 import { setUpE2E, waitFor, SOCKET, type E2E } from '../e2e/setup.js';
 
 const SSHD = '/usr/sbin/sshd';
@@ -34,18 +34,32 @@ function skipReason(): string | undefined {
 
 const skip = skipReason();
 const id = randomBytes(3).toString('hex');
-const NS = `mfh${id}`;
-const VETH_HOST = `mfh${id}h`;
-const VETH_NS = `mfh${id}n`;
-// A /30 of the private range, inside this test's own namespace pair only; a free one is picked in before().
-let net = '';
-let farAddr = '';
-let cfgDir = '';
-let sshd: ChildProcess | undefined;
+
+/** A remote host: a network namespace with a veth pair and a /30 of its own, its sshd, its user and user manager. */
+interface FarHost {
+  label: string;
+  ns: string;
+  vethHost: string;
+  vethNs: string;
+  net: string;
+  addr: string;
+  cfgDir: string;
+  sshd?: ChildProcess;
+  um?: UserManager;
+  /** The far host with pi and its own mock LLM (the pi agents' host). */
+  e2e?: E2E;
+  made: { netns: boolean; veth: boolean };
+}
+
+function farHost(label: string, n: number): FarHost {
+  const ns = `mfh${id}${n}`;
+  return { label, ns, vethHost: `${ns}h`, vethNs: `${ns}n`, net: '', addr: '', cfgDir: '', made: { netns: false, veth: false } };
+}
+
+const far = farHost('far', 1);
+const gpu = farHost('gpu', 2);
 let local: E2E | undefined;
-let far: UserManager | undefined;
 let rosterPath = '';
-const made = { netns: false, veth: false };
 
 function run(argv: string[], input?: string): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', input, timeout: 30_000 });
@@ -58,12 +72,13 @@ function must(argv: string[]): string {
   return r.stdout;
 }
 
-/** A /30 (10.231.N.0) no route of this machine touches. */
-function freeNet(): string {
+/** A /30 (10.231.N.0) no route of this machine touches, and not `taken`. */
+function freeNet(taken: string[]): string {
   const routes = run([IP!, '-4', 'route', 'show', 'table', 'all']).stdout;
   for (let n = 0; n < 256; n++) {
     const third = (parseInt(id.slice(0, 2), 16) + n) % 256;
-    if (!routes.includes(`10.231.${third}.`)) return `10.231.${third}`;
+    const net = `10.231.${third}`;
+    if (!routes.includes(`${net}.`) && !taken.includes(net)) return net;
   }
   throw new Error('no free 10.231.N.0/30 for the test network');
 }
@@ -91,12 +106,12 @@ function descendants(pid: number): number[] {
   return out;
 }
 
-/** Stop the sshd this test started, and its connection processes: the host goes down. */
-async function stopSshd(): Promise<void> {
-  const pid = sshd?.pid;
-  if (pid === undefined || sshd?.exitCode !== null) return;
+/** Stop the sshd this test started for `h`, and its connection processes: the host goes down. */
+async function stopSshd(h: FarHost): Promise<void> {
+  const pid = h.sshd?.pid;
+  if (pid === undefined || h.sshd?.exitCode !== null) return;
   const kids = descendants(pid);
-  const gone = new Promise<void>((r) => sshd!.once('exit', () => r()));
+  const gone = new Promise<void>((r) => h.sshd!.once('exit', () => r()));
   for (const p of [pid, ...kids]) {
     try {
       process.kill(p, 'SIGKILL');
@@ -107,13 +122,13 @@ async function stopSshd(): Promise<void> {
   await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
 }
 
-function startSshd(): void {
-  sshd = spawn(IP!, ['netns', 'exec', NS, SSHD, '-D', '-f', join(cfgDir, 'sshd_config'), '-E', join(cfgDir, 'sshd.log')], { stdio: 'ignore' });
+function startSshd(h: FarHost): void {
+  h.sshd = spawn(IP!, ['netns', 'exec', h.ns, SSHD, '-D', '-f', join(h.cfgDir, 'sshd_config'), '-E', join(h.cfgDir, 'sshd.log')], { stdio: 'ignore' });
 }
 
-async function sshdListening(): Promise<boolean> {
+async function sshdListening(h: FarHost): Promise<boolean> {
   // From this side of the veth, as the client connects: a TCP connect to port 22, bounded.
-  return waitFor(async () => run(['timeout', '2', 'bash', '-c', 'exec 3<>"/dev/tcp/$1/22"', 'bash', farAddr]).code === 0, { timeoutMs: 15_000 }).then(() => true, () => false);
+  return waitFor(async () => run(['timeout', '2', 'bash', '-c', 'exec 3<>"/dev/tcp/$1/22"', 'bash', h.addr]).code === 0, { timeoutMs: 15_000 }).then(() => true, () => false);
 }
 
 /** A command of the fleet's tools as the local (client) user. */
@@ -121,107 +136,107 @@ function tool(name: string, args: string[], opts: { input?: string; env?: Record
   return local!.um.run(['node', join(local!.src, 'dist', 'bin', `${name}.js`), ...args], { timeoutMs: opts.timeoutMs ?? 60_000, ...(opts.input === undefined ? {} : { input: opts.input }), env: { MOSAIC_SSH_CONNECT_TIMEOUT: '2', ...opts.env } });
 }
 
-/** The remote agent's screen, read on its host's own tmux server (that user's socket). */
-async function farScreen(name: string): Promise<string> {
-  const r = await far!.run(['tmux', '-L', SOCKET, 'capture-pane', '-p', '-J', '-S', '-200', '-t', `=${name}:`]);
+/** A remote agent's screen, read on its host's own tmux server (that user's socket). */
+async function screenOn(h: FarHost, name: string): Promise<string> {
+  const r = await h.um!.run(['tmux', '-L', SOCKET, 'capture-pane', '-p', '-J', '-S', '-200', '-t', `=${name}:`]);
   return r.stdout;
 }
 
-before(async () => {
-  if (skip) return;
-  cfgDir = mkdtempSync(join(tmpdir(), `mfh-${id}-`));
-  // The network: a namespace, a veth pair, a /30, links up.
-  net = freeNet();
-  farAddr = `${net}.2`;
-  must([IP!, 'netns', 'add', NS]);
-  made.netns = true;
-  must([IP!, 'link', 'add', VETH_HOST, 'type', 'veth', 'peer', 'name', VETH_NS]);
-  made.veth = true;
-  must([IP!, 'link', 'set', VETH_NS, 'netns', NS]);
-  must([IP!, 'addr', 'add', `${net}.1/30`, 'dev', VETH_HOST]);
-  must([IP!, 'link', 'set', VETH_HOST, 'up']);
-  must([IP!, '-n', NS, 'addr', 'add', `${farAddr}/30`, 'dev', VETH_NS]);
-  must([IP!, '-n', NS, 'link', 'set', VETH_NS, 'up']);
-  must([IP!, '-n', NS, 'link', 'set', 'lo', 'up']);
-
-  // The two users: the client (its fleet local) and the far host's.
-  local = await setUpE2E('mfhl');
-  assert.equal((await local.install('--no-demo')).code, 0);
-  far = await createUserManager({ prefix: 'mfhf' });
-  must(['usermod', '-p', '*', far.user]); // a locked account (!) is refused by sshd even with a key
-
-  // Keys made for this run: the client's, and the far host's.
-  const lssh = join(local.um.home, '.ssh');
-  await local.um.run(['mkdir', '-m', '700', '-p', lssh]);
-  assert.equal((await local.um.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', join(lssh, 'id_ed25519')])).code, 0);
-  must(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', join(cfgDir, 'host_ed25519')]);
-  const fssh = join(far.home, '.ssh');
-  await far.run(['mkdir', '-m', '700', '-p', fssh]);
-  assert.equal((await far.run(['tee', join(fssh, 'authorized_keys')], { input: readFileSync(join(lssh, 'id_ed25519.pub'), 'utf8') })).code, 0);
-  await far.run(['chmod', '600', join(fssh, 'authorized_keys')]);
-
-  // sshd, in the namespace, with its own key and pid file; the far user's runtime dir
+/** The network, the user (with pi and a mock LLM where asked) and the sshd of one far host. */
+async function makeHost(h: FarHost, taken: string[], clientKey: string, withPi: boolean): Promise<string> {
+  h.cfgDir = mkdtempSync(join(tmpdir(), `mfh-${id}-${h.label}-`));
+  h.net = freeNet(taken);
+  h.addr = `${h.net}.2`;
+  must([IP!, 'netns', 'add', h.ns]);
+  h.made.netns = true;
+  must([IP!, 'link', 'add', h.vethHost, 'type', 'veth', 'peer', 'name', h.vethNs]);
+  h.made.veth = true;
+  must([IP!, 'link', 'set', h.vethNs, 'netns', h.ns]);
+  must([IP!, 'addr', 'add', `${h.net}.1/30`, 'dev', h.vethHost]);
+  must([IP!, 'link', 'set', h.vethHost, 'up']);
+  must([IP!, '-n', h.ns, 'addr', 'add', `${h.addr}/30`, 'dev', h.vethNs]);
+  must([IP!, '-n', h.ns, 'link', 'set', h.vethNs, 'up']);
+  must([IP!, '-n', h.ns, 'link', 'set', 'lo', 'up']);
+  if (withPi) {
+    // Its agents run under its user manager, outside the namespace: pi reaches that host's own mock on loopback.
+    h.e2e = await setUpE2E(`mfh${h.label[0]}`);
+    h.um = h.e2e.um;
+  } else {
+    h.um = await createUserManager({ prefix: `mfh${h.label[0]}` });
+  }
+  must(['usermod', '-p', '*', h.um.user]); // a locked account (!) is refused by sshd even with a key
+  must(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', join(h.cfgDir, 'host_ed25519')]);
+  const fssh = join(h.um.home, '.ssh');
+  await h.um.run(['mkdir', '-m', '700', '-p', fssh]);
+  assert.equal((await h.um.run(['tee', join(fssh, 'authorized_keys')], { input: clientKey })).code, 0);
+  await h.um.run(['chmod', '600', join(fssh, 'authorized_keys')]);
+  // sshd, in the namespace, with its own key and pid file; the user's runtime dir
   // given as pam_systemd would give it on a real host (here PAM is off).
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   writeFileSync(
-    join(cfgDir, 'sshd_config'),
+    join(h.cfgDir, 'sshd_config'),
     [
       'Port 22',
       // stranger's port: another connection (ControlPath's %C hashes host, port and user), so its key is checked.
       'Port 2222',
-      `ListenAddress ${farAddr}`,
-      `HostKey ${join(cfgDir, 'host_ed25519')}`,
-      `PidFile ${join(cfgDir, 'sshd.pid')}`,
+      `ListenAddress ${h.addr}`,
+      `HostKey ${join(h.cfgDir, 'host_ed25519')}`,
+      `PidFile ${join(h.cfgDir, 'sshd.pid')}`,
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',
       'UsePAM no',
       'PubkeyAuthentication yes',
       'AuthorizedKeysFile .ssh/authorized_keys',
-      `AllowUsers ${far.user}`,
-      `SetEnv XDG_RUNTIME_DIR=/run/user/${far.uid}`,
+      `AllowUsers ${h.um.user}`,
+      `SetEnv XDG_RUNTIME_DIR=/run/user/${h.um.uid}`,
       'MaxStartups 100',
       'MaxSessions 100',
       '',
     ].join('\n'),
   );
-  startSshd();
-  assert.ok(await sshdListening(), `sshd did not listen on ${farAddr}:22: ${existsSync(join(cfgDir, 'sshd.log')) ? readFileSync(join(cfgDir, 'sshd.log'), 'utf8') : ''}`);
+  startSshd(h);
+  assert.ok(await sshdListening(h), `sshd did not listen on ${h.addr}:22: ${existsSync(join(h.cfgDir, 'sshd.log')) ? readFileSync(join(h.cfgDir, 'sshd.log'), 'utf8') : ''}`);
+  return readFileSync(join(h.cfgDir, 'host_ed25519.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ');
+}
 
-  // The client's ssh config and known_hosts (pinned); `stranger` is the same box with no known key.
-  const hostKey = readFileSync(join(cfgDir, 'host_ed25519.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ');
-  await local.write(join(lssh, 'known_hosts'), `${farAddr} ${hostKey}\n`);
+/** The client's ssh config entry for a host. */
+function sshConfig(alias: string, h: FarHost, knownHosts: string, port = 22): string[] {
+  return [`Host ${alias}`, `  HostName ${h.addr}`, `  User ${h.um!.user}`, '  IdentityFile ~/.ssh/id_ed25519', `  UserKnownHostsFile ~/.ssh/${knownHosts}`, ...(port === 22 ? [] : [`  Port ${port}`])];
+}
+
+before(async () => {
+  if (skip) return;
+  // The client: its fleet is the local one.
+  local = await setUpE2E('mfhl');
+  assert.equal((await local.install('--no-demo')).code, 0);
+  const lssh = join(local.um.home, '.ssh');
+  await local.um.run(['mkdir', '-m', '700', '-p', lssh]);
+  assert.equal((await local.um.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', join(lssh, 'id_ed25519')])).code, 0);
+  const clientKey = readFileSync(join(lssh, 'id_ed25519.pub'), 'utf8');
+  const farKey = await makeHost(far, [], clientKey, true);
+  const gpuKey = await makeHost(gpu, [far.net], clientKey, false);
+  // known_hosts pinned; `stranger` is far's box on another port with no known key.
+  await local.write(join(lssh, 'known_hosts'), `${far.addr} ${farKey}\n${gpu.addr} ${gpuKey}\n`);
   await local.write(join(lssh, 'known_hosts_none'), '');
-  await local.write(
-    join(lssh, 'config'),
-    [
-      'Host far',
-      `  HostName ${farAddr}`,
-      `  User ${far.user}`,
-      '  IdentityFile ~/.ssh/id_ed25519',
-      '  UserKnownHostsFile ~/.ssh/known_hosts',
-      'Host stranger',
-      `  HostName ${farAddr}`,
-      `  User ${far.user}`,
-      '  IdentityFile ~/.ssh/id_ed25519',
-      '  Port 2222',
-      '  UserKnownHostsFile ~/.ssh/known_hosts_none',
-      '',
-    ].join('\n'),
-  );
+  await local.write(join(lssh, 'config'), [...sshConfig('far', far, 'known_hosts'), ...sshConfig('gpu', gpu, 'known_hosts'), ...sshConfig('stranger', far, 'known_hosts_none', 2222), ''].join('\n'));
   await local.um.run(['chmod', '600', join(lssh, 'config')]);
   rosterPath = join(local.um.home, '.config', 'mosaic', 'fleet', 'roster.yaml');
+  far.e2e!.mock.setReply((t) => `mock answer to: ${t.split('\n').pop()}`);
 });
 
 after(async () => {
   // Each step on its own, so one failure does not leave the others behind.
-  const steps: Array<[string, () => unknown]> = [
-    ['sshd', () => stopSshd()],
-    ['far user', () => far?.destroy()],
-    ['local user', () => local?.close()],
-    ['veth', () => made.veth && run([IP!, 'link', 'delete', VETH_HOST])],
-    ['netns', () => made.netns && run([IP!, 'netns', 'delete', NS])],
-    ['config', () => cfgDir && rmSync(cfgDir, { recursive: true, force: true })],
-  ];
+  const steps: Array<[string, () => unknown]> = [];
+  for (const h of [far, gpu]) {
+    steps.push(
+      [`${h.label} sshd`, () => stopSshd(h)],
+      [`${h.label} user`, () => (h.e2e ? h.e2e.close() : h.um?.destroy())],
+      [`${h.label} veth`, () => h.made.veth && run([IP!, 'link', 'delete', h.vethHost])],
+      [`${h.label} netns`, () => h.made.netns && run([IP!, 'netns', 'delete', h.ns])],
+      [`${h.label} config`, () => h.cfgDir && rmSync(h.cfgDir, { recursive: true, force: true })],
+    );
+  }
+  steps.unshift(['local user', () => local?.close()]);
   for (const [what, fn] of steps) {
     try {
       await fn();
@@ -231,48 +246,58 @@ after(async () => {
   }
 });
 
-const ROSTER = (farHostOf: string) => `defaults: { runtime: shell }
+const ROSTER = (thereOn: string, opts: { stranger?: boolean } = {}) => `defaults: { runtime: shell }
 hosts:
   far: { ssh: far }
-  stranger: { ssh: stranger }
-agents:
+  gpu: { ssh: gpu }
+${opts.stranger === false ? '' : '  stranger: { ssh: stranger }\n'}agents:
   here: {}
-  there: { host: ${farHostOf} }
+  there: { host: ${thereOn} }
+  thinker: { host: far, runtime: pi, env: { PI_OFFLINE: "1" } }
+  yonder: { host: gpu }
 `;
 
-test('hosts install puts the toolkit on the far host over ssh; hosts lists it reachable with its version', { skip, timeout: 300_000 }, async () => {
+const active = async (h: FarHost | undefined, unit: string) => ((await (h ? h.um!.systemctl('is-active', unit) : local!.um.systemctl('is-active', unit))).stdout.trim());
+
+test('hosts install puts the toolkit on both far hosts over ssh; hosts lists them reachable with their version', { skip, timeout: 400_000 }, async () => {
   await local!.write(rosterPath, ROSTER('far'));
   // From the installed toolkit (its release carries install.sh), as a user runs it.
-  const inst = await local!.um.run([join(local!.um.home, '.local', 'bin', 'mosaic-agent'), 'hosts', 'install', 'far'], { timeoutMs: 240_000 });
+  const inst = await local!.um.run([join(local!.um.home, '.local', 'bin', 'mosaic-agent'), 'hosts', 'install', 'far', 'gpu'], { timeoutMs: 360_000 });
   assert.equal(inst.code, 0, `${inst.stdout}\n${inst.stderr}`);
   assert.match(inst.stdout, /^far: installed/m);
-  assert.equal((await far!.run([join(far!.home, '.local', 'bin', 'mosaic-agent'), '--version'])).code, 0);
+  assert.match(inst.stdout, /^gpu: installed/m);
+  for (const h of [far, gpu]) assert.equal((await h.um!.run([join(h.um!.home, '.local', 'bin', 'mosaic-agent'), '--version'])).code, 0);
   const hosts = await tool('mosaic-agent', ['hosts', '--json']);
   const rows = JSON.parse(hosts.stdout) as Array<{ host: string; reachable: boolean; version: string | null; agents: number; error?: string }>;
-  const farRow = rows.find((r) => r.host === 'far')!;
-  assert.equal(farRow.reachable, true, farRow.error);
-  assert.match(farRow.version ?? '', /\d+\.\d+\.\d+/);
-  assert.equal(farRow.agents, 1);
+  for (const [h, agents] of [['far', 2], ['gpu', 1]] as const) {
+    const row = rows.find((r) => r.host === h)!;
+    assert.equal(row.reachable, true, row.error);
+    assert.match(row.version ?? '', /\d+\.\d+\.\d+/);
+    assert.equal(row.agents, agents);
+  }
   // stranger: the same box with no known key, refused with the fix.
   const strangerRow = rows.find((r) => r.host === 'stranger')!;
   assert.equal(strangerRow.reachable, false);
   assert.match(strangerRow.error ?? '', /not in known_hosts/);
 });
 
-test('apply puts the remote agent on its host (env file 0600 there, its unit started there) and the local one here', { skip, timeout: 180_000 }, async () => {
+test('apply puts agents on three hosts: env files 0600 and units started on each, none of them here but the local one', { skip, timeout: 240_000 }, async () => {
   await local!.write(rosterPath, ROSTER('far'));
-  const r = await tool('mosaic-agent', ['apply'], { timeoutMs: 120_000 });
+  const r = await tool('mosaic-agent', ['apply'], { timeoutMs: 180_000 });
   // stranger (no agents, but every host is asked for stale copies) does not answer: exit 1, naming it; the others are applied.
   assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stderr, /stranger: nothing applied there: .*not in known_hosts/);
   assert.match(r.stdout, /^local:\n  create  here: /m);
-  assert.match(r.stdout, /^far:\n  create  there: /m);
-  const envFile = join(far!.home, '.config', 'mosaic', 'fleet', 'agents', 'there.env');
-  const st = await far!.run(['stat', '-c', '%a', envFile]);
-  assert.equal(st.stdout.trim(), '600');
-  assert.equal(existsSync(join(local!.um.home, '.config', 'mosaic', 'fleet', 'agents', 'there.env')), false, 'the remote agent has no env file here');
-  await waitFor(async () => (await far!.systemctl('is-active', 'mosaic-agent@there')).stdout.trim() === 'active', { timeoutMs: 30_000 });
-  await waitFor(async () => (await local!.um.systemctl('is-active', 'mosaic-agent@here')).stdout.trim() === 'active', { timeoutMs: 30_000 });
+  assert.match(r.stdout, /^far:\n(  create  (there|thinker): .*\n){2}/m);
+  assert.match(r.stdout, /^gpu:\n  create  yonder: /m);
+  for (const [h, name] of [[far, 'there'], [far, 'thinker'], [gpu, 'yonder']] as const) {
+    const st = await h.um!.run(['stat', '-c', '%a', join(h.um!.home, '.config', 'mosaic', 'fleet', 'agents', `${name}.env`)]);
+    assert.equal(st.stdout.trim(), '600', `${name}.env on ${h.label}`);
+    assert.equal(existsSync(join(local!.um.home, '.config', 'mosaic', 'fleet', 'agents', `${name}.env`)), false, `${name} has no env file here`);
+    await waitFor(async () => (await active(h, `mosaic-agent@${name}`)) === 'active', { timeoutMs: 30_000 });
+  }
+  assert.equal(existsSync(join(gpu.um!.home, '.config', 'mosaic', 'fleet', 'agents', 'there.env')), false, 'far\'s agent is not on gpu');
+  await waitFor(async () => (await active(undefined, 'mosaic-agent@here')) === 'active', { timeoutMs: 30_000 });
 });
 
 test('agent-send to the remote shell agent delivers awkward text exactly, through its host\'s own agent-send', { skip, timeout: 120_000 }, async () => {
@@ -280,63 +305,185 @@ test('agent-send to the remote shell agent delivers awkward text exactly, throug
   const payload = `it's "q" $HOME \`id\` $(id) \\back; & | * ~ #x !y`;
   const marker = `M${randomBytes(4).toString('hex')}`;
   const msg = `printf '%s\\n' ${shQuote(marker + ' ' + payload)}`;
-  await waitFor(async () => (await farScreen('there')) !== '', { timeoutMs: 30_000 });
+  await waitFor(async () => (await screenOn(far, 'there')) !== '', { timeoutMs: 30_000 });
   const r = await tool('agent-send', ['there', msg]);
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /there: delivered/);
-  await waitFor(async () => (await farScreen('there')).split('\n').some((l) => l === `${marker} ${payload}`), { timeoutMs: 15_000 });
-  // On stdin too, and a local agent in the same call.
-  const r2 = await tool('agent-send', ['here,there', '-'], { input: `echo both-${marker}` });
+  await waitFor(async () => (await screenOn(far, 'there')).split('\n').some((l) => l === `${marker} ${payload}`), { timeoutMs: 15_000 });
+  // On stdin too, to agents of three hosts in one call.
+  const r2 = await tool('agent-send', ['here,there,yonder', '-'], { input: `echo both-${marker}` });
   assert.equal(r2.code, 0, `${r2.stdout}\n${r2.stderr}`);
-  await waitFor(async () => (await farScreen('there')).includes(`\nboth-${marker}`), { timeoutMs: 15_000 });
+  await waitFor(async () => (await screenOn(far, 'there')).includes(`\nboth-${marker}`), { timeoutMs: 15_000 });
+  await waitFor(async () => (await screenOn(gpu, 'yonder')).includes(`\nboth-${marker}`), { timeoutMs: 15_000 });
   // Exit codes come back as the remote gave them: a usage error there is 2 here.
   const bad = await tool('agent-send', ['there', 'bad \x1b escape']);
   assert.equal(bad.code, 2, bad.stderr);
   assert.match(bad.stderr, /ESC/);
 });
 
-test('status shows both hosts\' agents; a stopped sshd makes the far ones unreachable within the bound, the local one normal', { skip, timeout: 180_000 }, async () => {
+test('awkward messages reach a remote pi exactly, as its model receives them', { skip, timeout: 180_000 }, async () => {
+  await waitFor(() => far.e2e!.piReady('thinker'), { what: 'the remote pi to draw its editor', timeoutMs: 60_000 });
+  const payloads = [
+    `quotes ' " \` and $(whoami) $HOME \\n \\ end\\`,
+    'two lines\nsecond: 100% «ünïcödé» 🚀',
+    `long ${'x'.repeat(4000)} end`,
+    '-leading dash --help',
+  ];
+  for (const p of payloads) {
+    const before = far.e2e!.mock.userMessages().length;
+    const r = await tool('agent-send', ['--wait', '--timeout', '60', 'thinker', '-'], { input: p, timeoutMs: 90_000 });
+    assert.equal(r.code, 0, `${JSON.stringify(p.slice(0, 40))}: ${r.stdout}\n${r.stderr}`);
+    const got = far.e2e!.mock.userMessages().slice(before);
+    assert.deepEqual(got, [p], 'the model got the message once, byte for byte');
+  }
+});
+
+test('ask, output, wait, events, read and logs of a remote pi answer here as they would there', { skip, timeout: 180_000 }, async () => {
+  const q = `what is ${randomBytes(3).toString('hex')}?`;
+  const ask = await tool('mosaic-agent', ['ask', '--timeout', '60', 'thinker', q], { timeoutMs: 90_000 });
+  assert.equal(ask.code, 0, ask.stderr);
+  assert.equal(ask.stdout.trim(), `mock answer to: ${q}`);
+  // The message on stdin, carried to the far host's ask.
+  const q2 = `and on stdin, $HOME 'too' ${randomBytes(3).toString('hex')}`;
+  const ask2 = await tool('mosaic-agent', ['ask', '--timeout', '60', 'thinker', '-'], { input: q2, timeoutMs: 90_000 });
+  assert.equal(ask2.code, 0, ask2.stderr);
+  assert.equal(ask2.stdout.trim(), `mock answer to: ${q2}`);
+  const out = await tool('mosaic-agent', ['output', 'thinker']);
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(out.stdout.trim(), `mock answer to: ${q2}`);
+  const wait = await tool('mosaic-agent', ['wait', 'thinker', '--timeout', '30', '--json']);
+  assert.equal(wait.code, 0, wait.stderr);
+  assert.equal((JSON.parse(wait.stdout) as Array<{ agent: string }>)[0]?.agent, 'thinker');
+  const events = await tool('mosaic-agent', ['events', 'thinker', '-n', '2', '--json']);
+  assert.equal(events.code, 0, events.stderr);
+  assert.deepEqual(events.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { kind: string }).kind), ['busy', 'idle']);
+  const read = await tool('mosaic-agent', ['read', 'thinker']);
+  assert.equal(read.code, 0, read.stderr);
+  assert.match(read.stdout, /mock answer to: and on stdin/);
+  const logs = await tool('mosaic-agent', ['logs', 'thinker', '-n', '200']);
+  assert.equal(logs.code, 0, logs.stderr);
+  assert.match(logs.stdout, /mock answer to: what is/);
+  // Both hosts' agents in one wait: each host waits for its own.
+  const both = await tool('mosaic-agent', ['wait', 'here', 'yonder', 'thinker', '--timeout', '30']);
+  assert.equal(both.code, 0, both.stderr);
+  // A name no host has is refused here, nothing run anywhere.
+  const typo = await tool('mosaic-agent', ['read', 'thinkr']);
+  assert.equal(typo.code, 1);
+  assert.match(typo.stderr, /no agent 'thinkr'/);
+});
+
+test('a follow of a remote agent streams its events here, and ends there when it is ended here', { skip, timeout: 120_000 }, async () => {
+  const follower = (pid: number) => {
+    try {
+      return /\bevents\b.*\bthinker\b/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
+    } catch {
+      return false;
+    }
+  };
+  // Ended by a TERM after 8 s, as a person's Ctrl-C or a supervisor's stop would end it.
+  const following = local!.um.run(['timeout', '-s', 'TERM', '8', 'node', join(local!.src, 'dist', 'bin', 'mosaic-agent.js'), 'events', '-f', '-n', '0', 'thinker'], { timeoutMs: 30_000 });
+  await waitFor(async () => pidsOfUid(far.um!.uid).some(follower), { what: 'the follow to run on far', timeoutMs: 15_000 });
+  const sent = await tool('agent-send', ['thinker', 'a turn to follow']);
+  assert.equal(sent.code, 0, sent.stderr);
+  const r = await following;
+  assert.match(r.stdout, /busy/);
+  assert.match(r.stdout, /idle/);
+  await waitFor(async () => !pidsOfUid(far.um!.uid).some(follower), { what: 'the follow on far to end with ours', timeoutMs: 10_000 });
+});
+
+test('stop, queue, start and reset of remote agents run on their hosts; queue lists and drops across hosts', { skip, timeout: 180_000 }, async () => {
+  const stop = await tool('mosaic-agent', ['stop', 'yonder', 'here']);
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.notEqual(await active(gpu, 'mosaic-agent@yonder'), 'active');
+  assert.notEqual(await active(undefined, 'mosaic-agent@here'), 'active');
+  // A stopped agent's queued message waits on its host.
+  const q = await tool('agent-send', ['--queue', 'yonder', 'echo queued-far']);
+  assert.equal(q.code, 0, q.stderr);
+  const id = /queued as (\S+)/.exec(q.stdout)?.[1];
+  assert.ok(id, q.stdout);
+  const list = await tool('mosaic-agent', ['queue']);
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, new RegExp(`^${id}\\s+yonder\\s+gpu\\s+queued`, 'm'));
+  const json = JSON.parse((await tool('mosaic-agent', ['queue', 'yonder', '--json'])).stdout) as Array<{ id: string; host?: string }>;
+  assert.deepEqual(json.map((m) => [m.id, m.host]), [[id, 'gpu']]);
+  // An id no host holds drops nothing; the real one is dropped where it is.
+  const typo = await tool('mosaic-agent', ['queue', 'drop', id!, 'q0000000000']);
+  assert.equal(typo.code, 1);
+  assert.match(typo.stderr, /no queued message 'q0000000000' on any host/);
+  const drop = await tool('mosaic-agent', ['queue', 'drop', id!]);
+  assert.equal(drop.code, 0, drop.stderr);
+  assert.match(drop.stdout, /dropped/);
+  assert.match((await tool('mosaic-agent', ['queue'])).stdout, /no queued messages/);
+  const start = await tool('mosaic-agent', ['start', 'yonder', 'here']);
+  assert.equal(start.code, 0, start.stderr);
+  await waitFor(async () => (await active(gpu, 'mosaic-agent@yonder')) === 'active', { timeoutMs: 30_000 });
+  await waitFor(async () => (await active(undefined, 'mosaic-agent@here')) === 'active', { timeoutMs: 30_000 });
+  // reset on the remote pi: its /new, there.
+  const reset = await tool('mosaic-agent', ['reset', 'thinker'], { timeoutMs: 90_000 });
+  assert.equal(reset.code, 0, `${reset.stdout}\n${reset.stderr}`);
+});
+
+test('status and doctor cover every host: each host checks itself, a host that cannot be reached fails doctor naming it', { skip, timeout: 180_000 }, async () => {
   const s = await tool('mosaic-agent', ['status', '--json']);
   assert.equal(s.code, 0, s.stderr);
-  const st = JSON.parse(s.stdout) as { agents: Array<{ name: string; host?: string; activity: string; session: boolean }>; hosts: Array<{ host: string; reachable: boolean }> };
-  const there = st.agents.find((a) => a.name === 'there');
-  assert.equal(there?.host, 'far');
-  assert.equal(there?.session, true);
-  assert.equal(st.agents.find((a) => a.name === 'here')?.session, true);
+  const st = JSON.parse(s.stdout) as { agents: Array<{ name: string; host?: string; session: boolean }> };
+  assert.deepEqual(st.agents.map((a) => [a.name, a.host ?? 'local', a.session]).sort(), [['here', 'local', true], ['there', 'far', true], ['thinker', 'far', true], ['yonder', 'gpu', true]]);
+  const doc = await tool('mosaic-agent', ['doctor'], { timeoutMs: 120_000 });
+  // stranger cannot be reached: doctor fails, saying so under its name; far and gpu ran their own checks.
+  assert.equal(doc.code, 1, doc.stdout);
+  assert.match(doc.stdout, /^local:\n/m);
+  assert.match(doc.stdout, /^far:\n(.*\n)*?ok {3}holder/m);
+  assert.match(doc.stdout, /^gpu:\n(.*\n)*?ok {3}holder/m);
+  assert.match(doc.stdout, /^stranger:\nFAIL ssh: .*not in known_hosts/m);
+});
+
+test('status shows the hosts\' agents; a stopped sshd makes that host\'s agents unreachable within the bound, the others normal', { skip, timeout: 180_000 }, async () => {
   const text = await tool('mosaic-agent', ['status']);
   assert.match(text.stdout, /^there\s+far\s+active/m);
+  assert.match(text.stdout, /^yonder\s+gpu\s+active/m);
 
-  await stopSshd();
+  await stopSshd(far);
   const started = Date.now();
   const down = await tool('mosaic-agent', ['status', '--json']);
   const took = Date.now() - started;
   assert.equal(down.code, 0, down.stderr);
-  const dst = JSON.parse(down.stdout) as typeof st;
+  type St = { agents: Array<{ name: string; activity: string; session: boolean }>; hosts: Array<{ host: string; reachable: boolean }> };
+  const dst = JSON.parse(down.stdout) as St;
   assert.equal(dst.agents.find((a) => a.name === 'there')?.activity, 'unreachable');
+  assert.equal(dst.agents.find((a) => a.name === 'thinker')?.activity, 'unreachable');
   assert.equal(dst.agents.find((a) => a.name === 'here')?.session, true);
+  assert.equal(dst.agents.find((a) => a.name === 'yonder')?.session, true);
   assert.equal(dst.hosts.find((h) => h.host === 'far')?.reachable, false);
+  assert.equal(dst.hosts.find((h) => h.host === 'gpu')?.reachable, true);
   // The bound: ConnectTimeout (2 s here) plus 5 s, and Node's start.
   assert.ok(took < 12_000, `status took ${took} ms with the far host down`);
-  // A send to it: not delivered, exit 1, naming the host.
+  // Commands that need it: exit 1 naming the host, nothing done; the other hosts' agents answer as before.
   const send = await tool('agent-send', ['there', 'echo nope']);
   assert.equal(send.code, 1, send.stderr);
   assert.match(send.stderr, /host far/);
-  startSshd();
-  assert.ok(await sshdListening());
+  for (const args of [['read', 'there'], ['ask', 'thinker', 'hello?'], ['stop', 'there']]) {
+    const r = await tool('mosaic-agent', args);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /host far .*nothing was done there/, args.join(' '));
+  }
+  assert.equal((await tool('mosaic-agent', ['read', 'yonder'])).code, 0);
+  startSshd(far);
+  assert.ok(await sshdListening(far));
+  assert.equal(await active(far, 'mosaic-agent@there'), 'active', 'the failed stop stopped nothing');
   // A host that says nothing at all (its link down: no refusal, no answer) is bounded the same way.
   assert.equal((await tool('mosaic-agent', ['status', '--json'])).code, 0);
-  must([IP!, '-n', NS, 'link', 'set', VETH_NS, 'down']);
+  must([IP!, '-n', far.ns, 'link', 'set', far.vethNs, 'down']);
   try {
     const t0 = Date.now();
     const silent = await tool('mosaic-agent', ['status', '--json']);
     const silentMs = Date.now() - t0;
-    const sst = JSON.parse(silent.stdout) as typeof st;
+    const sst = JSON.parse(silent.stdout) as St;
     assert.equal(sst.agents.find((a) => a.name === 'there')?.activity, 'unreachable');
     assert.equal(sst.agents.find((a) => a.name === 'here')?.session, true);
     assert.ok(silentMs < 12_000, `status took ${silentMs} ms with the far host silent`);
   } finally {
-    must([IP!, '-n', NS, 'link', 'set', VETH_NS, 'up']);
-    assert.ok(await sshdListening(), 'the far host came back');
+    must([IP!, '-n', far.ns, 'link', 'set', far.vethNs, 'up']);
+    assert.ok(await sshdListening(far), 'the far host came back');
   }
 });
 
@@ -348,26 +495,42 @@ test('an unknown host key is refused with the fix printed, and nothing is sent',
   assert.match(r.stderr, /host key is not in known_hosts, so nothing was sent there/);
   assert.match(r.stderr, /ssh-keyscan|ssh stranger once/);
   await new Promise((res) => setTimeout(res, 500));
-  assert.doesNotMatch(await farScreen('there'), new RegExp(marker));
+  assert.doesNotMatch(await screenOn(far, 'there'), new RegExp(marker));
   await local!.write(rosterPath, ROSTER('far'));
 });
 
+test('apply --prune from the fleet leaves alone what a host\'s own roster runs there', { skip, timeout: 180_000 }, async () => {
+  // gpu's user runs an agent of its own, from its own roster.
+  const own = join(gpu.um!.home, 'own-roster.yaml');
+  assert.equal((await gpu.um!.run(['tee', own], { input: 'agents:\n  mine: { runtime: shell }\n' })).code, 0);
+  const mine = await gpu.um!.run([join(gpu.um!.home, '.local', 'bin', 'mosaic-agent'), 'apply', '--roster', own]);
+  assert.equal(mine.code, 0, `${mine.stdout}\n${mine.stderr}`);
+  await waitFor(async () => (await active(gpu, 'mosaic-agent@mine')) === 'active', { timeoutMs: 30_000 });
+  await local!.write(rosterPath, ROSTER('far', { stranger: false }));
+  const r = await tool('mosaic-agent', ['apply', '--prune'], { timeoutMs: 120_000 });
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /orphan {2}mine: applied here from .*own-roster\.yaml, not by this fleet: left alone/);
+  assert.equal(await active(gpu, 'mosaic-agent@mine'), 'active');
+  assert.ok(existsSync(join(gpu.um!.home, '.config', 'mosaic', 'fleet', 'agents', 'mine.env')));
+  assert.equal(await active(gpu, 'mosaic-agent@yonder'), 'active', 'the fleet\'s own agent there is kept');
+});
+
 test('moving an agent is a roster change plus apply: stopped and removed on the old host, started on the new, and apply says its conversation stays', { skip, timeout: 180_000 }, async () => {
-  const moved = ROSTER('far').replace('  there: { host: far }', '  there: { host: local }').replace(/  stranger: .*\n/, '');
+  const moved = ROSTER('local', { stranger: false });
   await local!.write(rosterPath, moved);
   const r = await tool('mosaic-agent', ['apply'], { timeoutMs: 120_000 });
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /moved   there: .*stopped and removed here/);
   assert.match(r.stdout, /move    there: far -> local; its conversation stays on far and does not move/);
-  assert.equal(existsSync(join(far!.home, '.config', 'mosaic', 'fleet', 'agents', 'there.env')), false);
-  assert.notEqual((await far!.systemctl('is-active', 'mosaic-agent@there')).stdout.trim(), 'active');
-  await waitFor(async () => (await local!.um.systemctl('is-active', 'mosaic-agent@there')).stdout.trim() === 'active', { timeoutMs: 30_000 });
-  // And back.
-  await local!.write(rosterPath, moved.replace('  there: { host: local }', '  there: { host: far }'));
+  assert.equal(existsSync(join(far.um!.home, '.config', 'mosaic', 'fleet', 'agents', 'there.env')), false);
+  assert.notEqual(await active(far, 'mosaic-agent@there'), 'active');
+  await waitFor(async () => (await active(undefined, 'mosaic-agent@there')) === 'active', { timeoutMs: 30_000 });
+  // And on to the third host.
+  await local!.write(rosterPath, ROSTER('gpu', { stranger: false }));
   const back = await tool('mosaic-agent', ['apply'], { timeoutMs: 120_000 });
   assert.equal(back.code, 0, `${back.stdout}\n${back.stderr}`);
-  assert.match(back.stdout, /move    there: local -> far/);
-  await waitFor(async () => (await far!.systemctl('is-active', 'mosaic-agent@there')).stdout.trim() === 'active', { timeoutMs: 30_000 });
+  assert.match(back.stdout, /move    there: local -> gpu/);
+  await waitFor(async () => (await active(gpu, 'mosaic-agent@there')) === 'active', { timeoutMs: 30_000 });
   assert.equal(existsSync(join(local!.um.home, '.config', 'mosaic', 'fleet', 'agents', 'there.env')), false);
 });
 

@@ -3,7 +3,7 @@
 import { $ } from 'zx';
 
 const only = process.argv.slice(2);
-const all = ['agent-send', 'events', 'dispatch', 'status', 'mcp', 'fleet', 'scale'];
+const all = ['agent-send', 'events', 'dispatch', 'status', 'mcp', 'hosts', 'fleet', 'scale'];
 for (const name of only.length ? only : all) {
   console.log(`\n=== bench/${name}.ts`);
   const r = await $({ nothrow: true, stdio: 'inherit' })`node --import tsx ${`bench/${name}.ts`}`;

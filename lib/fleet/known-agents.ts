@@ -92,8 +92,10 @@ export async function requireKnownAgents(names: string[], env: NodeJS.ProcessEnv
   const known = await knownAgents(env);
   const unknown = unique.filter((n) => !known.has(n));
   if (unknown.length === 0) return unique;
+  // Another host's agents are near names too (a command for one goes there before it gets here).
+  const near = new Set([...known, ...Object.keys(rosterPlacement(env).remote)]);
   const guesses = unknown.flatMap((n) => {
-    const guess = closestName(n, known);
+    const guess = closestName(n, near);
     return guess === undefined ? [] : [`'${guess}'${unknown.length > 1 ? ` for '${n}'` : ''}`];
   });
   throw new FleetError(

@@ -183,7 +183,7 @@ test('ask, output, wait, events, read and logs of a remote pi answer here as the
   // A name no host has is refused here, nothing run anywhere.
   const typo = await tool('mosaic-agent', ['read', 'thinkr']);
   assert.equal(typo.code, 1);
-  assert.match(typo.stderr, /no agent 'thinkr'/);
+  assert.match(typo.stderr, /no agent 'thinkr' \(did you mean 'thinker'\?\)/);
 });
 
 test('a follow of a remote agent streams its events here, and ends there when it is ended here', { skip, timeout: 120_000 }, async () => {

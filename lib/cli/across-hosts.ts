@@ -12,7 +12,7 @@ import { EXIT, FleetError } from '../core/errors.js';
 import { allQueued, findMessage, type QueuedMessage } from '../dispatch/queue.js';
 import { requireKnownAgents } from '../fleet/known-agents.js';
 import { sshFailure, sshForward, type SshResult } from '../core/ssh.js';
-import { byHost, failedBeforeRunning, fleetPlacement, sshHost, type FleetPlacement } from '../fleet/hosts.js';
+import { byHost, failedBeforeRunning, fleetPlacement, sshHost, toolkitMissing, toolkitMissingMessage, type FleetPlacement } from '../fleet/hosts.js';
 import { LOCAL_HOST, type HostConfig } from '../fleet/roster.js';
 import { END_WITH_STDIN, parseFlags, flagSpec, type CommandDef, type Flags } from './cli.js';
 
@@ -109,6 +109,10 @@ async function onHost(fleet: FleetPlacement, host: string, command: string, word
   });
   if (ends.signal.aborted) return { code: EXIT.failure, stdout: '' };
   if (r.sshFailed) return { code: reportSshFailure(h, r, command, names), stdout: '' };
+  if (toolkitMissing(r)) {
+    process.stderr.write(`mosaic-agent: ${command} ${names.join(' ')}: ${toolkitMissingMessage(host)}\n`);
+    return { code: EXIT.failure, stdout: '' };
+  }
   return { code: r.code, stdout: r.stdout };
 }
 

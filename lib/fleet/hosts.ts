@@ -87,6 +87,15 @@ export function failedBeforeRunning(r: SshResult): boolean {
   return /Connection refused|Connection timed out|timed out during banner|No route to host|Network is unreachable|Could not resolve hostname|Name or service not known|Permission denied|Host key verification failed|Too many authentication failures|Connection closed by .* port|kex_exchange_identification/.test(r.stderr);
 }
 
+/** The remote shell found no such command (127): the toolkit is not installed there. */
+export function toolkitMissing(r: SshResult): boolean {
+  return !r.sshFailed && r.code === 127;
+}
+
+export function toolkitMissingMessage(host: string): string {
+  return `the toolkit is not installed on host ${host}, so nothing was done there (install it: mosaic-agent hosts install ${host})`;
+}
+
 // ---------------------------------------------------------------------------
 // Sending
 
@@ -141,6 +150,7 @@ export async function sendRemote(host: HostConfig, agents: string[], text: strin
   // The remote bounds its own wait (--timeout, --wait); ssh is bounded only when nothing waits.
   const timeoutMs = flags.wait || flags.queue ? undefined : (Number(flags.timeout ?? 30) + 30) * 1000;
   const r = await sshRun(sshHost(host), remoteSendArgv(agents, flags), { input: text, env, ...(timeoutMs === undefined ? { timeoutMs: 2 ** 31 - 1 } : { timeoutMs }) });
+  if (toolkitMissing(r)) return { host: host.name, agents, code: 1, stdout: '', stderr: `${tool}: ${agents.join(', ')}: not delivered: ${toolkitMissingMessage(host.name)}\n` };
   if (!r.sshFailed) return { host: host.name, agents, code: r.code, stdout: r.stdout, stderr: r.stderr };
   const err = sshFailure(sshHost(host), r);
   const before = failedBeforeRunning(r);

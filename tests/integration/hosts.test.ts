@@ -75,6 +75,12 @@ const active = async (h: FarHost | undefined, unit: string) => ((await (h ? h.um
 
 test('hosts install puts the toolkit on both far hosts over ssh; hosts lists them reachable with their version', { skip, timeout: 400_000 }, async () => {
   await local!.write(rosterPath, ROSTER('far'));
+  // Before the install, a command for gpu's agent says what is missing there.
+  for (const [t, args] of [['mosaic-agent', ['read', 'yonder']], ['agent-send', ['yonder', 'echo hi']]] as const) {
+    const r = await tool(t, [...args]);
+    assert.equal(r.code, 1, `${t} ${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /the toolkit is not installed on host gpu, so nothing was done there \(install it: mosaic-agent hosts install gpu\)/);
+  }
   // From the installed toolkit (its release carries install.sh), as a user runs it.
   const inst = await local!.um.run([join(local!.um.home, '.local', 'bin', 'mosaic-agent'), 'hosts', 'install', 'far', 'gpu'], { timeoutMs: 360_000 });
   assert.equal(inst.code, 0, `${inst.stdout}\n${inst.stderr}`);

@@ -186,6 +186,21 @@ test('ask, output, wait, events, read and logs of a remote pi answer here as the
   // Both hosts' agents in one wait: each host waits for its own.
   const both = await tool('mosaic-agent', ['wait', 'here', 'yonder', 'thinker', '--timeout', '30']);
   assert.equal(both.code, 0, both.stderr);
+  // --any across hosts: the first host whose agent gets there ends the wait, and the other waits end with it.
+  const waiter = (pid: number) => {
+    try {
+      return /\bwait\b.*--any/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
+    } catch {
+      return false;
+    }
+  };
+  const anyWait = tool('mosaic-agent', ['wait', '--any', '--until', 'busy', '--timeout', '60', 'here', 'yonder'], { timeoutMs: 90_000 });
+  await waitFor(async () => pidsOfUid(gpu.um!.uid).some(waiter) && pidsOfUid(local!.um.uid).filter(waiter).length >= 2, { what: 'the waits to run on both hosts', timeoutMs: 15_000 });
+  assert.equal((await tool('agent-send', ['yonder', 'sleep 5'])).code, 0);
+  const any = await anyWait;
+  assert.equal(any.code, 0, any.stderr);
+  assert.match(any.stdout, /yonder: busy/);
+  await waitFor(async () => !pidsOfUid(gpu.um!.uid).some(waiter) && !pidsOfUid(local!.um.uid).some(waiter), { what: 'no wait left on either host', timeoutMs: 10_000 });
   // A name no host has is refused here, nothing run anywhere.
   const typo = await tool('mosaic-agent', ['read', 'thinkr']);
   assert.equal(typo.code, 1);

@@ -463,7 +463,8 @@ async function logs(argv: string[]): Promise<number> {
   // Only logs needs the terminal emulator (~180 KB): every other command starts without it.
   const transcript = flags.raw ? undefined : await import('../tmux/transcript.js');
   if (transcript && flags.follow) return transcript.followTranscript(file, lines ?? 50, (text) => process.stdout.write(text));
-  const raw = Buffer.concat([readIfThere(`${file}.1`), readFileSync(file)]);
+  // Read as a rotation could leave them: FILE.1 first, FILE (new, maybe not made yet) after.
+  const raw = Buffer.concat([readIfThere(`${file}.1`), readIfThere(file)]);
   if (!transcript) {
     const text = raw.toString('utf8');
     process.stdout.write(lines === undefined ? text : text.split('\n').slice(-lines - 1).join('\n'));

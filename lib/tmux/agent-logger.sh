@@ -1,7 +1,7 @@
 #!/bin/bash
 # agent-logger FILE [MAX_BYTES]: append what an agent's pane prints (fed on
 # stdin by `tmux pipe-pane`) to FILE, mode 0600, and once FILE has reached
-# MAX_BYTES copy it to FILE.1 and empty it: a durable transcript with a
+# MAX_BYTES rename it to FILE.1 and start a new FILE: a durable transcript with a
 # bounded size (about twice MAX_BYTES on disk at most).
 #
 # `head -c` copies exactly the bytes left before the cap and exits, then the
@@ -29,7 +29,9 @@ while :; do
     [ "$now" -ge "$max" ] || exit 0
   fi
   # Nothing is lost: the pane's output waits in the pipe until the next head.
-  cp -f "$file" "$file.1" && : >"$file" || exit 1
+  # A rename, not a copy and a truncation: FILE.1 never shows half a copy,
+  # and no reader finds the same output in both files at once.
+  mv -f "$file" "$file.1" || exit 1
   exec 3>&- 3>>"$file" || exit 1
   size=0
 done

@@ -47,7 +47,7 @@ const REMOTE_INSTALL = [
 ].join('\n');
 
 /** Install on each named host (default: all of them), all at once; 0 when every host succeeded. */
-export async function installHosts(fleet: FleetHosts, names: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function installHosts(fleet: FleetHosts, names: string[], env: NodeJS.ProcessEnv): Promise<number> {
   for (const n of names) {
     if (!fleet.hosts.has(n)) {
       const guess = closestName(n, fleet.hosts.keys());

@@ -27,7 +27,7 @@ export interface FleetHosts {
 }
 
 /** The roster's hosts, or undefined when it has none (or is missing or broken: apply and doctor report that). */
-export function loadFleetHosts(env: Env = process.env, file = rosterFile(env)): FleetHosts | undefined {
+export function loadFleetHosts(env: Env, file = rosterFile(env)): FleetHosts | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -121,7 +121,7 @@ export interface RemoteSendResult {
  * code comes back as it is; when ssh itself fails, 1 if nothing can have been
  * typed, else 3 (unconfirmed: the connection broke after the send started).
  */
-export async function sendRemote(host: HostConfig, agents: string[], text: string, flags: RemoteSendFlags, tool: string, env: Env = process.env): Promise<RemoteSendResult> {
+export async function sendRemote(host: HostConfig, agents: string[], text: string, flags: RemoteSendFlags, tool: string, env: Env): Promise<RemoteSendResult> {
   // The remote bounds its own wait (--timeout, --wait); ssh is bounded only when nothing waits.
   const timeoutMs = flags.wait || flags.queue ? undefined : (Number(flags.timeout ?? 30) + 30) * 1000;
   const r = await sshRun(sshHost(host), remoteSendArgv(agents, flags), { input: text, env, ...(timeoutMs === undefined ? { timeoutMs: 2 ** 31 - 1 } : { timeoutMs }) });
@@ -161,7 +161,7 @@ function remoteBoundMs(env: Env): number {
 }
 
 /** `mosaic-agent status --json` on one host, bounded; never throws. */
-export async function remoteStatus(host: HostConfig, only: string[], env: Env = process.env): Promise<{ st?: FleetStatus; host: HostStatus }> {
+export async function remoteStatus(host: HostConfig, only: string[], env: Env): Promise<{ st?: FleetStatus; host: HostStatus }> {
   const started = Date.now();
   const r = await sshRun(sshHost(host), ['mosaic-agent', 'status', '--json', ...only], { env, timeoutMs: remoteBoundMs(env) });
   const ms = Date.now() - started;
@@ -200,7 +200,7 @@ function unreachableAgent(name: string, host: string): AgentStatus & { host: str
  * The local status and every remote host's, asked at once; a host that does
  * not answer within the bound shows its roster agents as `unreachable`.
  */
-export async function statusAcrossHosts(local: (only: string[]) => Promise<FleetStatus>, fleet: FleetHosts, only: string[], env: Env = process.env): Promise<FleetStatusAcrossHosts> {
+export async function statusAcrossHosts(local: (only: string[]) => Promise<FleetStatus>, fleet: FleetHosts, only: string[], env: Env): Promise<FleetStatusAcrossHosts> {
   const wanted = only.length > 0 ? byHost(only, fleet.agentHost) : undefined;
   const remote = [...fleet.hosts.values()].filter((h) => !wanted || wanted.has(h.name));
   const localOnly = wanted ? (wanted.get(LOCAL_HOST) ?? []) : [];
@@ -250,7 +250,7 @@ export interface HostReport {
 }
 
 /** Each host: reachability, installed version, agent count; all at once. */
-export async function hostsReport(fleet: FleetHosts, env: Env = process.env): Promise<HostReport[]> {
+export async function hostsReport(fleet: FleetHosts, env: Env): Promise<HostReport[]> {
   return Promise.all(
     [...fleet.hosts.values()].map(async (h): Promise<HostReport> => {
       const started = Date.now();
@@ -282,7 +282,7 @@ export function renderHosts(rows: HostReport[]): string {
 }
 
 /** The roster's hosts, or a FleetError saying how to add some. */
-export function requireFleetHosts(env: Env = process.env): FleetHosts {
+export function requireFleetHosts(env: Env): FleetHosts {
   const fleet = loadFleetHosts(env);
   if (!fleet) throw new FleetError(`the roster ${rosterFile(env)} has no hosts`, 'add hosts: { NAME: { ssh: user@box } } to it and host: NAME to the agents that run there');
   return fleet;

@@ -11,7 +11,7 @@ import { listDir, readTrimmed, writeFileAtomic } from '../core/fsutil.js';
 import { runtimeDir, stateDir } from '../core/paths.js';
 
 /** The directory that holds the agent's conversations (durable: it survives a reboot). */
-export function conversationDir(name: string, env: NodeJS.ProcessEnv = process.env): string {
+export function conversationDir(name: string, env: NodeJS.ProcessEnv): string {
   return join(stateDir(env), 'sessions', name);
 }
 
@@ -21,7 +21,7 @@ export function conversationDir(name: string, env: NodeJS.ProcessEnv = process.e
  * the fleet chose for the agent's conversation (kept in the directory's `id`
  * file until a reset sets it aside), for runtimes that take one.
  */
-export function conversationPlaceholders(name: string, env: NodeJS.ProcessEnv = process.env): { session_dir: string; session_id: string } {
+export function conversationPlaceholders(name: string, env: NodeJS.ProcessEnv): { session_dir: string; session_id: string } {
   const dir = conversationDir(name, env);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const idFile = join(dir, 'id');
@@ -45,7 +45,7 @@ export function conversationPlaceholders(name: string, env: NodeJS.ProcessEnv = 
  */
 export type ConversationState = 'resumable' | 'absent' | 'unusable';
 
-export function conversationState(argv: readonly string[], runtime: string, id: string, env: NodeJS.ProcessEnv = process.env): ConversationState {
+export function conversationState(argv: readonly string[], runtime: string, id: string, env: NodeJS.ProcessEnv): ConversationState {
   if (!argv.some((w) => w.includes('{session_id}'))) return 'resumable';
   // An opencode id kept from before the agent's runtime changed is none Claude or Gemini takes.
   if ((runtime === 'claude' || runtime === 'gemini') && !/^[0-9a-f-]{36}$/.test(id)) return 'unusable';
@@ -107,7 +107,7 @@ export function reportedConversationId(runtime: string, events: readonly Reporte
 }
 
 /** When the agent's current conversation began for the fleet: its last fresh start or reset (archiveConversations); 0 when never. */
-export function conversationBoundary(name: string, env: NodeJS.ProcessEnv = process.env): number {
+export function conversationBoundary(name: string, env: NodeJS.ProcessEnv): number {
   return Number(readId(join(conversationDir(name, env), 'boundary'))) || 0;
 }
 
@@ -119,7 +119,7 @@ export function conversationBoundary(name: string, env: NodeJS.ProcessEnv = proc
  * events name none (the id file then keeps what it had: an id adopted
  * before, or the fleet's own UUID, which conversationState finds absent).
  */
-export function adoptReportedId(runtime: string, name: string, events: readonly ReportedEvent[], env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function adoptReportedId(runtime: string, name: string, events: readonly ReportedEvent[], env: NodeJS.ProcessEnv): string | undefined {
   const id = reportedConversationId(runtime, events, conversationBoundary(name, env));
   if (id === undefined) return undefined;
   const dir = conversationDir(name, env);
@@ -233,12 +233,12 @@ function claudeDir(vars: NodeJS.ProcessEnv, home = vars.HOME ?? ''): string {
 }
 
 /** The directories the fleet keeps Gemini CLI agents' GEMINI_CLI_HOME in (lib/events/hooks.ts prepareGeminiHome). */
-export function geminiHomesDir(env: NodeJS.ProcessEnv = process.env): string {
+export function geminiHomesDir(env: NodeJS.ProcessEnv): string {
   return join(stateDir(env), 'gemini-home');
 }
 
 /** An agent's GEMINI_CLI_HOME. */
-export function geminiHomeDir(name: string, env: NodeJS.ProcessEnv = process.env): string {
+export function geminiHomeDir(name: string, env: NodeJS.ProcessEnv): string {
   return join(geminiHomesDir(env), name);
 }
 
@@ -273,7 +273,7 @@ export function textOf(content: unknown): string {
 }
 
 /** Give the agent's conversation a new id (its old one is unusable). */
-export function renewConversationId(name: string, env: NodeJS.ProcessEnv = process.env): string {
+export function renewConversationId(name: string, env: NodeJS.ProcessEnv): string {
   const id = randomUUID();
   writeFileAtomic(join(conversationDir(name, env), 'id'), `${id}\n`, 0o600);
   return id;
@@ -287,7 +287,7 @@ export function renewConversationId(name: string, env: NodeJS.ProcessEnv = proce
  * only while the runtime has no conversation open on disk: before a start,
  * or right after its reset command took.
  */
-export function archiveConversations(name: string, env: NodeJS.ProcessEnv = process.env): void {
+export function archiveConversations(name: string, env: NodeJS.ProcessEnv): void {
   const dir = conversationDir(name, env);
   let files: string[] = [];
   try {
@@ -318,7 +318,7 @@ export function archiveConversations(name: string, env: NodeJS.ProcessEnv = proc
  *   message: the one file of chats/ begun since the reset that is not another
  *   agent's conversation is it (none, or two at once: none is taken).
  */
-export function followResetId(runtime: string, name: string, own: NodeJS.ProcessEnv, sinceMs: number, pid?: number, env: NodeJS.ProcessEnv = process.env): boolean {
+export function followResetId(runtime: string, name: string, own: NodeJS.ProcessEnv, sinceMs: number, pid: number | undefined, env: NodeJS.ProcessEnv): boolean {
   let id = '';
   if (runtime === 'claude' && pid !== undefined) {
     try {
@@ -361,7 +361,7 @@ export function environOf(pid: number): NodeJS.ProcessEnv {
 }
 
 /** Note a reset whose new conversation id was not found yet, for the agent's next start (settleReset). */
-export function noteReset(name: string, sinceMs: number, env: NodeJS.ProcessEnv = process.env): void {
+export function noteReset(name: string, sinceMs: number, env: NodeJS.ProcessEnv): void {
   writeFileAtomic(join(conversationDir(name, env), 'reset-since'), `${sinceMs}\n`, 0o600);
 }
 
@@ -370,7 +370,7 @@ export function noteReset(name: string, sinceMs: number, env: NodeJS.ProcessEnv 
  * whose conversation id was not known then, look for it once more, and
  * forget the reset either way.
  */
-export function settleReset(runtime: string, name: string, env: NodeJS.ProcessEnv = process.env): void {
+export function settleReset(runtime: string, name: string, env: NodeJS.ProcessEnv): void {
   const file = join(conversationDir(name, env), 'reset-since');
   const since = Number(readId(file));
   if (!since) return;
@@ -403,12 +403,12 @@ function take(kind: Request, name: string, env: NodeJS.ProcessEnv): boolean {
 }
 
 /** Ask the agent's next start for a fresh conversation (reset by restart). */
-export function requestFresh(name: string, env: NodeJS.ProcessEnv = process.env): void {
+export function requestFresh(name: string, env: NodeJS.ProcessEnv): void {
   request('fresh', name, env);
 }
 
 /** Whether a fresh conversation was asked for, consuming the request. */
-export function takeFreshRequest(name: string, env: NodeJS.ProcessEnv = process.env): boolean {
+export function takeFreshRequest(name: string, env: NodeJS.ProcessEnv): boolean {
   return take('fresh', name, env);
 }
 
@@ -417,12 +417,12 @@ export function takeFreshRequest(name: string, env: NodeJS.ProcessEnv = process.
  * last had in the agent's workdir outside the fleet (cutover: an agent that
  * ran by hand moves in with its conversation).
  */
-export function requestAdopt(name: string, env: NodeJS.ProcessEnv = process.env): void {
+export function requestAdopt(name: string, env: NodeJS.ProcessEnv): void {
   request('adopt', name, env);
 }
 
 /** Whether an adoption was asked for, consuming the request. */
-export function takeAdoptRequest(name: string, env: NodeJS.ProcessEnv = process.env): boolean {
+export function takeAdoptRequest(name: string, env: NodeJS.ProcessEnv): boolean {
   return take('adopt', name, env);
 }
 
@@ -433,7 +433,7 @@ export function takeAdoptRequest(name: string, env: NodeJS.ProcessEnv = process.
  * $PI_CODING_AGENT_DIR or ~/.pi/agent, under sessions/--<workdir>--); the
  * user's file is read, never changed. Returns the file copied, if any.
  */
-export function adoptLatestConversation(runtime: string, workdir: string, dir: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function adoptLatestConversation(runtime: string, workdir: string, dir: string, env: NodeJS.ProcessEnv): string | undefined {
   if (runtime !== 'pi') return undefined;
   const agentDir = env.PI_CODING_AGENT_DIR || join(env.HOME || '', '.pi', 'agent');
   // pi's getDefaultSessionDir: the workdir with its leading slash dropped and / \ : made '-'.

@@ -108,7 +108,7 @@ export const DEFAULT_RUNTIME = 'pi';
 export const SHELL_NAMES: ReadonlySet<string> = new Set(['bash', 'zsh', 'sh', 'dash', 'fish', 'ksh', 'mksh', 'tcsh', 'csh', 'login']);
 
 /** The user's login shell, which the `shell` runtime runs. */
-export function loginShell(env: NodeJS.ProcessEnv = process.env): string {
+export function loginShell(env: NodeJS.ProcessEnv): string {
   try {
     return userInfo().shell || env.SHELL || '/bin/sh';
   } catch {
@@ -269,7 +269,7 @@ export function runtimeNames(): string[] {
  * The profile for a runtime. Unknown runtimes get a conservative default: the
  * runtime name as the command, a long pause before Enter, state unknown.
  */
-export function profileFor(runtime: string, env: NodeJS.ProcessEnv = process.env): Profile {
+export function profileFor(runtime: string, env: NodeJS.ProcessEnv): Profile {
   if (runtime === 'shell') {
     const shell = loginShell(env);
     // bash -l would re-read /etc/profile, which resets PATH and drops the
@@ -321,7 +321,7 @@ export interface ProfileOverrides {
 }
 
 /** The profile for `runtime` with the roster's overrides applied (MOSAIC_AGENT_PROFILE carries them as JSON). */
-export function resolveProfile(runtime: string, overrides: ProfileOverrides | undefined, env: NodeJS.ProcessEnv = process.env): Profile {
+export function resolveProfile(runtime: string, overrides: ProfileOverrides | undefined, env: NodeJS.ProcessEnv): Profile {
   const base = profileFor(overrides?.extends ?? runtime, env);
   if (!overrides) return base;
   const o = overrides;
@@ -351,7 +351,7 @@ export function resolveProfile(runtime: string, overrides: ProfileOverrides | un
 }
 
 /** The profile of an agent from its runtime and its overrides as JSON (env or session option). */
-export function agentProfile(runtime: string, overridesJson: string | undefined, env: NodeJS.ProcessEnv = process.env): Profile {
+export function agentProfile(runtime: string, overridesJson: string | undefined, env: NodeJS.ProcessEnv): Profile {
   return resolveProfile(runtime || 'unknown', overridesFromJson(overridesJson), env);
 }
 

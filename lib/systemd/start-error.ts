@@ -12,26 +12,26 @@ import { join } from 'node:path';
 import { FleetError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fsutil.js';
 import { runtimeDir } from '../core/paths.js';
-import { agentOfUnit, systemctl } from './systemd.js';
+import { agentOfUnit, type Systemd } from './systemd.js';
 
 function startErrorFile(name: string, env: NodeJS.ProcessEnv): string {
   return join(runtimeDir(env), 'start-error', name);
 }
 
 /** Record why the agent's start failed (start-agent-session, as it fails). */
-export function recordStartError(name: string, text: string, env: NodeJS.ProcessEnv = process.env): void {
+export function recordStartError(name: string, text: string, env: NodeJS.ProcessEnv): void {
   const file = startErrorFile(name, env);
   mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
   writeFileAtomic(file, `${text.trimEnd()}\n`, 0o600);
 }
 
 /** Forget an earlier start error (the agent started). */
-export function clearStartError(name: string, env: NodeJS.ProcessEnv = process.env): void {
+export function clearStartError(name: string, env: NodeJS.ProcessEnv): void {
   rmSync(startErrorFile(name, env), { force: true });
 }
 
 /** The agent's start error if it was written at or after `sinceMs` (epoch ms). */
-export function startErrorSince(name: string, sinceMs: number, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function startErrorSince(name: string, sinceMs: number, env: NodeJS.ProcessEnv): string | undefined {
   const file = startErrorFile(name, env);
   try {
     // mtime has whole-second resolution on some filesystems: a second of slack.
@@ -43,7 +43,7 @@ export function startErrorSince(name: string, sinceMs: number, env: NodeJS.Proce
 }
 
 /** The agents' own start errors written at or after `sinceMs`, as one error; undefined when none wrote one. */
-export function ownStartFailure(what: string, units: readonly string[], sinceMs: number, env: NodeJS.ProcessEnv = process.env): FleetError | undefined {
+export function ownStartFailure(what: string, units: readonly string[], sinceMs: number, env: NodeJS.ProcessEnv): FleetError | undefined {
   const reasons = units.flatMap((u) => {
     const name = agentOfUnit(u);
     const text = name === undefined ? undefined : startErrorSince(name, sinceMs, env);
@@ -61,7 +61,7 @@ export function ownStartFailure(what: string, units: readonly string[], sinceMs:
  * The error for a failed `systemctl VERB UNITS`: each agent's own start error
  * where it wrote one during the call, else what systemctl said.
  */
-export function startFailure(what: string, units: readonly string[], stderr: string, sinceMs: number, env: NodeJS.ProcessEnv = process.env): FleetError {
+export function startFailure(what: string, units: readonly string[], stderr: string, sinceMs: number, env: NodeJS.ProcessEnv): FleetError {
   return (
     ownStartFailure(what, units, sinceMs, env) ??
     new FleetError(`systemctl could not ${what}: ${stderr.trim() || 'it failed'}`, `see: systemctl --user status ${units.join(' ')}`)
@@ -72,9 +72,9 @@ export function startFailure(what: string, units: readonly string[], stderr: str
  * `systemctl --user VERB -- UNITS` for starting agents (start, restart); a
  * failure is reported with the agents' own start errors.
  */
-export async function startUnits(verb: 'start' | 'restart', units: readonly string[], what: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function startUnits(systemd: Systemd, verb: 'start' | 'restart', units: readonly string[], what: string): Promise<void> {
   if (units.length === 0) return;
   const since = Date.now();
-  const r = await systemctl([verb, '--', ...units]);
-  if (r.code !== 0) throw startFailure(what, units, r.stderr, since, env);
+  const r = await systemd.run([verb, '--', ...units]);
+  if (r.code !== 0) throw startFailure(what, units, r.stderr, since, systemd.env);
 }

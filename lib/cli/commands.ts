@@ -480,7 +480,7 @@ async function reset(ctx: FleetContext, argv: string[]): Promise<number> {
       if (confirmed) {
         // The fresh conversation is not on disk before its first reply: set the reset one aside so a resume does not bring it back.
         archiveConversations(name, env);
-        if (session.pid && !followResetId(session.runtime, name, environOf(session.pid), resetAt, session.pid, env)) noteReset(name, resetAt, env);
+        if (session.pid && !followResetId(profile.conversations, name, environOf(session.pid), resetAt, session.pid, env)) noteReset(name, resetAt, env);
         process.stdout.write(`${name}: reset (${profile.reset})\n`);
         return 0;
       }

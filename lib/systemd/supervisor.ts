@@ -67,18 +67,18 @@ export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJ
   // it gets an id of its own: the old one may still name a conversation.
   const fresh = takeFreshRequest(spec.name, env);
   if (fresh) archiveConversations(spec.name, env);
-  else settleReset(spec.runtime, spec.name, env);
+  else settleReset(spec.profile.conversations, spec.name, env);
   const placeholders = conversationPlaceholders(spec.name, env);
   // Codex and opencode choose their conversation's id themselves: the one
   // the agent's own events reported last since its last reset is its own.
-  if (idFromEvents(spec.runtime)) {
-    const reported = adoptReportedId(spec.runtime, spec.name, allEvents(spec.name, env), env);
+  if (idFromEvents(spec.profile.conversations)) {
+    const reported = adoptReportedId(spec.profile.conversations, spec.name, allEvents(spec.name, env), env);
     if (reported) placeholders.session_id = reported;
   }
   if (takeAdoptRequest(spec.name, env) && spec.resume && !spec.command) {
-    adoptLatestConversation(spec.runtime, spec.workdir, placeholders.session_dir, env);
+    adoptLatestConversation(spec.profile.conversations, spec.workdir, placeholders.session_dir, env);
   }
-  const state = conversationState(spec.profile.resume ?? [], spec.runtime, placeholders.session_id, env);
+  const state = conversationState(spec.profile.resume ?? [], spec.profile.conversations, placeholders.session_id, env);
   if (state === 'unusable') placeholders.session_id = renewConversationId(spec.name, env);
   const resume = spec.resume && !fresh && state === 'resumable';
   const argv = launchArgv(spec, { resume, placeholders });

@@ -11,7 +11,7 @@ import { firstRunProblems } from '../runtimes/first-run.js';
 import { agentSpecFromEnv, launchArgv, unitEnvironment } from '../runtimes/agent-spec.js';
 import { FleetError } from '../core/errors.js';
 import { exec, type ExecResult } from '../core/exec.js';
-import { agentEnvFile, envFileAgents, fleetEnvFile, rosterFile, socketName, tmuxBinary, toolsDir, userUnitDir } from '../core/paths.js';
+import { agentEnvFile, envFileAgents, fleetEnvFile, rosterFile, socketName, toolsDir, userUnitDir } from '../core/paths.js';
 import { describeIssues, loadRoster, parseEnvFile, readEnvValues, renderEnvFile, RosterError, type AgentConfig, type Roster } from './roster.js';
 import { agentUnit, DISPATCH_UNIT, FLEET_TARGET, HOLDER_UNIT, type Systemd, type UnitState } from '../systemd/systemd.js';
 import { HOLDER_SESSION, holderPid } from '../systemd/holder.js';
@@ -215,7 +215,7 @@ function homeOf(env: NodeJS.ProcessEnv): string {
 
 async function tmuxVersion(f: Facts): Promise<Check> {
   const r = await f.tmuxV;
-  if (r.code !== 0) return fail('tmux', `'${tmuxBinary(f.env)} -V' failed: ${r.stderr.trim() || `exit ${r.code}`}`, 'apt-get install tmux (3.2 or newer)');
+  if (r.code !== 0) return fail('tmux', `'${f.tmux.bin} -V' failed: ${r.stderr.trim() || `exit ${r.code}`}`, 'apt-get install tmux (3.2 or newer)');
   const v = parseTmuxVersion(r.stdout);
   const shown = r.stdout.trim();
   if (!v) return fail('tmux', `cannot read the version from ${JSON.stringify(shown)}`, 'install a released tmux 3.2 or newer');
@@ -544,7 +544,7 @@ export async function runDoctor(ctx: FleetContext): Promise<Check[]> {
     user: env.USER || userInfo().username,
     tmux,
     systemd,
-    tmuxV: exec([tmuxBinary(env), '-V'], { env, timeoutMs: 10_000 }),
+    tmuxV: tmux.binaryVersion(),
     panes: tmux.listPanes(),
     serverPid: holderPid(tmux).catch(() => undefined),
     agents,

@@ -163,6 +163,11 @@ export class Tmux {
     return new Tmux(env, socketName(env), tmuxBinary(env));
   }
 
+  /** `tmux -V` of this gateway's binary: what it is, whether or not a server runs. */
+  binaryVersion(): Promise<ExecResult> {
+    return exec([this.bin, '-V'], { env: this.env, timeoutMs: TMUX_TIMEOUT_MS });
+  }
+
   /** The argv for a tmux call on this socket (for `attach`, which must exec tmux itself). */
   argv(args: readonly string[]): string[] {
     return [this.bin, ...(this.socketPath ? ['-S', this.socketPath] : ['-L', this.socket]), ...args];

@@ -57,7 +57,7 @@ try {
   const single = await medianOf(RUNS, () => timeCommand(binArgv('agent-send', ['-q', 'sh0', ': single']), env));
   const fan = await medianOf(Math.max(5, Math.floor(RUNS / 3)), () => timeCommand(binArgv('agent-send', ['-q', shells.join(','), ': fan-out']), env));
 
-  const piDelay = profileFor('pi').submit.delayMs;
+  const piDelay = profileFor('pi', process.env).submit.delayMs;
   const fullPiMedian = median(fullPi);
   console.log(`agent-send benchmark (medians of ${RUNS} runs, ms)\n`);
   console.log(

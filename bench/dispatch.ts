@@ -87,7 +87,7 @@ async function run(settleMs: number | undefined): Promise<{ queue: number[]; not
 
 const fast = await run(0);
 const debounced = await run(undefined);
-const delay = profileFor('pi').submit.delayMs;
+const delay = profileFor('pi', process.env).submit.delayMs;
 console.log(`dispatch benchmark (medians of ${RUNS} turns, ms)\n`);
 console.log(
   table([

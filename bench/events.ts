@@ -32,7 +32,7 @@ try {
   const paneId = agentPaneOf((await fleet.tmux.listPanes())!, 'pi1')!.paneId;
   const ready = () => eventually(async () => inputBoxText((await fleet.tmux.screen(paneId)).lines) === '', 'pi ready', 30_000);
   await ready();
-  const profile = profileFor('pi');
+  const profile = profileFor('pi', process.env);
 
   /** The screen's state as status reads it: two readings 150 ms apart that agree. */
   const screenState = async () => {

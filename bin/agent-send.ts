@@ -4,6 +4,7 @@
 // which `mosaic-agent send` uses too.
 import { runMain } from '../lib/cli/cli.js';
 import { runSendCommand } from '../lib/cli/send-command.js';
+import { fleetContext } from '../lib/fleet/context.js';
 
 const HELP = `Usage: agent-send [options] NAME[,NAME...] MESSAGE...
        agent-send [options] NAME[,NAME...] -        (message from stdin)
@@ -78,8 +79,10 @@ Examples:
   git diff | agent-send reviewer -
   agent-send --queue --from lead worker1,worker2 'then run the linter'`;
 
-void runMain('agent-send', async (argv) => {
-  const code = await runSendCommand('agent-send', argv);
+const ctx = fleetContext(process.env);
+
+void runMain('agent-send', ctx.env, async (argv) => {
+  const code = await runSendCommand(ctx, 'agent-send', argv);
   if (code === undefined) process.stdout.write(HELP + '\n');
   return code ?? 0;
 });

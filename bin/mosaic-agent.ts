@@ -64,6 +64,8 @@ if (first === '--version' || first === '-V') {
   void (async () => {
     const { runMain } = await import('../lib/cli/cli.js');
     const { runCommand } = await import('../lib/cli/commands.js');
-    await runMain('mosaic-agent', (argv) => runCommand(argv, HELP));
+    const { fleetContext } = await import('../lib/fleet/context.js');
+    const ctx = fleetContext(process.env);
+    await runMain('mosaic-agent', ctx.env, (argv) => runCommand(ctx, argv, HELP));
   })();
 }

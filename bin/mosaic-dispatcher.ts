@@ -8,7 +8,8 @@ import { UsageError } from '../lib/core/errors.js';
 import { Dispatcher } from '../lib/dispatch/dispatcher.js';
 import { openTransport } from '../lib/send/open-transport.js';
 import { Notifier } from '../lib/dispatch/notify.js';
-import { agentUnit, unitStates } from '../lib/systemd/systemd.js';
+import { agentUnit } from '../lib/systemd/systemd.js';
+import { fleetContext } from '../lib/fleet/context.js';
 
 const HELP = `Usage: mosaic-dispatcher
 
@@ -22,7 +23,9 @@ to its stderr (the journal: journalctl --user -u mosaic-fleet-dispatch).
 Options:
   -h, --help   show this help`;
 
-void runMain('mosaic-dispatcher', async (argv) => {
+const ctx = fleetContext(process.env);
+
+void runMain('mosaic-dispatcher', ctx.env, async (argv) => {
   const flags = parseFlags(argv, {});
   if (flags.help) {
     process.stdout.write(HELP + '\n');
@@ -31,10 +34,11 @@ void runMain('mosaic-dispatcher', async (argv) => {
   if (flags._.length > 0) throw new UsageError('mosaic-dispatcher takes no arguments');
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const notifier = new Notifier({
+    env: ctx.env,
     log,
-    unitState: async (agent) => (await unitStates([agentUnit(agent)])).get(agentUnit(agent))?.active,
+    unitState: async (agent) => (await ctx.systemd.unitStates([agentUnit(agent)])).get(agentUnit(agent))?.active,
   });
-  const dispatcher = new Dispatcher({ transport: openTransport(), log, onEvents: (agent, events) => notifier.onEvents(agent, events) });
+  const dispatcher = new Dispatcher({ env: ctx.env, transport: openTransport(ctx), log, onEvents: (agent, events) => notifier.onEvents(agent, events) });
   await dispatcher.start();
   log(`dispatcher running (pid ${process.pid})`);
   await new Promise<void>((resolve) => {

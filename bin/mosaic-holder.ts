@@ -4,7 +4,7 @@
 import { parseFlags, runMain } from '../lib/cli/cli.js';
 import { UsageError } from '../lib/core/errors.js';
 import { recoverFleet, startHolder, stopHolder } from '../lib/systemd/holder.js';
-import { Tmux } from '../lib/tmux/tmux.js';
+import { fleetContext } from '../lib/fleet/context.js';
 
 const HELP = `Usage: mosaic-holder start [--pid-file FILE]
        mosaic-holder recover
@@ -26,7 +26,9 @@ Options:
 
 Environment: MOSAIC_TMUX_SOCKET, MOSAIC_TMUX_CONF (tmux config file for the server).`;
 
-void runMain('mosaic-holder', async (argv) => {
+const ctx = fleetContext(process.env);
+
+void runMain('mosaic-holder', ctx.env, async (argv) => {
   const flags = parseFlags(argv, { string: ['pid-file'] });
   const [command, ...rest] = flags._;
   if (flags.help) {
@@ -34,14 +36,14 @@ void runMain('mosaic-holder', async (argv) => {
     return 0;
   }
   if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
-  const tmux = Tmux.fromEnv();
+  const { tmux } = ctx;
   if (command === 'start') {
-    const pid = await startHolder(tmux, { pidFile: flags['pid-file'], config: process.env.MOSAIC_TMUX_CONF || undefined });
+    const pid = await startHolder(tmux, { pidFile: flags['pid-file'], config: ctx.env.MOSAIC_TMUX_CONF || undefined });
     process.stdout.write(`holder: tmux server on socket '${tmux.socket}' started (pid ${pid})\n`);
     return 0;
   }
   if (command === 'recover') {
-    const r = await recoverFleet();
+    const r = await recoverFleet(ctx.systemd, ctx.env);
     process.stdout.write(`holder: ${r.first ? 'first start: started' : 'restarted: started the agents that ran:'} ${r.units.join(' ') || '(none)'}\n`);
     return 0;
   }

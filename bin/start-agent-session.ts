@@ -12,8 +12,9 @@ import { pollUntil, sleep } from '../lib/core/poll.js';
 import { openTransport } from '../lib/send/open-transport.js';
 import { FleetError, formatError, UsageError } from '../lib/core/errors.js';
 import { clearStartError, recordStartError } from '../lib/systemd/start-error.js';
-import { agentPaneOf, Tmux, type Pane } from '../lib/tmux/tmux.js';
+import { agentPaneOf, type Pane } from '../lib/tmux/tmux.js';
 import { appendEvent } from '../lib/events/event-log.js';
+import { fleetContext, type FleetContext } from '../lib/fleet/context.js';
 
 const HELP = `Usage: start-agent-session [--pid-file FILE] NAME
        start-agent-session --stop NAME
@@ -38,7 +39,9 @@ MOSAIC_AGENT_RESUME, MOSAIC_AGENT_WIDTH/HEIGHT, MOSAIC_TMUX_SOCKET.`;
 const SETTLE_MS = 250;
 const KICKSTART_TIMEOUT_MS = 30_000;
 
-void runMain('start-agent-session', async (argv) => {
+const ctx = fleetContext(process.env);
+
+void runMain('start-agent-session', ctx.env, async (argv) => {
   const flags = parseFlags(argv, { string: ['pid-file'], boolean: ['stop'] });
   if (flags.help) {
     process.stdout.write(HELP + '\n');
@@ -46,35 +49,35 @@ void runMain('start-agent-session', async (argv) => {
   }
   if (flags._.length > 1) throw new UsageError(`expected one agent name, got ${flags._.length}`);
   const name = checkAgentName(flags._[0]);
-  const tmux = Tmux.fromEnv();
+  const { env, tmux } = ctx;
 
   if (flags.stop) {
     // systemd sets EXIT_CODE for ExecStop only when the main process (the
     // waiter) already ended, i.e. the agent died by itself: keep its screen.
-    if (process.env.EXIT_CODE) {
-      appendEvent(name, 'exited', 'fleet', { reason: 'ended by itself' });
+    if (env.EXIT_CODE) {
+      appendEvent(name, 'exited', 'fleet', { reason: 'ended by itself' }, env);
       return 0;
     }
     // A stop by a person (or apply) is remembered: the next crash of the
     // holder does not bring this agent back. A stop caused by the holder
     // going away is not: its next start does.
-    const holderGone = await holderGoingAway(tmux);
-    if (!holderGone) clearRunning(name);
+    const holderGone = await holderGoingAway(tmux, ctx.systemd);
+    if (!holderGone) clearRunning(name, env);
     await stopAgentSession(tmux, name);
-    appendEvent(name, 'exited', 'fleet', { reason: holderGone ? 'the holder or its tmux server went away' : 'stopped' });
+    appendEvent(name, 'exited', 'fleet', { reason: holderGone ? 'the holder or its tmux server went away' : 'stopped' }, env);
     return 0;
   }
 
   const pidFile = flags['pid-file'] as string | undefined;
   if (!pidFile) throw new UsageError('--pid-file is required to start', 'the unit passes --pid-file %t/mosaic-fleet/agent-%i.pid');
   try {
-    await start(tmux, name, pidFile);
-    clearStartError(name);
+    await start(ctx, name, pidFile);
+    clearStartError(name, env);
   } catch (err) {
     // systemctl only says "control process exited with error code": apply,
     // start and restart read this instead (lib/systemd/start-error.ts).
     try {
-      recordStartError(name, formatError('start-agent-session', err));
+      recordStartError(name, formatError('start-agent-session', err), env);
     } catch {
       // an unwritable runtime dir must not hide the error itself, which the unit's stderr still gets
     }
@@ -84,23 +87,24 @@ void runMain('start-agent-session', async (argv) => {
 });
 
 /** Create, respawn or adopt the agent's session, then hand the unit its waiter. */
-async function start(tmux: Tmux, name: string, pidFile: string): Promise<void> {
-  const spec = agentSpecFromEnv(name);
-  const outcome = await ensureAgentSession(tmux, spec);
+async function start(ctx: FleetContext, name: string, pidFile: string): Promise<void> {
+  const { env, tmux } = ctx;
+  const spec = agentSpecFromEnv(name, env);
+  const outcome = await ensureAgentSession(tmux, spec, env);
   if (outcome.action !== 'adopted') {
     await sleep(SETTLE_MS);
     // A zombie counts as gone: an agent that exited at once and that tmux has
     // not reaped yet made the start fail later, at pipe-pane, with no reason.
-    if (!isRunning(outcome.pid)) throw await exitedAtOnce(tmux, name, spec.runtime);
-    countStart(name);
+    if (!isRunning(outcome.pid)) throw await exitedAtOnce(ctx, name, spec.runtime);
+    countStart(name, env);
     // The agent can still die while its transcript is set up (tmux then refuses the pipe): say so, not tmux's words.
-    await startTranscript(tmux, name, { paneId: outcome.paneId, pid: outcome.pid, width: spec.width, height: spec.height }).catch(async (err: unknown) => {
-      throw isRunning(outcome.pid) ? err : await exitedAtOnce(tmux, name, spec.runtime);
+    await startTranscript(tmux, name, { paneId: outcome.paneId, pid: outcome.pid, width: spec.width, height: spec.height }, env).catch(async (err: unknown) => {
+      throw isRunning(outcome.pid) ? err : await exitedAtOnce(ctx, name, spec.runtime);
     });
-    await sendKickstart(name);
+    await sendKickstart(ctx, name);
   }
-  const waiter = startWaiter(outcome.pid, pidFile);
-  markRunning(name);
+  const waiter = startWaiter(outcome.pid, pidFile, env);
+  markRunning(name, env);
   const what = spec.command ? 'MOSAIC_AGENT_COMMAND' : `runtime ${spec.runtime}`;
   process.stdout.write(
     `agent ${name}: ${outcome.action} session (${what}, pane ${outcome.paneId}, pid ${outcome.pid}, waiter ${waiter})\n`,
@@ -108,7 +112,7 @@ async function start(tmux: Tmux, name: string, pidFile: string): Promise<void> {
 }
 
 /** The error of an agent that died right after its start, with its exit status and last screen lines. */
-async function exitedAtOnce(tmux: Tmux, name: string, runtime: string): Promise<FleetError> {
+async function exitedAtOnce({ tmux }: FleetContext, name: string, runtime: string): Promise<FleetError> {
   // Once tmux has seen the process end (up to a second), its exit status is known.
   let pane: Pane | undefined;
   await pollUntil(async () => {
@@ -130,10 +134,10 @@ async function exitedAtOnce(tmux: Tmux, name: string, runtime: string): Promise<
  * ready. A kickstart that cannot be delivered is reported but does not fail
  * the start: the agent itself runs.
  */
-async function sendKickstart(name: string): Promise<void> {
-  const text = process.env.MOSAIC_AGENT_KICKSTART;
+async function sendKickstart(ctx: FleetContext, name: string): Promise<void> {
+  const text = ctx.env.MOSAIC_AGENT_KICKSTART;
   if (!text) return;
-  const [result] = await openTransport().send([name], text, { submit: true, timeoutMs: KICKSTART_TIMEOUT_MS, force: false, waitReady: true });
+  const [result] = await openTransport(ctx).send([name], text, { submit: true, timeoutMs: KICKSTART_TIMEOUT_MS, force: false, waitReady: true });
   if (result instanceof Error) process.stderr.write(`start-agent-session: warning: kickstart not delivered to ${name}: ${result.message}\n`);
   else process.stdout.write(`agent ${name}: kickstart delivered (${result.bytes} bytes)\n`);
 }

@@ -15,6 +15,7 @@ import { sshFailure, sshForward, type SshResult } from '../core/ssh.js';
 import { byHost, failedBeforeRunning, fleetPlacement, sshHost, toolkitMissing, toolkitMissingMessage, type FleetPlacement } from '../fleet/hosts.js';
 import { LOCAL_HOST, type HostConfig } from '../fleet/roster.js';
 import { END_WITH_STDIN, parseFlags, flagSpec, type CommandDef, type Flags } from './cli.js';
+import type { FleetContext } from '../fleet/context.js';
 
 /** How a command names agents: one (the first word), or every word. */
 const ROUTES: Record<string, 'one' | 'many'> = {
@@ -95,7 +96,7 @@ function endedHere(): AbortSignal {
  * when its stdin does, which is when this connection ends: a Ctrl-C here (or
  * a wait --any won elsewhere) leaves nothing running there.
  */
-async function onHost(fleet: FleetPlacement, host: string, command: string, words: string[], names: string[], opts: { captureStdout?: boolean; signal?: AbortSignal; stdin?: boolean } = {}): Promise<{ code: number; stdout: string }> {
+async function onHost(env: NodeJS.ProcessEnv, fleet: FleetPlacement, host: string, command: string, words: string[], names: string[], opts: { captureStdout?: boolean; signal?: AbortSignal; stdin?: boolean } = {}): Promise<{ code: number; stdout: string }> {
   const h = fleet.hosts.get(host)!;
   const reads = opts.stdin === true;
   const ends = new AbortController();
@@ -106,6 +107,7 @@ async function onHost(fleet: FleetPlacement, host: string, command: string, word
     tty: command === 'attach' && Boolean(process.stdin.isTTY),
     ...(opts.captureStdout ? { captureStdout: true } : {}),
     signal: ends.signal,
+    env,
   });
   if (ends.signal.aborted) return { code: EXIT.failure, stdout: '' };
   if (r.sshFailed) return { code: reportSshFailure(h, r, command, names), stdout: '' };
@@ -121,20 +123,20 @@ async function onHost(fleet: FleetPlacement, host: string, command: string, word
  * undefined when they are all this host's (the caller runs it as usual).
  * `runHere` runs the command here with the words given.
  */
-export async function routeAcrossHosts(command: string, argv: string[], def: CommandDef | undefined, runHere: (argv: string[]) => Promise<number>): Promise<number | undefined> {
+export async function routeAcrossHosts(ctx: FleetContext, command: string, argv: string[], def: CommandDef | undefined, runHere: (argv: string[]) => Promise<number>): Promise<number | undefined> {
   const route = ROUTES[command];
   if ((!route && command !== 'queue') || !def) return undefined;
-  const fleet = fleetPlacement();
+  const fleet = fleetPlacement(ctx.env);
   if (!fleet) return undefined;
   // ask's message may hold words that look like options: they end at its name, as ask parses them.
   const flags = parseFlags(argv, { ...flagSpec(def.options), stopEarly: command === 'ask' });
-  if (command === 'queue') return queueAcrossHosts(fleet, flags, runHere);
+  if (command === 'queue') return queueAcrossHosts(ctx, fleet, flags, runHere);
   if (route === 'one') {
     const name = flags._[0];
     const host = name === undefined ? undefined : fleet.agentHost.get(name);
     if (host === undefined) return undefined;
     // The words as given: the other host parses them as this one would have (ask's message included).
-    return (await onHost(fleet, host, command, argv, [name!], { stdin: readsStdin(command, flags._.slice(1)) })).code;
+    return (await onHost(ctx.env, fleet, host, command, argv, [name!], { stdin: readsStdin(command, flags._.slice(1)) })).code;
   }
   const all = flags.all === true;
   const names = flags._;
@@ -142,14 +144,14 @@ export async function routeAcrossHosts(command: string, argv: string[], def: Com
   const options = optionWords(flags, def);
   // --all: each host's own fleet target; names: each host its own.
   const groups = all ? new Map([[LOCAL_HOST, [] as string[]], ...[...fleet.hosts.keys()].map((h): [string, string[]] => [h, []])]) : byHost(names, fleet.agentHost);
-  if (command === 'wait' && flags.any === true && groups.size > 1) return waitAny(fleet, groups, options);
+  if (command === 'wait' && flags.any === true && groups.size > 1) return waitAny(ctx, fleet, groups, options);
   const json = flags.json === true;
   const runs = [...groups].map(async ([host, agents]) => {
     if (host === LOCAL_HOST) {
       // Here, with only this host's names; JSON is gathered by the caller's own printing.
       return { host, code: await runHere([...options, '--', ...agents]), stdout: '' };
     }
-    const r = await onHost(fleet, host, command, [...options, '--', ...agents], agents.length ? agents : [`--all (${host})`], { captureStdout: json });
+    const r = await onHost(ctx.env, fleet, host, command, [...options, '--', ...agents], agents.length ? agents : [`--all (${host})`], { captureStdout: json });
     return { host, ...r };
   });
   const results = await Promise.all(runs);
@@ -174,13 +176,13 @@ export async function routeAcrossHosts(command: string, argv: string[], def: Com
  * message with its host); drop and retry go to the host that holds each id
  * (ids are looked up first: one not found anywhere changes nothing).
  */
-async function queueAcrossHosts(fleet: FleetPlacement, flags: Flags, runHere: (argv: string[]) => Promise<number>): Promise<number | undefined> {
+async function queueAcrossHosts(ctx: FleetContext, fleet: FleetPlacement, flags: Flags, runHere: (argv: string[]) => Promise<number>): Promise<number | undefined> {
   const [verb, ...rest] = flags._;
   const hosts = [...fleet.hosts.keys()];
   const listings = (names: (host: string) => string[]) =>
     Promise.all(
       hosts.map(async (host) => {
-        const r = await onHost(fleet, host, 'queue', ['--json', '--', ...names(host)], [`(${host})`], { captureStdout: true });
+        const r = await onHost(ctx.env, fleet, host, 'queue', ['--json', '--', ...names(host)], [`(${host})`], { captureStdout: true });
         try {
           return { host, code: r.code, messages: r.code === 0 ? (JSON.parse(r.stdout) as QueuedMessage[]) : undefined };
         } catch {
@@ -189,7 +191,7 @@ async function queueAcrossHosts(fleet: FleetPlacement, flags: Flags, runHere: (a
       }),
     );
   if (verb === 'drop' || verb === 'retry') {
-    const here = rest.filter((id) => findMessage(id) !== undefined);
+    const here = rest.filter((id) => findMessage(id, ctx.env) !== undefined);
     if (here.length === rest.length) return undefined;
     const found = await listings(() => []);
     const holder = new Map<string, string>();
@@ -206,14 +208,14 @@ async function queueAcrossHosts(fleet: FleetPlacement, flags: Flags, runHere: (a
     if (here.length > 0) codes.push(await runHere([verb, ...here]));
     for (const host of hosts) {
       const ids = rest.filter((id) => holder.get(id) === host);
-      if (ids.length > 0) codes.push((await onHost(fleet, host, 'queue', [verb, ...ids], ids)).code);
+      if (ids.length > 0) codes.push((await onHost(ctx.env, fleet, host, 'queue', [verb, ...ids], ids)).code);
     }
     return worst(codes);
   }
   const groups = flags._.length > 0 ? byHost(flags._, fleet.agentHost) : undefined;
   if (groups && !flags._.some((n) => fleet.agentHost.has(n))) return undefined;
   const localNames = groups ? (groups.get(LOCAL_HOST) ?? []) : [];
-  const mine = !groups || localNames.length > 0 ? allQueued(await requireKnownAgents(localNames)) : [];
+  const mine = !groups || localNames.length > 0 ? allQueued(await requireKnownAgents(localNames, ctx), ctx.env) : [];
   const theirs = await listings((host) => (groups ? (groups.get(host) ?? []) : []));
   const asked = theirs.filter((t) => !groups || groups.has(t.host));
   const messages: Array<QueuedMessage & { host?: string }> = [...mine];
@@ -240,12 +242,12 @@ function worst(codes: number[]): number {
  * host's share in a process of its own, like the others), and the first that
  * returns 0 ends the wait; the others are ended (a wait only reads).
  */
-async function waitAny(fleet: FleetPlacement, groups: Map<string, string[]>, options: string[]): Promise<number> {
+async function waitAny(ctx: FleetContext, fleet: FleetPlacement, groups: Map<string, string[]>, options: string[]): Promise<number> {
   const controller = new AbortController();
   const runs = [...groups].map(async ([host, agents]): Promise<number> => {
     const words = [...options, '--', ...agents];
-    if (host !== LOCAL_HOST) return (await onHost(fleet, host, 'wait', words, agents, { signal: controller.signal })).code;
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'wait', ...words], { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (host !== LOCAL_HOST) return (await onHost(ctx.env, fleet, host, 'wait', words, agents, { signal: controller.signal })).code;
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'wait', ...words], { env: ctx.env, stdio: ['ignore', 'inherit', 'inherit'] });
     controller.signal.addEventListener('abort', () => child.kill('SIGTERM'), { once: true });
     return new Promise((resolve) => child.on('close', (code) => resolve(code ?? EXIT.failure)));
   });

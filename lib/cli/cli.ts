@@ -141,12 +141,12 @@ function endWithStdin(): void {
  * Run an entry point: its return value is the exit code; errors print one
  * line on stderr (a stack trace too with --verbose) and set 1 or 2.
  */
-export async function runMain(tool: string, main: (argv: string[]) => Promise<number | void>): Promise<void> {
+export async function runMain(tool: string, env: NodeJS.ProcessEnv, main: (argv: string[]) => Promise<number | void>): Promise<void> {
   const argv = process.argv.slice(2);
   exitWhenOutputCloses();
-  if (process.env[END_WITH_STDIN] === '1') endWithStdin();
+  if (env[END_WITH_STDIN] === '1') endWithStdin();
   // MOSAIC_DEBUG=1: every program the tool runs, with its time and exit, on stderr.
-  if (process.env.MOSAIC_DEBUG && process.env.MOSAIC_DEBUG !== '0') trace.write = (line) => process.stderr.write(`${tool}: ${line}\n`);
+  if (env.MOSAIC_DEBUG && env.MOSAIC_DEBUG !== '0') trace.write = (line) => process.stderr.write(`${tool}: ${line}\n`);
   try {
     process.exitCode = (await main(argv)) ?? EXIT.ok;
   } catch (err) {

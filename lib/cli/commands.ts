@@ -17,12 +17,12 @@ import { requireKnownAgents } from '../fleet/known-agents.js';
 import { closestName } from '../core/names.js';
 import { runSendCommand } from './send-command.js';
 import { toolVersion } from '../core/location.cjs';
-import { agentUnit, FLEET_TARGET, loadedAgents, resetFailed, unitStates, type UnitState } from '../systemd/systemd.js';
+import { agentUnit, FLEET_TARGET, type UnitState } from '../systemd/systemd.js';
 import { lifecycleUnits } from './lifecycle.js';
 import { becomes } from '../core/poll.js';
 import { startUnits } from '../systemd/start-error.js';
 import { archiveConversations, environOf, followResetId, noteReset, requestFresh } from '../runtimes/conversation.js';
-import { Tmux } from '../tmux/tmux.js';
+import type { FleetContext } from '../fleet/context.js';
 import { openTransport } from '../send/open-transport.js';
 import { askCommand, eventsCommand, outputCommand, TURN_COMMAND_DEFS, waitCommand } from './turn-commands.js';
 import { QUEUE_COMMAND_DEF, queueCommand } from './queue-commands.js';
@@ -163,7 +163,7 @@ const flagsOf = (command: string) => flagSpec(COMMAND_DEFS[command]!.options);
 export const commandDefs: Readonly<Record<string, CommandDef>> = COMMAND_DEFS;
 
 /** Run one mosaic-agent command; returns the exit code. */
-export async function runCommand(argv: string[], help: string): Promise<number> {
+export async function runCommand(ctx: FleetContext, argv: string[], help: string): Promise<number> {
   const command = argv[0] && !argv[0].startsWith('-') ? argv[0] : 'status';
   const rest = argv[0] === command ? argv.slice(1) : argv;
   if (command === 'help' || (rest.includes('--help') && !COMMAND_HELP[command]) || (argv[0] === '-h' || argv[0] === '--help')) {
@@ -181,72 +181,73 @@ export async function runCommand(argv: string[], help: string): Promise<number> 
     return 0;
   }
   // An agent of another host (the roster's host:): the command runs there (issue #19).
-  const routed = await (await import('./across-hosts.js')).routeAcrossHosts(command, rest, COMMAND_DEFS[command], run);
-  return routed ?? run(rest);
+  const routed = await (await import('./across-hosts.js')).routeAcrossHosts(ctx, command, rest, COMMAND_DEFS[command], (argv) => run(ctx, argv));
+  return routed ?? run(ctx, rest);
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  async status(argv) {
+const COMMANDS: Record<string, (ctx: FleetContext, argv: string[]) => Promise<number>> = {
+  async status(ctx, argv) {
     const flags = parseFlags(argv, flagsOf('status'));
     if (flags.watch) {
       if (flags.json) throw new UsageError('--watch draws a table: it does not go with --json', 'use mosaic-agent events NAME -f --json for a stream');
-      const placed = (await import('../fleet/hosts.js')).fleetPlacement();
+      const placed = (await import('../fleet/hosts.js')).fleetPlacement(ctx.env);
       const remote = flags._.filter((n) => placed?.agentHost.has(n));
       const local = flags._.filter((n) => !remote.includes(n));
-      return watchStatus([...(local.length > 0 ? await requireKnownAgents(local) : []), ...remote]);
+      return watchStatus(ctx, [...(local.length > 0 ? await requireKnownAgents(local, ctx) : []), ...remote]);
     }
     // A fleet on several hosts: every host's status at once (issue #19).
-    const fleet = (await import('../fleet/hosts.js')).fleetPlacement();
+    const fleet = (await import('../fleet/hosts.js')).fleetPlacement(ctx.env);
     let st: import('../fleet/fleet-status.js').FleetStatus;
     if (fleet) {
       const { statusAcrossHosts } = await import('../fleet/hosts.js');
       const remoteNames = flags._.filter((n) => fleet.agentHost.has(n));
-      const localNames = flags._.length > 0 ? await requireKnownAgents(flags._.filter((n) => !fleet.agentHost.has(n))) : [];
-      st = await statusAcrossHosts((only) => fleetStatus(only), fleet, [...localNames, ...remoteNames]);
+      const localNames = flags._.length > 0 ? await requireKnownAgents(flags._.filter((n) => !fleet.agentHost.has(n)), ctx) : [];
+      st = await statusAcrossHosts((only) => fleetStatus(ctx, only), fleet, [...localNames, ...remoteNames], ctx.env);
     } else {
-      st = await fleetStatus(flags._.length > 0 ? await requireKnownAgents(flags._) : []);
+      st = await fleetStatus(ctx, flags._.length > 0 ? await requireKnownAgents(flags._, ctx) : []);
     }
     if (flags.json) process.stdout.write(JSON.stringify(st, null, 2) + '\n');
-    else process.stdout.write(renderStatus(st, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR) + '\n');
+    else process.stdout.write(renderStatus(st, Boolean(process.stdout.isTTY) && !ctx.env.NO_COLOR) + '\n');
     return 0;
   },
   apply,
-  async hosts(argv) {
+  async hosts(ctx, argv) {
     const flags = parseFlags(argv, flagsOf('hosts'));
     const hosts = await import('../fleet/hosts.js');
-    const fleet = hosts.requireFleetHosts();
+    const fleet = hosts.requireFleetHosts(ctx.env);
     if (flags._[0] === 'install') {
       const { installHosts } = await import('../fleet/hosts-install.js');
-      return installHosts(fleet, flags._.slice(1));
+      return installHosts(fleet, flags._.slice(1), ctx.env);
     }
     if (flags._.length > 0) throw new UsageError(`unknown hosts subcommand ${JSON.stringify(flags._[0])}`, 'usage: mosaic-agent hosts [install [HOST...]]');
-    const rows = await hosts.hostsReport(fleet);
+    const rows = await hosts.hostsReport(fleet, ctx.env);
     process.stdout.write((flags.json ? JSON.stringify(rows, null, 2) : hosts.renderHosts(rows)) + '\n');
     return rows.every((r) => r.reachable && r.version !== null) ? 0 : 1;
   },
-  async cutover(argv) {
+  async cutover(ctx, argv) {
     const flags = parseFlags(argv, flagsOf('cutover'));
     if (flags._.length > 0) throw new UsageError(`cutover takes no agent names (got ${JSON.stringify(flags._[0])})`, 'it moves the roster agents found on the old server');
     if (flags['from-socket'] && flags['from-socket-path']) throw new UsageError('give --from-socket or --from-socket-path, not both');
     const result = await cutover({
-      rosterPath: (flags.roster as string | undefined) || rosterFile(),
+      rosterPath: (flags.roster as string | undefined) || rosterFile(ctx.env),
       fromSocket: flags['from-socket'] as string | undefined,
       fromSocketPath: flags['from-socket-path'] as string | undefined,
       dryRun: Boolean(flags['dry-run']),
       keepGoing: Boolean(flags['keep-going']),
+      ctx,
       log: (l) => process.stderr.write(`cutover: ${l}\n`),
     });
     process.stdout.write(renderCutover(result) + '\n');
     return result.ok ? 0 : 1;
   },
-  async doctor(argv) {
+  async doctor(ctx, argv) {
     const flags = parseFlags(argv, flagsOf('doctor'));
     if (flags._.length > 0) throw new UsageError('doctor takes no arguments');
-    const fleet = (await import('../fleet/hosts.js')).fleetPlacement();
+    const fleet = (await import('../fleet/hosts.js')).fleetPlacement(ctx.env);
     // Every host checks itself, at once, while this one does (issue #19).
-    const remote = fleet ? (await import('../fleet/hosts.js')).remoteDoctors(fleet) : Promise.resolve([]);
-    const checks = await runDoctor();
-    process.stdout.write((fleet ? 'local:\n' : '') + renderChecks(checks, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR) + '\n');
+    const remote = fleet ? (await import('../fleet/hosts.js')).remoteDoctors(fleet, ctx.env) : Promise.resolve([]);
+    const checks = await runDoctor(ctx);
+    process.stdout.write((fleet ? 'local:\n' : '') + renderChecks(checks, Boolean(process.stdout.isTTY) && !ctx.env.NO_COLOR) + '\n');
     let code = checks.every((c) => c.ok) ? 0 : 1;
     for (const r of await remote) {
       process.stdout.write(`\n${r.host}:\n${r.text}\n`);
@@ -257,44 +258,44 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   logs,
   reset,
   worktree,
-  async mcp(argv) {
+  async mcp(ctx, argv) {
     const flags = parseFlags(argv, flagsOf('mcp'));
     if (flags._.length > 0) throw new UsageError('mcp takes no arguments', 'it serves MCP on stdin and stdout');
     // The MCP SDK is loaded by this command only (a lazy file of the build): no other command pays for it.
     const { serveMcp } = await import('./mcp.js');
-    return serveMcp(toolVersion());
+    return serveMcp(toolVersion(), ctx);
   },
-  wait: (argv) => waitCommand(argv, flagsOf),
-  ask: (argv) => askCommand(argv, flagsOf),
-  output: (argv) => outputCommand(argv, flagsOf),
-  events: (argv) => eventsCommand(argv, flagsOf),
-  queue: (argv) => queueCommand(argv, flagsOf('queue')),
-  start: (argv) => lifecycle('start', argv),
-  stop: (argv) => lifecycle('stop', argv),
-  restart: (argv) => lifecycle('restart', argv),
-  async send(argv) {
-    const code = await runSendCommand('mosaic-agent send', argv);
+  wait: (ctx, argv) => waitCommand(ctx, argv, flagsOf),
+  ask: (ctx, argv) => askCommand(ctx, argv, flagsOf),
+  output: (ctx, argv) => outputCommand(ctx, argv, flagsOf),
+  events: (ctx, argv) => eventsCommand(ctx, argv, flagsOf),
+  queue: (ctx, argv) => queueCommand(ctx, argv, flagsOf('queue')),
+  start: (ctx, argv) => lifecycle(ctx, 'start', argv),
+  stop: (ctx, argv) => lifecycle(ctx, 'stop', argv),
+  restart: (ctx, argv) => lifecycle(ctx, 'restart', argv),
+  async send(ctx, argv) {
+    const code = await runSendCommand(ctx, 'mosaic-agent send', argv);
     if (code === undefined) process.stdout.write(COMMAND_HELP.send + '\n');
     return code ?? 0;
   },
-  async read(argv) {
+  async read(ctx, argv) {
     const flags = parseFlags(argv, flagsOf('read'));
     const lines = flags.lines === undefined ? undefined : countFlag(flags, 'lines');
-    const screen = await openTransport().read(await oneKnownAgent('read', flags._), lines);
+    const screen = await openTransport(ctx).read(await oneKnownAgent(ctx, 'read', flags._), lines);
     // The rows below the last drawn line of the pane are blank: a shell agent's screen would end in ~40 empty lines.
     const text = screen.replace(/(\n[ \t]*)+$/, '');
     process.stdout.write(text === '' ? '' : `${text}\n`);
     return 0;
   },
-  async attach(argv) {
+  async attach(ctx, argv) {
     const flags = parseFlags(argv, flagsOf('attach'));
-    const name = await oneKnownAgent('attach', flags._);
+    const name = await oneKnownAgent(ctx, 'attach', flags._);
     // tmux's own answer without one ("open terminal failed: not a terminal") does not say what to do.
     if (!process.stdin.isTTY) throw new FleetError('attach needs a terminal', `run it from a terminal, or use 'mosaic-agent read ${name}'`);
-    const tmux = Tmux.fromEnv();
-    await openTransport().read(name); // fails clearly when there is no such session
+    const { tmux } = ctx;
+    await openTransport(ctx).read(name); // fails clearly when there is no such session
     const [bin, ...args] = tmux.argv(['attach-session', ...(flags['read-only'] ? ['-r'] : []), '-t', `=${name}`]);
-    const r = spawnSync(bin!, args, { stdio: 'inherit' });
+    const r = spawnSync(bin!, args, { stdio: 'inherit', env: ctx.env });
     return r.status ?? 1;
   },
 };
@@ -303,11 +304,11 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
 const WATCH_REFRESH_MS = 5000;
 
 /** status --watch: redraw on each agent event (inotify on the event logs), and every WATCH_REFRESH_MS. */
-async function watchStatus(only: string[]): Promise<number> {
+async function watchStatus(ctx: FleetContext, only: string[]): Promise<number> {
   const { EventFollower } = await import('../events/event-log.js');
   const hosts = await import('../fleet/hosts.js');
-  const fleet = hosts.fleetPlacement();
-  const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+  const fleet = hosts.fleetPlacement(ctx.env);
+  const color = Boolean(process.stdout.isTTY) && !ctx.env.NO_COLOR;
   let follower: InstanceType<typeof EventFollower> | undefined;
   let pending: NodeJS.Timeout | undefined;
   let drawing = false;
@@ -320,11 +321,11 @@ async function watchStatus(only: string[]): Promise<number> {
     drawing = true;
     try {
       // Another host's agents are asked for at each redraw (their events are not seen here).
-      const st = fleet ? await hosts.statusAcrossHosts((o) => fleetStatus(o), fleet, only) : await fleetStatus(only);
+      const st = fleet ? await hosts.statusAcrossHosts((o) => fleetStatus(ctx, o), fleet, only, ctx.env) : await fleetStatus(ctx, only);
       const names = st.agents.filter((a) => !(a as { host?: string }).host).map((a) => a.name);
       // Agents that came or went since the last drawing are followed from now.
       follower?.close();
-      follower = new EventFollower(names, () => schedule());
+      follower = new EventFollower(names, () => schedule(), ctx.env);
       process.stdout.write((process.stdout.isTTY ? '\x1b[H\x1b[2J' : '\n') + renderStatus(st, color) + `\n\n${new Date().toLocaleTimeString()}  (Ctrl-C to end)\n`);
     } catch (err) {
       process.stderr.write(`mosaic-agent: ${(err as Error).message}\n`);
@@ -359,30 +360,31 @@ async function watchStatus(only: string[]): Promise<number> {
  * The one agent name a command takes, refused unless the fleet knows it
  * (before anything runs: a unit for a typo would start a new agent).
  */
-async function oneKnownAgent(command: string, names: string[]): Promise<string> {
+async function oneKnownAgent(ctx: FleetContext, command: string, names: string[]): Promise<string> {
   if (names.length !== 1) throw new UsageError(`${command} takes one agent name`);
-  return (await requireKnownAgents(names))[0]!;
+  return (await requireKnownAgents(names, ctx))[0]!;
 }
 
-async function apply(argv: string[]): Promise<number> {
+async function apply(ctx: FleetContext, argv: string[]): Promise<number> {
   const flags = parseFlags(argv, flagsOf('apply'));
   if (flags._.length > 0) throw new UsageError(`apply takes no agent names (got ${JSON.stringify(flags._[0])})`, 'it applies the whole roster');
   const fromStdin = flags.roster === '-';
-  const rosterPath = fromStdin ? String(flags['roster-label'] || 'stdin') : (flags.roster as string | undefined) || rosterFile();
+  const rosterPath = fromStdin ? String(flags['roster-label'] || 'stdin') : (flags.roster as string | undefined) || rosterFile(ctx.env);
   const common = { dryRun: Boolean(flags['dry-run']), prune: Boolean(flags.prune), restartBusy: Boolean(flags['restart-busy']) };
   if (!fromStdin) {
     // A roster with hosts: every host's share at once (issue #19).
     const hosts = await import('../fleet/hosts.js');
-    const fleet = hosts.loadFleetHosts(process.env, rosterPath);
+    const fleet = hosts.loadFleetHosts(ctx.env, rosterPath);
     if (fleet) {
       const { applyAcrossHosts } = await import('../fleet/hosts-apply.js');
-      return applyAcrossHosts({ rosterPath, ...common }, fleet, (l) => process.stdout.write(l), (l) => process.stderr.write(l));
+      return applyAcrossHosts({ rosterPath, ...common, ctx }, fleet, (l) => process.stdout.write(l), (l) => process.stderr.write(l));
     }
   }
   const pruneAlso = flags['prune-also'] ? new Set(String(flags['prune-also']).split(',').filter(Boolean)) : undefined;
   const r = await applyRoster({
     rosterPath,
     ...common,
+    ctx,
     ...(fromStdin ? { rosterText: await (await import('./send-command.js')).readMessageFromStdin() } : {}),
     ...(pruneAlso ? { pruneAlso } : {}),
   });
@@ -401,25 +403,26 @@ async function apply(argv: string[]): Promise<number> {
   return 1;
 }
 
-async function worktree(argv: string[]): Promise<number> {
+async function worktree(ctx: FleetContext, argv: string[]): Promise<number> {
+  const { env } = ctx;
   const flags = parseFlags(argv, flagsOf('worktree'));
-  const rosterAgents = rosterAgentsOrNone();
+  const rosterAgents = rosterAgentsOrNone(env);
   if (flags._[0] === 'remove') {
     if (flags.json) throw new UsageError('--json goes with the listing, not with remove');
     if (flags._.length !== 2) throw new UsageError('worktree remove takes one agent name', 'usage: mosaic-agent worktree remove NAME [--force]');
     const name = flags._[1]!;
-    const records = readWorktreeRecords();
+    const records = readWorktreeRecords(env);
     const record = records.get(name);
     if (!record) {
       const guess = closestName(name, [...records.keys()]);
       throw new FleetError(`agent '${name}' has no worktree made by apply${guess ? ` (did you mean '${guess}'?)` : ''}`, 'mosaic-agent worktree lists them');
     }
-    const unit = (await unitStates([agentUnit(name)]).catch(() => new Map<string, UnitState>())).get(agentUnit(name));
-    const workdir = readEnvValues(agentEnvFile(name)).MOSAIC_AGENT_WORKDIR ?? '';
+    const unit = (await ctx.systemd.unitStates([agentUnit(name)]).catch(() => new Map<string, UnitState>())).get(agentUnit(name));
+    const workdir = readEnvValues(agentEnvFile(name, env)).MOSAIC_AGENT_WORKDIR ?? '';
     if (['active', 'activating', 'reloading'].includes(unit?.active ?? '') && (workdir === record.path || workdir.startsWith(`${record.path}/`))) {
       throw new FleetError(`agent '${name}' runs in its worktree ${record.path}`, `stop it first (mosaic-agent stop ${name}); take worktree: out of its roster entry too, or the next apply makes a new one`);
     }
-    const r = await removeWorktree(record, { force: Boolean(flags.force) });
+    const r = await removeWorktree(record, { force: Boolean(flags.force), env });
     if (!r.removed) {
       throw new FleetError(`the worktree ${record.path} of agent '${name}' was kept: ${r.reason}`, flags.force ? 'see the reason' : `commit and merge that work, or remove it anyway with ${forceRemoveCommand(name)} (uncommitted files are lost)`);
     }
@@ -428,10 +431,10 @@ async function worktree(argv: string[]): Promise<number> {
     return 0;
   }
   if (flags.force) throw new UsageError('--force goes with worktree remove', 'usage: mosaic-agent worktree remove NAME --force');
-  const list = await listWorktrees(rosterAgents, flags._);
+  const list = await listWorktrees(rosterAgents, flags._, env);
   const missing = flags._.filter((n) => !list.some((w) => w.agent === n));
   if (missing.length > 0) {
-    const guess = closestName(missing[0]!, [...readWorktreeRecords().keys(), ...rosterAgents.filter((a) => a.worktree).map((a) => a.name)]);
+    const guess = closestName(missing[0]!, [...readWorktreeRecords(env).keys(), ...rosterAgents.filter((a) => a.worktree).map((a) => a.name)]);
     throw new FleetError(`agent '${missing[0]}' has no worktree${guess ? ` (did you mean '${guess}'?)` : ''}`, 'give it worktree: true in the roster, then mosaic-agent apply');
   }
   process.stdout.write((flags.json ? JSON.stringify(list, null, 2) : renderWorktrees(list)) + '\n');
@@ -439,25 +442,25 @@ async function worktree(argv: string[]): Promise<number> {
 }
 
 /** The roster's agents, workdirs unchecked; none when there is no roster, and a warning when it is broken. */
-function rosterAgentsOrNone(): AgentConfig[] {
-  const file = rosterFile();
+function rosterAgentsOrNone(env: NodeJS.ProcessEnv): AgentConfig[] {
+  const file = rosterFile(env);
   if (!existsSync(file)) return [];
   try {
-    return loadRoster(file, { home: process.env.HOME || homedir(), checkWorkdirs: false }).agents;
+    return loadRoster(file, { home: env.HOME || homedir(), checkWorkdirs: false }).agents;
   } catch (err) {
     process.stderr.write(`mosaic-agent: the roster cannot be read, so only worktrees apply made are listed: ${(err as Error).message.split('\n')[0]}\n`);
     return [];
   }
 }
 
-async function logs(argv: string[]): Promise<number> {
+async function logs(ctx: FleetContext, argv: string[]): Promise<number> {
   const flags = parseFlags(argv, flagsOf('logs'));
-  const name = await oneKnownAgent('logs', flags._);
-  const file = transcriptFile(name);
+  const name = await oneKnownAgent(ctx, 'logs', flags._);
+  const file = transcriptFile(name, ctx.env);
   if (!existsSync(file)) throw new FleetError(`agent '${name}' has no transcript yet (${file})`, `it is written from the agent's next start: mosaic-agent restart ${name}`);
   const lines = flags.lines === undefined ? undefined : numberFlag(flags, 'lines', 0);
   if (flags.raw && flags.follow) {
-    const r = spawnSync('tail', ['-F', '-n', String(lines ?? 50), file], { stdio: 'inherit' });
+    const r = spawnSync('tail', ['-F', '-n', String(lines ?? 50), file], { stdio: 'inherit', env: ctx.env });
     return r.status ?? 0;
   }
   // Only logs needs the terminal emulator (~180 KB): every other command starts without it.
@@ -479,12 +482,13 @@ function readIfThere(file: string): Buffer {
   return existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
 }
 
-async function reset(argv: string[]): Promise<number> {
+async function reset(ctx: FleetContext, argv: string[]): Promise<number> {
+  const { env, systemd } = ctx;
   const flags = parseFlags(argv, flagsOf('reset'));
-  const name = await oneKnownAgent('reset', flags._);
-  const transport = openTransport();
+  const name = await oneKnownAgent(ctx, 'reset', flags._);
+  const transport = openTransport(ctx);
   const session = (await transport.sessions())?.find((s) => s.name === name);
-  const profile = agentProfile(session?.runtime ?? '', session?.profileJson);
+  const profile = agentProfile(session?.runtime ?? '', session?.profileJson, env);
   if (session?.alive && profile.reset) {
     const resetAt = Date.now();
     const [r] = await transport.send([name], profile.reset, { submit: true, timeoutMs: 15_000, force: false });
@@ -492,8 +496,8 @@ async function reset(argv: string[]): Promise<number> {
       const confirmed = !profile.resetConfirm || (await waitForText(() => transport.read(name), profile.resetConfirm, 5000));
       if (confirmed) {
         // The fresh conversation is not on disk before its first reply: set the reset one aside so a resume does not bring it back.
-        archiveConversations(name);
-        if (session.pid && !followResetId(session.runtime, name, environOf(session.pid), resetAt, session.pid)) noteReset(name, resetAt);
+        archiveConversations(name, env);
+        if (session.pid && !followResetId(profile.conversations, name, environOf(session.pid), resetAt, session.pid, env)) noteReset(name, resetAt, env);
         process.stdout.write(`${name}: reset (${profile.reset})\n`);
         return 0;
       }
@@ -501,9 +505,9 @@ async function reset(argv: string[]): Promise<number> {
     process.stderr.write(`mosaic-agent: ${profile.reset} did not take in ${name}; restarting it instead\n`);
   }
   // The restart must not resume the conversation being reset (resume: true resumes every other restart).
-  requestFresh(name);
-  await resetFailed([agentUnit(name)]);
-  await startUnits('restart', [agentUnit(name)], `restart ${name}`);
+  requestFresh(name, env);
+  await systemd.resetFailed([agentUnit(name)]);
+  await startUnits(systemd, 'restart', [agentUnit(name)], `restart ${name}`);
   process.stdout.write(`${name}: restarted (a fresh conversation${profile.reset ? '' : `; runtime ${profile.name} has no reset command`})\n`);
   return 0;
 }
@@ -512,18 +516,18 @@ async function waitForText(read: () => Promise<string>, text: string, timeoutMs:
   return becomes(async () => (await read().catch(() => '')).includes(text), timeoutMs, 100);
 }
 
-async function lifecycle(verb: 'start' | 'stop' | 'restart', argv: string[]): Promise<number> {
+async function lifecycle(ctx: FleetContext, verb: 'start' | 'stop' | 'restart', argv: string[]): Promise<number> {
   const flags = parseFlags(argv, flagsOf(verb));
   let units: string[];
   if (flags.all) {
     if (flags._.length > 0) throw new UsageError('give agent names or --all, not both');
-    units = verb === 'start' ? [FLEET_TARGET] : (await loadedAgents()).map(agentUnit);
+    units = verb === 'start' ? [FLEET_TARGET] : (await ctx.systemd.loadedAgents()).map(agentUnit);
     if (verb === 'restart') units = [...units, FLEET_TARGET];
   } else {
     if (flags._.length === 0) throw new UsageError(`no agent name given`, `usage: mosaic-agent ${verb} NAME... or --all`);
-    units = (await requireKnownAgents(flags._)).map(agentUnit);
+    units = (await requireKnownAgents(flags._, ctx)).map(agentUnit);
   }
-  await lifecycleUnits(verb, units);
+  await lifecycleUnits(ctx, verb, units);
   process.stdout.write(`${verb}: ${units.join(' ')}\n`);
   return 0;
 }

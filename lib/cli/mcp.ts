@@ -27,6 +27,7 @@ import { deliverMessage } from './send-command.js';
 import { askAgent, lastReply } from './turn-commands.js';
 import { queueMessage } from './queue-commands.js';
 import { lifecycleUnits } from './lifecycle.js';
+import type { FleetContext } from '../fleet/context.js';
 
 /** The default and the longest wait of ask, send_message with wait, and wait_for. */
 export const DEFAULT_TIMEOUT_S = 300;
@@ -50,7 +51,7 @@ export interface Caller {
 }
 
 /** The caller's name and rules; a MOSAIC_AGENT_CAN_MESSAGE that cannot be read allows nobody. */
-export function callerFromEnv(env: NodeJS.ProcessEnv = process.env): Caller {
+export function callerFromEnv(env: NodeJS.ProcessEnv): Caller {
   const name = env.MOSAIC_AGENT_NAME || undefined;
   const canControl = env.MOSAIC_AGENT_CAN_CONTROL === '1';
   const raw = env.MOSAIC_AGENT_CAN_MESSAGE;
@@ -185,14 +186,14 @@ const ok = (text: string): CallToolResult => ({ content: [{ type: 'text', text }
 const json = (value: unknown): CallToolResult => ok(JSON.stringify(value, null, 2));
 
 /** The tools' implementations; each throws to fail (the caller turns that into isError). */
-function handlers(caller: Caller): Record<string, (args: Args) => Promise<CallToolResult>> {
+function handlers(ctx: FleetContext, caller: Caller): Record<string, (args: Args) => Promise<CallToolResult>> {
   const sender = (): string => {
     if (!caller.name) throw new FleetError('this server does not run inside a fleet agent (MOSAIC_AGENT_NAME is not set), so it has no sender for messages', "set roster mcp: true on the agent: the fleet starts the server with the agent's name");
     return caller.name;
   };
   /** A known agent the caller may message; `waits`: not itself (it would wait for its own turn). */
   const target = async (args: Args, waits: boolean): Promise<string> => {
-    const [name] = await requireKnownAgents([args.string('agent')]);
+    const [name] = await requireKnownAgents([args.string('agent')], ctx);
     const refusal = messageRefusal(caller, name!);
     if (refusal) throw new FleetError(refusal, 'the roster sets it; ask a person to change can_message');
     if (waits && name === caller.name) throw new FleetError(`'${name}' is you: waiting for your own turn would never end`, 'use queue_message to leave yourself a message for after this turn');
@@ -209,14 +210,14 @@ function handlers(caller: Caller): Record<string, (args: Args) => Promise<CallTo
 
   const control = (verb: 'start' | 'stop' | 'restart') => async (args: Args): Promise<CallToolResult> => {
     if (!caller.canControl) throw new FleetError(CONTROL_REFUSAL(caller));
-    const [name] = await requireKnownAgents([args.string('agent')]);
-    await lifecycleUnits(verb, [agentUnit(name!)]);
+    const [name] = await requireKnownAgents([args.string('agent')], ctx);
+    await lifecycleUnits(ctx, verb, [agentUnit(name!)]);
     return json({ agent: name, done: verb });
   };
 
   return {
     async list_agents() {
-      const st = await fleetStatus([], process.env, { unitsOptional: true });
+      const st = await fleetStatus(ctx, [], { unitsOptional: true });
       const now = Date.now();
       return json({
         you: caller.name ?? null,
@@ -227,7 +228,7 @@ function handlers(caller: Caller): Record<string, (args: Args) => Promise<CallTo
           stateSource: a.activitySource,
           stateAgeSeconds: a.activitySince === null ? null : Math.max(0, Math.round((now - a.activitySince) / 1000)),
           unit: a.unit.active,
-          workdir: readEnvValues(agentEnvFile(a.name)).MOSAIC_AGENT_WORKDIR ?? null,
+          workdir: readEnvValues(agentEnvFile(a.name, ctx.env)).MOSAIC_AGENT_WORKDIR ?? null,
           queued: a.queued,
           mayMessage: messageRefusal(caller, a.name) === undefined,
         })),
@@ -239,7 +240,7 @@ function handlers(caller: Caller): Record<string, (args: Args) => Promise<CallTo
       const from = sender();
       const wait = args.optionalBoolean('wait');
       const name = await target(args, wait);
-      const { results, ends, sentAt } = await deliverMessage({
+      const { results, ends, sentAt } = await deliverMessage(ctx, {
         agents: [name],
         text,
         opts: { from, submit: true, timeoutMs: 30_000, force: false },
@@ -267,19 +268,19 @@ function handlers(caller: Caller): Record<string, (args: Args) => Promise<CallTo
       const text = message(args);
       const from = sender();
       const name = await target(args, true);
-      const answer = await askAgent(name, text, { from, timeoutMs: timeoutMs(args) });
+      const answer = await askAgent(ctx, name, text, { from, timeoutMs: timeoutMs(args) });
       return ok(bounded(answer.reply));
     },
 
     async read_output(args) {
-      const [name] = await requireKnownAgents([args.string('agent')]);
-      return ok(bounded(lastReply(name!).reply));
+      const [name] = await requireKnownAgents([args.string('agent')], ctx);
+      return ok(bounded(lastReply(name!, ctx.env).reply));
     },
 
     async read_screen(args) {
-      const [name] = await requireKnownAgents([args.string('agent')]);
+      const [name] = await requireKnownAgents([args.string('agent')], ctx);
       const lines = args.optionalNumber('lines', 0, MAX_SCREEN_LINES, true);
-      const screen = await openTransport().read(name!, lines);
+      const screen = await openTransport(ctx).read(name!, lines);
       // The rows below the last drawn line are blank (as mosaic-agent read).
       return ok(bounded(screen.replace(/(\n[ \t]*)+$/, '')));
     },
@@ -288,7 +289,7 @@ function handlers(caller: Caller): Record<string, (args: Args) => Promise<CallTo
       const until = args.string('until') as Until;
       if (!UNTIL.includes(until)) throw new FleetError(`'until' must be one of ${UNTIL.join(', ')}`);
       const name = await target(args, true);
-      const watching = await watchAgents(openTransport(), [name]);
+      const watching = await watchAgents(openTransport(ctx), [name], ctx.env);
       try {
         const [reached] = await watching.until(until, { timeoutMs: timeoutMs(args), any: false });
         return json({ agent: name, state: reached!.activity, source: reached!.source, ...(reached!.event ? { via: reached!.event.via } : {}) });
@@ -301,7 +302,7 @@ function handlers(caller: Caller): Record<string, (args: Args) => Promise<CallTo
       const text = message(args);
       const from = sender();
       const name = await target(args, false);
-      const { queued, hint } = await queueMessage([name], text, from);
+      const { queued, hint } = await queueMessage(ctx, [name], text, from);
       return json({ agent: name, outcome: 'queued', id: queued[0]!.id, ...(hint ? { warning: hint } : {}) });
     },
 
@@ -319,9 +320,9 @@ function toolError(err: unknown): CallToolResult {
 }
 
 /** The server, not yet connected: its tools answer for `caller`. */
-export function mcpServer(caller: Caller, version: string): Server {
+export function mcpServer(ctx: FleetContext, caller: Caller, version: string): Server {
   const server = new Server({ name: 'mosaic-fleet', version }, { capabilities: { tools: {} } });
-  const run = handlers(caller);
+  const run = handlers(ctx, caller);
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: tools(caller) }));
   server.setRequestHandler(CallToolRequestSchema, async (req) => {
     const name = req.params.name;
@@ -339,11 +340,11 @@ export function mcpServer(caller: Caller, version: string): Server {
 }
 
 /** Serve over stdin and stdout until stdin ends. */
-export async function serveMcp(version: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const caller = callerFromEnv(env);
+export async function serveMcp(version: string, ctx: FleetContext): Promise<number> {
+  const caller = callerFromEnv(ctx.env);
   // A person who ran it by hand sees why nothing happens.
   if (process.stdin.isTTY) process.stderr.write(`mosaic-agent mcp: serving MCP on stdin and stdout${caller.name ? ` as agent '${caller.name}'` : ' (no MOSAIC_AGENT_NAME: nothing can be sent)'}; an agent's runtime starts it (roster mcp: true); Ctrl-D ends it\n`);
-  const server = mcpServer(caller, version);
+  const server = mcpServer(ctx, caller, version);
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     server.onclose = () => resolve();

@@ -12,6 +12,7 @@ import { allQueued, deliveredRecord, dropMessage, enqueue, findMessage, moveMess
 import { runningDispatcher } from '../dispatch/dispatcher.js';
 import { watchAgents } from '../fleet/turns.js';
 import { duration } from '../fleet/fleet-status.js';
+import type { FleetContext } from '../fleet/context.js';
 
 export const QUEUE_COMMAND_DEF: CommandDef = {
   usage: '[NAME...] | drop ID... | retry ID',
@@ -41,15 +42,15 @@ export interface QueueSendRequest {
  * Put a message in each agent's queue (known agents only); returns the
  * queued messages, and a hint when no dispatcher runs to deliver them.
  */
-export async function queueMessage(agents: string[], text: string, from: string | undefined): Promise<{ queued: QueuedMessage[]; hint: string | undefined }> {
+export async function queueMessage(ctx: FleetContext, agents: string[], text: string, from: string | undefined): Promise<{ queued: QueuedMessage[]; hint: string | undefined }> {
   // A typo must not leave a queue for an agent that does not exist.
-  await requireKnownAgents(agents);
-  return { queued: enqueue(agents, text, from), hint: dispatcherHint(process.env) };
+  await requireKnownAgents(agents, ctx);
+  return { queued: enqueue(agents, text, from, ctx.env), hint: dispatcherHint(ctx.env) };
 }
 
 /** agent-send --queue: store the message for each agent (known agents only) and return at once, or with --wait after each turn. */
-export async function queueSend(req: QueueSendRequest): Promise<number> {
-  const { queued, hint } = await queueMessage(req.agents, req.text, req.from);
+export async function queueSend(ctx: FleetContext, req: QueueSendRequest): Promise<number> {
+  const { queued, hint } = await queueMessage(ctx, req.agents, req.text, req.from);
   if (hint) process.stderr.write(`${req.tool}: warning: ${hint}\n`);
   if (!req.quiet && !req.json) for (const m of queued) process.stdout.write(`${m.agent}: queued as ${m.id}\n`);
   if (!req.wait) {
@@ -57,7 +58,7 @@ export async function queueSend(req: QueueSendRequest): Promise<number> {
     return EXIT.ok;
   }
   const deadline = req.wait.timeoutMs > 0 ? Date.now() + req.wait.timeoutMs : Infinity;
-  const results = await Promise.all(queued.map((m) => waitForTurn(m, deadline).then((r) => r, (err: unknown) => err as Error)));
+  const results = await Promise.all(queued.map((m) => waitForTurn(ctx, m, deadline).then((r) => r, (err: unknown) => err as Error)));
   let code: number = EXIT.ok;
   const rows = results.map((r, i) => {
     const m = queued[i]!;
@@ -74,10 +75,10 @@ export async function queueSend(req: QueueSendRequest): Promise<number> {
 }
 
 /** Wait until a queued message is delivered (or cannot be), then for the end of the turn it started. */
-async function waitForTurn(m: QueuedMessage, deadline: number): Promise<{ delivered: DeliveredRecord; via: string; ms: number; reply?: string }> {
-  const delivered = await waitForDelivery(m, deadline);
-  const transport = openTransport();
-  const watching = await watchAgents(transport, [m.agent]);
+async function waitForTurn(ctx: FleetContext, m: QueuedMessage, deadline: number): Promise<{ delivered: DeliveredRecord; via: string; ms: number; reply?: string }> {
+  const delivered = await waitForDelivery(m, deadline, ctx.env);
+  const transport = openTransport(ctx);
+  const watching = await watchAgents(transport, [m.agent], ctx.env);
   try {
     watching.replay(m.agent, delivered.delivered);
     const end = await watching.turn(m.agent, delivered.delivered, { timeoutMs: deadline === Infinity ? 0 : Math.max(1, deadline - Date.now()), message: m.text });
@@ -88,8 +89,8 @@ async function waitForTurn(m: QueuedMessage, deadline: number): Promise<{ delive
 }
 
 /** The message's delivery record once the dispatcher wrote it; woken by inotify on the agent's queue. */
-async function waitForDelivery(m: QueuedMessage, deadline: number): Promise<DeliveredRecord> {
-  const dir = queueDir(m.agent);
+async function waitForDelivery(m: QueuedMessage, deadline: number, env: NodeJS.ProcessEnv): Promise<DeliveredRecord> {
+  const dir = queueDir(m.agent, env);
   mkdirSync(join(dir, 'done'), { recursive: true, mode: 0o700 });
   return new Promise((resolve, reject) => {
     const watchers = [dir, join(dir, 'done')].map((d) => watch(d, () => check()));
@@ -101,9 +102,9 @@ async function waitForDelivery(m: QueuedMessage, deadline: number): Promise<Deli
       fn();
     };
     const check = (): void => {
-      const record = deliveredRecord(m.agent, m.id);
+      const record = deliveredRecord(m.agent, m.id, env);
       if (record) return finish(() => resolve(record));
-      const now = findMessage(m.id);
+      const now = findMessage(m.id, env);
       if (!now) return finish(() => reject(new FleetError('it was dropped from the queue before it was delivered')));
       if (now.state === 'unconfirmed') return finish(() => reject(new UnconfirmedError(`its delivery was not confirmed: ${now.lastError ?? 'the dispatcher ended during it'}`, `read the agent (mosaic-agent read ${m.agent}); mosaic-agent queue retry ${m.id} sends it again`)));
       if (Date.now() >= deadline) return finish(() => reject(new FleetError(`still queued after the timeout${now.lastError ? ` (last try: ${now.lastError})` : ''}`, `it stays queued; mosaic-agent queue shows it`)));
@@ -127,39 +128,40 @@ export function renderQueue(messages: Array<QueuedMessage & { host?: string }>):
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
-export async function queueCommand(argv: string[], spec: FlagSpec): Promise<number> {
+export async function queueCommand(ctx: FleetContext, argv: string[], spec: FlagSpec): Promise<number> {
+  const { env } = ctx;
   const flags = parseFlags(argv, spec);
   const [verb, ...rest] = flags._.map(String);
   if (verb === 'drop') {
     if (rest.length === 0) throw new UsageError('queue drop needs a message id', 'the ids are in: mosaic-agent queue');
     // Every id is checked first: a typo drops nothing.
-    const missing = rest.filter((id) => !findMessage(id));
+    const missing = rest.filter((id) => !findMessage(id, env));
     if (missing.length > 0) throw new FleetError(`no queued message ${missing.map((id) => `'${id}'`).join(', ')}`, 'the ids are in: mosaic-agent queue (a delivered message is no longer there)');
     for (const id of rest) {
-      const m = dropMessage(id);
+      const m = dropMessage(id, env);
       if (m) process.stdout.write(`dropped ${id} (for ${m.agent})\n`);
     }
     return 0;
   }
   if (verb === 'retry') {
     if (rest.length !== 1) throw new UsageError('queue retry takes one message id');
-    const m = findMessage(rest[0]!);
+    const m = findMessage(rest[0]!, env);
     if (!m) throw new FleetError(`no queued message '${rest[0]}'`, 'the ids are in: mosaic-agent queue');
     if (m.state !== 'unconfirmed') throw new FleetError(`message ${m.id} is ${m.state}, not unconfirmed: it is sent when ${m.agent} is ready`);
-    moveMessage(m, 'unconfirmed', 'queued');
+    moveMessage(m, 'unconfirmed', 'queued', env);
     process.stdout.write(`${m.id} queued again for ${m.agent}\n`);
-    const hint = dispatcherHint(process.env);
+    const hint = dispatcherHint(env);
     if (hint) process.stderr.write(`mosaic-agent: warning: ${hint}\n`);
     return 0;
   }
-  const names = verb === undefined ? [] : await requireKnownAgents(flags._.map(String));
-  const messages = allQueued(names);
+  const names = verb === undefined ? [] : await requireKnownAgents(flags._.map(String), ctx);
+  const messages = allQueued(names, env);
   if (flags.json) {
     process.stdout.write(JSON.stringify(messages, null, 2) + '\n');
     return 0;
   }
   process.stdout.write(renderQueue(messages) + '\n');
-  const hint = dispatcherHint(process.env);
+  const hint = dispatcherHint(env);
   if (hint) process.stderr.write(`mosaic-agent: warning: ${hint}\n`);
   return 0;
 }

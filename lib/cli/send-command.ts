@@ -8,6 +8,7 @@ import { controlProblem, senderProblem } from '../runtimes/message.js';
 import { openTransport } from '../send/open-transport.js';
 import { outcomeOf, type Delivery, type Outcome, type SendOptions } from '../send/transport.js';
 import type { TurnEnd } from '../fleet/turns.js';
+import type { FleetContext } from '../fleet/context.js';
 
 /** Read the whole of stdin as UTF-8. */
 export async function readMessageFromStdin(): Promise<string> {
@@ -48,7 +49,7 @@ export const SEND_FLAGS: FlagSpec = {
  * message on stdin): `agent-send` and `mosaic-agent send` are both this.
  * Returns the exit code, or undefined when --help was asked for.
  */
-export async function runSendCommand(tool: string, argv: string[]): Promise<number | undefined> {
+export async function runSendCommand(ctx: FleetContext, tool: string, argv: string[]): Promise<number | undefined> {
   const flags = parseFlags(argv, SEND_FLAGS);
   if (flags.help) return undefined;
   const words = [...flags._];
@@ -61,8 +62,8 @@ export async function runSendCommand(tool: string, argv: string[]): Promise<numb
   const text = pendingText ?? (fromStdin ? await readMessageFromStdin() : words.join(' '));
   if (text.trim() === '') throw new UsageError('the message is empty', 'give the message as arguments or on stdin');
   // Agents of other hosts (the roster's host:) get it from their host's own agent-send (issue #19).
-  if (!(flags.all && flags.queue) && rosterMayHaveHosts()) {
-    const across = await sendAcrossHosts(tool, flags.all ? undefined : [...new Set(targets!.split(','))], text, flags, argv);
+  if (!(flags.all && flags.queue) && rosterMayHaveHosts(ctx.env)) {
+    const across = await sendAcrossHosts(ctx, tool, flags.all ? undefined : [...new Set(targets!.split(','))], text, flags, argv);
     if (across !== undefined) return across;
   }
   if (flags.queue) {
@@ -73,7 +74,7 @@ export async function runSendCommand(tool: string, argv: string[]): Promise<numb
     const control = controlProblem(text);
     if (control) throw new UsageError(`the message holds a control character, ${control}: a runtime can read it as a key, so nothing was queued`, 'remove it (--allow-control is for immediate sends only)');
     const { queueSend } = await import('./queue-commands.js');
-    return queueSend({
+    return queueSend(ctx, {
       tool,
       agents: [...new Set(targets!.split(','))],
       text,
@@ -83,7 +84,7 @@ export async function runSendCommand(tool: string, argv: string[]): Promise<numb
       ...(flags.wait ? { wait: { timeoutMs: flags.timeout === undefined ? 0 : numberFlag(flags, 'timeout', 30) * 1000 } } : {}),
     });
   }
-  return sendAndReport({
+  return sendAndReport(ctx, {
     tool,
     // A name given twice gets the message once.
     agents: targets === undefined ? undefined : [...new Set(targets.split(','))],
@@ -103,9 +104,9 @@ export async function runSendCommand(tool: string, argv: string[]): Promise<numb
 }
 
 /** Whether the roster may name hosts: one file read, so a send on a one-host fleet loads no YAML parser. */
-function rosterMayHaveHosts(): boolean {
+function rosterMayHaveHosts(env: NodeJS.ProcessEnv): boolean {
   try {
-    return readFileSync(rosterFile(), 'utf8').includes('hosts');
+    return readFileSync(rosterFile(env), 'utf8').includes('hosts');
   } catch {
     return false;
   }
@@ -117,12 +118,12 @@ function rosterMayHaveHosts(): boolean {
  * hosts at once, this host's agents the usual way meanwhile; the exit code is
  * the worst of them. Undefined when every agent is this host's.
  */
-async function sendAcrossHosts(tool: string, given: string[] | undefined, text: string, flags: ReturnType<typeof parseFlags>, argv: string[]): Promise<number | undefined> {
+async function sendAcrossHosts(ctx: FleetContext, tool: string, given: string[] | undefined, text: string, flags: ReturnType<typeof parseFlags>, argv: string[]): Promise<number | undefined> {
   const hosts = await import('../fleet/hosts.js');
-  const fleet = hosts.fleetPlacement();
+  const fleet = hosts.fleetPlacement(ctx.env);
   if (!fleet) return undefined;
   // --all: every agent of this host's server, and every roster agent of the other hosts.
-  const names = given ?? [...((await openTransport().sessions()) ?? []).map((s) => s.name), ...fleet.agentHost.keys()];
+  const names = given ?? [...((await openTransport(ctx).sessions()) ?? []).map((s) => s.name), ...fleet.agentHost.keys()];
   if (!names.some((n) => fleet.agentHost.has(n))) return undefined;
   const groups = hosts.byHost(names, fleet.agentHost);
   const local = groups.get('local') ?? [];
@@ -139,7 +140,7 @@ async function sendAcrossHosts(tool: string, given: string[] | undefined, text: 
   };
   const jsonRows: unknown[] = [];
   const remote = [...groups].filter(([h]) => h !== 'local').map(async ([h, agents]) => {
-    const r = await hosts.sendRemote(fleet.hosts.get(h)!, agents, text, remoteFlags, tool);
+    const r = await hosts.sendRemote(fleet.hosts.get(h)!, agents, text, remoteFlags, tool, ctx.env);
     process.stderr.write(r.stderr);
     if (!flags.json) process.stdout.write(r.stdout);
     else {
@@ -157,9 +158,9 @@ async function sendAcrossHosts(tool: string, given: string[] | undefined, text: 
     if (flags.queue || !flags.json) {
       // Options stop at the names (stopEarly): what follows them is the names, then the message.
       const options = argv.slice(0, argv.length - flags._.length).filter((w) => w !== '--all');
-      return (await runSendWithText(tool, [...options, local.join(',')], text)) ?? 0;
+      return (await runSendWithText(ctx, tool, [...options, local.join(',')], text)) ?? 0;
     }
-    return sendAndReport({
+    return sendAndReport(ctx, {
       tool,
       agents: local,
       text,
@@ -177,10 +178,10 @@ async function sendAcrossHosts(tool: string, given: string[] | undefined, text: 
 
 /** runSendCommand with the message already read (for this host's share of a send across hosts). */
 let pendingText: string | undefined;
-async function runSendWithText(tool: string, argv: string[], text: string): Promise<number | undefined> {
+async function runSendWithText(ctx: FleetContext, tool: string, argv: string[], text: string): Promise<number | undefined> {
   pendingText = text;
   try {
-    return await runSendCommand(tool, argv);
+    return await runSendCommand(ctx, tool, argv);
   } finally {
     pendingText = undefined;
   }
@@ -206,8 +207,8 @@ export interface SendResult {
  * Deliver a message and, with `wait`, wait for the end of each turn it
  * started; prints nothing (sendAndReport and the MCP server report it).
  */
-export async function deliverMessage(req: Pick<SendRequest, 'agents' | 'text' | 'opts' | 'wait'>): Promise<SendResult> {
-  const transport = openTransport();
+export async function deliverMessage(ctx: FleetContext, req: Pick<SendRequest, 'agents' | 'text' | 'opts' | 'wait'>): Promise<SendResult> {
+  const transport = openTransport(ctx);
   let agents = req.agents;
   if (agents === undefined) {
     const sessions = await transport.sessions();
@@ -217,14 +218,14 @@ export async function deliverMessage(req: Pick<SendRequest, 'agents' | 'text' | 
   // Known agents are looked up only for a target without a session, and their
   // module (with the roster's YAML parser) is loaded only then, from the
   // tool's lazy file (lib/build/bundle.cts): a send that finds its agents pays nothing.
-  const checkMissing = async (missing: string[]) => (await import('../fleet/known-agents.js')).requireKnownAgents(missing);
+  const checkMissing = async (missing: string[]) => (await import('../fleet/known-agents.js')).requireKnownAgents(missing, ctx);
   // With a wait the agents' event logs are followed from before the send, so the turn's first event is not missed.
   const turns = req.wait ? await import('../fleet/turns.js') : undefined;
   let watching: import('../fleet/turns.js').Watching | undefined;
   if (turns) {
     // Agents without a live session are left to the send, which says why.
     const live = new Set(((await transport.sessions()) ?? []).filter((s) => s.alive).map((s) => s.name));
-    watching = await turns.watchAgents(transport, agents.filter((a) => live.has(a)));
+    watching = await turns.watchAgents(transport, agents.filter((a) => live.has(a)), ctx.env);
   }
   const sentAt = Date.now();
   let results: Array<Delivery | Error>;
@@ -247,9 +248,9 @@ export async function deliverMessage(req: Pick<SendRequest, 'agents' | 'text' | 
 }
 
 /** Deliver and print the outcome; returns the exit code of the worst outcome (0, 1 or 3). */
-export async function sendAndReport(req: SendRequest): Promise<number> {
-  const transport = openTransport();
-  const { agents, results, ends, sentAt } = await deliverMessage(req);
+export async function sendAndReport(ctx: FleetContext, req: SendRequest): Promise<number> {
+  const transport = openTransport(ctx);
+  const { agents, results, ends, sentAt } = await deliverMessage(ctx, req);
   let worst = 0;
   const rows = results.map((r, i) => {
     const outcome = outcomeOf(r);

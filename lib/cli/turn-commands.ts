@@ -9,6 +9,7 @@ import { outcomeOf, type Delivery } from '../send/transport.js';
 import { allEvents, EventFollower, replyOf, type AgentEvent } from '../events/event-log.js';
 import { replyFromScreen, UNTIL, watchAgents, type TurnEnd, type Until } from '../fleet/turns.js';
 import { readMessageFromStdin } from './send-command.js';
+import type { FleetContext } from '../fleet/context.js';
 
 const EXIT_CODES = `Exit status:
   0  reached (ask: the reply is printed)
@@ -71,10 +72,10 @@ type Spec = (command: string) => FlagSpec;
  * and units), from a module loaded only then, as agent-send does: an ask of a
  * running agent pays for no YAML parser and no systemctl call.
  */
-export async function knownAgents(names: string[]): Promise<string[]> {
-  const sessions = new Set(((await openTransport().sessions()) ?? []).map((s) => s.name));
+export async function knownAgents(ctx: FleetContext, names: string[]): Promise<string[]> {
+  const sessions = new Set(((await openTransport(ctx).sessions()) ?? []).map((s) => s.name));
   const missing = names.filter((n) => !sessions.has(n));
-  if (missing.length > 0) await (await import('../fleet/known-agents.js')).requireKnownAgents(missing);
+  if (missing.length > 0) await (await import('../fleet/known-agents.js')).requireKnownAgents(missing, ctx);
   return names;
 }
 
@@ -82,13 +83,13 @@ function timeoutMs(flags: Flags): number {
   return flags.timeout === undefined ? 0 : numberFlag(flags, 'timeout', 0) * 1000;
 }
 
-export async function waitCommand(argv: string[], flagsOf: Spec): Promise<number> {
+export async function waitCommand(ctx: FleetContext, argv: string[], flagsOf: Spec): Promise<number> {
   const flags = parseFlags(argv, flagsOf('wait'));
   if (flags._.length === 0) throw new UsageError('no agent name given', 'usage: mosaic-agent wait NAME... [--until STATE]');
   const until = String(flags.until ?? 'idle') as Until;
   if (!UNTIL.includes(until)) throw new UsageError(`--until ${JSON.stringify(flags.until)} is not a state to wait for`, `use one of: ${UNTIL.join(', ')}`);
-  const names = await knownAgents([...new Set(flags._.map(String))]);
-  const watching = await watchAgents(openTransport(), names);
+  const names = await knownAgents(ctx, [...new Set(flags._.map(String))]);
+  const watching = await watchAgents(openTransport(ctx), names, ctx.env);
   try {
     const reached = await watching.until(until, { timeoutMs: timeoutMs(flags), any: Boolean(flags.any) });
     if (flags.json) process.stdout.write(JSON.stringify(reached.map((r) => ({ ...r, event: r.event && withReply(r.event) })), null, 2) + '\n');
@@ -99,7 +100,7 @@ export async function waitCommand(argv: string[], flagsOf: Spec): Promise<number
   }
 }
 
-export async function askCommand(argv: string[], flagsOf: Spec): Promise<number> {
+export async function askCommand(ctx: FleetContext, argv: string[], flagsOf: Spec): Promise<number> {
   const flags = parseFlags(argv, { ...flagsOf('ask'), stopEarly: true });
   const [target, ...words] = flags._.map(String);
   if (!target) throw new UsageError('no agent name given', 'usage: mosaic-agent ask NAME MESSAGE');
@@ -109,8 +110,8 @@ export async function askCommand(argv: string[], flagsOf: Spec): Promise<number>
   const fromStdin = (words.length === 1 && words[0] === '-') || (words.length === 0 && !process.stdin.isTTY);
   const text = fromStdin ? await readMessageFromStdin() : words.join(' ');
   if (text.trim() === '') throw new UsageError('the message is empty', 'give the message as arguments or on stdin');
-  const [name] = await knownAgents([target]);
-  const { reply, replySource, end, delivery, sentAt } = await askAgent(name!, text, { from, timeoutMs: timeoutMs(flags) });
+  const [name] = await knownAgents(ctx, [target]);
+  const { reply, replySource, end, delivery, sentAt } = await askAgent(ctx, name!, text, { from, timeoutMs: timeoutMs(flags) });
   if (flags.json) {
     process.stdout.write(
       JSON.stringify(
@@ -148,9 +149,9 @@ export interface Answer {
  * what the pane printed after the message. Prints nothing (ask and the MCP
  * server report it). `timeoutMs` 0: no limit.
  */
-export async function askAgent(name: string, text: string, opts: { from: string | undefined; timeoutMs: number }): Promise<Answer> {
-  const transport = openTransport();
-  const watching = await watchAgents(transport, [name]);
+export async function askAgent(ctx: FleetContext, name: string, text: string, opts: { from: string | undefined; timeoutMs: number }): Promise<Answer> {
+  const transport = openTransport(ctx);
+  const watching = await watchAgents(transport, [name], ctx.env);
   try {
     const sentAt = Date.now();
     const [delivery] = await transport.send([name], text, { from: opts.from, submit: true, timeoutMs: 30_000, force: false });
@@ -163,7 +164,7 @@ export async function askAgent(name: string, text: string, opts: { from: string 
     let replySource = end.replySource;
     if (reply === undefined) {
       const session = (await transport.sessions())?.find((s) => s.name === name);
-      reply = replyFromScreen(agentProfile(session?.runtime ?? '', session?.profileJson), await transport.read(name, 500), text);
+      reply = replyFromScreen(agentProfile(session?.runtime ?? '', session?.profileJson, ctx.env), await transport.read(name, 500), text);
       replySource = 'screen';
     }
     if (reply === undefined) throw new FleetError(`agent '${name}' answered, but its reply could not be found on its screen`, `read it: mosaic-agent read ${name} --lines 100`);
@@ -178,19 +179,19 @@ function withReply(e: AgentEvent): AgentEvent & { reply?: string } {
   return reply === undefined ? e : { ...e, reply };
 }
 
-export async function outputCommand(argv: string[], flagsOf: Spec): Promise<number> {
+export async function outputCommand(ctx: FleetContext, argv: string[], flagsOf: Spec): Promise<number> {
   const flags = parseFlags(argv, flagsOf('output'));
   if (flags._.length !== 1) throw new UsageError('output takes one agent name');
-  const [name] = await knownAgents(flags._.map(String));
-  const { reply, event: last } = lastReply(name!);
+  const [name] = await knownAgents(ctx, flags._.map(String));
+  const { reply, event: last } = lastReply(name!, ctx.env);
   if (flags.json) process.stdout.write(JSON.stringify({ agent: name, reply, ts: last.ts, at: new Date(last.ts).toISOString(), via: last.via }, null, 2) + '\n');
   else process.stdout.write(reply + (process.stdout.isTTY && !reply.endsWith('\n') ? '\n' : ''));
   return 0;
 }
 
 /** An agent's last reply, as its runtime's events gave it; a FleetError when it has none yet. */
-export function lastReply(name: string): { reply: string; event: AgentEvent } {
-  const last = allEvents(name).reverse().find((e) => (e.kind === 'idle' || e.kind === 'error') && replyOf(e) !== undefined);
+export function lastReply(name: string, env: NodeJS.ProcessEnv): { reply: string; event: AgentEvent } {
+  const last = allEvents(name, env).reverse().find((e) => (e.kind === 'idle' || e.kind === 'error') && replyOf(e) !== undefined);
   if (!last) throw new FleetError(`agent '${name}' has no reply recorded yet`, `its runtime reports replies from its next turn on (see mosaic-agent events ${name}); its screen: mosaic-agent read ${name}`);
   return { reply: replyOf(last)!, event: last };
 }
@@ -203,17 +204,17 @@ function eventLine(e: AgentEvent, json: boolean): string {
   return `${at}  ${e.kind.padEnd(7)}  ${e.via}${reply}`;
 }
 
-export async function eventsCommand(argv: string[], flagsOf: Spec): Promise<number> {
+export async function eventsCommand(ctx: FleetContext, argv: string[], flagsOf: Spec): Promise<number> {
   const flags = parseFlags(argv, flagsOf('events'));
   if (flags._.length !== 1) throw new UsageError('events takes one agent name');
-  const [name] = await knownAgents(flags._.map(String));
+  const [name] = await knownAgents(ctx, flags._.map(String));
   const json = Boolean(flags.json);
   // Followed from before the old ones are read, so nothing appended meanwhile is lost; what both saw prints once.
   let printedUpTo = 0;
   const follower = flags.follow
-    ? new EventFollower([name!], (_n, events) => events.filter((e) => e.ts > printedUpTo).forEach((e) => process.stdout.write(eventLine(e, json) + '\n')))
+    ? new EventFollower([name!], (_n, events) => events.filter((e) => e.ts > printedUpTo).forEach((e) => process.stdout.write(eventLine(e, json) + '\n')), ctx.env)
     : undefined;
-  const events = allEvents(name!);
+  const events = allEvents(name!, ctx.env);
   printedUpTo = events[events.length - 1]?.ts ?? 0;
   const n = flags.lines === undefined ? events.length : countFlag(flags, 'lines');
   for (const e of events.slice(n === 0 ? events.length : -n)) process.stdout.write(eventLine(e, json) + '\n');

@@ -10,7 +10,8 @@ export interface ExecOptions {
   input?: string | Buffer;
   /** Kill the child (SIGKILL) after this many milliseconds. */
   timeoutMs?: number;
-  env?: NodeJS.ProcessEnv;
+  /** The child's whole environment, always given by the caller: nothing below bin/ reads the process's own (issue #14). */
+  env: NodeJS.ProcessEnv;
   cwd?: string;
 }
 
@@ -57,12 +58,12 @@ export function describeFailure(argv: readonly string[], r: ExecResult, timeoutM
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
 /** Run argv[0] with the rest as its arguments and collect its output; never throws. */
-export function exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+export function exec(argv: readonly string[], opts: ExecOptions): Promise<ExecResult> {
   return new Promise((resolve) => {
     const [file, ...args] = argv;
     if (!file) throw new Error('exec: empty argv');
     const child = spawn(file, args, {
-      env: opts.env ?? process.env,
+      env: opts.env,
       cwd: opts.cwd,
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
@@ -121,12 +122,12 @@ export function exec(argv: readonly string[], opts: ExecOptions = {}): Promise<E
  * are set up, which saves a few ms per call (bench/README.md). For a process
  * that has nothing else to do meanwhile, such as a send to one agent.
  */
-export function execBlocking(argv: readonly string[], opts: ExecOptions = {}): ExecResult {
+export function execBlocking(argv: readonly string[], opts: ExecOptions): ExecResult {
   const [file, ...args] = argv;
   if (!file) throw new Error('exec: empty argv');
   const started = Date.now();
   const r = spawnSync(file, args, {
-    env: opts.env ?? process.env,
+    env: opts.env,
     cwd: opts.cwd,
     input: opts.input,
     stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],

@@ -14,32 +14,32 @@ function home(env: Env): string {
 }
 
 /** $XDG_CONFIG_HOME, or ~/.config. */
-export function configHome(env: Env = process.env): string {
+export function configHome(env: Env): string {
   return env.XDG_CONFIG_HOME || join(home(env), '.config');
 }
 
 /** The fleet's configuration: roster, per-agent env files. */
-export function fleetConfigDir(env: Env = process.env): string {
+export function fleetConfigDir(env: Env): string {
   return env.MOSAIC_FLEET_CONFIG_DIR || join(configHome(env), 'mosaic', 'fleet');
 }
 
 /** Settings for every agent (the units' first EnvironmentFile=). */
-export function fleetEnvFile(env: Env = process.env): string {
+export function fleetEnvFile(env: Env): string {
   return join(fleetConfigDir(env), 'fleet.env');
 }
 
 /** The directory of per-agent env files (`NAME.env`), read by the units' EnvironmentFile=. */
-export function agentEnvDir(env: Env = process.env): string {
+export function agentEnvDir(env: Env): string {
   return join(fleetConfigDir(env), 'agents');
 }
 
 /** The env file of one agent. */
-export function agentEnvFile(name: string, env: Env = process.env): string {
+export function agentEnvFile(name: string, env: Env): string {
   return join(agentEnvDir(env), `${name}.env`);
 }
 
 /** Agents that have an env file (files whose names cannot be agent names are left out), sorted. */
-export function envFileAgents(env: Env = process.env): string[] {
+export function envFileAgents(env: Env): string[] {
   try {
     return readdirSync(agentEnvDir(env))
       .filter((f) => f.endsWith('.env'))
@@ -52,7 +52,7 @@ export function envFileAgents(env: Env = process.env): string[] {
 }
 
 /** The roster file: $MOSAIC_FLEET_ROSTER, else roster.yaml (or roster.json when only that exists). */
-export function rosterFile(env: Env = process.env): string {
+export function rosterFile(env: Env): string {
   if (env.MOSAIC_FLEET_ROSTER) return env.MOSAIC_FLEET_ROSTER;
   const dir = fleetConfigDir(env);
   const yaml = join(dir, 'roster.yaml');
@@ -61,22 +61,22 @@ export function rosterFile(env: Env = process.env): string {
 }
 
 /** Where install.sh puts the tools. */
-export function toolsDir(env: Env = process.env): string {
+export function toolsDir(env: Env): string {
   return env.MOSAIC_FLEET_TOOLS_DIR || join(configHome(env), 'mosaic', 'tools', 'fleet');
 }
 
 /** Where systemd looks for the user's own unit files. */
-export function userUnitDir(env: Env = process.env): string {
+export function userUnitDir(env: Env): string {
   return join(configHome(env), 'systemd', 'user');
 }
 
 /** Durable state: transcripts. */
-export function stateDir(env: Env = process.env): string {
+export function stateDir(env: Env): string {
   return env.MOSAIC_FLEET_STATE_DIR || join(env.XDG_STATE_HOME || join(home(env), '.local', 'state'), 'mosaic', 'fleet');
 }
 
 /** What apply records of each agent's git worktree (`NAME.json`), so a later apply knows whose it was. */
-export function worktreeRecordDir(env: Env = process.env): string {
+export function worktreeRecordDir(env: Env): string {
   return join(stateDir(env), 'worktrees');
 }
 
@@ -96,7 +96,7 @@ export interface RuntimeHost {
  * without one, a private directory in /tmp (made here, mode 0700; one that
  * someone else made first is refused).
  */
-export function runtimeDir(env: Env = process.env, host: RuntimeHost = {}): string {
+export function runtimeDir(env: Env, host: RuntimeHost = {}): string {
   if (env.MOSAIC_FLEET_RUNTIME_DIR) return env.MOSAIC_FLEET_RUNTIME_DIR;
   if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'mosaic-fleet');
   const uid = host.uid ?? process.getuid!();
@@ -128,11 +128,11 @@ function ownDirProblem(dir: string, uid: number): string | undefined {
 }
 
 /** The tmux socket name the fleet's server listens on (`tmux -L NAME`). */
-export function socketName(env: Env = process.env): string {
+export function socketName(env: Env): string {
   return env.MOSAIC_TMUX_SOCKET || 'mosaic-factory';
 }
 
 /** The tmux binary. */
-export function tmuxBinary(env: Env = process.env): string {
+export function tmuxBinary(env: Env): string {
   return env.MOSAIC_TMUX || 'tmux';
 }

@@ -32,7 +32,7 @@ function nvmBins(env: NodeJS.ProcessEnv, home: string): string[] {
  * shell (MOSAIC_USER_PATH), the usual per-user bin directories, the directory
  * of the Node running us, then whatever PATH we were given.
  */
-export function agentSearchPath(env: NodeJS.ProcessEnv = process.env): string {
+export function agentSearchPath(env: NodeJS.ProcessEnv): string {
   const home = env.HOME || homedir();
   const prefix = env.NPM_CONFIG_PREFIX || env.npm_config_prefix || npmrcPrefix(home);
   const dirs = [

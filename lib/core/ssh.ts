@@ -61,7 +61,7 @@ export function remoteCommand(argv: readonly string[]): string {
 }
 
 /** Where the multiplexed connections' sockets live: the fleet's runtime directory, mode 0700. */
-export function sshControlDir(env: Env = process.env): string {
+export function sshControlDir(env: Env): string {
   const dir = join(runtimeDir(env), 'ssh');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = lstatSync(dir);
@@ -76,7 +76,7 @@ function connectTimeout(env: Env): number {
 }
 
 /** The whole ssh argv for running `argv` on `host` (with `tty`, a terminal there: attach). */
-export function sshArgv(host: SshHost, argv: readonly string[], env: Env = process.env, controlDir = sshControlDir(env), tty = false): string[] {
+export function sshArgv(host: SshHost, argv: readonly string[], env: Env, controlDir = sshControlDir(env), tty = false): string[] {
   if (host.ssh.startsWith('-') || host.ssh === '') throw new FleetError(`host ${host.name}: ${JSON.stringify(host.ssh)} is not an ssh destination`, 'fix the roster');
   return [
     env.MOSAIC_SSH || 'ssh',
@@ -101,7 +101,7 @@ export interface SshOptions {
   input?: string | Buffer;
   /** Kill ssh after this long; default: the connect timeout plus 60 s. */
   timeoutMs?: number;
-  env?: Env;
+  env: Env;
 }
 
 /** What an ssh call gave: the remote command's exit status, or 255 for ssh's own failures. */
@@ -113,8 +113,8 @@ export interface SshResult extends ExecResult {
 }
 
 /** Run `argv` on `host` over ssh; never throws (see sshFailure for what to say when it failed). */
-export async function sshRun(host: SshHost, argv: readonly string[], opts: SshOptions = {}): Promise<SshResult> {
-  const env = opts.env ?? process.env;
+export async function sshRun(host: SshHost, argv: readonly string[], opts: SshOptions): Promise<SshResult> {
+  const env = opts.env;
   const full = sshArgv(host, argv, env);
   const r = await exec(full, {
     env,
@@ -139,7 +139,7 @@ export interface ForwardOptions {
   captureStdout?: boolean;
   /** Ends the call (its ssh client, so the remote command's stdin ends). */
   signal?: AbortSignal;
-  env?: Env;
+  env: Env;
 }
 
 /**
@@ -149,7 +149,7 @@ export interface ForwardOptions {
  * say what went wrong.
  */
 export function sshForward(host: SshHost, argv: readonly string[], opts: ForwardOptions): Promise<SshResult> {
-  const env = opts.env ?? process.env;
+  const env = opts.env;
   const full = sshArgv(host, argv, env, sshControlDir(env), opts.tty === true);
   return new Promise((resolve) => {
     let stdout = '';

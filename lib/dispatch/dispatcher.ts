@@ -31,7 +31,7 @@ const SCREEN_TURN_GAP_MS = 3000;
 const RETRY_MS = 5000;
 
 export interface DispatcherOptions {
-  env?: NodeJS.ProcessEnv;
+  env: NodeJS.ProcessEnv;
   transport: Transport;
   /** Where the dispatcher says what it did (the journal, under systemd). */
   log?: (line: string) => void;
@@ -49,12 +49,12 @@ interface AgentWork {
 }
 
 /** The pid file that keeps the dispatcher to one per user. */
-export function dispatcherPidFile(env: NodeJS.ProcessEnv = process.env): string {
+export function dispatcherPidFile(env: NodeJS.ProcessEnv): string {
   return join(runtimeDir(env), 'dispatcher.pid');
 }
 
 /** The pid of the running dispatcher, if there is one. */
-export function runningDispatcher(env: NodeJS.ProcessEnv = process.env): number | undefined {
+export function runningDispatcher(env: NodeJS.ProcessEnv): number | undefined {
   try {
     const pid = Number(readFileSync(dispatcherPidFile(env), 'utf8').trim());
     return pid > 1 && isAlive(pid) ? pid : undefined;
@@ -74,7 +74,7 @@ export class Dispatcher {
   private closed = false;
 
   constructor(private readonly opts: DispatcherOptions) {
-    this.env = opts.env ?? process.env;
+    this.env = opts.env;
     this.log = opts.log ?? ((l) => process.stderr.write(`${l}\n`));
   }
 

@@ -49,7 +49,7 @@ interface AgentTrack {
 }
 
 export interface NotifierOptions {
-  env?: NodeJS.ProcessEnv;
+  env: NodeJS.ProcessEnv;
   log?: (line: string) => void;
   /** The agent unit's state (`failed`...), where systemd can tell. */
   unitState?: (agent: string) => Promise<string | undefined>;
@@ -62,8 +62,8 @@ export class Notifier {
   private running = new Set<Promise<void>>();
   private readonly settleMs: number;
 
-  constructor(private readonly opts: NotifierOptions = {}) {
-    this.env = opts.env ?? process.env;
+  constructor(private readonly opts: NotifierOptions) {
+    this.env = opts.env;
     this.log = opts.log ?? ((l) => process.stderr.write(`${l}\n`));
     const set = Number(this.env.MOSAIC_NOTIFY_SETTLE_MS);
     this.settleMs = this.env.MOSAIC_NOTIFY_SETTLE_MS !== undefined && Number.isFinite(set) && set >= 0 ? set : NOTIFY_SETTLE_MS;

@@ -46,11 +46,11 @@ export interface DeliveredRecord {
 /** Done records kept per agent (the newest). */
 const DONE_KEPT = 200;
 
-export function queueRoot(env: NodeJS.ProcessEnv = process.env): string {
+export function queueRoot(env: NodeJS.ProcessEnv): string {
   return join(stateDir(env), 'queue');
 }
 
-export function queueDir(name: string, env: NodeJS.ProcessEnv = process.env): string {
+export function queueDir(name: string, env: NodeJS.ProcessEnv): string {
   return join(queueRoot(env), name);
 }
 
@@ -90,7 +90,7 @@ export function newMessageId(): string {
 }
 
 /** Queue one message for each agent; returns each agent's message id, in order. */
-export function enqueue(agents: readonly string[], text: string, from: string | undefined, env: NodeJS.ProcessEnv = process.env): QueuedMessage[] {
+export function enqueue(agents: readonly string[], text: string, from: string | undefined, env: NodeJS.ProcessEnv): QueuedMessage[] {
   const created = Date.now();
   return agents.map((agent) => {
     const m: QueuedMessage = { id: newMessageId(), agent, text, ...(from === undefined ? {} : { from }), created, state: 'queued' };
@@ -106,7 +106,7 @@ function parseName(file: string): { created: number; id: string; state: QueueSta
 }
 
 /** An agent's waiting messages, oldest first. */
-export function agentQueue(name: string, env: NodeJS.ProcessEnv = process.env): QueuedMessage[] {
+export function agentQueue(name: string, env: NodeJS.ProcessEnv): QueuedMessage[] {
   const dir = queueDir(name, env);
   return listDir(dir)
     .sort()
@@ -123,28 +123,28 @@ export function agentQueue(name: string, env: NodeJS.ProcessEnv = process.env): 
 }
 
 /** How many messages wait for an agent (a directory listing, no file read: status asks for every agent). */
-export function queueDepth(name: string, env: NodeJS.ProcessEnv = process.env): number {
+export function queueDepth(name: string, env: NodeJS.ProcessEnv): number {
   return listDir(queueDir(name, env)).filter((f) => parseName(f) !== undefined).length;
 }
 
 /** The agents that have a queue directory. */
-export function queuedAgents(env: NodeJS.ProcessEnv = process.env): string[] {
+export function queuedAgents(env: NodeJS.ProcessEnv): string[] {
   return listDir(queueRoot(env)).filter((n) => !n.startsWith('.'));
 }
 
 /** Every waiting message of the fleet (or of `only`), oldest first per agent. */
-export function allQueued(only: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): QueuedMessage[] {
+export function allQueued(only: readonly string[] = [], env: NodeJS.ProcessEnv): QueuedMessage[] {
   const names = only.length > 0 ? only : queuedAgents(env);
   return names.flatMap((n) => agentQueue(n, env));
 }
 
 /** Find a message by id anywhere in the fleet's queues. */
-export function findMessage(id: string, env: NodeJS.ProcessEnv = process.env): QueuedMessage | undefined {
+export function findMessage(id: string, env: NodeJS.ProcessEnv): QueuedMessage | undefined {
   return allQueued([], env).find((m) => m.id === id);
 }
 
 /** Move a message to another state (one rename); false when it is no longer in `from` (someone else moved it). */
-export function moveMessage(m: QueuedMessage, from: QueueState, to: QueueState, env: NodeJS.ProcessEnv = process.env): boolean {
+export function moveMessage(m: QueuedMessage, from: QueueState, to: QueueState, env: NodeJS.ProcessEnv): boolean {
   const dir = queueDir(m.agent, env);
   try {
     renameSync(join(dir, fileName(m, from)), join(dir, fileName(m, to)));
@@ -157,7 +157,7 @@ export function moveMessage(m: QueuedMessage, from: QueueState, to: QueueState, 
 }
 
 /** Record a message as delivered: its done record first, then it leaves the queue. */
-export function markDelivered(m: QueuedMessage, deliveredAt: number, env: NodeJS.ProcessEnv = process.env): void {
+export function markDelivered(m: QueuedMessage, deliveredAt: number, env: NodeJS.ProcessEnv): void {
   const record: DeliveredRecord = { id: m.id, agent: m.agent, created: m.created, delivered: deliveredAt };
   const dir = doneDir(m.agent, env);
   writeDurable(dir, `${m.id}.json`, JSON.stringify(record) + '\n');
@@ -172,7 +172,7 @@ export function markDelivered(m: QueuedMessage, deliveredAt: number, env: NodeJS
 }
 
 /** The delivery record of a message, once it is delivered. */
-export function deliveredRecord(agent: string, id: string, env: NodeJS.ProcessEnv = process.env): DeliveredRecord | undefined {
+export function deliveredRecord(agent: string, id: string, env: NodeJS.ProcessEnv): DeliveredRecord | undefined {
   try {
     return JSON.parse(readFileSync(join(doneDir(agent, env), `${id}.json`), 'utf8')) as DeliveredRecord;
   } catch {
@@ -181,14 +181,14 @@ export function deliveredRecord(agent: string, id: string, env: NodeJS.ProcessEn
 }
 
 /** Remember why a delivery did not happen (shown by `mosaic-agent queue`). */
-export function noteError(m: QueuedMessage, error: string, env: NodeJS.ProcessEnv = process.env): void {
+export function noteError(m: QueuedMessage, error: string, env: NodeJS.ProcessEnv): void {
   const updated = { ...m, lastError: error };
   writeDurable(queueDir(m.agent, env), fileName(m, m.state), JSON.stringify(updated) + '\n');
   m.lastError = error;
 }
 
 /** Remove a message from its queue, whatever its state; false when there is no such message. */
-export function dropMessage(id: string, env: NodeJS.ProcessEnv = process.env): QueuedMessage | undefined {
+export function dropMessage(id: string, env: NodeJS.ProcessEnv): QueuedMessage | undefined {
   const m = findMessage(id, env);
   if (!m) return undefined;
   rmSync(join(queueDir(m.agent, env), fileName(m, m.state)), { force: true });
@@ -200,7 +200,7 @@ export function dropMessage(id: string, env: NodeJS.ProcessEnv = process.env): Q
  * Messages left `delivering` by a dispatcher that is gone: typed, perhaps
  * submitted, nobody knows. They become `unconfirmed` (never resent blindly).
  */
-export function recoverInterrupted(env: NodeJS.ProcessEnv = process.env): QueuedMessage[] {
+export function recoverInterrupted(env: NodeJS.ProcessEnv): QueuedMessage[] {
   const found = allQueued([], env).filter((m) => m.state === 'delivering');
   for (const m of found) moveMessage(m, 'delivering', 'unconfirmed', env);
   return found;

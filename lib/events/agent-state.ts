@@ -83,7 +83,7 @@ function screenCanCorrect(profile: Profile): boolean {
  * an event's busy, idle or waiting and what the screen shows is corrected to
  * the screen's (and logged, so later readers agree).
  */
-export function agentState(name: string, profile: Profile, events: readonly AgentEvent[], screen: Activity, now = Date.now(), env: NodeJS.ProcessEnv = process.env): AgentState {
+export function agentState(name: string, profile: Profile, events: readonly AgentEvent[], screen: Activity, now = Date.now(), env: NodeJS.ProcessEnv): AgentState {
   const started = startedAt(events);
   if (screen === 'exited') return { activity: 'exited', source: 'screen', since: null };
   const fromEvent = eventActivity(events);

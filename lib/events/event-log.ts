@@ -35,16 +35,16 @@ export interface AgentEvent {
 /** Log size before it rotates (bytes); the writers read the same variable. */
 export const DEFAULT_EVENT_LOG_MAX_BYTES = 2 * 1024 * 1024;
 
-export function eventsDir(env: NodeJS.ProcessEnv = process.env): string {
+export function eventsDir(env: NodeJS.ProcessEnv): string {
   return join(stateDir(env), 'events');
 }
 
-export function eventLogFile(name: string, env: NodeJS.ProcessEnv = process.env): string {
+export function eventLogFile(name: string, env: NodeJS.ProcessEnv): string {
   return join(eventsDir(env), `${name}.jsonl`);
 }
 
 /** Append an event of the fleet's own (never throws: an event is not worth failing a start or a stop for). */
-export function appendEvent(name: string, kind: EventKind, via: string, data: unknown = null, env: NodeJS.ProcessEnv = process.env): void {
+export function appendEvent(name: string, kind: EventKind, via: string, data: unknown = null, env: NodeJS.ProcessEnv): void {
   const file = eventLogFile(name, env);
   const line = JSON.stringify({ ts: Date.now(), agent: name, kind, via, data }) + '\n';
   try {
@@ -143,7 +143,7 @@ function readRange(file: string, start: number, end: number): string {
  * first, read from the end: a status of a hundred agents does not read a
  * hundred logs whole, and only the lines needed are parsed.
  */
-export function lastEvents(name: string, count: number, env: NodeJS.ProcessEnv = process.env): AgentEvent[] {
+export function lastEvents(name: string, count: number, env: NodeJS.ProcessEnv): AgentEvent[] {
   return readBack(eventLogFile(name, env), (_e, found) => (found.length < count ? 'take' : 'done'));
 }
 
@@ -151,7 +151,7 @@ export function lastEvents(name: string, count: number, env: NodeJS.ProcessEnv =
  * The events of the agent's current run: from the fleet's last `started` on
  * (every event of the log when there is none), read from the end.
  */
-export function currentRun(name: string, env: NodeJS.ProcessEnv = process.env): AgentEvent[] {
+export function currentRun(name: string, env: NodeJS.ProcessEnv): AgentEvent[] {
   return readBack(eventLogFile(name, env), (e) => (e.kind === 'started' && e.via === 'fleet' ? 'last' : 'take'));
 }
 
@@ -190,7 +190,7 @@ function readBack(file: string, decide: (e: AgentEvent, found: readonly AgentEve
 }
 
 /** Every event of an agent's log, the rotated part first. */
-export function allEvents(name: string, env: NodeJS.ProcessEnv = process.env): AgentEvent[] {
+export function allEvents(name: string, env: NodeJS.ProcessEnv): AgentEvent[] {
   const file = eventLogFile(name, env);
   const read = (f: string) => {
     try {
@@ -215,7 +215,7 @@ export class EventFollower {
   constructor(
     names: readonly string[],
     private readonly onEvents: (name: string, events: AgentEvent[]) => void,
-    private readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly env: NodeJS.ProcessEnv,
   ) {
     const dir = eventsDir(env);
     mkdirSync(dir, { recursive: true, mode: 0o700 });

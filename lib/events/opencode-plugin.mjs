@@ -12,6 +12,8 @@
 import { appendFileSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 
+// The runtime loads this file into its own process, so it is an entry point
+// like those of bin/: the environment it reads is the agent's, set at launch.
 const MAX_BYTES = Number(process.env.MOSAIC_EVENT_LOG_MAX_BYTES) || 2 * 1024 * 1024;
 
 function write(kind, via, data, reply) {

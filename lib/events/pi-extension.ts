@@ -10,6 +10,8 @@ import { dirname } from 'node:path';
 type Message = { role?: string; content?: unknown; stopReason?: string; errorMessage?: string };
 type Pi = { on(event: string, handler: (event: Record<string, unknown>, ctx: Record<string, unknown>) => unknown): void };
 
+// The runtime loads this file into its own process, so it is an entry point
+// like those of bin/: the environment it reads is the agent's, set at launch.
 const MAX_BYTES = Number(process.env.MOSAIC_EVENT_LOG_MAX_BYTES) || 2 * 1024 * 1024;
 
 function textOf(m: Message | undefined): string {

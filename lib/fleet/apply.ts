@@ -15,8 +15,9 @@ import { appliedFrom, loadRoster, markerPath, parseRoster, parseEnvFile, planApp
 import { startUnits } from '../systemd/start-error.js';
 import { clearRunning } from '../systemd/running.js';
 import { stopAgentSession } from '../systemd/supervisor.js';
-import { agentPaneOf, Tmux } from '../tmux/tmux.js';
-import { agentOfUnit, agentUnit, mustSystemctl, resetFailed, unitStates } from '../systemd/systemd.js';
+import { agentPaneOf } from '../tmux/tmux.js';
+import { agentOfUnit, agentUnit } from '../systemd/systemd.js';
+import type { FleetContext } from './context.js';
 import { describeRemoval, describeTarget, makeWorktree, planWorktrees, previewRemoval, removeWorktree } from './worktree.js';
 
 // Activities a restart would interrupt.
@@ -28,7 +29,7 @@ export interface ApplyOptions {
   prune: boolean;
   /** Restart changed agents even while they work or wait for a person (their task is lost). */
   restartBusy?: boolean;
-  env?: NodeJS.ProcessEnv;
+  ctx: FleetContext;
   /** The roster's text, read by the caller (`apply --roster -`: from another host of the fleet); rosterPath is then its label. */
   rosterText?: string;
   /** Only these of the roster's agents are this host's (a roster with hosts:); default all. */
@@ -48,7 +49,7 @@ export interface ApplyResult {
 
 /** Plan and, unless dry-run, carry out the roster. */
 export async function applyRoster(opts: ApplyOptions): Promise<ApplyResult> {
-  const env = opts.env ?? process.env;
+  const { env, systemd } = opts.ctx;
   const whole = opts.rosterText === undefined ? loadRoster(opts.rosterPath, { home: env.HOME || homedir() }) : parseRoster(opts.rosterText, opts.rosterPath, { home: env.HOME || homedir() });
   const parsed = opts.only ? { ...whole, agents: whole.agents.filter(opts.only) } : whole;
   const { applied, handMade } = readEnvFiles(agentEnvDir(env));
@@ -57,7 +58,7 @@ export async function applyRoster(opts: ApplyOptions): Promise<ApplyResult> {
   const roster = { ...parsed, agents: trees.agents };
   const actions = planApply(roster, applied, handMade, !opts.dryRun);
   const byName = new Map(roster.agents.map((a) => [a.name, a]));
-  const states = await unitStates(actions.map((a) => agentUnit(a.name)));
+  const states = await systemd.unitStates(actions.map((a) => agentUnit(a.name)));
   const isActive = (n: string) => ['active', 'activating', 'reloading'].includes(states.get(agentUnit(n))?.active ?? '');
   const isEnabled = (n: string) => states.get(agentUnit(n))?.enabled === 'enabled';
   // A restart loses what the agent is doing: one that works or waits for a
@@ -66,7 +67,7 @@ export async function applyRoster(opts: ApplyOptions): Promise<ApplyResult> {
   const busy = new Set(
     opts.restartBusy || restartable.length === 0
       ? []
-      : (await fleetStatus(restartable, env)).agents.filter((a) => BUSY.has(a.activity)).map((a) => a.name),
+      : (await fleetStatus(opts.ctx, restartable)).agents.filter((a) => BUSY.has(a.activity)).map((a) => a.name),
   );
 
   const write: string[] = [];
@@ -150,7 +151,6 @@ export async function applyRoster(opts: ApplyOptions): Promise<ApplyResult> {
   lines.unshift(...made);
   const changed = write.length + enable.length + start.length + restart.length + disable.length + remove.length + made.length > 0 || previews.some((p) => p.removes);
   const result = { actions, lines, changed, busy: [...busy] };
-  let tmux: Tmux | undefined;
   // What would fail at the start fails here, dry run included, before any
   // file or unit changes: systemd would only say "exited with error code".
   const startable = [...start, ...restart].map((u) => agentOfUnit(u)!).filter((n) => byName.has(n));
@@ -176,25 +176,25 @@ export async function applyRoster(opts: ApplyOptions): Promise<ApplyResult> {
   for (const name of write) writeAgentEnvFile(byName.get(name)!, roster.file, env);
   // agent-send, status and reset read the profile off the session, not the env file.
   if (live.length) {
-    tmux = Tmux.fromEnv(env);
+    const { tmux } = opts.ctx;
     const panes = (await tmux.listPanes()) ?? [];
     for (const name of live.filter((n) => agentPaneOf(panes, n))) {
       await tmux.recordProfile(name, profileJsonFromEnv(parseEnvFile(renderEnvFile(byName.get(name)!, roster.file))));
     }
   }
-  if (disable.length) await mustSystemctl(['disable', '--now', '--', ...disable], 'stop and disable agents');
+  if (disable.length) await systemd.must(['disable', '--now', '--', ...disable], 'stop and disable agents');
   // A pruned agent leaves nothing behind: no env file, no failed unit, no
   // record that it ran, and no session (an agent that died by itself keeps
   // its dead pane for 'read', and its unit's stop does not run again).
   for (const name of remove) {
     rmSync(agentEnvFile(name, env), { force: true });
     clearRunning(name, env);
-    await stopAgentSession((tmux ??= Tmux.fromEnv(env)), name);
+    await stopAgentSession(opts.ctx.tmux, name);
   }
-  await resetFailed([...remove.map(agentUnit), ...restart, ...start]);
-  if (enable.length) await mustSystemctl(['enable', '--', ...enable], 'enable agents');
-  await startUnits('restart', restart, 'restart changed agents', env);
-  await startUnits('start', start, 'start agents', env);
+  await systemd.resetFailed([...remove.map(agentUnit), ...restart, ...start]);
+  if (enable.length) await systemd.must(['enable', '--', ...enable], 'enable agents');
+  await startUnits(systemd, 'restart', restart, 'restart changed agents');
+  await startUnits(systemd, 'start', start, 'start agents');
   // Only now has every agent left the worktree it no longer uses.
   for (const r of retire) lines.push(describeRemoval(await removeWorktree(r, { env }), r.path));
   return result;
@@ -204,7 +204,7 @@ export async function applyRoster(opts: ApplyOptions): Promise<ApplyResult> {
  * Why each of these agents would not start, as doctor sees it: its runtime
  * or its command's program looked up on the PATH its unit would give it.
  */
-export function launchProblems(agents: AgentConfig[], rosterPath: string, env: NodeJS.ProcessEnv = process.env): string[] {
+export function launchProblems(agents: AgentConfig[], rosterPath: string, env: NodeJS.ProcessEnv): string[] {
   const fleet = readEnvValues(fleetEnvFile(env));
   return agents.flatMap((agent) => {
     try {
@@ -218,7 +218,7 @@ export function launchProblems(agents: AgentConfig[], rosterPath: string, env: N
 }
 
 /** Write one agent's env file from its roster entry, atomically, mode 0600. */
-export function writeAgentEnvFile(agent: AgentConfig, rosterPath: string, env: NodeJS.ProcessEnv = process.env): void {
+export function writeAgentEnvFile(agent: AgentConfig, rosterPath: string, env: NodeJS.ProcessEnv): void {
   try {
     writeFileAtomic(agentEnvFile(agent.name, env), renderEnvFile(agent, rosterPath), 0o600);
   } catch (err) {

@@ -16,7 +16,8 @@ import { inputReady } from '../runtimes/screen.js';
 import { requestAdopt } from '../runtimes/conversation.js';
 import { startUnits } from '../systemd/start-error.js';
 import { stopAgentSession } from '../systemd/supervisor.js';
-import { agentUnit, mustSystemctl, systemctl, unitStates } from '../systemd/systemd.js';
+import { agentUnit } from '../systemd/systemd.js';
+import type { FleetContext } from './context.js';
 import { agentPaneOf, Tmux } from '../tmux/tmux.js';
 
 export interface CutoverOptions {
@@ -28,7 +29,7 @@ export interface CutoverOptions {
   keepGoing: boolean;
   /** How long a moved agent may take to be ready. */
   readyTimeoutMs?: number;
-  env?: NodeJS.ProcessEnv;
+  ctx: FleetContext;
   log?: (line: string) => void;
 }
 
@@ -52,11 +53,11 @@ export interface CutoverResult {
 
 /** Plan and carry out a cutover; see the module comment. */
 export async function cutover(opts: CutoverOptions): Promise<CutoverResult> {
-  const env = opts.env ?? process.env;
+  const { env, systemd } = opts.ctx;
   const log = opts.log ?? (() => {});
   const roster = loadRoster(opts.rosterPath, { home: env.HOME || homedir() });
-  const fleet = Tmux.fromEnv(env);
-  const old = new Tmux(opts.fromSocket ?? 'default', fleet.bin, opts.fromSocketPath);
+  const fleet = opts.ctx.tmux;
+  const old = new Tmux(env, opts.fromSocket ?? 'default', fleet.bin, opts.fromSocketPath);
   const oldLabel = opts.fromSocketPath ?? `socket '${old.socket}'`;
   if (!opts.fromSocketPath && old.socket === fleet.socket) {
     throw new FleetError(`the old server is the fleet's own (socket '${fleet.socket}')`, 'name the server the agents run on now with --from-socket or --from-socket-path');
@@ -64,7 +65,7 @@ export async function cutover(opts: CutoverOptions): Promise<CutoverResult> {
   const oldSessions = new Set((await old.sessionNames()) ?? []);
   const byName = new Map(roster.agents.map((a) => [a.name, a]));
   const leftAlone = [...oldSessions].filter((s) => !byName.has(s)).sort();
-  const states = await unitStates(roster.agents.map((a) => agentUnit(a.name)));
+  const states = await systemd.unitStates(roster.agents.map((a) => agentUnit(a.name)));
   const panes = (await fleet.listPanes()) ?? [];
 
   const rows: CutoverRow[] = [];
@@ -101,7 +102,7 @@ export async function cutover(opts: CutoverOptions): Promise<CutoverResult> {
       continue;
     }
     log(`moving ${agent.name} …`);
-    const row = await moveOne(agent, roster.file, fleet, old, opts.readyTimeoutMs ?? 60_000, env);
+    const row = await moveOne(agent, roster.file, opts.ctx, old, opts.readyTimeoutMs ?? 60_000);
     rows.push(row);
     log(`${agent.name}: ${row.outcome}${row.detail ? ` (${row.detail})` : ''}`);
     if (row.outcome === 'failed' && !opts.keepGoing) stop = true;
@@ -109,17 +110,18 @@ export async function cutover(opts: CutoverOptions): Promise<CutoverResult> {
   return { rows: order(rows, roster.agents), leftAlone, ok: rows.every((r) => r.outcome !== 'failed' && r.outcome !== 'not attempted') };
 }
 
-async function moveOne(agent: AgentConfig, rosterPath: string, fleet: Tmux, old: Tmux, timeoutMs: number, env: NodeJS.ProcessEnv): Promise<CutoverRow> {
+async function moveOne(agent: AgentConfig, rosterPath: string, ctx: FleetContext, old: Tmux, timeoutMs: number): Promise<CutoverRow> {
+  const { env, systemd, tmux: fleet } = ctx;
   const row: CutoverRow = { agent: agent.name, outcome: 'failed', oldSessionGone: false, unitActive: false, sessionPresent: false, ready: false, detail: '' };
   const unit = agentUnit(agent.name);
   try {
     writeAgentEnvFile(agent, rosterPath, env);
     if (agent.resume) requestAdopt(agent.name, env);
-    await mustSystemctl(['enable', '--', unit], `enable ${unit}`);
-    await startUnits('start', [unit], `start ${unit}`, env);
+    await systemd.must(['enable', '--', unit], `enable ${unit}`);
+    await startUnits(systemd, 'start', [unit], `start ${unit}`);
     const profile = resolveProfile(agent.runtime, agent.profile, env);
     const ready = await pollUntil(async () => {
-      const state = (await unitStates([unit])).get(unit);
+      const state = (await systemd.unitStates([unit])).get(unit);
       row.unitActive = state?.active === 'active';
       if (state?.active === 'failed') throw new FleetError(`its unit failed (${state.result})`);
       const pane = agentPaneOf((await fleet.listPanes()) ?? [], agent.name);
@@ -130,7 +132,7 @@ async function moveOne(agent: AgentConfig, rosterPath: string, fleet: Tmux, old:
     if (!ready) throw new FleetError(`not ready after ${Math.round(timeoutMs / 1000)} s`);
   } catch (err) {
     // Stop the half-started unit so it does not flap; its old session keeps the agent.
-    await systemctl(['stop', '--', unit]);
+    await systemd.run(['stop', '--', unit]);
     row.unitActive = false;
     row.detail = `${(err as Error).message}; its unit was stopped and its old session is left running`;
     return row;

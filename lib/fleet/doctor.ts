@@ -11,13 +11,15 @@ import { firstRunProblems } from '../runtimes/first-run.js';
 import { agentSpecFromEnv, launchArgv, unitEnvironment } from '../runtimes/agent-spec.js';
 import { FleetError } from '../core/errors.js';
 import { exec, type ExecResult } from '../core/exec.js';
-import { agentEnvFile, envFileAgents, fleetEnvFile, rosterFile, socketName, tmuxBinary, toolsDir, userUnitDir } from '../core/paths.js';
+import { agentEnvFile, envFileAgents, fleetEnvFile, rosterFile, socketName, toolsDir, userUnitDir } from '../core/paths.js';
 import { describeIssues, loadRoster, parseEnvFile, readEnvValues, renderEnvFile, RosterError, type AgentConfig, type Roster } from './roster.js';
-import { agentUnit, DISPATCH_UNIT, FLEET_TARGET, HOLDER_UNIT, loadedAgents, systemctl, unitStates, type UnitState } from '../systemd/systemd.js';
+import { agentUnit, DISPATCH_UNIT, FLEET_TARGET, HOLDER_UNIT, type Systemd, type UnitState } from '../systemd/systemd.js';
+import { HOLDER_SESSION, holderPid } from '../systemd/holder.js';
+import type { FleetContext } from './context.js';
 import { allQueued } from '../dispatch/queue.js';
 import { notifyFromJson, NOTIFY_EVENTS, targetsOf } from '../dispatch/notify-config.js';
 import { agentSearchPath, which } from '../core/search-path.js';
-import { agentPaneOf, captureMany, HOLDER_SESSION, Tmux, type Pane } from '../tmux/tmux.js';
+import { agentPaneOf, captureMany, type Pane, type Tmux } from '../tmux/tmux.js';
 
 /** One finding; `fix` is the exact command or edit that makes it pass. */
 export interface Check {
@@ -180,6 +182,7 @@ interface Facts {
   uid: number;
   user: string;
   tmux: Tmux;
+  systemd: Systemd;
   /** `tmux -V`: the binary's version. */
   tmuxV: Promise<ExecResult>;
   panes: Promise<Pane[] | undefined>;
@@ -212,7 +215,7 @@ function homeOf(env: NodeJS.ProcessEnv): string {
 
 async function tmuxVersion(f: Facts): Promise<Check> {
   const r = await f.tmuxV;
-  if (r.code !== 0) return fail('tmux', `'${tmuxBinary(f.env)} -V' failed: ${r.stderr.trim() || `exit ${r.code}`}`, 'apt-get install tmux (3.2 or newer)');
+  if (r.code !== 0) return fail('tmux', `'${f.tmux.bin} -V' failed: ${r.stderr.trim() || `exit ${r.code}`}`, 'apt-get install tmux (3.2 or newer)');
   const v = parseTmuxVersion(r.stdout);
   const shown = r.stdout.trim();
   if (!v) return fail('tmux', `cannot read the version from ${JSON.stringify(shown)}`, 'install a released tmux 3.2 or newer');
@@ -228,8 +231,8 @@ function nodeVersion(): Check {
     : fail('node', `v${v} is too old (need ${MIN_NODE_MAJOR} or newer)`, `install Node.js ${MIN_NODE_MAJOR} or newer, then re-run ./install.sh`);
 }
 
-async function userManager(): Promise<Check> {
-  const r = await systemctl(['is-system-running']);
+async function userManager(f: Facts): Promise<Check> {
+  const r = await f.systemd.run(['is-system-running']);
   const { reachable, state } = managerState(r);
   if (reachable) return pass('user manager', state);
   const unreachable = /failed to connect|no medium|no such file|connection refused/i.test(r.stderr) || r.code === -1;
@@ -530,21 +533,22 @@ async function failedAgents(f: Facts, names: string[]): Promise<Check[]> {
 }
 
 /** Run every check; never throws. */
-export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {
-  const tmux = Tmux.fromEnv(env);
+export async function runDoctor(ctx: FleetContext): Promise<Check[]> {
+  const { env, tmux, systemd } = ctx;
   const agents = Promise.resolve().then(() => readAgentSources(env));
-  const loaded = loadedAgents().catch(() => [] as string[]);
+  const loaded = systemd.loadedAgents().catch(() => [] as string[]);
   const agentNames = Promise.all([agents, loaded]).then(([a, l]) => [...new Set([...a.envFiles, ...(a.roster?.agents.map((x) => x.name) ?? []), ...l])].sort());
   const f: Facts = {
     env,
     uid: process.getuid?.() ?? -1,
     user: env.USER || userInfo().username,
     tmux,
-    tmuxV: exec([tmuxBinary(env), '-V'], { env, timeoutMs: 10_000 }),
+    systemd,
+    tmuxV: tmux.binaryVersion(),
     panes: tmux.listPanes(),
-    serverPid: tmux.serverPid().catch(() => undefined),
+    serverPid: holderPid(tmux).catch(() => undefined),
     agents,
-    states: agentNames.then((names) => unitStates([HOLDER_UNIT, DISPATCH_UNIT, ...names.map(agentUnit)])),
+    states: agentNames.then((names) => systemd.unitStates([HOLDER_UNIT, DISPATCH_UNIT, ...names.map(agentUnit)])),
   };
   // Rejections are observed by the checks that await them; keep Node from
   // reporting them as unhandled before those checks get there.
@@ -553,7 +557,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<C
   const results = await Promise.all([
     guarded('tmux', () => tmuxVersion(f)),
     guarded('node', nodeVersion),
-    guarded('user manager', userManager),
+    guarded('user manager', () => userManager(f)),
     guarded('linger', () => linger(f)),
     guarded('tmux server', () => tmuxServer(f)),
     guarded('units', () => units(f)),

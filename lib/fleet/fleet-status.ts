@@ -8,8 +8,10 @@ import { envFileAgents, userUnitDir } from '../core/paths.js';
 import { rosterAgents } from './known-agents.js';
 import { lastStartOf, startsOf } from '../systemd/supervisor.js';
 import { agentProfile } from '../runtimes/profiles.js';
-import { agentOfUnit, agentUnit, HOLDER_UNIT, listUnits, unitStates, type ListedUnit } from '../systemd/systemd.js';
-import { agentPaneOf, captureMany, HOLDER_SESSION, Tmux } from '../tmux/tmux.js';
+import { agentOfUnit, agentUnit, HOLDER_UNIT, type ListedUnit } from '../systemd/systemd.js';
+import { HOLDER_SESSION } from '../systemd/holder.js';
+import { agentPaneOf, captureMany } from '../tmux/tmux.js';
+import type { FleetContext } from './context.js';
 import { lastEvents } from '../events/event-log.js';
 import { queueDepth } from '../dispatch/queue.js';
 import { agentState, type AgentState, type StateSource } from '../events/agent-state.js';
@@ -69,9 +71,9 @@ function enabledAgentUnits(env: NodeJS.ProcessEnv): Set<string> {
  * unknown instead of failing (the MCP server's list_agents: the agents and
  * their states matter more there than their units).
  */
-export async function fleetStatus(only: string[] = [], env: NodeJS.ProcessEnv = process.env, opts: { unitsOptional?: boolean } = {}): Promise<FleetStatus> {
-  const tmux = Tmux.fromEnv(env);
-  const units = listUnits([HOLDER_UNIT, 'mosaic-agent@*']);
+export async function fleetStatus(ctx: FleetContext, only: string[] = [], opts: { unitsOptional?: boolean } = {}): Promise<FleetStatus> {
+  const { env, tmux, systemd } = ctx;
+  const units = systemd.listUnits([HOLDER_UNIT, 'mosaic-agent@*']);
   const [panes, listed] = await Promise.all([tmux.listPanes(), opts.unitsOptional ? units.catch(() => new Map<string, ListedUnit>()) : units]);
   const loaded = [...listed.keys()].map(agentOfUnit).filter((n): n is string => n !== undefined);
   const sessions = (panes ?? []).filter((p) => p.session !== HOLDER_SESSION && p.runtime !== '').map((p) => p.session);
@@ -86,7 +88,7 @@ export async function fleetStatus(only: string[] = [], env: NodeJS.ProcessEnv = 
   }));
   const [results, activities] = await Promise.all([
     // Why a unit failed is only in `show`: asked for the failed few, not the whole fleet.
-    unitStates(failed),
+    systemd.unitStates(failed),
     settledActivities(
       [...agentPanes.keys()],
       new Set([...agentPanes].filter(([, a]) => !readsScreen(a.profile, a.pane)).map(([n]) => n)),

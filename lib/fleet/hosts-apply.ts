@@ -13,6 +13,7 @@ import { writeFileAtomic } from '../core/fsutil.js';
 import { stateDir } from '../core/paths.js';
 import { sshFailure, sshRun } from '../core/ssh.js';
 import { applyRoster, type ApplyResult } from './apply.js';
+import type { FleetContext } from './context.js';
 import { sshHost, type FleetHosts } from './hosts.js';
 import { hostOf, LOCAL_HOST } from './roster.js';
 
@@ -56,12 +57,12 @@ export interface ApplyAcrossOptions {
   dryRun: boolean;
   prune: boolean;
   restartBusy: boolean;
-  env?: Env;
+  ctx: FleetContext;
 }
 
 /** Apply on every host at once; prints each host's lines under its name; returns the exit code. */
 export async function applyAcrossHosts(opts: ApplyAcrossOptions, fleet: FleetHosts, out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const env = opts.env ?? process.env;
+  const { env } = opts.ctx;
   const text = readFileSync(opts.rosterPath, 'utf8');
   const agents = fleet.roster.agents;
   const label = `${hostname()}:${opts.rosterPath}`;
@@ -74,7 +75,7 @@ export async function applyAcrossHosts(opts: ApplyAcrossOptions, fleet: FleetHos
     dryRun: opts.dryRun,
     prune: opts.prune,
     restartBusy: opts.restartBusy,
-    env,
+    ctx: opts.ctx,
     only: (a) => hostOf(a) === LOCAL_HOST,
     pruneAlso: new Set(notOn(LOCAL_HOST)),
   }).then(

@@ -26,9 +26,9 @@ export function releaseDir(): string {
 }
 
 /** The release as a tar stream, as bytes (tar run directly with argv, no shell; exec would decode its output as text). */
-function packRelease(dir: string): Buffer {
+function packRelease(dir: string, env: NodeJS.ProcessEnv): Buffer {
   const files = RELEASE_FILES.filter((f) => existsSync(join(dir, f)));
-  const r = spawnSync('tar', ['-C', dir, '-cf', '-', ...files], { maxBuffer: Infinity, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync('tar', ['-C', dir, '-cf', '-', ...files], { env, maxBuffer: Infinity, stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.status !== 0) throw new FleetError(`could not pack the release in ${dir}: ${r.stderr?.toString().trim() ?? r.error?.message}`);
   return r.stdout;
 }
@@ -47,7 +47,7 @@ const REMOTE_INSTALL = [
 ].join('\n');
 
 /** Install on each named host (default: all of them), all at once; 0 when every host succeeded. */
-export async function installHosts(fleet: FleetPlacement, names: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function installHosts(fleet: FleetPlacement, names: string[], env: NodeJS.ProcessEnv): Promise<number> {
   for (const n of names) {
     if (!fleet.hosts.has(n)) {
       const guess = closestName(n, fleet.hosts.keys());
@@ -56,7 +56,7 @@ export async function installHosts(fleet: FleetPlacement, names: string[], env: 
   }
   const targets = names.length > 0 ? [...new Set(names)].map((n) => fleet.hosts.get(n)!) : [...fleet.hosts.values()];
   const dir = releaseDir();
-  const tar = packRelease(dir);
+  const tar = packRelease(dir, env);
   const results = await Promise.all(
     targets.map(async (h) => {
       const r = await sshRun(sshHost(h), ['sh', '-c', REMOTE_INSTALL], { input: tar, env, timeoutMs: 600_000 });

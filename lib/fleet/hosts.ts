@@ -36,14 +36,14 @@ export interface FleetHosts extends FleetPlacement {
  * YAML parse while the roster file is unchanged: a send or a status pays
  * nothing for it); undefined when the roster names no hosts.
  */
-export function fleetPlacement(env: Env = process.env): FleetPlacement | undefined {
+export function fleetPlacement(env: Env): FleetPlacement | undefined {
   const p = rosterPlacement(env);
   if (p.hosts.length === 0) return undefined;
   return { hosts: new Map(p.hosts.map((h) => [h.name, h])), agentHost: new Map(Object.entries(p.remote)) };
 }
 
 /** The roster's hosts, or undefined when it has none (or is missing or broken: apply and doctor report that). */
-export function loadFleetHosts(env: Env = process.env, file = rosterFile(env)): FleetHosts | undefined {
+export function loadFleetHosts(env: Env, file = rosterFile(env)): FleetHosts | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -146,7 +146,7 @@ export interface RemoteSendResult {
  * code comes back as it is; when ssh itself fails, 1 if nothing can have been
  * typed, else 3 (unconfirmed: the connection broke after the send started).
  */
-export async function sendRemote(host: HostConfig, agents: string[], text: string, flags: RemoteSendFlags, tool: string, env: Env = process.env): Promise<RemoteSendResult> {
+export async function sendRemote(host: HostConfig, agents: string[], text: string, flags: RemoteSendFlags, tool: string, env: Env): Promise<RemoteSendResult> {
   // The remote bounds its own wait (--timeout, --wait); ssh is bounded only when nothing waits.
   const timeoutMs = flags.wait || flags.queue ? undefined : (Number(flags.timeout ?? 30) + 30) * 1000;
   const r = await sshRun(sshHost(host), remoteSendArgv(agents, flags), { input: text, env, ...(timeoutMs === undefined ? { timeoutMs: 2 ** 31 - 1 } : { timeoutMs }) });
@@ -187,7 +187,7 @@ function remoteBoundMs(env: Env): number {
 }
 
 /** `mosaic-agent status --json` on one host, bounded; never throws. */
-export async function remoteStatus(host: HostConfig, only: string[], env: Env = process.env): Promise<{ st?: FleetStatus; host: HostStatus }> {
+export async function remoteStatus(host: HostConfig, only: string[], env: Env): Promise<{ st?: FleetStatus; host: HostStatus }> {
   const started = Date.now();
   const r = await sshRun(sshHost(host), ['mosaic-agent', 'status', '--json', ...only], { env, timeoutMs: remoteBoundMs(env) });
   const ms = Date.now() - started;
@@ -226,7 +226,7 @@ function unreachableAgent(name: string, host: string): AgentStatus & { host: str
  * The local status and every remote host's, asked at once; a host that does
  * not answer within the bound shows its roster agents as `unreachable`.
  */
-export async function statusAcrossHosts(local: (only: string[]) => Promise<FleetStatus>, fleet: FleetPlacement, only: string[], env: Env = process.env): Promise<FleetStatusAcrossHosts> {
+export async function statusAcrossHosts(local: (only: string[]) => Promise<FleetStatus>, fleet: FleetPlacement, only: string[], env: Env): Promise<FleetStatusAcrossHosts> {
   const wanted = only.length > 0 ? byHost(only, fleet.agentHost) : undefined;
   const remote = [...fleet.hosts.values()].filter((h) => !wanted || wanted.has(h.name));
   const localOnly = wanted ? (wanted.get(LOCAL_HOST) ?? []) : [];
@@ -269,7 +269,7 @@ export interface RemoteDoctor {
 }
 
 /** `mosaic-agent doctor` on every host at once, each bounded; never throws. */
-export async function remoteDoctors(fleet: FleetPlacement, env: Env = process.env): Promise<RemoteDoctor[]> {
+export async function remoteDoctors(fleet: FleetPlacement, env: Env): Promise<RemoteDoctor[]> {
   return Promise.all(
     [...fleet.hosts.values()].map(async (h): Promise<RemoteDoctor> => {
       const r = await sshRun(sshHost(h), ['mosaic-agent', 'doctor'], { env, timeoutMs: remoteBoundMs(env) + 30_000 });
@@ -303,7 +303,7 @@ export interface HostReport {
 }
 
 /** Each host: reachability, installed version, agent count; all at once. */
-export async function hostsReport(fleet: FleetPlacement, env: Env = process.env): Promise<HostReport[]> {
+export async function hostsReport(fleet: FleetPlacement, env: Env): Promise<HostReport[]> {
   return Promise.all(
     [...fleet.hosts.values()].map(async (h): Promise<HostReport> => {
       const started = Date.now();
@@ -335,7 +335,7 @@ export function renderHosts(rows: HostReport[]): string {
 }
 
 /** The roster's hosts, or a FleetError saying how to add some. */
-export function requireFleetHosts(env: Env = process.env): FleetPlacement {
+export function requireFleetHosts(env: Env): FleetPlacement {
   const fleet = fleetPlacement(env);
   if (!fleet) throw new FleetError(`the roster ${rosterFile(env)} has no hosts`, 'add hosts: { NAME: { ssh: user@box } } to it and host: NAME to the agents that run there');
   return fleet;

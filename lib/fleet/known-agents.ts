@@ -10,8 +10,8 @@ import { FleetError } from '../core/errors.js';
 import { checkAgentName, closestName } from '../core/names.js';
 import { envFileAgents, rosterFile, runtimeDir } from '../core/paths.js';
 import { hostOf, loadRoster, LOCAL_HOST, type HostConfig } from './roster.js';
-import { loadedAgents } from '../systemd/systemd.js';
-import { HOLDER_SESSION, Tmux } from '../tmux/tmux.js';
+import { HOLDER_SESSION } from '../systemd/holder.js';
+import type { FleetContext } from './context.js';
 
 /** Where the roster puts its agents: this host's, the others' (agent -> host), and how to reach each host. */
 export interface RosterPlacement {
@@ -26,7 +26,7 @@ const NO_PLACEMENT: RosterPlacement = { local: [], remote: {}, hosts: [] };
  * The roster's agents and hosts; none when it is missing or broken (reporting
  * that is apply's and doctor's job).
  */
-export function rosterPlacement(env: NodeJS.ProcessEnv = process.env): RosterPlacement {
+export function rosterPlacement(env: NodeJS.ProcessEnv): RosterPlacement {
   const file = rosterFile(env);
   let key: string;
   try {
@@ -67,7 +67,7 @@ export function rosterPlacement(env: NodeJS.ProcessEnv = process.env): RosterPla
 }
 
 /** The roster's agents of this host (those with a `host:` of their own are that host's: lib/fleet/hosts.ts). */
-export function rosterAgents(env: NodeJS.ProcessEnv = process.env): string[] {
+export function rosterAgents(env: NodeJS.ProcessEnv): string[] {
   return rosterPlacement(env).local;
 }
 
@@ -76,8 +76,9 @@ export function rosterAgents(env: NodeJS.ProcessEnv = process.env): string[] {
  * systemd has loaded (running, failed, or enabled), or with a session on the
  * fleet's tmux server.
  */
-export async function knownAgents(env: NodeJS.ProcessEnv = process.env): Promise<Set<string>> {
-  const [loaded, sessions] = await Promise.all([loadedAgents(), Tmux.fromEnv(env).sessionNames()]);
+export async function knownAgents(ctx: FleetContext): Promise<Set<string>> {
+  const { env } = ctx;
+  const [loaded, sessions] = await Promise.all([ctx.systemd.loadedAgents(), ctx.tmux.sessionNames()]);
   return new Set([...rosterAgents(env), ...envFileAgents(env), ...loaded, ...(sessions ?? []).filter((s) => s !== HOLDER_SESSION)]);
 }
 
@@ -87,13 +88,13 @@ export async function knownAgents(env: NodeJS.ProcessEnv = process.env): Promise
  * nearest known name where one is near. Returns the names without repeats, in
  * order.
  */
-export async function requireKnownAgents(names: string[], env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+export async function requireKnownAgents(names: string[], ctx: FleetContext): Promise<string[]> {
   const unique = [...new Set(names.map(checkAgentName))];
-  const known = await knownAgents(env);
+  const known = await knownAgents(ctx);
   const unknown = unique.filter((n) => !known.has(n));
   if (unknown.length === 0) return unique;
   // Another host's agents are near names too (a command for one goes there before it gets here).
-  const near = new Set([...known, ...Object.keys(rosterPlacement(env).remote)]);
+  const near = new Set([...known, ...Object.keys(rosterPlacement(ctx.env).remote)]);
   const guesses = unknown.flatMap((n) => {
     const guess = closestName(n, near);
     return guess === undefined ? [] : [`'${guess}'${unknown.length > 1 ? ` for '${n}'` : ''}`];

@@ -94,7 +94,7 @@ async function whatItAsks(transport: Transport, w: Watched): Promise<string> {
  * follower of their event logs begun now (so nothing written after this call
  * is missed by the wait that follows, e.g. after a send).
  */
-export async function watchAgents(transport: Transport, names: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Watching> {
+export async function watchAgents(transport: Transport, names: readonly string[], env: NodeJS.ProcessEnv): Promise<Watching> {
   const sessions = await sessionsOf(transport, names);
   const watching = new Watching(transport, env);
   for (const name of names) {

@@ -72,7 +72,7 @@ export class GitMissingError extends FleetError {
 }
 
 /** Run `git -C DIR ARGS`; only git itself missing throws (a GitMissingError saying how to get it). */
-export async function git(dir: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<ExecResult> {
+export async function git(dir: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<ExecResult> {
   const clean = Object.fromEntries(Object.entries(env).filter(([k]) => !GIT_REPO_VARS.includes(k)));
   const argv = ['git', '-C', dir, ...args];
   // A checkout or removal killed half-way would leave a half-made worktree: only questions are timed.
@@ -163,7 +163,7 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
  * changing anything; a FleetError (what is wrong, what to do) when it cannot.
  * `record` is what an earlier apply made for this agent.
  */
-export async function resolveWorktree(agent: AgentConfig, record: WorktreeRecord | undefined, env: NodeJS.ProcessEnv = process.env): Promise<WorktreeTarget> {
+export async function resolveWorktree(agent: AgentConfig, record: WorktreeRecord | undefined, env: NodeJS.ProcessEnv): Promise<WorktreeTarget> {
   const want = agent.worktree;
   if (!want) throw new Error(`resolveWorktree: agent ${agent.name} has no worktree`);
   const who = `agent '${agent.name}'`;
@@ -232,7 +232,7 @@ export async function resolveWorktree(agent: AgentConfig, record: WorktreeRecord
 }
 
 /** Make the worktree (and its branch) unless it is there, then record it. Nothing is left half-made on failure. */
-export async function makeWorktree(target: WorktreeTarget, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function makeWorktree(target: WorktreeTarget, env: NodeJS.ProcessEnv): Promise<void> {
   const { repo, path, branch, base } = target;
   const ref = `refs/heads/${branch}`;
   if (target.action === 'readd') {
@@ -271,7 +271,7 @@ function recordFile(name: string, env: NodeJS.ProcessEnv): string {
 }
 
 /** Every recorded worktree, by agent. */
-export function readWorktreeRecords(env: NodeJS.ProcessEnv = process.env): Map<string, WorktreeRecord> {
+export function readWorktreeRecords(env: NodeJS.ProcessEnv): Map<string, WorktreeRecord> {
   const out = new Map<string, WorktreeRecord>();
   for (const file of listDir(worktreeRecordDir(env)).filter((f) => f.endsWith('.json')).sort()) {
     const name = file.slice(0, -5);
@@ -286,7 +286,7 @@ export function readWorktreeRecords(env: NodeJS.ProcessEnv = process.env): Map<s
   return out;
 }
 
-export function writeWorktreeRecord(record: WorktreeRecord, env: NodeJS.ProcessEnv = process.env): void {
+export function writeWorktreeRecord(record: WorktreeRecord, env: NodeJS.ProcessEnv): void {
   writeFileAtomic(recordFile(record.agent, env), `${JSON.stringify(record, null, 2)}\n`, 0o600);
 }
 
@@ -298,7 +298,7 @@ function forgetWorktree(name: string, env: NodeJS.ProcessEnv): void {
 // State and removal
 
 /** A recorded worktree as it is now: there or not, uncommitted files, commits ahead of and behind its base. */
-export async function inspectWorktree(record: WorktreeRecord, env: NodeJS.ProcessEnv = process.env): Promise<WorktreeState> {
+export async function inspectWorktree(record: WorktreeRecord, env: NodeJS.ProcessEnv): Promise<WorktreeState> {
   const { repo, path, branch, base } = record;
   const at = existsSync(repo) ? (await worktreeList(repo, env)).find((w) => canonical(w.path) === canonical(path)) : undefined;
   const st: WorktreeState = { record, exists: exists(path), registered: at !== undefined, locked: at?.locked ?? false, branchExists: false, baseExists: false };
@@ -355,8 +355,8 @@ export const forceRemoveCommand = (agent: string) => `mosaic-agent worktree remo
  * whatever is uncommitted in it); its branch goes only if apply made it and
  * it is merged. Never throws for a worktree that must stay: the Removal says why.
  */
-export async function removeWorktree(record: WorktreeRecord, opts: { force?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Removal> {
-  const env = opts.env ?? process.env;
+export async function removeWorktree(record: WorktreeRecord, opts: { force?: boolean; env: NodeJS.ProcessEnv }): Promise<Removal> {
+  const env = opts.env;
   const { agent, repo, path, branch, base } = record;
   const st = await inspectWorktree(record, env);
   const reason = keptReason(st);
@@ -413,8 +413,8 @@ export interface WorktreePlan {
  * FleetError, before anything changes. `prune`: worktrees of agents gone from
  * the roster are retired too.
  */
-export async function planWorktrees(agents: AgentConfig[], opts: { prune: boolean; skip?: ReadonlySet<string>; env?: NodeJS.ProcessEnv }): Promise<WorktreePlan> {
-  const env = opts.env ?? process.env;
+export async function planWorktrees(agents: AgentConfig[], opts: { prune: boolean; skip?: ReadonlySet<string>; env: NodeJS.ProcessEnv }): Promise<WorktreePlan> {
+  const env = opts.env;
   const records = readWorktreeRecords(env);
   const problems: string[] = [];
   const targets: WorktreeTarget[] = [];
@@ -472,7 +472,7 @@ export async function planWorktrees(agents: AgentConfig[], opts: { prune: boolea
 }
 
 /** What a retirement would do, without doing it: the plan's line and whether something would change. */
-export async function previewRemoval(record: WorktreeRecord, env: NodeJS.ProcessEnv = process.env): Promise<{ line: string; removes: boolean }> {
+export async function previewRemoval(record: WorktreeRecord, env: NodeJS.ProcessEnv): Promise<{ line: string; removes: boolean }> {
   const st = await inspectWorktree(record, env);
   const reason = keptReason(st);
   if (reason) return { line: `kept    ${record.agent}: worktree ${record.path}: ${reason} (${forceRemoveCommand(record.agent)} removes it)`, removes: false };
@@ -499,7 +499,7 @@ export interface WorktreeInfo {
 }
 
 /** Each agent's worktree: the recorded ones, then the roster's not made yet; only `names` when given. */
-export async function listWorktrees(rosterAgents: AgentConfig[], names: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<WorktreeInfo[]> {
+export async function listWorktrees(rosterAgents: AgentConfig[], names: string[] = [], env: NodeJS.ProcessEnv): Promise<WorktreeInfo[]> {
   const records = readWorktreeRecords(env);
   const wanted = (n: string) => names.length === 0 || names.includes(n);
   const byName = new Map(rosterAgents.map((a) => [a.name, a]));

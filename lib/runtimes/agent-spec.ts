@@ -53,7 +53,7 @@ export function profileJsonFromEnv(env: NodeJS.ProcessEnv): string | undefined {
 }
 
 /** Read an agent's spec from the environment its unit gave it. */
-export function agentSpecFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): AgentSpec {
+export function agentSpecFromEnv(name: string, env: NodeJS.ProcessEnv): AgentSpec {
   const runtime = env.MOSAIC_AGENT_RUNTIME || DEFAULT_RUNTIME;
   const profileJson = profileJsonFromEnv(env);
   const home = env.HOME || homedir();
@@ -77,7 +77,7 @@ export function agentSpecFromEnv(name: string, env: NodeJS.ProcessEnv = process.
  * agent before its unit runs (doctor, apply): the unit's defaults, then
  * fleet.env, then the agent's own env file.
  */
-export function unitEnvironment(fleet: Record<string, string>, own: Record<string, string>, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function unitEnvironment(fleet: Record<string, string>, own: Record<string, string>, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const home = env.HOME || userInfo().homedir;
   const user = env.USER || userInfo().username;
   const base: NodeJS.ProcessEnv = { HOME: home, USER: user, LOGNAME: user };
@@ -152,7 +152,7 @@ const NOT_FOR_AGENTS = new Set([
  * inherit the server's environment, not ours, so we hand over the unit's
  * (which includes the agent's env file) explicitly.
  */
-export function sessionEnv(spec: AgentSpec, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function sessionEnv(spec: AgentSpec, env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
     if (v !== undefined && !NOT_FOR_AGENTS.has(k) && !k.startsWith('npm_')) out[k] = v;

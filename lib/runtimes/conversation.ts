@@ -9,9 +9,10 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, 
 import { join } from 'node:path';
 import { listDir, readTrimmed, writeFileAtomic } from '../core/fsutil.js';
 import { runtimeDir, stateDir } from '../core/paths.js';
+import type { ConversationStore } from './profiles.js';
 
 /** The directory that holds the agent's conversations (durable: it survives a reboot). */
-export function conversationDir(name: string, env: NodeJS.ProcessEnv = process.env): string {
+export function conversationDir(name: string, env: NodeJS.ProcessEnv): string {
   return join(stateDir(env), 'sessions', name);
 }
 
@@ -21,7 +22,7 @@ export function conversationDir(name: string, env: NodeJS.ProcessEnv = process.e
  * the fleet chose for the agent's conversation (kept in the directory's `id`
  * file until a reset sets it aside), for runtimes that take one.
  */
-export function conversationPlaceholders(name: string, env: NodeJS.ProcessEnv = process.env): { session_dir: string; session_id: string } {
+export function conversationPlaceholders(name: string, env: NodeJS.ProcessEnv): { session_dir: string; session_id: string } {
   const dir = conversationDir(name, env);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const idFile = join(dir, 'id');
@@ -36,7 +37,8 @@ export function conversationPlaceholders(name: string, env: NodeJS.ProcessEnv = 
 
 /**
  * What the runtime holds under the id the fleet gave the agent's
- * conversation, for runtimes whose argv names one (`{session_id}`):
+ * conversation, for runtimes whose argv names one (`{session_id}`), looked
+ * for where the profile says it keeps them (`store`):
  * `resumable` (resume it), `absent` (start one under that id: the runtime
  * writes it only once it has something to keep), or `unusable` (a
  * conversation under that id that cannot be resumed and blocks a new one:
@@ -45,19 +47,19 @@ export function conversationPlaceholders(name: string, env: NodeJS.ProcessEnv = 
  */
 export type ConversationState = 'resumable' | 'absent' | 'unusable';
 
-export function conversationState(argv: readonly string[], runtime: string, id: string, env: NodeJS.ProcessEnv = process.env): ConversationState {
+export function conversationState(argv: readonly string[], store: ConversationStore | undefined, id: string, env: NodeJS.ProcessEnv): ConversationState {
   if (!argv.some((w) => w.includes('{session_id}'))) return 'resumable';
   // An opencode id kept from before the agent's runtime changed is none Claude or Gemini takes.
-  if ((runtime === 'claude' || runtime === 'gemini') && !/^[0-9a-f-]{36}$/.test(id)) return 'unusable';
-  if (runtime === 'claude') {
+  if ((store === 'claude' || store === 'gemini') && !/^[0-9a-f-]{36}$/.test(id)) return 'unusable';
+  if (store === 'claude') {
     // Claude Code 2.1.330: ~/.claude/projects/<the workdir, made a file name>/<id>.jsonl;
     // `--resume ID` of an unknown id exits 1, `--session-id ID` of a known one too.
     const projects = join(claudeDir(env), 'projects');
     return listDir(projects).some((p) => existsSync(join(projects, p, `${id}.jsonl`))) ? 'resumable' : 'absent';
   }
-  if (runtime === 'gemini') return geminiState(id, env);
-  if (runtime === 'codex') return codexHolds(id, env) ? 'resumable' : 'absent';
-  if (runtime === 'opencode') return opencodeHolds(id, env) ? 'resumable' : 'absent';
+  if (store === 'gemini') return geminiState(id, env);
+  if (store === 'codex') return codexHolds(id, env) ? 'resumable' : 'absent';
+  if (store === 'opencode') return opencodeHolds(id, env) ? 'resumable' : 'absent';
   return 'absent';
 }
 
@@ -67,14 +69,14 @@ export function conversationState(argv: readonly string[], runtime: string, id: 
  * their ids: Codex 0.169 a thread id (a UUID; every hook's `session_id`),
  * opencode 1.18 `ses_` and 26 characters (the plugin's `session_id`).
  */
-const ID_FROM_EVENTS: Record<string, RegExp> = {
+const ID_FROM_EVENTS: Partial<Record<ConversationStore, RegExp>> = {
   codex: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
   opencode: /^ses_[0-9A-Za-z]{10,60}$/,
 };
 
 /** Whether the runtime's conversation id comes from the agent's events (adoptReportedId). */
-export function idFromEvents(runtime: string): boolean {
-  return runtime in ID_FROM_EVENTS;
+export function idFromEvents(store: ConversationStore | undefined): boolean {
+  return store !== undefined && ID_FROM_EVENTS[store] !== undefined;
 }
 
 /** What the id adoption needs of an agent event (lib/events/event-log.ts's AgentEvent). */
@@ -94,12 +96,12 @@ export interface ReportedEvent {
  * and after a /new the new one's come later. Undefined when there is none,
  * or the runtime does not report its id.
  */
-export function reportedConversationId(runtime: string, events: readonly ReportedEvent[], sinceMs: number): string | undefined {
-  const form = ID_FROM_EVENTS[runtime];
+export function reportedConversationId(store: ConversationStore | undefined, events: readonly ReportedEvent[], sinceMs: number): string | undefined {
+  const form = store === undefined ? undefined : ID_FROM_EVENTS[store];
   if (!form) return undefined;
   for (let i = events.length - 1; i >= 0; i--) {
     const e = events[i]!;
-    if (e.ts < sinceMs || !e.via.startsWith(`${runtime}:`)) continue;
+    if (e.ts < sinceMs || !e.via.startsWith(`${store}:`)) continue;
     const id = (e.data as { session_id?: unknown } | null)?.session_id;
     if (typeof id === 'string' && form.test(id)) return id;
   }
@@ -107,7 +109,7 @@ export function reportedConversationId(runtime: string, events: readonly Reporte
 }
 
 /** When the agent's current conversation began for the fleet: its last fresh start or reset (archiveConversations); 0 when never. */
-export function conversationBoundary(name: string, env: NodeJS.ProcessEnv = process.env): number {
+export function conversationBoundary(name: string, env: NodeJS.ProcessEnv): number {
   return Number(readId(join(conversationDir(name, env), 'boundary'))) || 0;
 }
 
@@ -119,8 +121,8 @@ export function conversationBoundary(name: string, env: NodeJS.ProcessEnv = proc
  * events name none (the id file then keeps what it had: an id adopted
  * before, or the fleet's own UUID, which conversationState finds absent).
  */
-export function adoptReportedId(runtime: string, name: string, events: readonly ReportedEvent[], env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const id = reportedConversationId(runtime, events, conversationBoundary(name, env));
+export function adoptReportedId(store: ConversationStore | undefined, name: string, events: readonly ReportedEvent[], env: NodeJS.ProcessEnv): string | undefined {
+  const id = reportedConversationId(store, events, conversationBoundary(name, env));
   if (id === undefined) return undefined;
   const dir = conversationDir(name, env);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -233,12 +235,12 @@ function claudeDir(vars: NodeJS.ProcessEnv, home = vars.HOME ?? ''): string {
 }
 
 /** The directories the fleet keeps Gemini CLI agents' GEMINI_CLI_HOME in (lib/events/hooks.ts prepareGeminiHome). */
-export function geminiHomesDir(env: NodeJS.ProcessEnv = process.env): string {
+export function geminiHomesDir(env: NodeJS.ProcessEnv): string {
   return join(stateDir(env), 'gemini-home');
 }
 
 /** An agent's GEMINI_CLI_HOME. */
-export function geminiHomeDir(name: string, env: NodeJS.ProcessEnv = process.env): string {
+export function geminiHomeDir(name: string, env: NodeJS.ProcessEnv): string {
   return join(geminiHomesDir(env), name);
 }
 
@@ -273,7 +275,7 @@ export function textOf(content: unknown): string {
 }
 
 /** Give the agent's conversation a new id (its old one is unusable). */
-export function renewConversationId(name: string, env: NodeJS.ProcessEnv = process.env): string {
+export function renewConversationId(name: string, env: NodeJS.ProcessEnv): string {
   const id = randomUUID();
   writeFileAtomic(join(conversationDir(name, env), 'id'), `${id}\n`, 0o600);
   return id;
@@ -287,7 +289,7 @@ export function renewConversationId(name: string, env: NodeJS.ProcessEnv = proce
  * only while the runtime has no conversation open on disk: before a start,
  * or right after its reset command took.
  */
-export function archiveConversations(name: string, env: NodeJS.ProcessEnv = process.env): void {
+export function archiveConversations(name: string, env: NodeJS.ProcessEnv): void {
   const dir = conversationDir(name, env);
   let files: string[] = [];
   try {
@@ -318,16 +320,16 @@ export function archiveConversations(name: string, env: NodeJS.ProcessEnv = proc
  *   message: the one file of chats/ begun since the reset that is not another
  *   agent's conversation is it (none, or two at once: none is taken).
  */
-export function followResetId(runtime: string, name: string, own: NodeJS.ProcessEnv, sinceMs: number, pid?: number, env: NodeJS.ProcessEnv = process.env): boolean {
+export function followResetId(store: ConversationStore | undefined, name: string, own: NodeJS.ProcessEnv, sinceMs: number, pid: number | undefined, env: NodeJS.ProcessEnv): boolean {
   let id = '';
-  if (runtime === 'claude' && pid !== undefined) {
+  if (store === 'claude' && pid !== undefined) {
     try {
       const file = join(claudeDir(own, own.HOME || env.HOME || ''), 'sessions', `${pid}.json`);
       id = String((JSON.parse(readFileSync(file, 'utf8')) as { sessionId?: unknown }).sessionId ?? '');
     } catch {
       // not found
     }
-  } else if (runtime === 'gemini') {
+  } else if (store === 'gemini') {
     const begun = geminiTmps(own, own.HOME || env.HOME || '', name, env).flatMap((tmp) => listDir(tmp).flatMap((project) => {
       const chats = join(tmp, project, 'chats');
       return listDir(chats).filter((f) => f.endsWith('.jsonl') && statSync(join(chats, f)).birthtimeMs >= sinceMs).map((f) => join(chats, f));
@@ -361,7 +363,7 @@ export function environOf(pid: number): NodeJS.ProcessEnv {
 }
 
 /** Note a reset whose new conversation id was not found yet, for the agent's next start (settleReset). */
-export function noteReset(name: string, sinceMs: number, env: NodeJS.ProcessEnv = process.env): void {
+export function noteReset(name: string, sinceMs: number, env: NodeJS.ProcessEnv): void {
   writeFileAtomic(join(conversationDir(name, env), 'reset-since'), `${sinceMs}\n`, 0o600);
 }
 
@@ -370,11 +372,11 @@ export function noteReset(name: string, sinceMs: number, env: NodeJS.ProcessEnv 
  * whose conversation id was not known then, look for it once more, and
  * forget the reset either way.
  */
-export function settleReset(runtime: string, name: string, env: NodeJS.ProcessEnv = process.env): void {
+export function settleReset(store: ConversationStore | undefined, name: string, env: NodeJS.ProcessEnv): void {
   const file = join(conversationDir(name, env), 'reset-since');
   const since = Number(readId(file));
   if (!since) return;
-  if (!existsSync(join(conversationDir(name, env), 'id'))) followResetId(runtime, name, env, since, undefined, env);
+  if (!existsSync(join(conversationDir(name, env), 'id'))) followResetId(store, name, env, since, undefined, env);
   rmSync(file, { force: true });
 }
 
@@ -403,12 +405,12 @@ function take(kind: Request, name: string, env: NodeJS.ProcessEnv): boolean {
 }
 
 /** Ask the agent's next start for a fresh conversation (reset by restart). */
-export function requestFresh(name: string, env: NodeJS.ProcessEnv = process.env): void {
+export function requestFresh(name: string, env: NodeJS.ProcessEnv): void {
   request('fresh', name, env);
 }
 
 /** Whether a fresh conversation was asked for, consuming the request. */
-export function takeFreshRequest(name: string, env: NodeJS.ProcessEnv = process.env): boolean {
+export function takeFreshRequest(name: string, env: NodeJS.ProcessEnv): boolean {
   return take('fresh', name, env);
 }
 
@@ -417,12 +419,12 @@ export function takeFreshRequest(name: string, env: NodeJS.ProcessEnv = process.
  * last had in the agent's workdir outside the fleet (cutover: an agent that
  * ran by hand moves in with its conversation).
  */
-export function requestAdopt(name: string, env: NodeJS.ProcessEnv = process.env): void {
+export function requestAdopt(name: string, env: NodeJS.ProcessEnv): void {
   request('adopt', name, env);
 }
 
 /** Whether an adoption was asked for, consuming the request. */
-export function takeAdoptRequest(name: string, env: NodeJS.ProcessEnv = process.env): boolean {
+export function takeAdoptRequest(name: string, env: NodeJS.ProcessEnv): boolean {
   return take('adopt', name, env);
 }
 
@@ -433,8 +435,8 @@ export function takeAdoptRequest(name: string, env: NodeJS.ProcessEnv = process.
  * $PI_CODING_AGENT_DIR or ~/.pi/agent, under sessions/--<workdir>--); the
  * user's file is read, never changed. Returns the file copied, if any.
  */
-export function adoptLatestConversation(runtime: string, workdir: string, dir: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (runtime !== 'pi') return undefined;
+export function adoptLatestConversation(store: ConversationStore | undefined, workdir: string, dir: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (store !== 'pi') return undefined;
   const agentDir = env.PI_CODING_AGENT_DIR || join(env.HOME || '', '.pi', 'agent');
   // pi's getDefaultSessionDir: the workdir with its leading slash dropped and / \ : made '-'.
   const own = join(agentDir, 'sessions', `--${workdir.replace(/^[/\\]/, '').replace(/[/\\:]/g, '-')}--`);

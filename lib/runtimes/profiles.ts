@@ -66,6 +66,14 @@ export type InputArea =
  */
 export type HookSystem = 'claude' | 'codex' | 'gemini' | 'opencode' | 'pi' | 'bash' | 'aider';
 
+/**
+ * Where a runtime keeps its conversations, which the fleet reads to resume an
+ * agent's own (lib/runtimes/conversation.ts): Claude Code and Gemini CLI
+ * under the id the fleet gave them, Codex and opencode under the id the
+ * agent's events reported, pi as files per workdir that a cutover can take over.
+ */
+export type ConversationStore = 'claude' | 'gemini' | 'codex' | 'opencode' | 'pi';
+
 export interface Profile {
   name: string;
   /**
@@ -94,6 +102,8 @@ export interface Profile {
   tui: boolean;
   /** The runtime's hooks that report its state and replies; without them the screen tells. */
   events?: HookSystem;
+  /** Where the runtime keeps its conversations; without it the fleet looks for none (its resume argv decides). */
+  conversations?: ConversationStore;
   /** How this profile was checked against the real program (the README's table). */
   tested: string;
 }
@@ -108,7 +118,7 @@ export const DEFAULT_RUNTIME = 'pi';
 export const SHELL_NAMES: ReadonlySet<string> = new Set(['bash', 'zsh', 'sh', 'dash', 'fish', 'ksh', 'mksh', 'tcsh', 'csh', 'login']);
 
 /** The user's login shell, which the `shell` runtime runs. */
-export function loginShell(env: NodeJS.ProcessEnv = process.env): string {
+export function loginShell(env: NodeJS.ProcessEnv): string {
   try {
     return userInfo().shell || env.SHELL || '/bin/sh';
   } catch {
@@ -143,6 +153,7 @@ const PROFILES: Record<string, Omit<Profile, 'name' | 'attribution'> & { attribu
     input: { kind: 'box' },
     tui: true,
     events: 'pi',
+    conversations: 'pi',
     tested: 'end to end: real pi against the mock server',
   },
   shell: {
@@ -181,6 +192,7 @@ const PROFILES: Record<string, Omit<Profile, 'name' | 'attribution'> & { attribu
     input: { kind: 'box', prompt: '❯' },
     tui: true,
     events: 'claude',
+    conversations: 'claude',
     tested: 'end to end: real Claude Code 2.1.330 against the mock server (tests/runtimes)',
   },
   codex: {
@@ -205,6 +217,7 @@ const PROFILES: Record<string, Omit<Profile, 'name' | 'attribution'> & { attribu
     input: { kind: 'line', prompts: ['›'], placeholder: 'Ask Codex to do anything' },
     tui: true,
     events: 'codex',
+    conversations: 'codex',
     tested: 'end to end: real Codex 0.169.0 against the mock server (tests/runtimes)',
   },
   opencode: {
@@ -221,6 +234,7 @@ const PROFILES: Record<string, Omit<Profile, 'name' | 'attribution'> & { attribu
     input: { kind: 'bar', bar: '┃', footerLines: 1, placeholder: 'Ask anything' },
     tui: true,
     events: 'opencode',
+    conversations: 'opencode',
     tested: 'end to end: real opencode 1.18.33 against the mock server (tests/runtimes)',
   },
   gemini: {
@@ -245,6 +259,7 @@ const PROFILES: Record<string, Omit<Profile, 'name' | 'attribution'> & { attribu
     input: { kind: 'line', prompts: ['*', '>'], placeholder: 'Type your message or @path/to/file', belowRule: true },
     tui: true,
     events: 'gemini',
+    conversations: 'gemini',
     tested: 'end to end: real Gemini CLI 0.61.0 against the mock server (tests/runtimes)',
   },
   aider: {
@@ -269,7 +284,7 @@ export function runtimeNames(): string[] {
  * The profile for a runtime. Unknown runtimes get a conservative default: the
  * runtime name as the command, a long pause before Enter, state unknown.
  */
-export function profileFor(runtime: string, env: NodeJS.ProcessEnv = process.env): Profile {
+export function profileFor(runtime: string, env: NodeJS.ProcessEnv): Profile {
   if (runtime === 'shell') {
     const shell = loginShell(env);
     // bash -l would re-read /etc/profile, which resets PATH and drops the
@@ -321,7 +336,7 @@ export interface ProfileOverrides {
 }
 
 /** The profile for `runtime` with the roster's overrides applied (MOSAIC_AGENT_PROFILE carries them as JSON). */
-export function resolveProfile(runtime: string, overrides: ProfileOverrides | undefined, env: NodeJS.ProcessEnv = process.env): Profile {
+export function resolveProfile(runtime: string, overrides: ProfileOverrides | undefined, env: NodeJS.ProcessEnv): Profile {
   const base = profileFor(overrides?.extends ?? runtime, env);
   if (!overrides) return base;
   const o = overrides;
@@ -332,6 +347,10 @@ export function resolveProfile(runtime: string, overrides: ProfileOverrides | un
     ...base,
     name: runtime,
     events: sameProgram ? base.events : undefined,
+    // The built-in runtime of this name's, as when the runtime's name chose
+    // them: whether a profile extending another keeps its conversations alike
+    // is not known.
+    conversations: PROFILES[runtime]?.conversations,
     launch: o.launch ?? base.launch,
     resume: o.resume ?? base.resume,
     reset: o.reset ?? base.reset,
@@ -351,7 +370,7 @@ export function resolveProfile(runtime: string, overrides: ProfileOverrides | un
 }
 
 /** The profile of an agent from its runtime and its overrides as JSON (env or session option). */
-export function agentProfile(runtime: string, overridesJson: string | undefined, env: NodeJS.ProcessEnv = process.env): Profile {
+export function agentProfile(runtime: string, overridesJson: string | undefined, env: NodeJS.ProcessEnv): Profile {
   return resolveProfile(runtime || 'unknown', overridesFromJson(overridesJson), env);
 }
 

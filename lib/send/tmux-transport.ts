@@ -13,7 +13,8 @@ import { checkAgentName } from '../core/names.js';
 import { runtimeDir } from '../core/paths.js';
 import { agentProfile, profileFor, runtimeNames, SHELL_NAMES, type Profile } from '../runtimes/profiles.js';
 import { bottomText, inputReady, inputText, submitState } from '../runtimes/screen.js';
-import { agentPaneOf, HOLDER_SESSION, Tmux, type Pane, type Screen, type SendStart } from '../tmux/tmux.js';
+import { AGENT_PANE_OPTION, agentPaneOf, formatAll, formatAny, PROFILE_OPTION, RUNTIME_OPTION, type Pane, type Screen, type SendStart, type Tmux } from '../tmux/tmux.js';
+import { HOLDER_SESSION, requireHolder } from '../systemd/holder.js';
 import type { AgentSession, Delivery, SendOptions, Transport } from './transport.js';
 
 /**
@@ -41,12 +42,26 @@ type Paste = (paneId: string, text: string, bracketed: boolean) => Promise<unkno
 // Built-in runtimes whose screen need not be read before a paste: no input
 // area to wait for, no approval prompt to refuse at, no full-screen program
 // that could be back at a shell. The server can check the rest (see
-// Tmux.listPanesAndPaste), so a send to them pastes in its first tmux call.
+// AT_ONCE_CONDITION), so a send to them pastes in its first tmux call.
 // The message is composed before the runtime is known, so they must all
 // write a --from line alike (the first one's way).
-const QUICK = runtimeNames().filter((r) => !needsScreenBeforePaste(profileFor(r)));
-const PASTE_AT_ONCE = QUICK.filter((r) => profileFor(r).attribution === profileFor(QUICK[0]!).attribution);
-const AT_ONCE_ATTRIBUTION = PASTE_AT_ONCE.length > 0 ? profileFor(PASTE_AT_ONCE[0]!).attribution : undefined;
+// Only the screen and --from fields of the built-in profiles are read here,
+// never the launch argv (the one field an environment changes: the shell's).
+const builtIn = (runtime: string) => profileFor(runtime, {});
+const QUICK = runtimeNames().filter((r) => !needsScreenBeforePaste(builtIn(r)));
+const PASTE_AT_ONCE = QUICK.filter((r) => builtIn(r).attribution === builtIn(QUICK[0]!).attribution);
+const AT_ONCE_ATTRIBUTION = PASTE_AT_ONCE.length > 0 ? builtIn(PASTE_AT_ONCE[0]!).attribution : undefined;
+// What the server checks before it pastes at once: the pane recorded as the
+// session's agent pane, alive, not in a mode, of one of PASTE_AT_ONCE with
+// no profile changes, on a server that has the holder's session.
+const AT_ONCE_CONDITION = formatAll(
+  `#{==:#{pane_id},#{${AGENT_PANE_OPTION}}}`,
+  formatAny(...PASTE_AT_ONCE.map((r) => `#{==:#{${RUNTIME_OPTION}},${r}}`)),
+  `#{==:#{${PROFILE_OPTION}},}`,
+  '#{?pane_dead,0,1}',
+  '#{?pane_in_mode,0,1}',
+  `#{S:#{?#{==:#{session_name},${HOLDER_SESSION}},1,}}`,
+);
 
 function needsScreenBeforePaste(profile: Profile): boolean {
   return profile.tui || profile.markers.approval.length > 0 || profile.input.kind !== 'cursor-line' || Boolean(profile.submit.guardTrailingBackslash) || !profile.submit.bracketed;
@@ -54,11 +69,10 @@ function needsScreenBeforePaste(profile: Profile): boolean {
 
 export class TmuxTransport implements Transport {
   readonly kind = 'tmux';
-  readonly tmux: Tmux;
-
-  constructor(private readonly env: NodeJS.ProcessEnv = process.env, tmux?: Tmux) {
-    this.tmux = tmux ?? Tmux.fromEnv(env);
-  }
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    readonly tmux: Tmux,
+  ) {}
 
   async send(agents: string[], text: string, opts: SendOptions): Promise<Array<Delivery | Error>> {
     const names = agents.map((a) => checkAgentName(a));
@@ -78,7 +92,7 @@ export class TmuxTransport implements Transport {
     if (this.tmux.mode !== mode) return new TmuxTransport(this.env, this.tmux.withMode(mode)).send(agents, text, opts);
     if (names.length === 1) return [await this.sendSingle(names[0]!, text, opts, control !== undefined).catch(asError)];
     const started = Date.now();
-    const panes = await this.tmux.requireHolder();
+    const panes = await requireHolder(this.tmux);
     await checkMissing(names, panes, opts);
     const raw = control !== undefined && (await this.tmux.pasteTakesRaw());
     const buffers = new Map<string, Promise<string>>();
@@ -115,7 +129,7 @@ export class TmuxTransport implements Transport {
   }
 
   async read(agent: string, lines?: number): Promise<string> {
-    const pane = this.resolve(checkAgentName(agent), await this.tmux.requireHolder());
+    const pane = this.resolve(checkAgentName(agent), await requireHolder(this.tmux));
     return this.tmux.capture(pane.paneId, lines);
   }
 
@@ -144,8 +158,8 @@ export class TmuxTransport implements Transport {
       const quick = opts.waitReady || control || AT_ONCE_ATTRIBUTION === undefined ? undefined : composeMessage(text, opts.from, AT_ONCE_ATTRIBUTION);
       const first: SendStart = quick === undefined
         ? { panes: await this.tmux.listPanes(), pasted: false }
-        : await this.tmux.listPanesAndPaste(name, newBufferName(), quick, PASTE_AT_ONCE);
-      const panes = await this.tmux.requireHolder(first.panes);
+        : await this.tmux.listPanesAndPaste(name, newBufferName(), quick, AT_ONCE_CONDITION);
+      const panes = await requireHolder(this.tmux, first.panes);
       await checkMissing([name], panes, opts);
       const pane = this.resolve(name, panes);
       const profile = agentProfile(pane.runtime, pane.profileJson, this.env);
@@ -266,7 +280,7 @@ export class TmuxTransport implements Transport {
       const screen = seen ?? (await this.tmux.screen(pane.paneId));
       seen = undefined;
       if (screen.dead) throw notRunning(name, 'its process has exited');
-      if (!force) refuseIfBlocked(name, profile, screen, pane.title);
+      if (!force) refuseIfBlocked(name, profile, screen, pane.title, this.tmux.socket);
       return screen.inMode || force || inputReady(profile, screen) ? screen : undefined;
     }, deadline, 50);
     if (ready) return ready;
@@ -360,13 +374,13 @@ function refuseIfNotRunning(name: string, pane: Pane, profile: Profile): void {
 }
 
 /** Refuse while an approval or first-run prompt is on screen: an Enter there can pick "No, exit". */
-function refuseIfBlocked(name: string, profile: Profile, screen: Screen, title: string): void {
+function refuseIfBlocked(name: string, profile: Profile, screen: Screen, title: string, socket: string): void {
   const bottom = bottomText(screen.lines);
   const marker = profile.markers.approval.find((m) => bottom.includes(m)) ?? (profile.markers.titleApproval ?? []).find((m) => title.includes(m));
   if (marker) {
     throw new FleetError(
       `agent '${name}' is showing a prompt that needs a person ("${marker}"); nothing was typed`,
-      `answer it: tmux -L ${process.env.MOSAIC_TMUX_SOCKET || 'mosaic-factory'} attach -t =${name}, or send anyway with --force`,
+      `answer it: tmux -L ${socket} attach -t =${name}, or send anyway with --force`,
     );
   }
 }

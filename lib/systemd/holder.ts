@@ -3,12 +3,14 @@
 // server must be born inside mosaic-tmux-holder.service and nowhere else.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { exec } from '../core/exec.js';
 import { FleetError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fsutil.js';
-import { HOLDER_SESSION, type Tmux } from '../tmux/tmux.js';
+import type { Pane, Tmux } from '../tmux/tmux.js';
 import { firstHolderStart, runningAgents } from './running.js';
-import { agentUnit, FLEET_TARGET, systemctl, unitStates } from './systemd.js';
+import { agentUnit, FLEET_TARGET, type Systemd } from './systemd.js';
+
+/** The session the holder keeps so the server never exits on its own. */
+export const HOLDER_SESSION = '_holder';
 
 // Server and global options the fleet relies on. `exit-empty off` keeps the
 // server up with no sessions; `remain-on-exit on` keeps a dead agent's last
@@ -39,21 +41,33 @@ export async function startHolder(tmux: Tmux, opts: { pidFile?: string; config?:
       `it would die with whatever started it; end it with 'tmux -L ${tmux.socket} kill-server' once its sessions are safe, then start the holder again`,
     );
   }
-  // The only tmux call without -N: this one must start the server.
-  const r = await exec(
-    [tmux.bin, ...(opts.config ? ['-f', opts.config] : []), '-L', tmux.socket,
-      'new-session', '-d', '-s', HOLDER_SESSION, '-x', '120', '-y', '30', '--', ...HOLDER_PANE],
-    { timeoutMs: 15_000 },
-  );
-  if (r.code !== 0) throw new FleetError(`tmux could not start the server: ${r.stderr.trim()}`);
+  await tmux.startServer({ config: opts.config, session: HOLDER_SESSION, width: 120, height: 30, argv: HOLDER_PANE });
   for (const [scope, name, value] of HOLDER_OPTIONS) await tmux.setOption(scope, name, value);
-  const pid = await tmux.serverPid();
+  const pid = await holderPid(tmux);
   if (!pid) throw new FleetError('the tmux server exited right after it started', 'check the tmux configuration (MOSAIC_TMUX_CONF)');
   if (opts.pidFile) {
     mkdirSync(dirname(opts.pidFile), { recursive: true, mode: 0o700 });
     writeFileAtomic(opts.pidFile, `${pid}\n`);
   }
   return pid;
+}
+
+/** The pid of the holder's tmux server, or undefined when none runs. */
+export function holderPid(tmux: Tmux): Promise<number | undefined> {
+  return tmux.serverPid(HOLDER_SESSION);
+}
+
+/** Every pane of the holder's server (`panes`, when already listed); fails clearly unless the server and its `_holder` session exist. */
+export async function requireHolder(tmux: Tmux, panes?: Pane[]): Promise<Pane[]> {
+  const list = panes ?? (await tmux.listPanes());
+  if (!list) throw tmux.noServerError();
+  if (!list.some((p) => p.session === HOLDER_SESSION)) {
+    throw new FleetError(
+      `the tmux server on socket '${tmux.socket}' has no '${HOLDER_SESSION}' session, so the holder does not own it`,
+      'restart the holder: systemctl --user restart mosaic-tmux-holder',
+    );
+  }
+  return list;
 }
 
 /** End the holder's server: the only kill-server in the toolkit, run by the holder's own stop. */
@@ -70,19 +84,19 @@ export async function stopHolder(tmux: Tmux): Promise<boolean> {
  * ended failed is left failed. Returns what it started (`--no-block`: the
  * holder's own start does not wait for its agents).
  */
-export async function recoverFleet(env: NodeJS.ProcessEnv = process.env): Promise<{ first: boolean; units: string[] }> {
+export async function recoverFleet(systemd: Systemd, env: NodeJS.ProcessEnv): Promise<{ first: boolean; units: string[] }> {
   if (firstHolderStart(env)) {
-    await startNoBlock([FLEET_TARGET]);
+    await startNoBlock(systemd, [FLEET_TARGET]);
     return { first: true, units: [FLEET_TARGET] };
   }
   const units = runningAgents(env).map(agentUnit);
-  const states = await unitStates(units);
+  const states = await systemd.unitStates(units);
   const toStart = units.filter((u) => states.get(u)?.active !== 'failed' && states.get(u)?.load === 'loaded');
-  if (toStart.length) await startNoBlock(toStart);
+  if (toStart.length) await startNoBlock(systemd, toStart);
   return { first: false, units: toStart };
 }
 
-async function startNoBlock(units: string[]): Promise<void> {
-  const r = await systemctl(['start', '--no-block', '--', ...units]);
+async function startNoBlock(systemd: Systemd, units: string[]): Promise<void> {
+  const r = await systemd.run(['start', '--no-block', '--', ...units]);
   if (r.code !== 0) throw new FleetError(`systemctl could not start ${units.join(' ')}: ${r.stderr.trim() || `exit ${r.code}`}`);
 }

@@ -28,18 +28,18 @@ function manager(env: NodeJS.ProcessEnv): string {
 }
 
 /** Record that the agent runs (its unit's start). */
-export function markRunning(name: string, env: NodeJS.ProcessEnv = process.env): void {
+export function markRunning(name: string, env: NodeJS.ProcessEnv): void {
   mkdirSync(runningDir(env), { recursive: true, mode: 0o700 });
   writeFileAtomic(join(runningDir(env), name), `${manager(env)}\n`, 0o600);
 }
 
 /** Forget that the agent runs (a person stopped it, or it was pruned). */
-export function clearRunning(name: string, env: NodeJS.ProcessEnv = process.env): void {
+export function clearRunning(name: string, env: NodeJS.ProcessEnv): void {
   rmSync(join(runningDir(env), name), { force: true });
 }
 
 /** The agents recorded as running under this process's user manager, sorted. */
-export function runningAgents(env: NodeJS.ProcessEnv = process.env): string[] {
+export function runningAgents(env: NodeJS.ProcessEnv): string[] {
   return listDir(runningDir(env)).filter((n) => !nameProblem(n) && readTrimmed(join(runningDir(env), n)) === manager(env)).sort();
 }
 
@@ -48,7 +48,7 @@ export function runningAgents(env: NodeJS.ProcessEnv = process.env): string[] {
  * user manager (a boot, or the manager's own restart) rather than a restart
  * after a crash or by a person. Outside a unit every start counts as first.
  */
-export function firstHolderStart(env: NodeJS.ProcessEnv = process.env): boolean {
+export function firstHolderStart(env: NodeJS.ProcessEnv): boolean {
   const file = join(runtimeDir(env), 'holder-manager');
   const first = manager(env) === '' || readTrimmed(file) !== manager(env);
   if (first) {

@@ -31,7 +31,8 @@ import {
 import { agentPaneOf, type Tmux } from '../tmux/tmux.js';
 import { allEvents, appendEvent } from '../events/event-log.js';
 import { eventWiring, mcpServerSpec } from '../events/hooks.js';
-import { HOLDER_UNIT, systemctl, unitStates } from './systemd.js';
+import { HOLDER_UNIT, type Systemd } from './systemd.js';
+import { requireHolder } from './holder.js';
 
 /** How often the waiter checks the agent where it cannot block on a pidfd (seconds): well inside the 2 s the issue allows. */
 export const WAITER_INTERVAL_S = 0.5;
@@ -52,8 +53,8 @@ export interface SessionOutcome {
  * respawn a dead pane in place (keeping its window and scrollback), or create
  * the session. Fails when the holder's server is not there.
  */
-export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJS.ProcessEnv = process.env): Promise<SessionOutcome> {
-  const panes = await tmux.requireHolder();
+export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJS.ProcessEnv): Promise<SessionOutcome> {
+  const panes = await requireHolder(tmux);
   const existing = agentPaneOf(panes, spec.name);
   if (existing && !existing.dead) {
     return { action: 'adopted', paneId: existing.paneId, pid: existing.panePid };
@@ -66,18 +67,18 @@ export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJ
   // it gets an id of its own: the old one may still name a conversation.
   const fresh = takeFreshRequest(spec.name, env);
   if (fresh) archiveConversations(spec.name, env);
-  else settleReset(spec.runtime, spec.name, env);
+  else settleReset(spec.profile.conversations, spec.name, env);
   const placeholders = conversationPlaceholders(spec.name, env);
   // Codex and opencode choose their conversation's id themselves: the one
   // the agent's own events reported last since its last reset is its own.
-  if (idFromEvents(spec.runtime)) {
-    const reported = adoptReportedId(spec.runtime, spec.name, allEvents(spec.name, env), env);
+  if (idFromEvents(spec.profile.conversations)) {
+    const reported = adoptReportedId(spec.profile.conversations, spec.name, allEvents(spec.name, env), env);
     if (reported) placeholders.session_id = reported;
   }
   if (takeAdoptRequest(spec.name, env) && spec.resume && !spec.command) {
-    adoptLatestConversation(spec.runtime, spec.workdir, placeholders.session_dir, env);
+    adoptLatestConversation(spec.profile.conversations, spec.workdir, placeholders.session_dir, env);
   }
-  const state = conversationState(spec.profile.resume ?? [], spec.runtime, placeholders.session_id, env);
+  const state = conversationState(spec.profile.resume ?? [], spec.profile.conversations, placeholders.session_id, env);
   if (state === 'unusable') placeholders.session_id = renewConversationId(spec.name, env);
   const resume = spec.resume && !fresh && state === 'resumable';
   const argv = launchArgv(spec, { resume, placeholders });
@@ -118,16 +119,16 @@ export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJ
  * first) rather than from a person or `apply`. Such a stop must not forget
  * that the agent ran: the holder's next start brings it back (lib/systemd/running.ts).
  */
-export async function holderGoingAway(tmux: Tmux): Promise<boolean> {
+export async function holderGoingAway(tmux: Tmux, systemd: Systemd): Promise<boolean> {
   if (!(await tmux.listPanes())) return true;
-  const jobs = await systemctl(['list-jobs', '--plain', '--no-legend', '--no-pager']);
+  const jobs = await systemd.run(['list-jobs', '--plain', '--no-legend', '--no-pager']);
   // Lines read JOB UNIT TYPE STATE: a queued stop or restart of the holder waits for its agents.
   const holderJob = (l: string) => {
     const [, unit, type] = l.trim().split(/\s+/);
     return unit === HOLDER_UNIT && (type === 'stop' || type === 'restart' || type === 'try-restart');
   };
   if (jobs.code === 0 && jobs.stdout.split('\n').some(holderJob)) return true;
-  const holder = (await unitStates([HOLDER_UNIT]).catch(() => new Map())).get(HOLDER_UNIT);
+  const holder = (await systemd.unitStates([HOLDER_UNIT]).catch(() => new Map())).get(HOLDER_UNIT);
   return holder !== undefined && holder.active !== 'active' && holder.active !== 'reloading';
 }
 
@@ -188,9 +189,10 @@ export function processGroupMembers(pgid: number): number[] {
  * Start the waiter for `pid`, detached, and write its pid to `pidFile` (the
  * unit's PIDFile=, so systemd takes the waiter as the unit's main process).
  */
-export function startWaiter(pid: number, pidFile: string): number {
+export function startWaiter(pid: number, pidFile: string, env: NodeJS.ProcessEnv): number {
   if (!Number.isInteger(pid) || pid <= 1) throw new FleetError(`cannot watch pid ${pid}`);
   const child = spawn('bash', [WAITER_SCRIPT, String(pid), String(WAITER_INTERVAL_S)], {
+    env,
     detached: true,
     stdio: 'ignore',
   });
@@ -202,7 +204,7 @@ export function startWaiter(pid: number, pidFile: string): number {
 }
 
 /** The transcript file of an agent. */
-export function transcriptFile(name: string, env: NodeJS.ProcessEnv = process.env): string {
+export function transcriptFile(name: string, env: NodeJS.ProcessEnv): string {
   return join(stateDir(env), 'logs', `${name}.log`);
 }
 
@@ -216,7 +218,7 @@ export async function startTranscript(
   tmux: Tmux,
   name: string,
   pane: { paneId: string; pid: number; width: number; height: number },
-  env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv,
 ): Promise<string> {
   const file = transcriptFile(name, env);
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -233,14 +235,14 @@ function startsFile(name: string, env: NodeJS.ProcessEnv): string {
 }
 
 /** Count one more start of the agent's session. */
-export function countStart(name: string, env: NodeJS.ProcessEnv = process.env): void {
+export function countStart(name: string, env: NodeJS.ProcessEnv): void {
   const file = startsFile(name, env);
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   writeFileAtomic(file, `${startsOf(name, env) + 1}\n`, 0o600);
 }
 
 /** When the agent was last (re)started, in seconds since the epoch, if known. */
-export function lastStartOf(name: string, env: NodeJS.ProcessEnv = process.env): number | undefined {
+export function lastStartOf(name: string, env: NodeJS.ProcessEnv): number | undefined {
   try {
     return statSync(startsFile(name, env)).mtimeMs / 1000;
   } catch {
@@ -249,7 +251,7 @@ export function lastStartOf(name: string, env: NodeJS.ProcessEnv = process.env):
 }
 
 /** How often the agent's session was created or respawned since boot. */
-export function startsOf(name: string, env: NodeJS.ProcessEnv = process.env): number {
+export function startsOf(name: string, env: NodeJS.ProcessEnv): number {
   try {
     return Number(readFileSync(startsFile(name, env), 'utf8').trim()) || 0;
   } catch {

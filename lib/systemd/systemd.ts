@@ -19,33 +19,70 @@ export function agentOfUnit(unit: string): string | undefined {
   return m?.[1];
 }
 
-/** Run `systemctl --user ARGS`. */
-export function systemctl(args: readonly string[]): Promise<ExecResult> {
-  return exec(['systemctl', '--user', ...args], { timeoutMs: SYSTEMCTL_TIMEOUT_MS });
-}
-
 /** How long one systemctl call may take (a start waits for the unit's own start, up to its TimeoutStartSec). */
 const SYSTEMCTL_TIMEOUT_MS = 120_000;
 
-/** Run a systemctl command that must succeed. */
-export async function mustSystemctl(args: readonly string[], what: string): Promise<string> {
-  const r = await systemctl(args);
-  if (r.code !== 0) {
-    throw new FleetError(`systemctl could not ${what}: ${describeFailure(['systemctl', '--user', ...args], r, SYSTEMCTL_TIMEOUT_MS)}`, 'see: systemctl --user status ' + args.slice(1).join(' '));
-  }
-  return r.stdout;
-}
+/** The user's systemd manager, reached with the environment it was made with (XDG_RUNTIME_DIR and DBUS_SESSION_BUS_ADDRESS find the manager). */
+export class Systemd {
+  constructor(readonly env: NodeJS.ProcessEnv) {}
 
-/**
- * Clear the failed state (and start-limit count) of units about to be
- * started, so a unit that gave up before the roster was fixed starts at once
- * instead of failing for a minute. Units systemd does not know are skipped.
- */
-export async function resetFailed(units: readonly string[]): Promise<void> {
-  if (units.length === 0) return;
-  const r = await systemctl(['reset-failed', '--', ...units]);
-  // A unit that is not loaded makes the whole call fail: clear them one by one then.
-  if (r.code !== 0 && units.length > 1) for (const u of units) await systemctl(['reset-failed', '--', u]);
+  /** Run `systemctl --user ARGS`. */
+  run(args: readonly string[]): Promise<ExecResult> {
+    return exec(['systemctl', '--user', ...args], { env: this.env, timeoutMs: SYSTEMCTL_TIMEOUT_MS });
+  }
+
+  /** Run a systemctl command that must succeed. */
+  async must(args: readonly string[], what: string): Promise<string> {
+    const r = await this.run(args);
+    if (r.code !== 0) {
+      throw new FleetError(`systemctl could not ${what}: ${describeFailure(['systemctl', '--user', ...args], r, SYSTEMCTL_TIMEOUT_MS)}`, 'see: systemctl --user status ' + args.slice(1).join(' '));
+    }
+    return r.stdout;
+  }
+
+  /**
+   * Clear the failed state (and start-limit count) of units about to be
+   * started, so a unit that gave up before the roster was fixed starts at once
+   * instead of failing for a minute. Units systemd does not know are skipped.
+   */
+  async resetFailed(units: readonly string[]): Promise<void> {
+    if (units.length === 0) return;
+    const r = await this.run(['reset-failed', '--', ...units]);
+    // A unit that is not loaded makes the whole call fail: clear them one by one then.
+    if (r.code !== 0 && units.length > 1) for (const u of units) await this.run(['reset-failed', '--', u]);
+  }
+
+  /** The state of many units in one systemctl call, whatever their number. */
+  async unitStates(units: string[]): Promise<Map<string, UnitState>> {
+    if (units.length === 0) return new Map();
+    const r = await this.run(['show', '--timestamp=unix', '--property', PROPS.join(','), '--', ...units]);
+    if (r.code !== 0) {
+      throw new FleetError(`systemctl could not read unit states: ${r.stderr.trim()}`, 'check that the user manager runs: systemctl --user status');
+    }
+    return new Map(parseShow(r.stdout).map((s) => [s.unit, s]));
+  }
+
+  /**
+   * The loaded units matching `patterns`, with their states, in one call. Unlike
+   * `show`, whose cost grows with every unit it reads, this stays flat as the
+   * fleet grows (issue #5's status target).
+   */
+  async listUnits(patterns: string[]): Promise<Map<string, ListedUnit>> {
+    const r = await this.run(['list-units', '--all', '--plain', '--no-legend', '--no-pager', '--', ...patterns]);
+    if (r.code !== 0) {
+      throw new FleetError(`systemctl could not list units: ${r.stderr.trim()}`, 'check that the user manager runs: systemctl --user status');
+    }
+    return new Map(parseListUnits(r.stdout).map((u) => [u.unit, u]));
+  }
+
+  /** Names of agents that have a loaded unit instance (running, failed, or just known to systemd). */
+  async loadedAgents(): Promise<string[]> {
+    const r = await this.run(['list-units', '--all', '--plain', '--no-legend', '--no-pager', 'mosaic-agent@*']);
+    if (r.code !== 0) return [];
+    return parseListUnits(r.stdout)
+      .map((u) => agentOfUnit(u.unit))
+      .filter((n): n is string => n !== undefined);
+  }
 }
 
 export interface UnitState {
@@ -90,16 +127,6 @@ export function parseShow(stdout: string): UnitState[] {
     });
 }
 
-/** The state of many units in one systemctl call, whatever their number. */
-export async function unitStates(units: string[]): Promise<Map<string, UnitState>> {
-  if (units.length === 0) return new Map();
-  const r = await systemctl(['show', '--timestamp=unix', '--property', PROPS.join(','), '--', ...units]);
-  if (r.code !== 0) {
-    throw new FleetError(`systemctl could not read unit states: ${r.stderr.trim()}`, 'check that the user manager runs: systemctl --user status');
-  }
-  return new Map(parseShow(r.stdout).map((s) => [s.unit, s]));
-}
-
 export interface ListedUnit {
   unit: string;
   load: string;
@@ -114,26 +141,4 @@ export function parseListUnits(stdout: string): ListedUnit[] {
     .map((l) => l.trim().replace(/^●\s*/, '').split(/\s+/))
     .filter((f) => f.length >= 4 && f[0]!.includes('.'))
     .map(([unit, load, active, sub]) => ({ unit: unit!, load: load!, active: active!, sub: sub! }));
-}
-
-/**
- * The loaded units matching `patterns`, with their states, in one call. Unlike
- * `show`, whose cost grows with every unit it reads, this stays flat as the
- * fleet grows (issue #5's status target).
- */
-export async function listUnits(patterns: string[]): Promise<Map<string, ListedUnit>> {
-  const r = await systemctl(['list-units', '--all', '--plain', '--no-legend', '--no-pager', '--', ...patterns]);
-  if (r.code !== 0) {
-    throw new FleetError(`systemctl could not list units: ${r.stderr.trim()}`, 'check that the user manager runs: systemctl --user status');
-  }
-  return new Map(parseListUnits(r.stdout).map((u) => [u.unit, u]));
-}
-
-/** Names of agents that have a loaded unit instance (running, failed, or just known to systemd). */
-export async function loadedAgents(): Promise<string[]> {
-  const r = await systemctl(['list-units', '--all', '--plain', '--no-legend', '--no-pager', 'mosaic-agent@*']);
-  if (r.code !== 0) return [];
-  return parseListUnits(r.stdout)
-    .map((u) => agentOfUnit(u.unit))
-    .filter((n): n is string => n !== undefined);
 }

@@ -6,8 +6,6 @@ import { describeFailure, exec, execBlocking, type ExecResult } from '../core/ex
 import { FleetError, NoServerError } from '../core/errors.js';
 import { socketName, tmuxBinary } from '../core/paths.js';
 
-/** The session the holder keeps so the server never exits on its own. */
-export const HOLDER_SESSION = '_holder';
 /** Session options recording which pane runs the agent (users may split
  * windows), its runtime, and whether MOSAIC_AGENT_COMMAND launched it. */
 export const AGENT_PANE_OPTION = '@mosaic_agent_pane';
@@ -142,6 +140,8 @@ export type CallMode = 'plain' | 'blocking' | 'coalesce';
 
 export class Tmux {
   constructor(
+    /** The environment tmux runs with: the client's, whose PATH a new pane takes (spawnPane). */
+    readonly env: NodeJS.ProcessEnv,
     readonly socket: string,
     readonly bin: string = 'tmux',
     /** A socket file addressed with -S instead of a name under tmux's own directory. */
@@ -155,12 +155,17 @@ export class Tmux {
    * (a long-lived process sends many times).
    */
   withMode(mode: CallMode): Tmux {
-    return new Tmux(this.socket, this.bin, this.socketPath, mode);
+    return new Tmux(this.env, this.socket, this.bin, this.socketPath, mode);
   }
 
   /** The fleet's server, from MOSAIC_TMUX_SOCKET / MOSAIC_TMUX. */
-  static fromEnv(env: NodeJS.ProcessEnv = process.env): Tmux {
-    return new Tmux(socketName(env), tmuxBinary(env));
+  static fromEnv(env: NodeJS.ProcessEnv): Tmux {
+    return new Tmux(env, socketName(env), tmuxBinary(env));
+  }
+
+  /** `tmux -V` of this gateway's binary: what it is, whether or not a server runs. */
+  binaryVersion(): Promise<ExecResult> {
+    return exec([this.bin, '-V'], { env: this.env, timeoutMs: TMUX_TIMEOUT_MS });
   }
 
   /** The argv for a tmux call on this socket (for `attach`, which must exec tmux itself). */
@@ -198,7 +203,7 @@ export class Tmux {
     return this.invoke(args, input);
   }
 
-  private invoke(args: readonly string[], input?: string | Buffer, env?: NodeJS.ProcessEnv): Promise<ExecResult> {
+  private invoke(args: readonly string[], input?: string | Buffer, env: NodeJS.ProcessEnv = this.env): Promise<ExecResult> {
     const argv = this.argv(['-N', ...args]);
     const opts = { input, timeoutMs: TMUX_TIMEOUT_MS, env };
     return this.mode === 'blocking' ? Promise.resolve(execBlocking(argv, opts)) : exec(argv, opts);
@@ -267,7 +272,7 @@ export class Tmux {
    * got the unit's PATH and lost ~/.local/bin and the npm prefix (issue #13).
    */
   private async spawnPane(args: readonly string[], what: string, path: string | undefined): Promise<string> {
-    return this.checked(args, await this.invoke(args, undefined, path === undefined ? undefined : { ...process.env, PATH: path }), what);
+    return this.checked(args, await this.invoke(args, undefined, path === undefined ? this.env : { ...this.env, PATH: path }), what);
   }
 
   private checked(args: readonly string[], r: ExecResult, what: string): string {
@@ -282,6 +287,20 @@ export class Tmux {
     return new NoServerError(this.socket);
   }
 
+  /**
+   * Start the server with one detached session running argv, reading
+   * `config` as its configuration file (-f) when given. The only call without
+   * -N: this one must start a server, so only the holder makes it.
+   */
+  async startServer(spec: { config?: string; session: string; width: number; height: number; argv: readonly string[] }): Promise<void> {
+    const r = await exec(
+      [this.bin, ...(spec.config ? ['-f', spec.config] : []), ...this.argv([]).slice(1),
+        'new-session', '-d', '-s', spec.session, '-x', String(spec.width), '-y', String(spec.height), '--', ...spec.argv],
+      { env: this.env, timeoutMs: TMUX_TIMEOUT_MS },
+    );
+    if (r.code !== 0) throw new FleetError(`tmux could not start the server: ${r.stderr.trim()}`);
+  }
+
   /** Every pane on the server, or undefined when no server runs. */
   async listPanes(): Promise<Pane[] | undefined> {
     const r = await this.run(LIST_PANES);
@@ -290,19 +309,6 @@ export class Tmux {
       throw new FleetError(`tmux could not list panes: ${r.stderr.trim()}`);
     }
     return parsePanes(r.stdout);
-  }
-
-  /** Fail clearly unless the holder's server and its `_holder` session exist. */
-  async requireHolder(panes?: Pane[]): Promise<Pane[]> {
-    const list = panes ?? (await this.listPanes());
-    if (!list) throw this.noServerError();
-    if (!list.some((p) => p.session === HOLDER_SESSION)) {
-      throw new FleetError(
-        `the tmux server on socket '${this.socket}' has no '${HOLDER_SESSION}' session, so the holder does not own it`,
-        'restart the holder: systemctl --user restart mosaic-tmux-holder',
-      );
-    }
-    return list;
   }
 
   /** Create a detached session running argv directly (no shell); returns its pane. */
@@ -406,12 +412,10 @@ export class Tmux {
 
   /**
    * The first call of a send to one agent: every pane (as listPanes) and, in
-   * the same call, `data` pasted into the agent pane of session `session`
-   * when the server finds that it is one that needs no look at its screen
-   * first: the pane recorded as the session's agent pane, alive, not in a
-   * mode, of one of `runtimes` with no profile changes, on a server that has
-   * the holder's session. The server decides between listing and pasting, so
-   * nothing can change in between. `pasted` says whether it did; when it did
+   * the same call, `data` pasted into the active pane of session `session`
+   * when the tmux format `condition` is true there (the caller's rule for
+   * when a paste needs no look at the screen first). The server decides
+   * between listing and pasting, so nothing can change in between. `pasted` says whether it did; when it did
    * not, `screen` is the screen of the session's active pane, the first look
    * a send takes before pasting (the caller checks that it is the agent's).
    */
@@ -419,16 +423,8 @@ export class Tmux {
     session: string,
     buffer: string,
     data: string,
-    runtimes: string[],
+    condition: string,
   ): Promise<SendStart> {
-    const ok = all(
-      '#{==:#{pane_id},#{@mosaic_agent_pane}}',
-      any(...runtimes.map((r) => `#{==:#{${RUNTIME_OPTION}},${r}}`)),
-      `#{==:#{${PROFILE_OPTION}},}`,
-      '#{?pane_dead,0,1}',
-      '#{?pane_in_mode,0,1}',
-      `#{S:#{?#{==:#{session_name},${HOLDER_SESSION}},1,}}`,
-    );
     // if-shell takes its two branches as tmux command strings: they hold only
     // names checked by checkAgentName and our own buffer name, nothing quoted.
     const target = `=${session}:`;
@@ -437,7 +433,7 @@ export class Tmux {
       [
         ...LIST_PANES, ';',
         'load-buffer', '-b', buffer, '-', ';',
-        'if-shell', '-F', '-t', target, ok,
+        'if-shell', '-F', '-t', target, condition,
         `${pasteArgs(buffer, target, true, true).join(' ')} ; display-message -p ${PASTED}`,
         `delete-buffer -b ${buffer} ; display-message -p -t ${target} '${mark}#{pane_id}' ; capture-pane -p -t ${target} ; display-message -p -t ${target} '${SCREEN_INFO}'`,
       ],
@@ -505,9 +501,9 @@ export class Tmux {
     return this.must(['set-option', scope, name, value], `set option ${name}`);
   }
 
-  /** The server's pid, or undefined when none runs. */
-  async serverPid(): Promise<number | undefined> {
-    const r = await this.run(['display-message', '-p', '-t', `=${HOLDER_SESSION}:`, '#{pid}']);
+  /** The server's pid, read through one of its sessions; undefined when none runs (or it has no such session). */
+  async serverPid(session: string): Promise<number | undefined> {
+    const r = await this.run(['display-message', '-p', '-t', `=${session}:`, '#{pid}']);
     return r.code === 0 ? Number(r.stdout.trim()) : undefined;
   }
 }
@@ -549,12 +545,12 @@ function pasteArgs(buffer: string, target: string, bracketed: boolean, deleteAft
 }
 
 /** A tmux format true when every one of `conds` is (tmux's && takes two operands). */
-function all(...conds: string[]): string {
+export function formatAll(...conds: string[]): string {
   return conds.reduceRight((rest, c) => `#{&&:${c},${rest}}`);
 }
 
 /** A tmux format true when any one of `conds` is; false for none. */
-function any(...conds: string[]): string {
+export function formatAny(...conds: string[]): string {
   return conds.length === 0 ? '0' : conds.reduceRight((rest, c) => `#{||:${c},${rest}}`);
 }
 

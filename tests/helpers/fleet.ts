@@ -47,7 +47,7 @@ export async function startTestFleet(opts: { holder?: boolean } = {}): Promise<T
     MOSAIC_FLEET_STATE_DIR: join(dir, 'state'),
     XDG_CONFIG_HOME: join(home, '.config'),
   };
-  const tmux = tmuxWithEnv(socket, env);
+  const tmux = new Tmux(env, socket);
   const run: TestFleet['run'] = (tool, args, o = {}) =>
     exec(binArgv(tool, args), { env: { ...env, ...o.env }, input: o.input, timeoutMs: o.timeoutMs ?? 60_000 });
   const fleet: TestFleet = {
@@ -104,13 +104,6 @@ function safeReaddir(d: string): string[] {
   } catch {
     return [];
   }
-}
-
-/** A Tmux gateway whose calls run with the test fleet's environment (its TMUX_TMPDIR). */
-function tmuxWithEnv(socket: string, env: NodeJS.ProcessEnv): Tmux {
-  const t = new Tmux(socket);
-  t.run = (args, input) => exec(t.argv(['-N', ...args]), { input, env, timeoutMs: 15_000 });
-  return t;
 }
 
 /** Poll `fn` until it returns a truthy value; throw after `timeoutMs` naming `what`. */

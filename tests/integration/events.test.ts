@@ -96,7 +96,7 @@ test('output prints the last reply; the state is the latest event\'s, and since 
   assert.equal(out.code, 0, out.stderr);
   assert.equal(out.stdout, REPLY);
   const pane = await paneOf('pia');
-  const st = agentState('pia', agentProfile(pane.runtime, pane.profileJson), lastEvents('pia', 16, fleet.env), 'idle', Date.now(), fleet.env);
+  const st = agentState('pia', agentProfile(pane.runtime, pane.profileJson, fleet.env), lastEvents('pia', 16, fleet.env), 'idle', Date.now(), fleet.env);
   assert.equal(st.activity, 'idle');
   assert.equal(st.source, 'event');
   assert.equal(st.via, 'pi:agent_end');
@@ -163,7 +163,7 @@ test('a bash agent reports each command: busy, then idle with its exit status; a
 
 test('an agent run by a command of its own falls back to its screen', async () => {
   const pane = await paneOf('custom');
-  assert.equal(agentState('custom', agentProfile(pane.runtime, pane.profileJson), lastEvents('custom', 16, fleet.env), 'idle', Date.now(), fleet.env).source, 'screen');
+  assert.equal(agentState('custom', agentProfile(pane.runtime, pane.profileJson, fleet.env), lastEvents('custom', 16, fleet.env), 'idle', Date.now(), fleet.env).source, 'screen');
   const started = allEvents('custom', fleet.env).find((e) => e.kind === 'started');
   assert.deepEqual((started!.data as { hooks: unknown }).hooks, null);
   const r = await fleet.run('mosaic-agent', ['ask', 'custom', 'echo from-custom']);

@@ -8,7 +8,7 @@ import { exec } from '../../lib/core/exec.js';
 import { ROOT } from '../helpers/fleet.js';
 
 test('the package contains the built tools, the waiter, every unit and the installer', async () => {
-  const r = await exec(['npm', 'pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, timeoutMs: 120_000 });
+  const r = await exec(['npm', 'pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, env: process.env, timeoutMs: 120_000 });
   assert.equal(r.code, 0, r.stderr);
   const files = new Set((JSON.parse(r.stdout)[0].files as Array<{ path: string }>).map((f) => f.path));
   const needed = [

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestFleet, eventually, pidAlive, type TestFleet } from '../helpers/fleet.js';
-import { agentPaneOf, captureMany, HOLDER_SESSION } from '../../lib/tmux/tmux.js';
+import { agentPaneOf, captureMany } from '../../lib/tmux/tmux.js';
+import { HOLDER_SESSION, holderPid } from '../../lib/systemd/holder.js';
 import { processGroupMembers, STOP_GRACE_MS } from '../../lib/systemd/supervisor.js';
 
 let fleet: TestFleet;
@@ -23,7 +24,7 @@ test('the holder creates the server with a _holder session and the fleet options
   const r = await fleet.tmux.run(['show-options', '-s', 'exit-empty']);
   assert.equal(r.stdout.trim(), 'exit-empty off');
   const pid = Number(readFileSync(`${fleet.env.MOSAIC_FLEET_RUNTIME_DIR}/holder.pid`, 'utf8'));
-  assert.equal(pid, await fleet.tmux.serverPid());
+  assert.equal(pid, await holderPid(fleet.tmux));
 });
 
 test('the holder refuses to adopt a server it did not start', async () => {
@@ -72,7 +73,7 @@ test('the waiter ends within 2 s of the agent being killed with SIGKILL', async 
 
 test('the waiter ends when the whole tmux server is killed with SIGKILL', async () => {
   const { waiterPid } = await fleet.startAgent('alpha', SHELL);
-  process.kill((await fleet.tmux.serverPid())!, 'SIGKILL');
+  process.kill((await holderPid(fleet.tmux))!, 'SIGKILL');
   // The agent becomes an orphan zombie until a reaper collects it (systemd
   // --user does at once; the init of a test container may take seconds).
   await eventually(() => !pidAlive(waiterPid!), 'the waiter to end', 15_000, 50);

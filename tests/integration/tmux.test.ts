@@ -20,9 +20,7 @@ before(async () => {
   const shim = join(fleet.dir, 'tmux-shim');
   writeFileSync(shim, `#!/bin/sh\necho call >> '${log}'\nexec tmux "$@"\n`);
   chmodSync(shim, 0o755);
-  // The gateway runs tmux with this process's environment: the fleet's TMUX_TMPDIR.
-  process.env.TMUX_TMPDIR = fleet.env.TMUX_TMPDIR;
-  tmux = new Tmux(fleet.socket, shim, undefined, 'coalesce');
+  tmux = new Tmux(fleet.env, fleet.socket, shim, undefined, 'coalesce');
 });
 
 after(async () => {
@@ -63,7 +61,7 @@ test('a failing call gets its error, the calls before it their output, and the o
 });
 
 test('without a server every gathered call says so', async () => {
-  const gone = new Tmux(`${fleet.socket}-none`).withMode('coalesce');
+  const gone = new Tmux(fleet.env, `${fleet.socket}-none`).withMode('coalesce');
   const out = await Promise.all([gone.run(['display-message', '-p', 'a']), gone.run(['display-message', '-p', 'b'])]);
   for (const r of out) {
     assert.notEqual(r.code, 0);
@@ -81,14 +79,14 @@ test('calls too many for one tmux command (16 KiB) are split into several, and e
 });
 
 test('paste-buffer -S is used only where this tmux lists it (3.7 and later)', async () => {
-  const version = (await exec(['tmux', '-V'])).stdout.trim();
+  const version = (await exec(['tmux', '-V'], { env: process.env })).stdout.trim();
   const [major, minor] = (/(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
   const expected = major! > 3 || (major === 3 && minor! >= 7);
   assert.equal(await fleet.tmux.pasteTakesRaw(), expected, version);
 });
 
 test('a send leaves the gateway of its transport as it was, so later calls of a long-lived process neither block nor gather', async () => {
-  const transport = new TmuxTransport(fleet.env);
+  const transport = new TmuxTransport(fleet.env, fleet.tmux);
   for (const agents of [['one'], ['one', 'two']]) {
     const results = await transport.send(agents, 'true', { submit: true, timeoutMs: 10_000, force: false });
     assert.ok(results.every((r) => !(r instanceof Error)), String(results));

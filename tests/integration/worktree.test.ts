@@ -12,6 +12,7 @@ import { binArgv } from '../helpers/fleet.js';
 import { FleetError } from '../../lib/core/errors.js';
 import { parseRoster, planApply, readEnvValues, renderEnvFile, type AgentConfig } from '../../lib/fleet/roster.js';
 import { applyRoster } from '../../lib/fleet/apply.js';
+import { fleetContext } from '../../lib/fleet/context.js';
 import {
   describeTarget,
   inspectWorktree,
@@ -415,54 +416,47 @@ exit 0
 test('apply makes the worktrees before it starts the agents, shows them in a dry run, and takes one back after its agent left it', async () => {
   const { root, repo, env: e } = await scene();
   const shim = systemctlShim(root);
-  const savedPath = process.env.PATH;
-  // systemctl is run with the process's own environment.
-  process.env.PATH = `${shim.path}:${savedPath}`;
-  const applyEnv = { ...e, PATH: process.env.PATH, MOSAIC_TMUX_SOCKET: `mf-wt-${process.pid}`, TMUX_TMPDIR: root, SHELL: '/bin/bash' };
+  const applyEnv = { ...e, PATH: `${shim.path}:${process.env.PATH}`, MOSAIC_TMUX_SOCKET: `mf-wt-${process.pid}`, TMUX_TMPDIR: root, SHELL: '/bin/bash' };
   const rosterPath = join(root, 'roster.yaml');
-  const apply = (opts: { dryRun?: boolean; prune?: boolean } = {}) => applyRoster({ rosterPath, dryRun: opts.dryRun ?? false, prune: opts.prune ?? false, restartBusy: true, env: applyEnv });
-  try {
-    writeFileSync(rosterPath, `defaults: { runtime: shell, workdir: ${repo}, worktree: true }\nagents:\n  alpha: {}\n  beta: {}\n`);
-    const before = await snapshot(repo, e);
-    const dry = await apply({ dryRun: true });
-    assert.match(dry.lines[0]!, /^worktree alpha: .*repo\.worktrees\/alpha will be made on a new branch agent\/alpha from main$/);
-    assert.match(dry.lines.join('\n'), /create {2}beta: new agent/);
-    assert.equal(await snapshot(repo, e), before, 'a dry run makes nothing');
-    assert.ok(!existsSync(join(root, 'config', 'agents')));
+  const apply = (opts: { dryRun?: boolean; prune?: boolean } = {}) => applyRoster({ rosterPath, dryRun: opts.dryRun ?? false, prune: opts.prune ?? false, restartBusy: true, ctx: fleetContext(applyEnv) });
+  writeFileSync(rosterPath, `defaults: { runtime: shell, workdir: ${repo}, worktree: true }\nagents:\n  alpha: {}\n  beta: {}\n`);
+  const before = await snapshot(repo, e);
+  const dry = await apply({ dryRun: true });
+  assert.match(dry.lines[0]!, /^worktree alpha: .*repo\.worktrees\/alpha will be made on a new branch agent\/alpha from main$/);
+  assert.match(dry.lines.join('\n'), /create {2}beta: new agent/);
+  assert.equal(await snapshot(repo, e), before, 'a dry run makes nothing');
+  assert.ok(!existsSync(join(root, 'config', 'agents')));
 
-    const done = await apply();
-    assert.match(done.lines[0]!, /^worktree alpha: .*alpha made on a new branch agent\/alpha from main$/);
-    assert.equal(readEnvValues(join(root, 'config', 'agents', 'beta.env')).MOSAIC_AGENT_WORKDIR, join(root, 'repo.worktrees', 'beta'));
-    assert.ok(shim.calls().some((c) => c.startsWith('--user start -- mosaic-agent@alpha.service mosaic-agent@beta.service')), shim.calls().join('\n'));
+  const done = await apply();
+  assert.match(done.lines[0]!, /^worktree alpha: .*alpha made on a new branch agent\/alpha from main$/);
+  assert.equal(readEnvValues(join(root, 'config', 'agents', 'beta.env')).MOSAIC_AGENT_WORKDIR, join(root, 'repo.worktrees', 'beta'));
+  assert.ok(shim.calls().some((c) => c.startsWith('--user start -- mosaic-agent@alpha.service mosaic-agent@beta.service')), shim.calls().join('\n'));
 
-    const again = await apply();
-    assert.equal(again.changed, false, again.lines.join('\n'));
-    assert.deepEqual(again.lines, []);
+  const again = await apply();
+  assert.equal(again.changed, false, again.lines.join('\n'));
+  assert.deepEqual(again.lines, []);
 
-    // beta leaves its worktree; alpha's is dirty when its agent goes with --prune.
-    writeFileSync(join(root, 'repo.worktrees', 'alpha', 'wip'), '1\n');
-    writeFileSync(rosterPath, `defaults: { runtime: shell, workdir: ${repo} }\nagents:\n  beta: {}\n`);
-    const planned = await apply({ dryRun: true, prune: true });
-    assert.match(planned.lines.join('\n'), /kept {4}alpha: worktree .*alpha: 1 uncommitted file \(mosaic-agent worktree remove alpha --force removes it\)/);
-    assert.match(planned.lines.join('\n'), /remove {2}beta: worktree .*beta will be removed/);
-    const calls = shim.calls().length;
-    const pruned = await apply({ prune: true });
-    const text = pruned.lines.join('\n');
-    assert.match(text, /update {2}beta: .*MOSAIC_AGENT_WORKDIR.*\(restart\)/);
-    assert.match(text, /removed beta: worktree .*repo\.worktrees\/beta; branch agent\/beta deleted \(merged into main\)/);
-    assert.match(text, /kept {4}alpha: worktree .*alpha: 1 uncommitted file/);
-    // The worktree went after the restart that moved its agent out of it.
-    assert.ok(shim.calls().slice(calls).some((c) => c === '--user restart -- mosaic-agent@beta.service'));
-    assert.ok(!existsSync(join(root, 'repo.worktrees', 'beta')));
-    assert.ok(existsSync(join(root, 'repo.worktrees', 'alpha', 'wip')));
-    assert.deepEqual([...readWorktreeRecords(e).keys()], ['alpha']);
-    // It stays listed, with its reason, at every apply.
-    const later = await apply({ prune: true });
-    assert.equal(later.changed, false);
-    assert.match(later.lines.join('\n'), /kept {4}alpha: .*1 uncommitted file/);
-  } finally {
-    process.env.PATH = savedPath;
-  }
+  // beta leaves its worktree; alpha's is dirty when its agent goes with --prune.
+  writeFileSync(join(root, 'repo.worktrees', 'alpha', 'wip'), '1\n');
+  writeFileSync(rosterPath, `defaults: { runtime: shell, workdir: ${repo} }\nagents:\n  beta: {}\n`);
+  const planned = await apply({ dryRun: true, prune: true });
+  assert.match(planned.lines.join('\n'), /kept {4}alpha: worktree .*alpha: 1 uncommitted file \(mosaic-agent worktree remove alpha --force removes it\)/);
+  assert.match(planned.lines.join('\n'), /remove {2}beta: worktree .*beta will be removed/);
+  const calls = shim.calls().length;
+  const pruned = await apply({ prune: true });
+  const text = pruned.lines.join('\n');
+  assert.match(text, /update {2}beta: .*MOSAIC_AGENT_WORKDIR.*\(restart\)/);
+  assert.match(text, /removed beta: worktree .*repo\.worktrees\/beta; branch agent\/beta deleted \(merged into main\)/);
+  assert.match(text, /kept {4}alpha: worktree .*alpha: 1 uncommitted file/);
+  // The worktree went after the restart that moved its agent out of it.
+  assert.ok(shim.calls().slice(calls).some((c) => c === '--user restart -- mosaic-agent@beta.service'));
+  assert.ok(!existsSync(join(root, 'repo.worktrees', 'beta')));
+  assert.ok(existsSync(join(root, 'repo.worktrees', 'alpha', 'wip')));
+  assert.deepEqual([...readWorktreeRecords(e).keys()], ['alpha']);
+  // It stays listed, with its reason, at every apply.
+  const later = await apply({ prune: true });
+  assert.equal(later.changed, false);
+  assert.match(later.lines.join('\n'), /kept {4}alpha: .*1 uncommitted file/);
 });
 
 test('mosaic-agent worktree lists each agent\'s worktree, and worktree remove keeps work unless --force', async () => {

@@ -88,7 +88,7 @@ export async function startRig(runtime: RuntimeName): Promise<Rig | { skip: stri
     async activity(agent) {
       const pane = await rig.pane(agent);
       const screens = await captureMany(fleet.tmux, [pane.paneId]);
-      return activityOf(agentProfile(pane.runtime, pane.profileJson), pane, screens.get(pane.paneId) ?? []);
+      return activityOf(agentProfile(pane.runtime, pane.profileJson, process.env), pane, screens.get(pane.paneId) ?? []);
     },
     async waitFor(agent, state, timeoutMs = 60_000) {
       let inARow = 0;

@@ -100,7 +100,7 @@ function assertArgvTail(actual: string[], profileArgv: string[]): void {
 
 export function runtimeTests(spec: RuntimeSpec): void {
   const rt = spec.runtime;
-  const profile = profileFor(rt);
+  const profile = profileFor(rt, process.env);
   const version = VERSIONS[spec.package];
   const delivered = spec.delivered ?? ((s: string) => s);
   let rig: Rig | undefined;

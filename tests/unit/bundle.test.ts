@@ -46,9 +46,9 @@ test('an entry point becomes one file with its modules and a loader that runs it
     assert.deepEqual(readdirSync(join(dir, 'dist', 'lib'), { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => relative(join(dir, 'dist', 'lib'), join(d.parentPath, d.name))).sort(), [...SHIPPED_FILES].sort());
     // Moved elsewhere, as install.sh copies it: nothing may point back at the build tree.
     const moved = join(dir, 'installed');
-    await exec(['cp', '-R', join(dir, 'dist'), moved]);
+    await exec(['cp', '-R', join(dir, 'dist'), moved], { env: process.env });
     rmSync(join(dir, 'node_modules'), { recursive: true });
-    const run = () => exec([process.execPath, join(moved, 'bin', 'tool.js'), 'a', '-b']);
+    const run = () => exec([process.execPath, join(moved, 'bin', 'tool.js'), 'a', '-b'], { env: process.env });
     const first = await run();
     assert.equal(first.code, 3, first.stderr);
     // __dirname is dist/lib/core, as lib/core/location.cts's is lib/core (the tree's where.ts reports its own).
@@ -84,7 +84,7 @@ test('a module loaded only with import() goes in a lazy file, run with its own c
     assert.doesNotMatch(bundle, /padStart/, 'the late dependency is not in the first file');
     assert.match(lazy, /padStart/);
     rmSync(join(dir, 'node_modules'), { recursive: true });
-    const run = (...args: string[]) => exec([process.execPath, join(dir, 'dist', 'bin', 'tool.js'), ...args]);
+    const run = (...args: string[]) => exec([process.execPath, join(dir, 'dist', 'bin', 'tool.js'), ...args], { env: process.env });
     const caches = () => readdirSync(join(dir, 'dist', 'bundle')).filter((f) => f.endsWith('.cache')).map((f) => f.replace(/\.[0-9a-f]+\.cache$/, ''));
     assert.equal((await run()).stdout, 'early\n');
     assert.deepEqual(caches(), ['tool'], 'a run that needs no late module does not read the lazy file');
@@ -115,7 +115,7 @@ test('what a lazy module loads with import() in turn goes in a further lazy file
     await buildTools(dir, join(dir, 'dist'));
     assert.deepEqual(readdirSync(join(dir, 'dist', 'bundle')).sort(), ['tool.js', 'tool.lazy.js', 'tool.lazy2.js']);
     assert.doesNotMatch(readFileSync(join(dir, 'dist', 'bundle', 'tool.lazy.js'), 'utf8'), /"later"/);
-    const run = (...args: string[]) => exec([process.execPath, join(dir, 'dist', 'bin', 'tool.js'), ...args]);
+    const run = (...args: string[]) => exec([process.execPath, join(dir, 'dist', 'bin', 'tool.js'), ...args], { env: process.env });
     const caches = () => readdirSync(join(dir, 'dist', 'bundle')).filter((f) => f.endsWith('.cache')).map((f) => f.replace(/\.[0-9a-f]+\.cache$/, '')).sort();
     assert.equal((await run()).stdout, '...x\n');
     assert.deepEqual(caches(), ['tool', 'tool.lazy']);
@@ -142,7 +142,7 @@ test('two modules a lazy module loads with import() go in a file each, so loadin
     assert.equal(holding('first-one').length, 1);
     assert.equal(holding('second-two').length, 1);
     assert.notDeepEqual(holding('first-one'), holding('second-two'));
-    const run = (...args: string[]) => exec([process.execPath, join(dir, 'dist', 'bin', 'tool.js'), ...args]);
+    const run = (...args: string[]) => exec([process.execPath, join(dir, 'dist', 'bin', 'tool.js'), ...args], { env: process.env });
     assert.equal((await run('two')).stdout, 'second-two\n');
     assert.equal((await run()).stdout, 'first-one\n');
   } finally {

@@ -29,7 +29,7 @@ test('agent-send: every option its help lists is one it takes, and every one it 
   const { exec } = await import('../../lib/core/exec.js');
   const { SEND_FLAGS } = await import('../../lib/cli/send-command.js');
   const { ROOT } = await import('../helpers/fleet.js');
-  const r = await exec([process.execPath, `${ROOT}/dist/bin/agent-send.js`, '--help']);
+  const r = await exec([process.execPath, `${ROOT}/dist/bin/agent-send.js`, '--help'], { env: process.env });
   assert.equal(r.code, 0, r.stderr);
   const options = r.stdout.slice(r.stdout.indexOf('\nOptions:'), r.stdout.indexOf('\nExit status'));
   const listed = new Set([...options.matchAll(/^ {2}(?:-\w, )?--([a-z-]+)/gm)].map((m) => m[1]!));

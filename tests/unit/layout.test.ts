@@ -27,3 +27,15 @@ test("every lib/ folder imports only the folders before it, and docs/how-it-work
   const listed = [...doc.matchAll(/^\| `([a-z]+)\/` \|/gm)].map((m) => m[1]);
   assert.deepEqual(listed, ORDER);
 });
+
+// Files the runtimes load into their own processes: entry points like bin/'s.
+const OWN_PROCESS = ['lib/events/pi-extension.ts', 'lib/events/opencode-plugin.mjs'];
+
+test('nothing under lib/ reads the process environment but the files a runtime loads into its own process: bin/ makes the fleet context and passes it down', () => {
+  const lib = join(ROOT, 'lib');
+  const readers = readdirSync(lib, { recursive: true, encoding: 'utf8' })
+    .filter((f) => /\.(c?ts|mjs)$/.test(f))
+    .map((f) => `lib/${f}`)
+    .filter((f) => !OWN_PROCESS.includes(f) && readFileSync(join(ROOT, f), 'utf8').includes('process.env'));
+  assert.deepEqual(readers, []);
+});

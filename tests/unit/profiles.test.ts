@@ -27,7 +27,7 @@ const OTHER_DIALOGS: Record<string, string[]> = {
 };
 
 for (const [rt, cmd] of TUI_RUNTIMES) {
-  const p = profileFor(rt);
+  const p = profileFor(rt, process.env);
 
   test(`${rt}: an idle screen has an empty input and reads as idle`, () => {
     assert.equal(inputText(p.input, screen(`${rt}-idle`)), '');
@@ -77,13 +77,13 @@ test('every built-in profile has a launch argv, a submit delay and says how it w
 });
 
 test('an unknown runtime gets a conservative default profile', () => {
-  const p = profileFor('mystery');
+  const p = profileFor('mystery', process.env);
   assert.deepEqual(p.launch, ['mystery']);
   assert.ok(p.submit.delayMs >= 150);
 });
 
 test('roster overrides change only what they name', () => {
-  const p = resolveProfile('pi', { submit_delay_ms: 300, approval: ['Proceed?'] });
+  const p = resolveProfile('pi', { submit_delay_ms: 300, approval: ['Proceed?'] }, process.env);
   assert.deepEqual(p.launch, ['pi', '--session-dir', '{session_dir}']);
   assert.equal(p.submit.delayMs, 300);
   assert.equal(p.submit.guardTrailingBackslash, true);
@@ -97,17 +97,17 @@ test('a shell writes the --from line as a comment, every other runtime as [from 
     const p = profileFor(rt, { SHELL: '/bin/bash' });
     assert.equal(p.attribution, p.input.kind === 'cursor-line' && !p.tui ? '# from {sender}' : '[from {sender}]', rt);
   }
-  assert.equal(profileFor('mystery').attribution, '[from {sender}]');
-  assert.equal(resolveProfile('myrepl', { extends: 'shell' }).attribution, '# from {sender}');
-  assert.equal(resolveProfile('pi', { attribution: '<from {sender}>' }).attribution, '<from {sender}>');
+  assert.equal(profileFor('mystery', process.env).attribution, '[from {sender}]');
+  assert.equal(resolveProfile('myrepl', { extends: 'shell' }, process.env).attribution, '# from {sender}');
+  assert.equal(resolveProfile('pi', { attribution: '<from {sender}>' }, process.env).attribution, '<from {sender}>');
 });
 
 test('a runtime of the user\'s own starts from the default or from the profile it extends', () => {
-  const own = resolveProfile('mycli', { launch: ['mycli', '--auto'], input_prompt: '>>', input_placeholder: 'Ask' });
+  const own = resolveProfile('mycli', { launch: ['mycli', '--auto'], input_prompt: '>>', input_placeholder: 'Ask' }, process.env);
   assert.deepEqual(own.launch, ['mycli', '--auto']);
   assert.deepEqual(own.input, { kind: 'line', prompts: ['>>'], placeholder: 'Ask' });
   assert.equal(inputText(own.input, ['>> Ask me', '']), '');
-  const ext = resolveProfile('mycodex', { extends: 'codex', launch: ['codex', '--profile', 'x'] });
+  const ext = resolveProfile('mycodex', { extends: 'codex', launch: ['codex', '--profile', 'x'] }, process.env);
   assert.deepEqual(ext.launch, ['codex', '--profile', 'x']);
   assert.equal(ext.submit.delayMs, 150);
   assert.equal(ext.reset, '/new');
@@ -119,12 +119,12 @@ test('the agent unit starts the default runtime that the code falls back to', ()
 });
 
 test("a runtime's hooks stay with its own program: a roster launch of another program, or a runtime of the user's own, reads the screen", () => {
-  assert.equal(profileFor('claude').events, 'claude');
-  assert.equal(profileFor('pi').events, 'pi');
+  assert.equal(profileFor('claude', process.env).events, 'claude');
+  assert.equal(profileFor('pi', process.env).events, 'pi');
   // Changing the flags keeps them; launching something else drops them.
-  assert.equal(resolveProfile('claude', { launch: ['claude', '--permission-mode', 'manual'] }).events, 'claude');
-  assert.equal(resolveProfile('claude', { launch: ['/opt/wrap/claude-wrapper', '--x'] }).events, undefined);
-  assert.equal(resolveProfile('mytool', { launch: ['mytool'] }).events, undefined);
-  assert.equal(resolveProfile('mine', { extends: 'codex', busy: ['working'] }).events, 'codex');
-  assert.equal(profileFor('unknown-runtime').events, undefined);
+  assert.equal(resolveProfile('claude', { launch: ['claude', '--permission-mode', 'manual'] }, process.env).events, 'claude');
+  assert.equal(resolveProfile('claude', { launch: ['/opt/wrap/claude-wrapper', '--x'] }, process.env).events, undefined);
+  assert.equal(resolveProfile('mytool', { launch: ['mytool'] }, process.env).events, undefined);
+  assert.equal(resolveProfile('mine', { extends: 'codex', busy: ['working'] }, process.env).events, 'codex');
+  assert.equal(profileFor('unknown-runtime', process.env).events, undefined);
 });

@@ -602,9 +602,9 @@ test('a profile\'s clear keys may be a string of words or a list, and an empty l
     { home: tmpdir(), checkWorkdirs: false },
   );
   const [a, b] = roster.agents;
-  assert.deepEqual(resolveProfile('pi', a!.profile).submit.clear, ['C-a', 'C-k']);
-  assert.deepEqual(resolveProfile('claude', b!.profile).submit.clear, []);
-  assert.deepEqual(resolveProfile('claude', undefined).submit.clear, ['C-e', 'C-u']);
+  assert.deepEqual(resolveProfile('pi', a!.profile, process.env).submit.clear, ['C-a', 'C-k']);
+  assert.deepEqual(resolveProfile('claude', b!.profile, process.env).submit.clear, []);
+  assert.deepEqual(resolveProfile('claude', undefined, process.env).submit.clear, ['C-e', 'C-u']);
 });
 
 test('bad profile fields are reported with their positions', () => {

@@ -10,8 +10,8 @@ import type { Screen } from '../../lib/tmux/tmux.js';
 
 const fixture = (name: string): string[] => readFileSync(join(import.meta.dirname, '..', 'fixtures', 'screens', `${name}.txt`), 'utf8').split('\n');
 const screen = (lines: string[], cursorY = 0): Screen => ({ lines, cursorX: 0, cursorY, inMode: false, dead: false });
-const pi = profileFor('pi');
-const shell = profileFor('shell');
+const pi = profileFor('pi', process.env);
+const shell = profileFor('shell', process.env);
 const live = { dead: false, currentCommand: 'pi' };
 
 test('pi\'s editor box is found between the last two rules', () => {
@@ -63,7 +63,7 @@ test('a stale busy marker far above the bottom does not count', () => {
 });
 
 test('gemini\'s input is the prompt line under the last rule; an echoed message above it is not', () => {
-  const gemini = profileFor('gemini');
+  const gemini = profileFor('gemini', process.env);
   const idle = fixture('gemini-after-reply');
   assert.equal(inputText(gemini.input, idle), '');
   // As the real Gemini CLI 0.61 draws it while /clear runs (seen in tmux):

@@ -7,21 +7,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FleetError, formatError } from '../../lib/core/errors.js';
-import {
-  isAppliedEnvFile,
-  LIVE_PROFILE_FIELDS,
-  liveChange,
-  loadRoster,
-  parseEnvFile,
-  parseRoster,
-  planApply,
-  quoteEnvValue,
-  readEnvFiles,
-  renderEnvFile,
-  RosterError,
-  type AgentConfig,
-  type Roster,
-} from '../../lib/fleet/roster.js';
+import { parseEnvFile } from '../../lib/core/env-file.js';
+import { loadRoster, parseRoster, RosterError, type AgentConfig, type Roster } from '../../lib/fleet/roster.js';
+import { isAppliedEnvFile, quoteEnvValue, readEnvFiles, renderEnvFile } from '../../lib/fleet/env-files.js';
+import { LIVE_PROFILE_FIELDS, liveChange, planApply } from '../../lib/fleet/plan.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 

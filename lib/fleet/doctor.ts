@@ -12,7 +12,9 @@ import { agentSpecFromEnv, launchArgv, unitEnvironment } from '../runtimes/agent
 import { FleetError } from '../core/errors.js';
 import { exec, type ExecResult } from '../core/exec.js';
 import { agentEnvFile, envFileAgents, fleetEnvFile, rosterFile, socketName, toolsDir, userUnitDir } from '../core/paths.js';
-import { describeIssues, loadRoster, parseEnvFile, readEnvValues, renderEnvFile, RosterError, type AgentConfig, type Roster } from './roster.js';
+import { parseEnvFile, readEnvValues } from '../core/env-file.js';
+import { describeIssues, loadRoster, RosterError, type AgentConfig, type Roster } from './roster.js';
+import { renderEnvFile } from './env-files.js';
 import { agentUnit, DISPATCH_UNIT, FLEET_TARGET, HOLDER_UNIT, type Systemd, type UnitState } from '../systemd/systemd.js';
 import { HOLDER_SESSION, holderPid } from '../systemd/holder.js';
 import type { FleetContext } from './context.js';

@@ -1,6 +1,6 @@
 // The roster: one file that says which agents the fleet runs and how, turned
-// into one env file per agent (the units' EnvironmentFile=) by
-// `mosaic-agent apply`. Pure logic and file reading; no tmux, no systemd.
+// into one env file per agent (the units' EnvironmentFile=, lib/fleet/env-files.ts)
+// by `mosaic-agent apply`. Pure logic and file reading; no tmux, no systemd.
 //
 // Format (YAML, or JSON, which the YAML parser reads with the same positions):
 //
@@ -45,9 +45,8 @@
 //
 // Every problem is collected with its line and column before anything is
 // thrown, so one run of `apply` shows them all.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { parseEnvFile } from '../core/env-file.js';
-import { basename, isAbsolute, join, resolve } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import {
   isAlias,
   isMap,
@@ -65,9 +64,6 @@ import { FleetError } from '../core/errors.js';
 import { NOTIFY_EVENTS, notifyProblems, type NotifyConfig } from '../dispatch/notify-config.js';
 import { closestName, nameProblem } from '../core/names.js';
 import { DEFAULT_RUNTIME, runtimeNames, type ProfileOverrides } from '../runtimes/profiles.js';
-
-// Env files are read below the fleet too (the dispatcher): their parser lives in core.
-export { parseEnvFile, readEnvValues } from '../core/env-file.js';
 
 export interface AgentConfig {
   name: string;
@@ -161,8 +157,9 @@ const PROFILE_TEXT = ['extends', 'reset', 'reset_confirm', 'submit_key', 'input_
 const PROFILE_LISTS = ['launch', 'resume', 'busy', 'idle', 'approval', 'clear'] as const;
 const PROFILE_FIELDS = [...PROFILE_TEXT, ...PROFILE_LISTS, 'submit_delay_ms', 'bracketed'];
 const RUNTIME_RE = /^[a-z0-9][a-z0-9_-]*$/;
-const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const RESERVED_ENV_PREFIX = 'MOSAIC_AGENT_';
+// What an agent's env may name; lib/fleet/env-files.ts checks it again before it writes.
+export const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const RESERVED_ENV_PREFIX = 'MOSAIC_AGENT_';
 const MAX_SUBMIT_DELAY_MS = 10_000;
 const WORKTREE_FIELDS = ['repo', 'branch', 'base', 'path'] as const;
 // Two agents cannot share one branch or one directory: a default of either would give them all the same.
@@ -858,218 +855,4 @@ function unencodable(value: string): string | undefined {
     if ((cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) === 0xfffe) return `the noncharacter ${hex}`;
   }
   return undefined;
-}
-
-// ---------------------------------------------------------------------------
-// Env files
-
-const MARKER_PREFIX = '# Written by mosaic-agent apply from ';
-const MARKER_SUFFIX = '; edit the roster, not this file.';
-
-/** The roster path as the marker line holds it: a line break would end the comment early and turn the rest into an assignment. */
-export function markerPath(rosterPath: string): string {
-  return rosterPath.replace(/[\r\n]/g, '?');
-}
-
-/** The first line of every env file apply writes. */
-function markerLine(rosterPath: string): string {
-  return `${MARKER_PREFIX}${markerPath(rosterPath)}${MARKER_SUFFIX}`;
-}
-
-/**
- * One value for an EnvironmentFile=. Single quotes are verbatim in systemd
- * since v241 (systemd.exec(5): "No backslash-escape sequences are
- * recognized", and they may span lines), and an embedded ' is written as
- * '"'"' (close, a double-quoted quote, reopen), which systemd and sh both
- * join into one word. This avoids backslashes entirely: inside double quotes
- * systemd 241-246 kept `\\` and `\$` as two characters and only v247 made
- * them shell-like. The same text is also safe to `.` from a POSIX shell.
- */
-export function quoteEnvValue(value: string): string {
-  return `'${value.replaceAll("'", `'"'"'`)}'`;
-}
-
-/** The env file for one agent: a marker line, then our MOSAIC_AGENT_* keys, then the agent's env, each sorted. */
-export function renderEnvFile(agent: AgentConfig, rosterPath: string): string {
-  const ours: Record<string, string> = {
-    MOSAIC_AGENT_RUNTIME: agent.runtime,
-    MOSAIC_AGENT_WORKDIR: agent.workdir,
-  };
-  if (agent.command !== undefined) ours.MOSAIC_AGENT_COMMAND = agent.command;
-  if (agent.kickstart !== undefined) ours.MOSAIC_AGENT_KICKSTART = agent.kickstart;
-  if (agent.resume) ours.MOSAIC_AGENT_RESUME = '1';
-  if (agent.submit_delay_ms !== undefined) ours.MOSAIC_AGENT_SUBMIT_DELAY_MS = String(agent.submit_delay_ms);
-  if (agent.notify !== undefined) ours.MOSAIC_AGENT_NOTIFY = JSON.stringify(agent.notify);
-  if (agent.profile !== undefined) ours.MOSAIC_AGENT_PROFILE = JSON.stringify(agent.profile);
-  // The MCP server the runtime starts reads the agent's rules from its environment, never from the model.
-  if (agent.mcp) ours.MOSAIC_AGENT_MCP = '1';
-  if (agent.can_message !== undefined) ours.MOSAIC_AGENT_CAN_MESSAGE = JSON.stringify(agent.can_message);
-  if (agent.can_control) ours.MOSAIC_AGENT_CAN_CONTROL = '1';
-
-  for (const key of Object.keys(agent.env)) {
-    if (!ENV_KEY_RE.test(key) || key.startsWith(RESERVED_ENV_PREFIX)) {
-      throw new FleetError(`agent ${JSON.stringify(agent.name)}: env name ${JSON.stringify(key)} cannot go into an env file`, 'use a variable name that does not start with MOSAIC_AGENT_');
-    }
-  }
-  const lines = [markerLine(rosterPath)];
-  for (const group of [ours, agent.env]) {
-    for (const key of Object.keys(group).sort(byCodeUnit)) lines.push(`${key}=${quoteEnvValue(group[key]!)}`);
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-function byCodeUnit(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** The roster an applied env file was written from, as its marker line says (a label for a roster sent by another host). */
-export function appliedFrom(text: string): string | undefined {
-  const first = text.split('\n', 1)[0]!;
-  return isAppliedEnvFile(text) ? first.slice(MARKER_PREFIX.length, first.length - MARKER_SUFFIX.length) : undefined;
-}
-
-/** Was this env file written by apply (rather than by hand)? */
-export function isAppliedEnvFile(text: string): boolean {
-  const first = text.split('\n', 1)[0]!;
-  return first.startsWith(MARKER_PREFIX) && first.endsWith(MARKER_SUFFIX);
-}
-
-// ---------------------------------------------------------------------------
-// Planning
-
-export type PlanAction = {
-  kind: 'create' | 'update' | 'unchanged' | 'orphan' | 'disable';
-  name: string;
-  reason: string;
-  /** An update a running agent takes without a restart (see liveChange). */
-  live?: true;
-};
-
-/**
- * Profile fields that only change how a message is sent, how the screen is
- * read, or how a reset is typed: agent-send, status and reset read them from
- * the session (@mosaic_profile), so a running agent takes them in place.
- */
-export const LIVE_PROFILE_FIELDS: ReadonlySet<string> = new Set([
-  'submit_delay_ms', 'submit_key', 'bracketed', 'clear', 'busy', 'idle', 'approval', 'input_prompt', 'input_placeholder', 'reset', 'reset_confirm',
-]);
-// Env file keys of the same kind: only the sending side reads them.
-// Read at each use, not at the agent's start: a change needs no restart (the dispatcher reads MOSAIC_AGENT_NOTIFY at each event).
-const LIVE_KEYS: ReadonlySet<string> = new Set(['MOSAIC_AGENT_SUBMIT_DELAY_MS', 'MOSAIC_AGENT_NOTIFY']);
-
-function profileFields(json: string | undefined): Record<string, unknown> {
-  try {
-    const v: unknown = json ? JSON.parse(json) : {};
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { unreadable: json };
-  } catch {
-    return { unreadable: json };
-  }
-}
-
-/**
- * Whether going from one env file text to another changes only what a
- * running agent takes without a restart (issue #13: a submit_delay_ms change
- * restarted a busy agent and lost its task). A change of nothing at all (the
- * roster moved, the file was reformatted) is live too.
- */
-export function liveChange(before: string, after: string): boolean {
-  const a = parseEnvFile(before);
-  const b = parseEnvFile(after);
-  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    if (a[key] === b[key] || LIVE_KEYS.has(key)) continue;
-    if (key !== 'MOSAIC_AGENT_PROFILE') return false;
-    const pa = profileFields(a[key]);
-    const pb = profileFields(b[key]);
-    for (const field of new Set([...Object.keys(pa), ...Object.keys(pb)])) {
-      if (JSON.stringify(pa[field]) !== JSON.stringify(pb[field]) && !LIVE_PROFILE_FIELDS.has(field)) return false;
-    }
-  }
-  return true;
-}
-
-/**
- * Desired agents against the env files apply wrote before (`current`) and the
- * hand-made ones (never touched): one action per roster agent in roster
- * order, then one per orphaned applied file by name. The reasons speak of a
- * plan (`will be written`) unless `done`: an apply that carried it out.
- */
-export function planApply(roster: Roster, current: Map<string, string>, handMade: Set<string>, done = false): PlanAction[] {
-  const actions: PlanAction[] = [];
-  const wanted = new Set<string>();
-  for (const agent of roster.agents) {
-    wanted.add(agent.name);
-    const file = `${agent.name}.env`;
-    let kind: PlanAction['kind'];
-    let reason: string;
-    let live = false;
-    if (handMade.has(agent.name)) {
-      kind = 'unchanged';
-      reason = `${file} was not written by apply and is left as it is (delete it to let the roster manage this agent)`;
-    } else {
-      const desired = renderEnvFile(agent, roster.file);
-      const existing = current.get(agent.name);
-      if (existing === undefined) {
-        kind = 'create';
-        reason = `new agent: ${file} ${done ? 'written' : 'will be written'}`;
-      } else if (existing === desired) {
-        kind = 'unchanged';
-        reason = `${file} is up to date`;
-      } else {
-        kind = 'update';
-        reason = `${file}: ${describeChange(existing, desired)}`;
-        live = liveChange(existing, desired);
-      }
-    }
-    if (!agent.enabled) {
-      reason = `enabled: false in the roster; ${kind === 'unchanged' ? reason : `${kind}: ${reason}`}`;
-      kind = 'disable';
-      live = false;
-    }
-    actions.push({ kind, name: agent.name, reason, ...(live ? { live: true as const } : {}) });
-  }
-  for (const name of [...current.keys()].filter((n) => !wanted.has(n) && !handMade.has(n)).sort(byCodeUnit)) {
-    actions.push({ kind: 'orphan', name, reason: `${name}.env was written by apply but ${name} is no longer in the roster (removed with --prune)` });
-  }
-  return actions;
-}
-
-/** Which keys differ between two env file texts, for an update's reason. */
-function describeChange(before: string, after: string): string {
-  const a = parseEnvFile(before);
-  const b = parseEnvFile(after);
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort(byCodeUnit);
-  const added = keys.filter((k) => !(k in a));
-  const removed = keys.filter((k) => !(k in b));
-  const changed = keys.filter((k) => k in a && k in b && a[k] !== b[k]);
-  const parts: string[] = [];
-  if (changed.length) parts.push(`changed ${changed.join(', ')}`);
-  if (added.length) parts.push(`added ${added.join(', ')}`);
-  if (removed.length) parts.push(`removed ${removed.join(', ')}`);
-  if (parts.length > 0) return parts.join('; ');
-  const firstLine = (t: string) => t.split('\n', 1)[0];
-  if (firstLine(before) !== firstLine(after)) return 'written from another roster file';
-  return 'edited by hand since apply wrote it (same values, different text)';
-}
-
-/** Read the env files in `dir`: those apply wrote (name -> text) and the hand-made ones. */
-export function readEnvFiles(dir: string): { applied: Map<string, string>; handMade: Set<string> } {
-  const applied = new Map<string, string>();
-  const handMade = new Set<string>();
-  let entries;
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { applied, handMade };
-    throw new FleetError(`cannot read the env file directory ${dir}: ${(err as Error).message}`, 'check its permissions');
-  }
-  for (const entry of entries) {
-    if (!entry.name.endsWith('.env')) continue;
-    const name = basename(entry.name, '.env');
-    if (nameProblem(name) || name.startsWith('_')) continue; // not an agent's file: no unit could read it as one
-    // Only a regular file can be apply's own: a symlink or anything else was put there by hand.
-    const text = entry.isFile() ? readFileSync(join(dir, entry.name), 'utf8') : '';
-    if (entry.isFile() && isAppliedEnvFile(text)) applied.set(name, text);
-    else handMade.add(name);
-  }
-  return { applied, handMade };
 }

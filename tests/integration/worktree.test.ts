@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { exec } from '../../lib/core/exec.js';
 import { binArgv } from '../helpers/fleet.js';
 import { FleetError } from '../../lib/core/errors.js';
-import { parseRoster, planApply, readEnvValues, renderEnvFile, type AgentConfig } from '../../lib/fleet/roster.js';
+import { readEnvValues } from '../../lib/core/env-file.js';
+import { parseRoster, type AgentConfig } from '../../lib/fleet/roster.js';
+import { renderEnvFile } from '../../lib/fleet/env-files.js';
+import { planApply } from '../../lib/fleet/plan.js';
 import { applyRoster } from '../../lib/fleet/apply.js';
 import { fleetContext } from '../../lib/fleet/context.js';
 import {

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hostOf, parseRoster, renderEnvFile, RosterError } from '../../lib/fleet/roster.js';
+import { hostOf, parseRoster, RosterError } from '../../lib/fleet/roster.js';
+import { renderEnvFile } from '../../lib/fleet/env-files.js';
 
 const home = () => mkdtempSync(join(tmpdir(), 'hosts-roster-'));
 

@@ -1,27 +1,16 @@
-// The roster: parsing, validation with positions, env files and the apply plan.
+// The roster: parsing and validation with positions, and what each field puts in the env file.
 import { test } from 'node:test';
 import { resolveProfile } from '../../lib/runtimes/profiles.js';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FleetError, formatError } from '../../lib/core/errors.js';
-import {
-  isAppliedEnvFile,
-  LIVE_PROFILE_FIELDS,
-  liveChange,
-  loadRoster,
-  parseEnvFile,
-  parseRoster,
-  planApply,
-  quoteEnvValue,
-  readEnvFiles,
-  renderEnvFile,
-  RosterError,
-  type AgentConfig,
-  type Roster,
-} from '../../lib/fleet/roster.js';
+import { parseEnvFile } from '../../lib/core/env-file.js';
+import { loadRoster, parseRoster, RosterError, type AgentConfig } from '../../lib/fleet/roster.js';
+import { renderEnvFile } from '../../lib/fleet/env-files.js';
+import { liveChange } from '../../lib/fleet/plan.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -41,10 +30,6 @@ function issuesOf(text: string, opts: { home?: string; checkWorkdirs?: boolean }
     return err.issues.map((i) => `${i.line}:${i.column}: ${i.message}`);
   }
   assert.fail('the roster parsed without issues');
-}
-
-function agent(overrides: Partial<AgentConfig> & { name: string }): AgentConfig {
-  return { runtime: 'pi', workdir: '/srv/w', env: {}, enabled: true, resume: false, ...overrides };
 }
 
 const MIXED_YAML = `
@@ -393,186 +378,7 @@ test('the example rosters parse', () => {
 });
 
 // ---------------------------------------------------------------------------
-// env files
-
-const NASTY: Record<string, string> = {
-  SPACES: '  lead, inner  and trail  ',
-  QUOTES: `it's "double" and 'single'`,
-  ONLY_QUOTE: "'",
-  DOLLAR: '$HOME ${HOME} $(id) `id`',
-  BACKSLASH: 'C:\\path\\n \\\\ \\" end\\',
-  NEWLINES: 'line1\nline2\n',
-  CR_TAB: 'a\rb\tc',
-  UNICODE: 'héllo wörld ✓ 🚀 日本語',
-  EMPTY: '',
-  COMMENTISH: '# not a comment ; nor this',
-  EQUALS: 'a=b=c',
-};
-
-test('an env file round-trips nasty values through the systemd parser rules', () => {
-  const a = agent({ name: 'n', command: 'exec "$SHELL" -l', kickstart: 'say "hi"\nthen \\n $x', resume: true, submit_delay_ms: 80, env: NASTY });
-  const parsed = parseEnvFile(renderEnvFile(a, '/home/u/roster.yaml'));
-  assert.deepEqual(parsed, {
-    MOSAIC_AGENT_COMMAND: 'exec "$SHELL" -l',
-    MOSAIC_AGENT_KICKSTART: 'say "hi"\nthen \\n $x',
-    MOSAIC_AGENT_RESUME: '1',
-    MOSAIC_AGENT_RUNTIME: 'pi',
-    MOSAIC_AGENT_SUBMIT_DELAY_MS: '80',
-    MOSAIC_AGENT_WORKDIR: '/srv/w',
-    ...NASTY,
-  });
-});
-
-test('every value round-trips one by one, including each troublesome character alone', () => {
-  for (const value of [...Object.values(NASTY), '\\', '"', "'", '$', '`', '\n', '\r', ' ', '#', ';', "''", '\'"\'"\'']) {
-    assert.equal(parseEnvFile(`X=${quoteEnvValue(value)}\n`).X, value, JSON.stringify(value));
-  }
-});
-
-test('the env file is deterministic: our keys sorted, then the agent env sorted, whatever the input order', () => {
-  const one = agent({ name: 'a', workdir: '/w', kickstart: 'go', resume: true, env: { ZED: '1', ALPHA: '2', MID: '3' } });
-  const two = agent({ name: 'a', resume: true, kickstart: 'go', workdir: '/w', env: { MID: '3', ZED: '1', ALPHA: '2' } });
-  const text = renderEnvFile(one, '/r/roster.yaml');
-  assert.equal(text, renderEnvFile(two, '/r/roster.yaml'));
-  assert.equal(
-    text,
-    [
-      '# Written by mosaic-agent apply from /r/roster.yaml; edit the roster, not this file.',
-      "MOSAIC_AGENT_KICKSTART='go'",
-      "MOSAIC_AGENT_RESUME='1'",
-      "MOSAIC_AGENT_RUNTIME='pi'",
-      "MOSAIC_AGENT_WORKDIR='/w'",
-      "ALPHA='2'",
-      "MID='3'",
-      "ZED='1'",
-      '',
-    ].join('\n'),
-  );
-});
-
-test('optional fields are left out of the env file, and resume false writes no RESUME key', () => {
-  const parsed = parseEnvFile(renderEnvFile(agent({ name: 'a' }), '/r.yaml'));
-  assert.deepEqual(Object.keys(parsed), ['MOSAIC_AGENT_RUNTIME', 'MOSAIC_AGENT_WORKDIR']);
-});
-
-test('the marker line survives a roster path with a line break', () => {
-  const text = renderEnvFile(agent({ name: 'a' }), '/odd\npath/roster.yaml');
-  assert.equal(text.split('\n')[0], '# Written by mosaic-agent apply from /odd?path/roster.yaml; edit the roster, not this file.');
-  assert.ok(isAppliedEnvFile(text));
-  assert.deepEqual(Object.keys(parseEnvFile(text)), ['MOSAIC_AGENT_RUNTIME', 'MOSAIC_AGENT_WORKDIR']);
-});
-
-test('rendering refuses env names that would clash with ours or break the file', () => {
-  assert.throws(() => renderEnvFile(agent({ name: 'a', env: { MOSAIC_AGENT_RUNTIME: 'x' } }), '/r'), FleetError);
-  assert.throws(() => renderEnvFile(agent({ name: 'a', env: { 'A\nB': 'x' } }), '/r'), FleetError);
-});
-
-// Each expectation below was checked against systemd 252 (EnvironmentFile= of
-// a transient user service dumping its environment), except the comment case,
-// which follows v254 and later.
-test('parseEnvFile follows systemd for hand-written files', () => {
-  assert.deepEqual(parseEnvFile('A="x\\ny"\nB="a\\\\b"\nC="\\$HOME \\`x\\`"\nD="q\\"q"\nE="\\z"\n'), {
-    A: 'x\\ny',
-    B: 'a\\b',
-    C: '$HOME `x`',
-    D: 'q"q',
-    E: '\\z',
-  });
-  assert.deepEqual(parseEnvFile("A='x\\ny'\nB=  plain value  \nC=x\\\ny\nD=\"a\"'b'c\nE=\"multi\nline\"\n"), {
-    A: 'x\\ny',
-    B: 'plain value',
-    C: 'xy',
-    D: 'abc',
-    E: 'multi\nline',
-  });
-  assert.deepEqual(parseEnvFile('A=\r\nB=x\ry\nC="x\ry"\n'), { A: '', B: 'x', C: 'x\ry' });
-  assert.deepEqual(parseEnvFile('A=a\\ \nB=\\ lead\nC="unterminated\n'), { A: 'a ', B: ' lead', C: 'unterminated\n' });
-  assert.deepEqual(parseEnvFile('# comment\n; also\nB = 2 \nno equals here\nC=1\nC=2\n'), { B: '2', C: '2' });
-  assert.deepEqual(parseEnvFile('# ends in a backslash \\\nA=1\n'), { A: '1' });
-});
-
-// ---------------------------------------------------------------------------
-// planning
-
-function rosterOf(...agents: AgentConfig[]): Roster {
-  return { file: '/home/u/.config/mosaic/fleet/roster.yaml', agents };
-}
-
-test('planApply creates, updates, keeps, disables and lists orphans, never touching hand-made files', () => {
-  const old = rosterOf(agent({ name: 'same' }), agent({ name: 'changed', env: { A: '1', GONE: 'x' } }), agent({ name: 'stale' }));
-  const current = new Map(old.agents.map((a) => [a.name, renderEnvFile(a, old.file)]));
-  const desired = rosterOf(
-    agent({ name: 'same' }),
-    agent({ name: 'changed', runtime: 'shell', env: { A: '2', NEW: 'y' } }),
-    agent({ name: 'fresh' }),
-    agent({ name: 'off', enabled: false }),
-    agent({ name: 'mine' }),
-  );
-  const plan = planApply(desired, current, new Set(['mine', 'handonly']));
-  assert.deepEqual(
-    plan.map((p) => [p.kind, p.name]),
-    [
-      ['unchanged', 'same'],
-      ['update', 'changed'],
-      ['create', 'fresh'],
-      ['disable', 'off'],
-      ['unchanged', 'mine'],
-      ['orphan', 'stale'],
-    ],
-  );
-  const reason = (name: string) => plan.find((p) => p.name === name)!.reason;
-  assert.equal(reason('changed'), 'changed.env: changed A, MOSAIC_AGENT_RUNTIME; added NEW; removed GONE');
-  assert.match(reason('fresh'), /new agent/);
-  assert.match(reason('off'), /^enabled: false in the roster; create: /);
-  assert.match(reason('mine'), /not written by apply and is left as it is/);
-  assert.match(reason('stale'), /no longer in the roster \(removed with --prune\)/);
-  assert.ok(!plan.some((p) => p.name === 'handonly'), 'a hand-made file outside the roster gets no action');
-});
-
-test('planApply says a new agent\'s env file will be written in a plan, and was written by a real apply', () => {
-  const desired = rosterOf(agent({ name: 'fresh' }));
-  assert.equal(planApply(desired, new Map(), new Set())[0]!.reason, 'new agent: fresh.env will be written');
-  assert.equal(planApply(desired, new Map(), new Set(), true)[0]!.reason, 'new agent: fresh.env written');
-});
-
-test('planApply says when only the roster path or the formatting changed', () => {
-  const a = agent({ name: 'a' });
-  const desired = rosterOf(a);
-  const moved = renderEnvFile(a, '/elsewhere/roster.yaml');
-  assert.deepEqual(planApply(desired, new Map([['a', moved]]), new Set()), [{ kind: 'update', name: 'a', reason: 'a.env: written from another roster file', live: true }]);
-  const reformatted = renderEnvFile(a, desired.file).replace("='pi'", '=pi');
-  assert.deepEqual(planApply(desired, new Map([['a', reformatted]]), new Set()), [
-    { kind: 'update', name: 'a', reason: 'a.env: edited by hand since apply wrote it (same values, different text)', live: true },
-  ]);
-});
-
-test('a disabled agent whose file is current is still a disable action', () => {
-  const off = agent({ name: 'off', enabled: false });
-  const desired = rosterOf(off);
-  const plan = planApply(desired, new Map([['off', renderEnvFile(off, desired.file)]]), new Set());
-  assert.deepEqual(plan, [{ kind: 'disable', name: 'off', reason: 'enabled: false in the roster; off.env is up to date' }]);
-});
-
-test('readEnvFiles tells apply-written files from hand-made ones', () => {
-  const dir = join(makeHome(), 'agents');
-  mkdirSync(dir);
-  const applied = renderEnvFile(agent({ name: 'alpha' }), '/r.yaml');
-  writeFileSync(join(dir, 'alpha.env'), applied);
-  writeFileSync(join(dir, 'beta.env'), 'MOSAIC_AGENT_RUNTIME=shell\n');
-  writeFileSync(join(dir, 'notes.txt'), 'not an env file');
-  writeFileSync(join(dir, '.alpha.env.123.tmp'), applied);
-  writeFileSync(join(dir, 'bad.name.env'), applied);
-  symlinkSync(join(dir, 'alpha.env'), join(dir, 'linked.env'));
-  const found = readEnvFiles(dir);
-  assert.deepEqual([...found.applied], [['alpha', applied]]);
-  assert.deepEqual([...found.handMade].sort(), ['beta', 'linked']);
-});
-
-test('readEnvFiles of a directory that does not exist finds nothing', () => {
-  const found = readEnvFiles(join(makeHome(), 'nope'));
-  assert.equal(found.applied.size, 0);
-  assert.equal(found.handMade.size, 0);
-});
+// profiles:
 
 test('a runtime of the user\'s own in `profiles:` and an agent\'s profile changes reach its env file', () => {
   const home = mkdtempSync(join(tmpdir(), 'mf-roster-profiles-'));
@@ -616,43 +422,6 @@ test('bad profile fields are reported with their positions', () => {
       return /line 2, column \d+: profile "x": launch must be a list/.test(msg) && /line 2, column \d+: profile "x": unknown field "colour"/.test(msg) && /extends "nosuch" is not a built-in runtime/.test(msg) && /line 4, column \d+: .*bracketed must be true or false/.test(msg);
     },
   );
-});
-
-/** Whether changing agent `before` into `after` is taken without a restart. */
-function live(before: Partial<AgentConfig>, after: Partial<AgentConfig>): boolean {
-  return liveChange(renderEnvFile(agent({ name: 'a', ...before }), '/r.yaml'), renderEnvFile(agent({ name: 'a', ...after }), '/r.yaml'));
-}
-
-test('a change of submit_delay_ms, or of profile fields that only sending and status read, needs no restart', () => {
-  assert.equal(live({}, { submit_delay_ms: 200 }), true);
-  assert.equal(live({ submit_delay_ms: 100 }, {}), true);
-  assert.equal(live({ profile: { busy: ['Working'] } }, { profile: { busy: ['Thinking'], idle: ['>'], submit_key: 'C-m', clear: [] } }), true);
-  assert.equal(live({}, { profile: { reset: '/clear', reset_confirm: 'cleared', bracketed: false, approval: ['Allow?'], input_prompt: '>>', input_placeholder: 'Ask' } }), true);
-  assert.equal(live({}, { profile: { submit_delay_ms: 80 } }), true);
-});
-
-test('a change of how the agent is launched, its env or its workdir needs a restart', () => {
-  assert.equal(live({}, { profile: { launch: ['pi', '--fast'] } }), false);
-  assert.equal(live({}, { profile: { resume: ['pi', '-c'] } }), false);
-  assert.equal(live({}, { profile: { extends: 'codex' } }), false);
-  assert.equal(live({}, { profile: { busy: ['x'], launch: ['pi'] } }), false, 'a live field beside a launch field still restarts');
-  assert.equal(live({}, { submit_delay_ms: 10, env: { A: '1' } }), false);
-  assert.equal(live({}, { workdir: '/elsewhere' }), false);
-  assert.equal(live({}, { runtime: 'shell' }), false);
-  assert.equal(live({}, { command: 'pi --x' }), false);
-  assert.equal(live({}, { kickstart: 'hello' }), false);
-  assert.equal(live({}, { resume: true }), false);
-});
-
-test('the fields taken without a restart are exactly those only sending, status and reset read', () => {
-  assert.deepEqual([...LIVE_PROFILE_FIELDS].sort(), ['approval', 'bracketed', 'busy', 'clear', 'idle', 'input_placeholder', 'input_prompt', 'reset', 'reset_confirm', 'submit_delay_ms', 'submit_key']);
-});
-
-test('planApply marks an update a running agent takes in place', () => {
-  const before = rosterOf(agent({ name: 'a' }), agent({ name: 'b' }));
-  const current = new Map(before.agents.map((x) => [x.name, renderEnvFile(x, before.file)]));
-  const plan = planApply(rosterOf(agent({ name: 'a', submit_delay_ms: 300 }), agent({ name: 'b', env: { X: '1' } })), current, new Set());
-  assert.deepEqual(plan.map((p) => [p.name, p.kind, p.live ?? false]), [['a', 'update', true], ['b', 'update', false]]);
 });
 
 // ---------------------------------------------------------------------------

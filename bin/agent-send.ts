@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // agent-send: deliver a message to one or more agents, exactly. A thin entry
-// point: the delivery rules live in lib/send/tmux-transport.ts behind lib/send/transport.ts,
-// which `mosaic-agent send` uses too.
+// point: the delivery rules live in lib/send/delivery.ts, run by the tmux
+// transport behind lib/send/transport.ts, which `mosaic-agent send` uses too.
 import { runMain } from '../lib/cli/cli.js';
 import { runSendCommand } from '../lib/cli/send-command.js';
 import { fleetContext } from '../lib/fleet/context.js';

@@ -105,7 +105,12 @@ async function waitForDelivery(m: QueuedMessage, deadline: number, env: NodeJS.P
       const record = deliveredRecord(m.agent, m.id, env);
       if (record) return finish(() => resolve(record));
       const now = findMessage(m.id, env);
-      if (!now) return finish(() => reject(new FleetError('it was dropped from the queue before it was delivered')));
+      if (!now) {
+        // Delivered between the two looks: the record is written before the message leaves the queue.
+        const late = deliveredRecord(m.agent, m.id, env);
+        if (late) return finish(() => resolve(late));
+        return finish(() => reject(new FleetError('it was dropped from the queue before it was delivered')));
+      }
       if (now.state === 'unconfirmed') return finish(() => reject(new UnconfirmedError(`its delivery was not confirmed: ${now.lastError ?? 'the dispatcher ended during it'}`, `read the agent (mosaic-agent read ${m.agent}); mosaic-agent queue retry ${m.id} sends it again`)));
       if (Date.now() >= deadline) return finish(() => reject(new FleetError(`still queued after the timeout${now.lastError ? ` (last try: ${now.lastError})` : ''}`, `it stays queued; mosaic-agent queue shows it`)));
     };

@@ -2,35 +2,20 @@
 // server. Every send resolves the agent's pane id once by exact session name
 // and uses that id for every later call (docs/runtime-notes.md #1); holds the agent's
 // lock across paste, submit and verify (#6); pastes from a uniquely named
-// buffer loaded through stdin (#3, #4); leaves copy mode first (#5); and
-// checks that the runtime took the message, with at most one rescue Enter (#2).
+// buffer loaded through stdin (#3, #4); and leaves copy mode first (#5). What
+// happens in the pane, from the first look to the check that the runtime took
+// the message, is lib/send/delivery.ts, reached through a PaneIO made here.
 import { join } from 'node:path';
-import { FleetError, UnconfirmedError, UsageError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
 import { withLock } from './lock.js';
-import { pollUntil, sleep } from '../core/poll.js';
+import { deliver, needsScreenBeforePaste, notRunning, refuseIfNotRunning, type PaneIO } from './delivery.js';
 import { composeMessage, controlProblem } from '../runtimes/message.js';
 import { checkAgentName } from '../core/names.js';
 import { runtimeDir } from '../core/paths.js';
-import { agentProfile, profileFor, runtimeNames, SHELL_NAMES, type Profile } from '../runtimes/profiles.js';
-import { bottomText, inputReady, inputText, submitState } from '../runtimes/screen.js';
-import { AGENT_PANE_OPTION, agentPaneOf, formatAll, formatAny, PROFILE_OPTION, RUNTIME_OPTION, type Pane, type Screen, type SendStart, type Tmux } from '../tmux/tmux.js';
+import { agentProfile, profileFor, runtimeNames } from '../runtimes/profiles.js';
+import { AGENT_PANE_OPTION, agentPaneOf, formatAll, formatAny, PROFILE_OPTION, RUNTIME_OPTION, type Pane, type SendStart, type Tmux } from '../tmux/tmux.js';
 import { HOLDER_SESSION, requireHolder } from '../systemd/holder.js';
 import type { AgentSession, Delivery, SendOptions, Transport } from './transport.js';
-
-/**
- * How long to wait for the runtime to take the message after each submit
- * key, plus this much per KiB: a runtime can be busy for seconds with a large
- * paste (pi renders a 1 MB message into its conversation before it redraws
- * its editor), and a screen that has not caught up is no proof of anything.
- */
-const VERIFY_MS = 1500;
-const VERIFY_MS_PER_KIB = 10;
-const POLL_MS = 15;
-/** Rounds of clear keys for text left in an input, one line each, and how long each may take to show. */
-const MAX_CLEAR_ROUNDS = 100;
-const CLEAR_REDRAW_MS = 300;
-/** How long an input that reads empty after a clear must stay empty to count. */
-const CLEAR_CONFIRM_MS = 60;
 
 let bufferSeq = 0;
 const newBufferName = () => `mosaic-send-${process.pid}-${++bufferSeq}`;
@@ -62,10 +47,6 @@ const AT_ONCE_CONDITION = formatAll(
   '#{?pane_in_mode,0,1}',
   `#{S:#{?#{==:#{session_name},${HOLDER_SESSION}},1,}}`,
 );
-
-function needsScreenBeforePaste(profile: Profile): boolean {
-  return profile.tui || profile.markers.approval.length > 0 || profile.input.kind !== 'cursor-line' || Boolean(profile.submit.guardTrailingBackslash) || !profile.submit.bracketed;
-}
 
 export class TmuxTransport implements Transport {
   readonly kind = 'tmux';
@@ -112,7 +93,9 @@ export class TmuxTransport implements Transport {
           const profile = agentProfile(pane.runtime, pane.profileJson, this.env);
           refuseIfNotRunning(name, pane, profile);
           const message = composeMessage(text, opts.from, profile.attribution);
-          return withLock(this.lockPath(name), opts.timeoutMs, busyMessage(name), () => this.deliver(name, pane, profile, message, opts, started, paste));
+          return withLock(this.lockPath(name), opts.timeoutMs, busyMessage(name), () =>
+            deliver(this.paneIO(pane.paneId, paste), { agent: name, pane, profile, message, opts, started, socket: this.tmux.socket }),
+          );
         }).map((p) => p.catch(asError)),
       );
     } finally {
@@ -163,191 +146,36 @@ export class TmuxTransport implements Transport {
       await checkMissing([name], panes, opts);
       const pane = this.resolve(name, panes);
       const profile = agentProfile(pane.runtime, pane.profileJson, this.env);
-      if (first.pasted) return this.deliver(name, pane, profile, quick!, opts, started, undefined);
+      const socket = this.tmux.socket;
+      if (first.pasted) return deliver(this.paneIO(pane.paneId), { agent: name, pane, profile, message: quick!, opts, started, alreadyPasted: true, socket });
       refuseIfNotRunning(name, pane, profile);
       const message = composeMessage(text, opts.from, profile.attribution);
       const raw = control && (await this.tmux.pasteTakesRaw());
       const paste: Paste = (paneId, pasteText, bracketed) => this.tmux.pasteText(newBufferName(), paneId, pasteText, bracketed, raw);
       // The screen that came with the listing is the agent's unless someone split its window.
       const screen = first.screen?.paneId === pane.paneId ? first.screen : undefined;
-      return this.deliver(name, pane, profile, message, opts, started, paste, screen);
+      return deliver(this.paneIO(pane.paneId, paste), { agent: name, pane, profile, message, opts, started, firstScreen: screen, socket });
     });
   }
 
   /**
-   * Deliver to one resolved agent, its lock held: wait until it can take
-   * input, paste (unless `paste` is undefined: already pasted), then submit
-   * and check that the runtime took the message.
+   * The delivery logic's way into one pane on this server; `paste` undefined
+   * for a message the first call pasted already, which delivery never pastes.
    */
-  private async deliver(
-    name: string,
-    pane: Pane,
-    profile: Profile,
-    message: string,
-    opts: SendOptions,
-    started: number,
-    paste: Paste | undefined,
-    firstScreen?: Screen,
-  ): Promise<Delivery> {
-    const deadline = started + opts.timeoutMs;
-    const delivery: Delivery = { agent: name, target: pane.paneId, bytes: Buffer.byteLength(message), submitted: false, rescued: false, ms: 0 };
-    if (paste) {
-      if (opts.waitReady || pane.inMode || needsScreenBeforePaste(profile)) {
-        const screen = await this.waitReady(name, pane, profile, deadline, opts.force, firstScreen);
-        if (screen.inMode) await this.tmux.cancelMode(pane.paneId);
-        // Not when forced: the screen may be a prompt, whose options read like input.
-        const left = opts.force ? undefined : inputText(profile.input, screen.lines);
-        if (left && profile.submit.clear?.length) {
-          await this.clearInput(name, pane.paneId, profile, left);
-          delivery.cleared = left;
-        }
-      }
-      await paste(pane.paneId, profile.submit.guardTrailingBackslash && message.endsWith('\\') ? `${message} ` : message, profile.submit.bracketed);
-    }
-    if (opts.submit) {
-      await sleep(profile.submit.delayMs);
-      await this.submit(name, pane.paneId, profile, opts.force, delivery, deadline);
-      delivery.submitted = true;
-    }
-    delivery.ms = Date.now() - started;
-    return delivery;
-  }
-
-  /**
-   * Press the submit key and check that the runtime took the message, with
-   * at most one rescue key. From the first key on, every failure is
-   * UnconfirmedError (exit 3), never "not delivered": the runtime may have
-   * taken the message, and a caller that resends on exit 1 would deliver it
-   * twice (#13: a 1 MB message to pi was taken once while the send said it
-   * was not).
-   */
-  private async submit(name: string, paneId: string, profile: Profile, force: boolean, delivery: Delivery, deadline: number): Promise<void> {
-    const atCursor = profile.input.kind === 'cursor-line' || force;
-    // Enter only once the runtime shows the paste: a runtime slow to read its
-    // input shows an empty input area both before and after an Enter it has
-    // not seen yet, which would pass for taken, and an Enter it then reads
-    // too close to the paste can be lost (one message of ~2,800 arrived
-    // glued to the next in the pi benchmark, #4).
-    const shown = atCursor ? undefined : await this.waitPasteShown(name, paneId, profile, deadline);
-    try {
-      let before: Screen;
-      if (shown) {
-        before = shown;
-        await this.tmux.sendKeys(paneId, profile.submit.key);
-      } else {
-        before = await this.tmux.screen(paneId, [profile.submit.key]);
-      }
-      const verifyMs = VERIFY_MS + Math.ceil(delivery.bytes / 1024) * VERIFY_MS_PER_KIB;
-      const check = () => this.waitSubmitted(paneId, profile, before, Math.min(Date.now() + verifyMs, deadline));
-      let state = await check();
-      if (state === 'pending') {
-        delivery.rescued = true;
-        await this.tmux.sendKeys(paneId, profile.submit.key);
-        state = await check();
-      }
-      if (state === 'pending') {
-        throw new UnconfirmedError(
-          `the message was pasted into agent '${name}' and submitted twice, but its input still showed it: the runtime may still be busy with it, or may not have taken it`,
-          `read it before sending again: mosaic-agent read ${name}`,
-        );
-      }
-      // Forced past a prompt that covers the input area: nothing can show the outcome.
-      if (state === 'unknown' && !force) {
-        // No second key here: with the input area gone, it could land in whatever covers it.
-        throw new UnconfirmedError(
-          `the message was pasted into agent '${name}' and submitted, but its input area did not come back to show that the runtime took it`,
-          `read it before sending again: mosaic-agent read ${name}`,
-        );
-      }
-    } catch (err) {
-      if (err instanceof UnconfirmedError) throw err;
-      throw new UnconfirmedError(
-        `the message was pasted into agent '${name}' and a submit key was sent, then: ${asError(err).message}`,
-        `read it before sending again: mosaic-agent read ${name}`,
-      );
-    }
-  }
-
-  /**
-   * Wait until the runtime can take input: a paste that reaches pi before its
-   * editor is drawn is echoed raw and its Enter becomes a newline. A prompt
-   * that needs a person (approval, folder trust) refuses the send at once,
-   * unless forced.
-   */
-  private async waitReady(name: string, pane: Pane, profile: Profile, deadline: number, force: boolean, first?: Screen): Promise<Screen> {
-    let seen = first;
-    const ready = await pollUntil(async () => {
-      const screen = seen ?? (await this.tmux.screen(pane.paneId));
-      seen = undefined;
-      if (screen.dead) throw notRunning(name, 'its process has exited');
-      if (!force) refuseIfBlocked(name, profile, screen, pane.title, this.tmux.socket);
-      return screen.inMode || force || inputReady(profile, screen) ? screen : undefined;
-    }, deadline, 50);
-    if (ready) return ready;
-    throw new FleetError(`agent '${name}' did not become ready for input in time; nothing was typed`, `look at it: mosaic-agent read ${name}`);
-  }
-
-  /**
-   * Empty the runtime's input area, which holds `held`: the profile's clear
-   * keys take the line the cursor is on, BSpace joins up the line above, and
-   * so on until the area reads empty. Fails, with nothing pasted, when it
-   * does not empty.
-   */
-  private async clearInput(name: string, paneId: string, profile: Profile, held: string): Promise<void> {
-    let now: string | undefined = held;
-    const read = async () => inputText(profile.input, (await this.tmux.screen(paneId)).lines);
-    for (let round = 0; round < MAX_CLEAR_ROUNDS && now !== ''; round++) {
-      const before: string | undefined = now;
-      await this.tmux.sendKeys(paneId, ...(round > 0 ? ['BSpace'] : []), ...profile.submit.clear!);
-      // Each round waits for the runtime to redraw, so no round is sent on a stale screen.
-      await pollUntil(async () => {
-        now = await read();
-        return now !== before ? true : undefined;
-      }, Date.now() + CLEAR_REDRAW_MS, POLL_MS);
-      // An empty input must still read empty a moment later: Codex, mid-redraw
-      // after a BSpace, showed an empty prompt line over a first line it still
-      // held, and the message was pasted after that line (it arrived joined).
-      if (now === '') {
-        await sleep(CLEAR_CONFIRM_MS);
-        now = await read();
-      }
-    }
-    if (now !== '') {
-      throw new FleetError(
-        `agent '${name}' holds text in its input that was never sent, and it could not be cleared; nothing was pasted (it holds: ${JSON.stringify(now?.slice(0, 80))})`,
-        `look at it: mosaic-agent read ${name}`,
-      );
-    }
-  }
-
-  /** The pane's screen while a message is being submitted; fails if the agent has exited meanwhile. */
-  private async liveScreen(paneId: string): Promise<Screen> {
-    const screen = await this.tmux.screen(paneId);
-    if (screen.dead) throw new FleetError('the agent exited while the message was being submitted', 'check it: mosaic-agent status');
-    return screen;
-  }
-
-  /** Poll until the runtime's input area holds text (the paste); fails at the send's deadline. */
-  private async waitPasteShown(name: string, paneId: string, profile: Profile, deadline: number): Promise<Screen> {
-    const shown = await pollUntil(async () => {
-      const screen = await this.liveScreen(paneId);
-      return (inputText(profile.input, screen.lines) ?? '') !== '' ? screen : undefined;
-    }, deadline, POLL_MS);
-    if (shown) return shown;
-    throw new FleetError(
-      `the message was pasted into agent '${name}' but never showed in its input area, so it was not submitted (it may still show up there)`,
-      `look at it: mosaic-agent read ${name}`,
-    );
-  }
-
-  /** Poll until the screen shows the input taken; else what it showed last, at `until`. */
-  private async waitSubmitted(paneId: string, profile: Profile, before: Screen, until: number): Promise<'pending' | 'taken' | 'unknown'> {
-    let state: 'pending' | 'taken' | 'unknown' = 'pending';
-    await pollUntil(async () => {
-      state = submitState(profile, before, await this.liveScreen(paneId));
-      return state === 'taken' ? state : undefined;
-    }, until, POLL_MS);
-    return state;
+  private paneIO(paneId: string, paste?: Paste): PaneIO {
+    return {
+      screen: (thenKeys) => this.tmux.screen(paneId, thenKeys),
+      sendKeys: async (...keys) => {
+        await this.tmux.sendKeys(paneId, ...keys);
+      },
+      paste: async (text, bracketed) => {
+        if (!paste) throw new Error(`the message is already in pane ${paneId}`);
+        await paste(paneId, text, bracketed);
+      },
+      cancelMode: async () => {
+        await this.tmux.cancelMode(paneId);
+      },
+    };
   }
 }
 
@@ -355,34 +183,10 @@ function busyMessage(name: string): string {
   return `agent '${name}' is busy receiving another message`;
 }
 
-function notRunning(name: string, why: string, verb: 'start' | 'restart' = 'restart'): FleetError {
-  return new FleetError(`agent '${name}' is not running: ${why}`, `${verb} it: mosaic-agent ${verb} ${name}`);
-}
-
 /** Let the caller refuse the send for the agents with no session (SendOptions.checkMissing). */
 async function checkMissing(names: string[], panes: Pane[], opts: SendOptions): Promise<void> {
   const missing = names.filter((n) => !agentPaneOf(panes, n));
   if (missing.length > 0) await opts.checkMissing?.(missing);
-}
-
-/** Refuse to type into a dead pane, or into a shell where a full-screen runtime should be. */
-function refuseIfNotRunning(name: string, pane: Pane, profile: Profile): void {
-  if (pane.dead) throw notRunning(name, `its process has exited (status ${pane.deadStatus ?? 'unknown'})`);
-  if (profile.tui && !pane.customCommand && SHELL_NAMES.has(pane.currentCommand)) {
-    throw notRunning(name, `its pane is back at a shell (${pane.currentCommand}) instead of the ${profile.name} runtime`);
-  }
-}
-
-/** Refuse while an approval or first-run prompt is on screen: an Enter there can pick "No, exit". */
-function refuseIfBlocked(name: string, profile: Profile, screen: Screen, title: string, socket: string): void {
-  const bottom = bottomText(screen.lines);
-  const marker = profile.markers.approval.find((m) => bottom.includes(m)) ?? (profile.markers.titleApproval ?? []).find((m) => title.includes(m));
-  if (marker) {
-    throw new FleetError(
-      `agent '${name}' is showing a prompt that needs a person ("${marker}"); nothing was typed`,
-      `answer it: tmux -L ${socket} attach -t =${name}, or send anyway with --force`,
-    );
-  }
 }
 
 function toSession(pane: Pane): AgentSession {

@@ -55,7 +55,7 @@ export interface SessionOutcome {
  * respawn a dead pane in place (keeping its window and scrollback), or create
  * the session. Fails when the holder's server is not there.
  */
-export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJS.ProcessEnv): Promise<SessionOutcome> {
+async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJS.ProcessEnv): Promise<SessionOutcome> {
   const panes = await requireHolder(tmux);
   const existing = agentPaneOf(panes, spec.name);
   if (existing && !existing.dead) {
@@ -279,7 +279,7 @@ export function transcriptFile(name: string, env: NodeJS.ProcessEnv): string {
  * transcript runs on across restarts. The line records the pane's size:
  * `mosaic-agent logs` plays the output back on a terminal of that size.
  */
-export async function startTranscript(
+async function startTranscript(
   tmux: Tmux,
   name: string,
   pane: { paneId: string; pid: number; width: number; height: number },
@@ -300,7 +300,7 @@ function startsFile(name: string, env: NodeJS.ProcessEnv): string {
 }
 
 /** Count one more start of the agent's session. */
-export function countStart(name: string, env: NodeJS.ProcessEnv): void {
+function countStart(name: string, env: NodeJS.ProcessEnv): void {
   const file = startsFile(name, env);
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   writeFileAtomic(file, `${startsOf(name, env) + 1}\n`, 0o600);

@@ -1,7 +1,7 @@
 // Benchmark for agent-send (issue #4): medians measured in one run, as ratios
 // to the Node floor, on a private tmux server with a real pi and shell agents.
 import { join } from 'node:path';
-import { startTestFleet, eventually, binArgv, ROOT } from '../tests/helpers/fleet.js';
+import { startTestFleet, waitFor, binArgv, ROOT } from '../tests/helpers/fleet.js';
 import { startMockOpenAI, writePiConfig } from '../tests/fixtures/mock-openai.js';
 import { agentPaneOf } from '../lib/tmux/tmux.js';
 import { inputBoxText } from '../lib/runtimes/screen.js';
@@ -19,7 +19,7 @@ try {
   if (pi.result.code !== 0) throw new Error(pi.result.stderr);
   const shells = Array.from({ length: FANOUT }, (_, i) => `sh${i}`);
   for (const s of shells) await fleet.startAgent(s, { MOSAIC_AGENT_RUNTIME: 'shell' });
-  await eventually(async () => inputBoxText((await fleet.tmux.screen(agentPaneOf((await fleet.tmux.listPanes())!, 'pi1')!.paneId)).lines) === '', 'pi ready', 30_000);
+  await waitFor(async () => inputBoxText((await fleet.tmux.screen(agentPaneOf((await fleet.tmux.listPanes())!, 'pi1')!.paneId)).lines) === '', { what: 'pi ready', timeoutMs: 30_000 });
 
   const env = fleet.env;
   const shPane = agentPaneOf((await fleet.tmux.listPanes())!, 'sh0')!.paneId;
@@ -41,7 +41,7 @@ try {
       const ms = await timeCommand(binArgv('agent-send', ['--no-submit', 'pi1', `left in the editor ${++seq}`]), env);
       await fleet.tmux.sendKeys(piPane, 'Enter');
       await mock.waitForMessages(n + 1, 20_000);
-      await eventually(async () => inputBoxText((await fleet.tmux.screen(piPane)).lines) === '', 'pi ready', 20_000);
+      await waitFor(async () => inputBoxText((await fleet.tmux.screen(piPane)).lines) === '', { what: 'pi ready', timeoutMs: 20_000 });
       return ms;
     },
   ]);

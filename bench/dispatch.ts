@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTestFleet, eventually, binArgv, ROOT } from '../tests/helpers/fleet.js';
+import { startTestFleet, waitFor, binArgv, ROOT } from '../tests/helpers/fleet.js';
 import { startMockOpenAI, writePiConfig } from '../tests/fixtures/mock-openai.js';
 import { agentPaneOf } from '../lib/tmux/tmux.js';
 import { inputBoxText } from '../lib/runtimes/screen.js';
@@ -39,28 +39,28 @@ async function run(settleMs: number | undefined): Promise<{ queue: number[]; not
     const pi = await fleet.startAgent('p1', { MOSAIC_AGENT_RUNTIME: 'pi', PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`, PI_OFFLINE: '1' });
     if (pi.result.code !== 0) throw new Error(pi.result.stderr);
     const paneId = agentPaneOf((await fleet.tmux.listPanes())!, 'p1')!.paneId;
-    await eventually(async () => inputBoxText((await fleet.tmux.screen(paneId)).lines) === '', 'pi ready', 30_000);
-    await eventually(() => log.includes('dispatcher running'), 'the dispatcher', 10_000);
+    await waitFor(async () => inputBoxText((await fleet.tmux.screen(paneId)).lines) === '', { what: 'pi ready', timeoutMs: 30_000 });
+    await waitFor(() => log.includes('dispatcher running'), { what: 'the dispatcher', timeoutMs: 10_000 });
     mock.setDelay(800);
     const queue: number[] = [];
     const notify: number[] = [];
     for (let i = 0; i <= RUNS; i++) {
       const before = allEvents('p1', env).length;
       await exec(binArgv('agent-send', ['-q', 'p1', `turn ${i}`]), { env });
-      await eventually(() => allEvents('p1', env).slice(before).some((e) => e.kind === 'busy'), 'busy', 20_000, 10);
+      await waitFor(() => allEvents('p1', env).slice(before).some((e) => e.kind === 'busy'), { what: 'busy', timeoutMs: 20_000, intervalMs: 10 });
       const q = await exec(binArgv('agent-send', ['-q', '--queue', 'p1', `queued ${i}`]), { env });
       if (q.code !== 0) throw new Error(q.stderr);
       // The first turn's idle, then the queued message's busy.
-      const events = await eventually(() => {
+      const events = await waitFor(() => {
         const evs = allEvents('p1', env).slice(before);
         const idle = evs.findIndex((e) => e.kind === 'idle');
         return idle >= 0 && evs.slice(idle).some((e) => e.kind === 'busy') ? evs : undefined;
-      }, 'the queued turn', 30_000, 10);
+      }, { what: 'the queued turn', timeoutMs: 30_000, intervalMs: 10 });
       const idle = events!.find((e) => e.kind === 'idle')!;
       const next = events!.slice(events!.indexOf(idle)).find((e) => e.kind === 'busy')!;
-      await eventually(() => allEvents('p1', env).slice(before).filter((e) => e.kind === 'idle').length >= 2, 'the queued turn to end', 30_000, 10);
+      await waitFor(() => allEvents('p1', env).slice(before).filter((e) => e.kind === 'idle').length >= 2, { what: 'the queued turn to end', timeoutMs: 30_000, intervalMs: 10 });
       const lastIdle = allEvents('p1', env).slice(before).filter((e) => e.kind === 'idle')[1]!;
-      const started = await eventually(() => {
+      const started = await waitFor(() => {
         const lines = (() => {
           try {
             return readFileSync(notes, 'utf8').split('\n').filter(Boolean).map(Number);
@@ -69,12 +69,12 @@ async function run(settleMs: number | undefined): Promise<{ queue: number[]; not
           }
         })();
         return lines.find((t) => t >= lastIdle.ts);
-      }, 'the notifier', NOTIFY_SETTLE_MS + 10_000, 10);
+      }, { what: 'the notifier', timeoutMs: NOTIFY_SETTLE_MS + 10_000, intervalMs: 10 });
       if (i > 0) {
         queue.push(next.ts - idle.ts);
         notify.push(started! - lastIdle.ts);
       }
-      await eventually(async () => inputBoxText((await fleet.tmux.screen(paneId)).lines) === '', 'pi ready', 30_000);
+      await waitFor(async () => inputBoxText((await fleet.tmux.screen(paneId)).lines) === '', { what: 'pi ready', timeoutMs: 30_000 });
       await new Promise((r) => setTimeout(r, (settleMs ?? NOTIFY_SETTLE_MS) + 200));
     }
     return { queue, notify };

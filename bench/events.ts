@@ -8,7 +8,7 @@
 //   Stop payload of 10 KB on stdin), next to starting Node;
 // - `mosaic-agent ask` over the mock's own answer time, next to pi's submit delay.
 import { join } from 'node:path';
-import { startTestFleet, eventually, binArgv, ROOT } from '../tests/helpers/fleet.js';
+import { startTestFleet, waitFor, binArgv, ROOT } from '../tests/helpers/fleet.js';
 import { startMockOpenAI, writePiConfig } from '../tests/fixtures/mock-openai.js';
 import { agentPaneOf } from '../lib/tmux/tmux.js';
 import { inputBoxText } from '../lib/runtimes/screen.js';
@@ -30,7 +30,7 @@ try {
   const pi = await fleet.startAgent('pi1', { MOSAIC_AGENT_RUNTIME: 'pi', PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`, PI_OFFLINE: '1' });
   if (pi.result.code !== 0) throw new Error(pi.result.stderr);
   const paneId = agentPaneOf((await fleet.tmux.listPanes())!, 'pi1')!.paneId;
-  const ready = () => eventually(async () => inputBoxText((await fleet.tmux.screen(paneId)).lines) === '', 'pi ready', 30_000);
+  const ready = () => waitFor(async () => inputBoxText((await fleet.tmux.screen(paneId)).lines) === '', { what: 'pi ready', timeoutMs: 30_000 });
   await ready();
   const profile = profileFor('pi', process.env);
 
@@ -52,7 +52,7 @@ try {
   const byScreen: number[] = [];
   for (let i = 0; i <= RUNS; i++) {
     await exec(binArgv('agent-send', ['-q', 'pi1', `turn ${i}`]), { env });
-    await eventually(() => lastEvents('pi1', 1, env)[0]?.kind === 'busy', 'busy', 20_000, 20);
+    await waitFor(() => lastEvents('pi1', 1, env)[0]?.kind === 'busy', { what: 'busy', timeoutMs: 20_000, intervalMs: 20 });
     let returned = 0;
     const waiting = exec(binArgv('mosaic-agent', ['wait', 'pi1', '--timeout', '60']), { env }).then((r) => {
       returned = Date.now();

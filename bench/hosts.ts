@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setUpFleet, timeAsUser, interleavedMedians, agentBin, runs, fmtMs, fmtX } from './fleet.js';
 import { median, table } from './lib.js';
 import { destroyHost, farHost, makeHost, skipReason, sshConfig } from '../tests/helpers/hosts.js';
-import { waitFor } from '../tests/e2e/setup.js';
+import { waitFor } from '../tests/helpers/fleet.js';
 
 const RUNS = runs(15);
 const skip = skipReason();

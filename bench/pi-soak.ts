@@ -5,7 +5,7 @@
 // (agent-send said it failed). Prints counts, not timings.
 //   BENCH_SOAK_MESSAGES (default 300), BENCH_SOAK_SENDERS (4), BENCH_SOAK_DELAY_MS (mock answer delay, 150)
 import { join } from 'node:path';
-import { startTestFleet, eventually, binArgv, ROOT } from '../tests/helpers/fleet.js';
+import { startTestFleet, waitFor, binArgv, ROOT } from '../tests/helpers/fleet.js';
 import { startMockOpenAI, writePiConfig } from '../tests/fixtures/mock-openai.js';
 import { agentPaneOf } from '../lib/tmux/tmux.js';
 import { inputBoxText } from '../lib/runtimes/screen.js';
@@ -23,7 +23,7 @@ try {
   const pi = await fleet.startAgent('soak', { MOSAIC_AGENT_RUNTIME: 'pi', PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`, PI_OFFLINE: '1' });
   if (pi.result.code !== 0) throw new Error(pi.result.stderr);
   const paneId = agentPaneOf((await fleet.tmux.listPanes())!, 'soak')!.paneId;
-  await eventually(async () => inputBoxText((await fleet.tmux.screen(paneId)).lines) === '', 'pi ready', 30_000);
+  await waitFor(async () => inputBoxText((await fleet.tmux.screen(paneId)).lines) === '', { what: 'pi ready', timeoutMs: 30_000 });
 
   // Each message names itself, so a merged or altered one is recognised.
   const text = (i: number) => `soak-${i}-start "quoted" $HOME \`tick\` end-${i}`;

@@ -15,7 +15,8 @@ import { launchArgv, sessionEnv, type AgentSpec } from '../runtimes/agent-spec.j
 import { FleetError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fsutil.js';
 import { runtimeDir, stateDir } from '../core/paths.js';
-import { becomes } from '../core/poll.js';
+import { isRunning } from '../core/exec.js';
+import { becomes, pollUntil, sleep } from '../core/poll.js';
 import {
   adoptLatestConversation,
   adoptReportedId,
@@ -28,11 +29,12 @@ import {
   takeAdoptRequest,
   takeFreshRequest,
 } from '../runtimes/conversation.js';
-import { agentPaneOf, type Tmux } from '../tmux/tmux.js';
+import { agentPaneOf, type Pane, type Tmux } from '../tmux/tmux.js';
 import { allEvents, appendEvent } from '../events/event-log.js';
 import { eventWiring, mcpServerSpec } from '../events/hooks.js';
 import { HOLDER_UNIT, type Systemd } from './systemd.js';
 import { requireHolder } from './holder.js';
+import { clearRunning } from './running.js';
 
 /** How often the waiter checks the agent where it cannot block on a pidfd (seconds): well inside the 2 s the issue allows. */
 export const WAITER_INTERVAL_S = 0.5;
@@ -53,7 +55,7 @@ export interface SessionOutcome {
  * respawn a dead pane in place (keeping its window and scrollback), or create
  * the session. Fails when the holder's server is not there.
  */
-export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJS.ProcessEnv): Promise<SessionOutcome> {
+async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJS.ProcessEnv): Promise<SessionOutcome> {
   const panes = await requireHolder(tmux);
   const existing = agentPaneOf(panes, spec.name);
   if (existing && !existing.dead) {
@@ -113,13 +115,76 @@ export async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJ
   return { action: 'created', paneId, pid: panePid };
 }
 
+// How long a fresh agent must stay up before we call the start a success: a
+// runtime that dies at once then fails the start with its last screen shown.
+const SETTLE_MS = 250;
+
+/**
+ * Make sure the agent runs (ensureAgentSession), and check a new one: it must
+ * outlive SETTLE_MS (else the start fails with its exit status and last
+ * screen lines), then counts as started and gets its transcript. An adopted
+ * session is left as it is.
+ */
+export async function launchAgent(tmux: Tmux, spec: AgentSpec, env: NodeJS.ProcessEnv): Promise<SessionOutcome> {
+  const outcome = await ensureAgentSession(tmux, spec, env);
+  if (outcome.action === 'adopted') return outcome;
+  await sleep(SETTLE_MS);
+  // A zombie counts as gone: an agent that exited at once and that tmux has
+  // not reaped yet made the start fail later, at pipe-pane, with no reason.
+  if (!isRunning(outcome.pid)) throw await exitedAtOnce(tmux, spec.name, spec.runtime);
+  countStart(spec.name, env);
+  // The agent can still die while its transcript is set up (tmux then refuses the pipe): say so, not tmux's words.
+  await startTranscript(tmux, spec.name, { paneId: outcome.paneId, pid: outcome.pid, width: spec.width, height: spec.height }, env).catch(async (err: unknown) => {
+    throw isRunning(outcome.pid) ? err : await exitedAtOnce(tmux, spec.name, spec.runtime);
+  });
+  return outcome;
+}
+
+/** The error of an agent that died right after its start, with its exit status and last screen lines. */
+async function exitedAtOnce(tmux: Tmux, name: string, runtime: string): Promise<FleetError> {
+  // Once tmux has seen the process end (up to a second), its exit status is known.
+  let pane: Pane | undefined;
+  await pollUntil(async () => {
+    pane = agentPaneOf((await tmux.listPanes()) ?? [], name);
+    return !pane || pane.dead ? true : undefined;
+  }, Date.now() + 1000, 50);
+  const status = pane?.deadStatus === undefined ? '' : ` with status ${pane.deadStatus}`;
+  // With scrollback: tmux scrolls the dead pane's notice in, pushing early output up.
+  const screen = pane ? await tmux.capture(pane.paneId, 200).catch(() => '') : '';
+  const last = screen.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('Pane is dead')).slice(-8);
+  return new FleetError(
+    `agent '${name}' exited${status} right after it started` + (last.length ? `; its last lines:\n${last.join('\n')}` : ''),
+    `check the runtime '${runtime}' and the agent's env file; 'mosaic-agent read ${name}' shows its screen`,
+  );
+}
+
+/**
+ * The unit's stop (ExecStop=). systemd sets EXIT_CODE only when the main
+ * process (the waiter) already ended, i.e. the agent died by itself: its
+ * session and last screen are kept. Otherwise the session is stopped, and
+ * the agent forgotten as running unless its holder is going away.
+ */
+export async function stopAgent(tmux: Tmux, systemd: Systemd, name: string, env: NodeJS.ProcessEnv): Promise<void> {
+  if (env.EXIT_CODE) {
+    appendEvent(name, 'exited', 'fleet', { reason: 'ended by itself' }, env);
+    return;
+  }
+  // A stop by a person (or apply) is remembered: the next crash of the
+  // holder does not bring this agent back. A stop caused by the holder
+  // going away is not: its next start does.
+  const holderGone = await holderGoingAway(tmux, systemd);
+  if (!holderGone) clearRunning(name, env);
+  await stopAgentSession(tmux, name);
+  appendEvent(name, 'exited', 'fleet', { reason: holderGone ? 'the holder or its tmux server went away' : 'stopped' }, env);
+}
+
 /**
  * Whether an agent's stop comes from its holder going away (the tmux server
  * died, or the holder is stopping or restarting: BindsTo= stops the agents
  * first) rather than from a person or `apply`. Such a stop must not forget
  * that the agent ran: the holder's next start brings it back (lib/systemd/running.ts).
  */
-export async function holderGoingAway(tmux: Tmux, systemd: Systemd): Promise<boolean> {
+async function holderGoingAway(tmux: Tmux, systemd: Systemd): Promise<boolean> {
   if (!(await tmux.listPanes())) return true;
   const jobs = await systemd.run(['list-jobs', '--plain', '--no-legend', '--no-pager']);
   // Lines read JOB UNIT TYPE STATE: a queued stop or restart of the holder waits for its agents.
@@ -214,7 +279,7 @@ export function transcriptFile(name: string, env: NodeJS.ProcessEnv): string {
  * transcript runs on across restarts. The line records the pane's size:
  * `mosaic-agent logs` plays the output back on a terminal of that size.
  */
-export async function startTranscript(
+async function startTranscript(
   tmux: Tmux,
   name: string,
   pane: { paneId: string; pid: number; width: number; height: number },
@@ -235,7 +300,7 @@ function startsFile(name: string, env: NodeJS.ProcessEnv): string {
 }
 
 /** Count one more start of the agent's session. */
-export function countStart(name: string, env: NodeJS.ProcessEnv): void {
+function countStart(name: string, env: NodeJS.ProcessEnv): void {
   const file = startsFile(name, env);
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   writeFileAtomic(file, `${startsOf(name, env) + 1}\n`, 0o600);

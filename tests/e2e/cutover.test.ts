@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { e2eSkipReason } from './harness.js';
-import { setUpE2E, waitFor, type E2E } from './setup.js';
+import { setUpE2E, type E2E } from './setup.js';
+import { waitFor } from '../helpers/fleet.js';
 
 const skip = e2eSkipReason();
 let e: E2E;

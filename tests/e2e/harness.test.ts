@@ -3,7 +3,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createUserManager, e2eSkipReason, pidsOfUid, waitFor, type UserManager } from './harness.js';
+import { createUserManager, e2eSkipReason, pidsOfUid, type UserManager } from './harness.js';
+import { waitFor } from '../helpers/fleet.js';
 
 const skip = e2eSkipReason();
 let m: UserManager | undefined;

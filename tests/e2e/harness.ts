@@ -61,8 +61,6 @@ import {
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { inspect } from 'node:util';
-import { pollUntil } from '../../lib/core/poll.js';
 
 const SYSTEMD = '/lib/systemd/systemd';
 const USER_PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -839,31 +837,4 @@ export async function createUserManager(opts: { prefix?: string } = {}): Promise
     destroy,
     managerLog,
   };
-}
-
-// ---------------------------------------------------------------------------
-// waitFor
-
-/** poll fn until it returns a truthy value or timeout; returns the value; throws with the last value/error in the message */
-export async function waitFor<T>(
-  fn: () => Promise<T> | T,
-  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
-): Promise<T> {
-  const timeoutMs = opts.timeoutMs ?? 10_000;
-  const intervalMs = opts.intervalMs ?? 100;
-  let last: { value: T } | { error: unknown } | undefined;
-  // A check that throws is a "not yet": its error is what the time-out reports.
-  const got = await pollUntil(async () => {
-    try {
-      const value = await fn();
-      last = { value };
-      return value ? { value } : undefined;
-    } catch (error) {
-      last = { error };
-      return undefined;
-    }
-  }, Date.now() + timeoutMs, intervalMs);
-  if (got) return got.value;
-  const lastText = last === undefined ? 'nothing' : 'error' in last ? `error: ${errMsg(last.error)}` : `value: ${inspect(last.value, { depth: 4, breakLength: Infinity })}`;
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${opts.what ?? 'condition'}; last ${lastText}`);
 }

@@ -6,7 +6,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { e2eSkipReason } from './harness.js';
-import { setUpE2E, waitFor, type E2E } from './setup.js';
+import { setUpE2E, type E2E } from './setup.js';
+import { waitFor } from '../helpers/fleet.js';
 
 const skip = e2eSkipReason();
 let e: E2E;

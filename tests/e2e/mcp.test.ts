@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { e2eSkipReason } from './harness.js';
-import { setUpE2E, waitFor, type E2E } from './setup.js';
-import { ROOT } from '../helpers/fleet.js';
+import { setUpE2E, type E2E } from './setup.js';
+import { ROOT, waitFor } from '../helpers/fleet.js';
 import { parseEnvFile } from '../../lib/core/env-file.js';
 
 const skip = e2eSkipReason();

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { e2eSkipReason, pidsOfUid } from './harness.js';
-import { setUpE2E, waitFor, type E2E } from './setup.js';
+import { setUpE2E, type E2E } from './setup.js';
+import { waitFor } from '../helpers/fleet.js';
 
 const skip = e2eSkipReason();
 let e: E2E;

@@ -5,7 +5,7 @@
 import { cpSync, mkdirSync, chownSync, readdirSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { createUserManager, waitFor, type UserManager, type RunResult } from './harness.js';
+import { createUserManager, type UserManager, type RunResult } from './harness.js';
 import { startMockOpenAI, writePiConfig, type MockServer } from '../fixtures/mock-openai.js';
 import { ROOT } from '../helpers/fleet.js';
 
@@ -110,4 +110,3 @@ async function prepare(um: UserManager, mock: MockServer): Promise<E2E> {
   return e;
 }
 
-export { waitFor };

@@ -6,6 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, mkdirSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
 import { exec, type ExecResult } from '../../lib/core/exec.js';
 import { Tmux } from '../../lib/tmux/tmux.js';
 
@@ -106,22 +107,39 @@ function safeReaddir(d: string): string[] {
   }
 }
 
-/** Poll `fn` until it returns a truthy value; throw after `timeoutMs` naming `what`. */
-export async function eventually<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
-  let last: unknown;
+/** What to wait for and how long: `what` names it in the time-out's error (else the check's own source does). */
+export interface WaitOptions {
+  what?: string;
+  timeoutMs?: number;
+  intervalMs?: number;
+}
+
+/**
+ * The tests' one wait: poll `fn` (lib/core/poll.ts) until it returns a truthy
+ * value, and return that value; after `timeoutMs` throw an error that names
+ * what was waited for and the last value or error `fn` gave.
+ */
+export async function waitFor<T>(fn: () => Promise<T> | T, opts: WaitOptions = {}): Promise<T> {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  let last: { value: T } | { error: unknown } | undefined;
   // A check that throws is a "not yet": its error is what the time-out reports.
   const got = await pollUntil(async () => {
     try {
-      const v = await fn();
-      last = v;
-      return v ? { v } : undefined;
-    } catch (err) {
-      last = err;
+      const value = await fn();
+      last = { value };
+      return value ? { value } : undefined;
+    } catch (error) {
+      last = { error };
       return undefined;
     }
-  }, Date.now() + timeoutMs, intervalMs);
-  if (got) return got.v;
-  throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+  }, Date.now() + timeoutMs, opts.intervalMs ?? 50);
+  if (got) return got.value;
+  const what = opts.what ?? fn.toString().replace(/\s+/g, ' ').slice(0, 160);
+  const lastText =
+    last === undefined ? 'nothing'
+    : 'error' in last ? `error: ${last.error instanceof Error ? last.error.message : String(last.error)}`
+    : `value: ${inspect(last.value, { depth: 4, breakLength: Infinity })}`;
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last ${lastText}`);
 }
 
 /**

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createUserManager, e2eSkipReason, type UserManager } from '../e2e/harness.js';
-import { setUpE2E, waitFor, type E2E } from '../e2e/setup.js';
+import { setUpE2E, type E2E } from '../e2e/setup.js';
+import { waitFor } from './fleet.js';
 
 const SSHD = '/usr/sbin/sshd';
 export const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((p) => existsSync(p));

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, existsSync, writeFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { startTestFleet, eventually, ROOT, binArgv, type TestFleet } from '../helpers/fleet.js';
+import { startTestFleet, waitFor, ROOT, binArgv, type TestFleet } from '../helpers/fleet.js';
 import { startMockOpenAI, writePiConfig, type MockServer } from '../fixtures/mock-openai.js';
 import { agentPaneOf } from '../../lib/tmux/tmux.js';
 import { inputBoxText } from '../../lib/runtimes/screen.js';
@@ -25,7 +25,7 @@ async function paneOf(name: string) {
 async function startShell(name: string) {
   await fleet.startAgent(name, { MOSAIC_AGENT_RUNTIME: 'shell' });
   const pane = await paneOf(name);
-  await eventually(async () => (await fleet.tmux.capture(pane.paneId)).trim() !== '', `${name}'s prompt`);
+  await waitFor(async () => (await fleet.tmux.capture(pane.paneId)).trim() !== '', { what: `${name}'s prompt` });
   return pane;
 }
 
@@ -68,8 +68,8 @@ before(async () => {
     MOSAIC_AGENT_COMMAND: `exec ${process.execPath} ${join(ROOT, 'tests', 'fixtures', 'raw-recorder.mjs')} ${recorded}`,
   });
   assert.equal(rec.result.code, 0, rec.result.stderr);
-  await eventually(() => piReady('alpha'), 'pi to draw its editor', 30_000, 100);
-  await eventually(async () => (await fleet.tmux.capture((await paneOf('rec')).paneId)).includes('recorder ready'), 'the recorder');
+  await waitFor(() => piReady('alpha'), { what: 'pi to draw its editor', timeoutMs: 30_000, intervalMs: 100 });
+  await waitFor(async () => (await fleet.tmux.capture((await paneOf('rec')).paneId)).includes('recorder ready'), { what: 'the recorder' });
 });
 
 after(async () => {
@@ -109,7 +109,7 @@ test('every character class arrives byte for byte in the paste, tabs included', 
     const r = await fleet.run('agent-send', ['rec', m]);
     assert.equal(r.code, 0, r.stderr);
   }
-  await eventually(() => recorderMessages().length >= messages.length, 'the recorder to log every message');
+  await waitFor(() => recorderMessages().length >= messages.length, { what: 'the recorder to log every message' });
   assert.deepEqual(recorderMessages(), messages);
 });
 
@@ -131,7 +131,7 @@ test('with --allow-control, control characters arrive byte for byte', async () =
   const text = 'esc \x1b[31m bel \x07 bs \x08 del \x7f nul-free end';
   const r = await fleet.run('agent-send', ['--allow-control', 'rec', text]);
   assert.equal(r.code, 0, r.stderr);
-  await eventually(() => recorderMessages().at(-1) === text, 'the recorder to get it');
+  await waitFor(() => recorderMessages().at(-1) === text, { what: 'the recorder to get it' });
 });
 
 test('CRLF becomes LF and one trailing newline is dropped', async () => {
@@ -163,7 +163,7 @@ test('a 1 MiB message is taken by pi once and reported delivered (exit 0), not f
   assert.equal(mock.userMessages().length, before + 1, 'received exactly once');
   assert.equal(got[0]!.length, big.length);
   assert.equal(got[0], big);
-  await eventually(() => piReady('alpha'), 'the editor to be empty', 20_000);
+  await waitFor(() => piReady('alpha'), { what: 'the editor to be empty', timeoutMs: 20_000 });
 });
 
 test('--from puts an attribution line first', async () => {
@@ -201,14 +201,14 @@ test('a send to a pi that has stopped reading its input waits until pi shows the
   const r = await sent;
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual((await mock.waitForMessages(n + 1)).slice(n), ['sent while pi was frozen']);
-  await eventually(() => piReady('alpha'), 'the editor to be empty');
+  await waitFor(() => piReady('alpha'), { what: 'the editor to be empty' });
 });
 
 test('text left unsent in pi\'s editor is cleared first, and only the message is submitted', async () => {
   const pane = await paneOf('alpha');
   await fleet.tmux.run(['send-keys', '-t', pane.paneId, '-l', 'half typed words ']);
   await fleet.tmux.pasteText('mosaic-test-leftover', pane.paneId, 'a block\nleft over', true);
-  await eventually(async () => (inputBoxText((await fleet.tmux.screen(pane.paneId)).lines) ?? '').includes('half typed'), 'the leftover in the editor');
+  await waitFor(async () => (inputBoxText((await fleet.tmux.screen(pane.paneId)).lines) ?? '').includes('half typed'), { what: 'the leftover in the editor' });
   const got = await sendToPi(['alpha', 'the message alone']);
   assert.deepEqual(got, ['the message alone']);
   assert.equal(await piReady('alpha'), true);
@@ -220,7 +220,7 @@ test('--no-submit pastes without submitting', async () => {
   assert.equal(r.code, 0, r.stderr);
   const [row] = JSON.parse(r.stdout);
   assert.equal(row.submitted, false);
-  await eventually(async () => inputBoxText((await fleet.tmux.screen((await paneOf('alpha')).paneId)).lines) === 'typed but not sent', 'the text in the editor');
+  await waitFor(async () => inputBoxText((await fleet.tmux.screen((await paneOf('alpha')).paneId)).lines) === 'typed but not sent', { what: 'the text in the editor' });
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(mock.userMessages().length, before);
   // Submit what is waiting, so the editor is empty for the next tests.
@@ -262,7 +262,7 @@ test('several names get the same message, concurrently', async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout).map((row: { agent: string }) => row.agent), ['alpha', 'rec']);
   assert.equal((await mock.waitForMessages(n + 1)).at(-1), 'to both');
-  await eventually(() => recorderMessages().at(-1) === 'to both', 'the recorder to get it');
+  await waitFor(() => recorderMessages().at(-1) === 'to both', { what: 'the recorder to get it' });
 });
 
 test('a send to several agents with a stopped one among them delivers to the others and exits 1', async () => {
@@ -273,7 +273,7 @@ test('a send to several agents with a stopped one among them delivers to the oth
   assert.match(r.stderr, /agent 'idle' is not running: it has no session .*\(start it: mosaic-agent start idle\)/);
   assert.deepEqual(JSON.parse(r.stdout).map((row: { agent: string; outcome: string }) => [row.agent, row.outcome]), [['alpha', 'delivered'], ['idle', 'not-delivered'], ['rec', 'delivered']]);
   assert.equal((await mock.waitForMessages(n + 1)).at(-1), 'to the ones that exist');
-  await eventually(() => recorderMessages().at(-1) === 'to the ones that exist', 'the recorder to get it');
+  await waitFor(() => recorderMessages().at(-1) === 'to the ones that exist', { what: 'the recorder to get it' });
   const buffers = await fleet.tmux.run(['list-buffers', '-F', '#{buffer_name}']);
   assert.doesNotMatch(buffers.stdout, /mosaic-send/, 'no buffer left behind');
 });
@@ -302,7 +302,7 @@ test('a send to a shell agent whose window was split goes to its agent pane, not
   const other = (await fleet.tmux.must(['split-window', '-t', agent.paneId, '-P', '-F', '#{pane_id}', 'cat'], 'split')).trim();
   const r = await fleet.run('agent-send', ['split', 'echo to-the-agent-pane']);
   assert.equal(r.code, 0, r.stderr);
-  await eventually(async () => (await fleet.tmux.capture(agent.paneId)).includes('\nto-the-agent-pane'), 'the command to run in the agent pane');
+  await waitFor(async () => (await fleet.tmux.capture(agent.paneId)).includes('\nto-the-agent-pane'), { what: 'the command to run in the agent pane' });
   assert.doesNotMatch(await fleet.tmux.capture(other), /to-the-agent-pane/);
 });
 
@@ -312,7 +312,7 @@ test('a send to an agent whose screen is read first reads the agent pane, not th
   try {
     const r = await fleet.run('agent-send', ['rec', 'to the recorder, not the split']);
     assert.equal(r.code, 0, r.stderr);
-    await eventually(() => recorderMessages().at(-1) === 'to the recorder, not the split', 'the recorder to get it');
+    await waitFor(() => recorderMessages().at(-1) === 'to the recorder, not the split', { what: 'the recorder to get it' });
     assert.doesNotMatch(await fleet.tmux.capture(other), /not the split/);
   } finally {
     await fleet.tmux.run(['kill-pane', '-t', other]);
@@ -323,7 +323,7 @@ test('--from to a shell agent is a comment line, so the shell runs only the mess
   const pane = await startShell('fromshell');
   const r = await fleet.run('agent-send', ['--from', 'orchestrator', 'fromshell', 'echo hi-from-$((6*7))']);
   assert.equal(r.code, 0, r.stderr);
-  await eventually(async () => (await fleet.tmux.capture(pane.paneId)).includes('\nhi-from-42'), 'the echo to run');
+  await waitFor(async () => (await fleet.tmux.capture(pane.paneId)).includes('\nhi-from-42'), { what: 'the echo to run' });
   const screen = await fleet.tmux.capture(pane.paneId);
   assert.match(screen, /# from orchestrator/);
   assert.doesNotMatch(screen, /not found|No such file/);
@@ -335,7 +335,7 @@ test('a send to a shell agent in copy mode leaves copy mode and runs', async () 
   const r = await fleet.run('agent-send', ['copier', 'echo out-of-copy-mode']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal((await paneOf('copier')).inMode, false);
-  await eventually(async () => (await fleet.tmux.capture(pane.paneId)).includes('\nout-of-copy-mode'), 'the command to run');
+  await waitFor(async () => (await fleet.tmux.capture(pane.paneId)).includes('\nout-of-copy-mode'), { what: 'the command to run' });
 });
 
 /** Send to `target`, expect a refusal matching `refusal`, and check that `bystander`'s screen did not change. */
@@ -402,7 +402,7 @@ test('a send to a stopped agent fails and the agent with a longer name gets noth
 
 test('a send to an agent whose process exited fails with exit 1', async () => {
   await fleet.startAgent('gone', { MOSAIC_AGENT_COMMAND: 'sleep 0.5' });
-  await eventually(async () => (await paneOf('gone')).dead, 'the agent to exit');
+  await waitFor(async () => (await paneOf('gone')).dead, { what: 'the agent to exit' });
   const r = await fleet.run('agent-send', ['gone', 'hello']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /agent 'gone' is not running: its process has exited/);
@@ -454,7 +454,7 @@ test('mosaic-agent send is the same command: words after the name, even --help, 
   const r = await fleet.run('mosaic-agent', ['send', '--json', 'rec', 'show', '--help']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout)[0].agent, 'rec');
-  await eventually(() => recorderMessages().at(-1) === 'show --help', 'the recorder to get it');
+  await waitFor(() => recorderMessages().at(-1) === 'show --help', { what: 'the recorder to get it' });
   const help = await fleet.run('mosaic-agent', ['send', '--help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /Usage: mosaic-agent send/);

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startTestFleet, eventually, ROOT, type TestFleet } from '../helpers/fleet.js';
+import { startTestFleet, waitFor, ROOT, type TestFleet } from '../helpers/fleet.js';
 import { agentPaneOf } from '../../lib/tmux/tmux.js';
 
 let fleet: TestFleet;
@@ -21,7 +21,7 @@ async function replay(agent: string, runtime: string, screen: string): Promise<s
   const r = await fleet.startAgent(agent, { MOSAIC_AGENT_RUNTIME: runtime, MOSAIC_AGENT_COMMAND: `cat '${fixture(screen)}'; exec sleep 3600` });
   assert.equal(r.result.code, 0, r.result.stderr);
   const pane = agentPaneOf((await fleet.tmux.listPanes())!, agent)!;
-  await eventually(async () => (await fleet.tmux.capture(pane.paneId)).trim() !== '', 'the replayed screen');
+  await waitFor(async () => (await fleet.tmux.capture(pane.paneId)).trim() !== '', { what: 'the replayed screen' });
   return pane.paneId;
 }
 
@@ -50,7 +50,7 @@ test('--force sends even while such a prompt is shown', async () => {
   const paneId = await replay('forced', 'claude', 'claude-approval');
   const r = await fleet.run('agent-send', ['--force', '--no-submit', 'forced', 'typed-anyway']);
   assert.equal(r.code, 0, r.stderr);
-  await eventually(async () => (await fleet.tmux.capture(paneId)).includes('typed-anyway'), 'the forced text');
+  await waitFor(async () => (await fleet.tmux.capture(paneId)).includes('typed-anyway'), { what: 'the forced text' });
 });
 
 test('a roster profile of the user\'s own launches its command and its markers guard sends', async () => {
@@ -58,7 +58,7 @@ test('a roster profile of the user\'s own launches its command and its markers g
   const r = await fleet.startAgent('mine', { MOSAIC_AGENT_RUNTIME: 'mycli', MOSAIC_AGENT_PROFILE: profile });
   assert.equal(r.result.code, 0, r.result.stderr);
   const pane = agentPaneOf((await fleet.tmux.listPanes())!, 'mine')!;
-  await eventually(async () => (await fleet.tmux.capture(pane.paneId)).includes('custom-launched'), 'the custom launch');
+  await waitFor(async () => (await fleet.tmux.capture(pane.paneId)).includes('custom-launched'), { what: 'the custom launch' });
   assert.equal(pane.profileJson, profile);
   const send = await fleet.run('agent-send', ['mine', 'y']);
   assert.equal(send.code, 1);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTestFleet, eventually, ROOT, type TestFleet } from '../helpers/fleet.js';
+import { startTestFleet, waitFor, ROOT, type TestFleet } from '../helpers/fleet.js';
 import { startMockOpenAI, writePiConfig, type MockServer } from '../fixtures/mock-openai.js';
 import { agentPaneOf } from '../../lib/tmux/tmux.js';
 import { inputBoxText } from '../../lib/runtimes/screen.js';
@@ -62,7 +62,7 @@ before(async () => {
   assert.equal(sh.result.code, 0, sh.result.stderr);
   const custom = await fleet.startAgent('custom', { MOSAIC_AGENT_RUNTIME: 'shell', MOSAIC_AGENT_COMMAND: 'exec bash --norc -i' });
   assert.equal(custom.result.code, 0, custom.result.stderr);
-  await eventually(() => piReady('pia'), 'pi to draw its editor', 30_000, 100);
+  await waitFor(() => piReady('pia'), { what: 'pi to draw its editor', timeoutMs: 30_000, intervalMs: 100 });
 });
 
 after(async () => {
@@ -105,13 +105,13 @@ test('output prints the last reply; the state is the latest event\'s, and since 
 
 test("the user's own pi extension and bash prompt hook still run, and none of their files changed", async () => {
   assert.ok(readFileSync(join(fleet.dir, 'mine.log'), 'utf8').includes('ran'), "the user's extension did not run");
-  await eventually(() => {
+  await waitFor(() => {
     try {
       return readFileSync(join(fleet.dir, 'bashrc.log'), 'utf8').includes('x');
     } catch {
       return false;
     }
-  }, "the user's PROMPT_COMMAND");
+  }, { what: "the user's PROMPT_COMMAND" });
   for (const [f, sum] of Object.entries(userFiles)) assert.equal(sha(join(fleet.home, f)), sum, `${f} changed`);
 });
 
@@ -138,7 +138,7 @@ test('a wait that runs out of time exits 5 and says what the agent is doing', as
   try {
     const send = await fleet.run('agent-send', ['pia', 'slow again']);
     assert.equal(send.code, 0, send.stderr);
-    await eventually(() => allEvents('pia', fleet.env).at(-1)?.kind === 'busy', 'pi to be busy');
+    await waitFor(() => allEvents('pia', fleet.env).at(-1)?.kind === 'busy', { what: 'pi to be busy' });
     const w = await fleet.run('mosaic-agent', ['wait', 'pia', '--timeout', '1']);
     assert.equal(w.code, 5, w.stderr);
     assert.match(w.stderr, /timed out .*pia \(busy\)/);
@@ -198,7 +198,7 @@ test('wait on an agent that is not running exits 1 with the reason; a bad --unti
 
 test("an agent whose start lies more than 16 events back is still waited on by its events, not its screen", async () => {
   // As after eight turns: the fleet's `started`, which says the run has hooks, is no longer among the last 16.
-  await eventually(() => allEvents('pia', fleet.env).at(-1)?.kind === 'idle', 'pi to be idle');
+  await waitFor(() => allEvents('pia', fleet.env).at(-1)?.kind === 'idle', { what: 'pi to be idle' });
   for (let i = 0; i < 10; i++) {
     appendEvent('pia', 'busy', 'pi:agent_start', null, fleet.env);
     appendEvent('pia', 'idle', 'pi:agent_end', null, fleet.env);

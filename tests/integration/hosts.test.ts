@@ -12,7 +12,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pidsOfUid } from '../e2e/harness.js';
-import { setUpE2E, waitFor, SOCKET, type E2E } from '../e2e/setup.js';
+import { setUpE2E, SOCKET, type E2E } from '../e2e/setup.js';
+import { waitFor } from '../helpers/fleet.js';
 import { IP, destroyHost, farHost, makeHost, must, sshConfig, sshdListening, skipReason, startSshd, stopSshd, type FarHost } from '../helpers/hosts.js';
 
 const skip = skipReason();

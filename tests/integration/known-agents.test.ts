@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTestFleet, eventually, type TestFleet } from '../helpers/fleet.js';
+import { startTestFleet, waitFor, type TestFleet } from '../helpers/fleet.js';
 import { agentPaneOf } from '../../lib/tmux/tmux.js';
 
 let fleet: TestFleet;
@@ -28,7 +28,7 @@ before(async () => {
   // Known agents: one in a session, two in the roster only, one with an env file only.
   const { result } = await fleet.startAgent('scribe', { MOSAIC_AGENT_RUNTIME: 'shell' });
   assert.equal(result.code, 0, result.stderr);
-  await eventually(async () => (await fleet.tmux.capture(await paneId('scribe'))).trim() !== '', 'the prompt');
+  await waitFor(async () => (await fleet.tmux.capture(await paneId('scribe'))).trim() !== '', { what: 'the prompt' });
   mkdirSync(join(fleet.env.MOSAIC_FLEET_CONFIG_DIR!, 'agents'), { recursive: true });
   writeFileSync(roster(), ROSTER);
   writeFileSync(join(fleet.env.MOSAIC_FLEET_CONFIG_DIR!, 'agents', 'nosuch1.env'), 'MOSAIC_AGENT_RUNTIME=shell\n');
@@ -131,7 +131,7 @@ test('a name given twice gets the message once', async () => {
   const r = await run('agent-send', '--json', 'scribe,scribe', 'echo once-$((20+1))');
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout).map((row: { agent: string }) => row.agent), ['scribe']);
-  await eventually(async () => (await fleet.tmux.capture(await paneId('scribe'))).includes('\nonce-21'), 'the output');
+  await waitFor(async () => (await fleet.tmux.capture(await paneId('scribe'))).includes('\nonce-21'), { what: 'the output' });
   await new Promise((res) => setTimeout(res, 300));
   assert.equal((await fleet.tmux.capture(await paneId('scribe'))).split('\n').filter((l) => l === 'once-21').length, 1);
 });

@@ -8,7 +8,7 @@ import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec } from '../../lib/core/exec.js';
-import { eventually, ROOT } from '../helpers/fleet.js';
+import { waitFor, ROOT } from '../helpers/fleet.js';
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -59,12 +59,12 @@ test('logs -f prints the transcript\'s last lines, then what the agent prints ne
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   try {
-    await eventually(() => out.includes('0.0%/128k'), 'the last lines');
+    await waitFor(() => out.includes('0.0%/128k'), { what: 'the last lines' });
     assert.ok(!out.includes('ok: thanks'), out);
     appendFileSync(join(dir, 'state', 'logs', 'alpha.log'), '\r\n\x1b[1mnew \x1b[31moutput\x1b[0m\r\n');
-    await eventually(() => out.includes('new output'), 'the new output');
+    await waitFor(() => out.includes('new output'), { what: 'the new output' });
     appendFileSync(join(dir, 'state', 'logs', 'alpha.log'), '\n--- mosaic-fleet: agent alpha started 2026-01-01T00:00:00.000Z (pid 1, size 80x24) ---\n$ \x1b[32mnext life\x1b[0m\r\n');
-    await eventually(() => out.includes('$ next life'), 'the next life');
+    await waitFor(() => out.includes('$ next life'), { what: 'the next life' });
     assert.match(out, /^--- mosaic-fleet: agent alpha started 2026-01-01T00:00:00.000Z .*---\n\$ next life\n/m);
     assert.ok(!out.includes('\x1b'));
   } finally {

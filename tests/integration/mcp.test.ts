@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { startTestFleet, eventually, ROOT, binArgv, type TestFleet } from '../helpers/fleet.js';
+import { startTestFleet, waitFor, ROOT, binArgv, type TestFleet } from '../helpers/fleet.js';
 import { startMockOpenAI, writePiConfig, type MockServer } from '../fixtures/mock-openai.js';
 import { agentPaneOf } from '../../lib/tmux/tmux.js';
 import { inputBoxText } from '../../lib/runtimes/screen.js';
@@ -63,11 +63,11 @@ before(async () => {
   assert.equal(pi.result.code, 0, pi.result.stderr);
   const sh = await fleet.startAgent('msh', { MOSAIC_AGENT_RUNTIME: 'shell', SHELL: '/bin/bash' });
   assert.equal(sh.result.code, 0, sh.result.stderr);
-  await eventually(piReady, 'pi to draw its editor', 30_000, 100);
+  await waitFor(piReady, { what: 'pi to draw its editor', timeoutMs: 30_000, intervalMs: 100 });
   const [bin, ...args] = binArgv('mosaic-dispatcher', []);
   dispatcher = spawn(bin!, args, { env: fleet.env, stdio: ['ignore', 'ignore', 'pipe'] });
   dispatcher.stderr!.on('data', (d: Buffer) => (dispatcherLog += d.toString()));
-  await eventually(() => dispatcherLog.includes('dispatcher running'), 'the dispatcher to run', 10_000);
+  await waitFor(() => dispatcherLog.includes('dispatcher running'), { what: 'the dispatcher to run', timeoutMs: 10_000 });
 });
 
 after(async () => {
@@ -129,7 +129,7 @@ test('send_message to a shell agent carries "# from caller"; read_screen shows i
   const r = await call(client, 'send_message', { agent: 'msh', message: 'echo mcp-$((6*7))' });
   assert.equal(r.isError, undefined, textOf(r));
   assert.equal(JSON.parse(textOf(r)).outcome, 'delivered');
-  await eventually(async () => textOf(await call(client, 'read_screen', { agent: 'msh' })).includes('mcp-42'), 'the command to run');
+  await waitFor(async () => textOf(await call(client, 'read_screen', { agent: 'msh' })).includes('mcp-42'), { what: 'the command to run' });
   const screen = textOf(await call(client, 'read_screen', { agent: 'msh', lines: 50 }));
   assert.match(screen, /# from caller\n.*echo mcp-\$\(\(6\*7\)\)/);
   const waited = await call(client, 'send_message', { agent: 'msh', message: 'sleep 1; echo waited-$((1+1))', wait: true, timeout_s: 30 });
@@ -163,7 +163,7 @@ test('queue_message queues with the caller as sender, and the dispatcher deliver
   assert.equal(out.warning, undefined, 'the dispatcher runs');
   const got = await mock.waitForMessages(before + 1, 30_000);
   assert.equal(got.at(-1), '[from caller]\nqueued through mcp');
-  await eventually(() => agentQueue('mpi', fleet.env).length === 0 && lastEvents('mpi', 1, fleet.env)[0]?.kind === 'idle', 'the queue to empty and pi to be idle', 30_000);
+  await waitFor(() => agentQueue('mpi', fleet.env).length === 0 && lastEvents('mpi', 1, fleet.env)[0]?.kind === 'idle', { what: 'the queue to empty and pi to be idle', timeoutMs: 30_000 });
 });
 
 test('errors are tool errors, not crashes: an unknown agent, a refusal by can_message or can_control, a timeout; the server keeps serving', async () => {

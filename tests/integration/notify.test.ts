@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTestFleet, eventually, ROOT, binArgv, type TestFleet } from '../helpers/fleet.js';
+import { startTestFleet, waitFor, ROOT, binArgv, type TestFleet } from '../helpers/fleet.js';
 import { startMockOpenAI, writePiConfig, type MockServer } from '../fixtures/mock-openai.js';
 import { agentPaneOf } from '../../lib/tmux/tmux.js';
 import { inputBoxText } from '../../lib/runtimes/screen.js';
@@ -69,11 +69,11 @@ before(async () => {
   assert.equal(pi.result.code, 0, pi.result.stderr);
   const sh = await fleet.startAgent('nsh', { MOSAIC_AGENT_RUNTIME: 'shell', SHELL: '/bin/bash' });
   assert.equal(sh.result.code, 0, sh.result.stderr);
-  await eventually(piReady, 'pi to draw its editor', 30_000, 100);
+  await waitFor(piReady, { what: 'pi to draw its editor', timeoutMs: 30_000, intervalMs: 100 });
   const [bin, ...args] = binArgv('mosaic-dispatcher', []);
   dispatcher = spawn(bin!, args, { env: fleet.env, stdio: ['ignore', 'ignore', 'pipe'] });
   dispatcher.stderr!.on('data', (d: Buffer) => (dispatcherLog += d.toString()));
-  await eventually(() => dispatcherLog.includes('dispatcher running'), 'the dispatcher', 10_000);
+  await waitFor(() => dispatcherLog.includes('dispatcher running'), { what: 'the dispatcher', timeoutMs: 10_000 });
 });
 
 after(async () => {
@@ -90,7 +90,7 @@ after(async () => {
 test('a finished turn reaches the command (with the reply in MOSAIC_REPLY_FILE) and the webhook, once', async () => {
   const r = await fleet.run('mosaic-agent', ['ask', 'npi', 'do it']);
   assert.equal(r.code, 0, r.stderr);
-  await eventually(() => commandLines().length >= 1 && posted.length >= 1, 'the notifications', NOTIFY_SETTLE_MS + 10_000);
+  await waitFor(() => commandLines().length >= 1 && posted.length >= 1, { what: 'the notifications', timeoutMs: NOTIFY_SETTLE_MS + 10_000 });
   await new Promise((res) => setTimeout(res, NOTIFY_SETTLE_MS + 500));
   assert.deepEqual(commandLines(), [`done idle npi ${REPLY.replace('\n', '|')}`]);
   assert.equal(posted.length, 1);
@@ -105,7 +105,7 @@ test('a waiting state that lasts is notified once; one that ends within the thre
   await new Promise((res) => setTimeout(res, NOTIFY_SETTLE_MS + 1000));
   assert.equal(commandLines().length, before, 'a prompt answered at once is not notified');
   appendEvent('npi', 'waiting', 'test:approval', { tool_name: 'bash' }, fleet.env);
-  await eventually(() => commandLines().length === before + 1, 'the waiting notification', NOTIFY_SETTLE_MS + 10_000);
+  await waitFor(() => commandLines().length === before + 1, { what: 'the waiting notification', timeoutMs: NOTIFY_SETTLE_MS + 10_000 });
   assert.match(commandLines().at(-1)!, /^waiting waiting npi/);
   const hooked = posted.at(-1)!;
   assert.deepEqual([hooked.event, (hooked.details as { tool_name: string }).tool_name], ['waiting', 'bash']);
@@ -121,14 +121,14 @@ test('a notifier that hangs or fails changes nothing for the agent, and the fail
     await new Promise((res) => setTimeout(res, NOTIFY_SETTLE_MS + 300));
   }
   assert.ok(Date.now() - t0 < 20_000, 'the agent was not held up');
-  await eventually(() => commandLines().filter((l) => l.startsWith('done idle nsh')).length === 2, 'both done notifications from the good notifier', 10_000);
-  await eventually(() => /nsh: notify done: false failed: exited 1/.test(dispatcherLog), 'the failing notifier logged', 10_000);
+  await waitFor(() => commandLines().filter((l) => l.startsWith('done idle nsh')).length === 2, { what: 'both done notifications from the good notifier', timeoutMs: 10_000 });
+  await waitFor(() => /nsh: notify done: false failed: exited 1/.test(dispatcherLog), { what: 'the failing notifier logged', timeoutMs: 10_000 });
 });
 
 test('an agent that is stopped is notified as exited', async () => {
   const stop = await fleet.run('start-agent-session', ['--stop', 'npi']);
   assert.equal(stop.code, 0, stop.stderr);
   assert.equal(lastEvents('npi', 1, fleet.env)[0]!.kind, 'exited');
-  await eventually(() => commandLines().some((l) => l.startsWith('exited exited npi')), 'the exited notification', NOTIFY_SETTLE_MS + 10_000);
+  await waitFor(() => commandLines().some((l) => l.startsWith('exited exited npi')), { what: 'the exited notification', timeoutMs: NOTIFY_SETTLE_MS + 10_000 });
   assert.equal(posted.filter((p) => p.event === 'exited').length, 1);
 });

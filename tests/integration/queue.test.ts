@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTestFleet, eventually, ROOT, binArgv, type TestFleet } from '../helpers/fleet.js';
+import { startTestFleet, waitFor, ROOT, binArgv, type TestFleet } from '../helpers/fleet.js';
 import { startMockOpenAI, writePiConfig, type MockServer } from '../fixtures/mock-openai.js';
 import { agentPaneOf } from '../../lib/tmux/tmux.js';
 import { inputBoxText } from '../../lib/runtimes/screen.js';
@@ -50,9 +50,9 @@ before(async () => {
   assert.equal(pi.result.code, 0, pi.result.stderr);
   const sh = await fleet.startAgent('qsh', { MOSAIC_AGENT_RUNTIME: 'shell', SHELL: '/bin/bash' });
   assert.equal(sh.result.code, 0, sh.result.stderr);
-  await eventually(piReady, 'pi to draw its editor', 30_000, 100);
+  await waitFor(piReady, { what: 'pi to draw its editor', timeoutMs: 30_000, intervalMs: 100 });
   dispatcher = startDispatcher();
-  await eventually(() => dispatcherLog.includes('dispatcher running'), 'the dispatcher to run', 10_000);
+  await waitFor(() => dispatcherLog.includes('dispatcher running'), { what: 'the dispatcher to run', timeoutMs: 10_000 });
 });
 
 after(async () => {
@@ -67,7 +67,7 @@ test('messages queued while pi is busy arrive in order, one per turn, each once'
     const before = mock.userMessages().length;
     const busy = await fleet.run('agent-send', ['qpi', 'first, typed now']);
     assert.equal(busy.code, 0, busy.stderr);
-    await eventually(() => lastEvents('qpi', 1, fleet.env)[0]?.kind === 'busy', 'pi busy', 20_000);
+    await waitFor(() => lastEvents('qpi', 1, fleet.env)[0]?.kind === 'busy', { what: 'pi busy', timeoutMs: 20_000 });
     const ids: string[] = [];
     for (const n of ['second', 'third', 'fourth']) {
       const r = await fleet.run('agent-send', ['--queue', '--from', 'lead', 'qpi', `${n}, queued`]);
@@ -81,7 +81,7 @@ test('messages queued while pi is busy arrive in order, one per turn, each once'
     assert.deepEqual(got.slice(before), ['first, typed now', '[from lead]\nsecond, queued', '[from lead]\nthird, queued', '[from lead]\nfourth, queued']);
     const perRequest = mock.requests.filter((q) => q.offersTools).slice(-3).map((q) => q.newUserTexts.length);
     assert.deepEqual(perRequest, [1, 1, 1], 'one message per turn');
-    await eventually(() => agentQueue('qpi', fleet.env).length === 0, 'the queue to empty', 20_000);
+    await waitFor(() => agentQueue('qpi', fleet.env).length === 0, { what: 'the queue to empty', timeoutMs: 20_000 });
     await new Promise((r) => setTimeout(r, 2000));
     assert.equal(mock.userMessages().length, before + 4, 'nothing was delivered twice');
     for (const id of ids) assert.match(dispatcherLog, new RegExp(`qpi: delivered message ${id}`));
@@ -91,7 +91,7 @@ test('messages queued while pi is busy arrive in order, one per turn, each once'
 });
 
 test('a message queued for an idle agent goes at once; --queue --wait returns after its turn', async () => {
-  await eventually(piReady, 'pi idle', 20_000);
+  await waitFor(piReady, { what: 'pi idle', timeoutMs: 20_000 });
   const t0 = Date.now();
   const r = await fleet.run('agent-send', ['--queue', '--wait', 'qpi', 'right away']);
   assert.equal(r.code, 0, r.stderr);
@@ -103,7 +103,7 @@ test('queue lists what waits with its id, agent, state and sender, and drop remo
   // A bash agent busy for a while: its queue waits.
   const busy = await fleet.run('agent-send', ['qsh', 'sleep 6']);
   assert.equal(busy.code, 0, busy.stderr);
-  await eventually(() => lastEvents('qsh', 1, fleet.env)[0]?.kind === 'busy', 'the shell busy');
+  await waitFor(() => lastEvents('qsh', 1, fleet.env)[0]?.kind === 'busy', { what: 'the shell busy' });
   const a = await fleet.run('agent-send', ['--queue', '--from', 'ops', 'qsh', 'echo kept-one']);
   const b = await fleet.run('agent-send', ['--queue', 'qsh', 'echo dropped-one']);
   const idA = /queued as (\S+)/.exec(a.stdout)![1]!;
@@ -118,8 +118,8 @@ test('queue lists what waits with its id, agent, state and sender, and drop remo
   assert.equal(agentQueue('qsh', fleet.env).length, 2, 'a typo drops nothing');
   const drop = await fleet.run('mosaic-agent', ['queue', 'drop', idB]);
   assert.equal(drop.code, 0, drop.stderr);
-  await eventually(() => agentQueue('qsh', fleet.env).length === 0, 'the kept one delivered after the sleep', 20_000);
-  await eventually(async () => (await fleet.tmux.capture(agentPaneOf((await fleet.tmux.listPanes())!, 'qsh')!.paneId)).includes('kept-one'), 'kept-one to run');
+  await waitFor(() => agentQueue('qsh', fleet.env).length === 0, { what: 'the kept one delivered after the sleep', timeoutMs: 20_000 });
+  await waitFor(async () => (await fleet.tmux.capture(agentPaneOf((await fleet.tmux.listPanes())!, 'qsh')!.paneId)).includes('kept-one'), { what: 'kept-one to run' });
   await new Promise((r) => setTimeout(r, 1000));
   assert.ok(!(await fleet.tmux.capture(agentPaneOf((await fleet.tmux.listPanes())!, 'qsh')!.paneId)).includes('dropped-one'));
 });
@@ -138,29 +138,29 @@ test('a queued message is on disk, mode 0600, before agent-send returns; a typo 
   assert.equal(listDir(queueDir('qshh', fleet.env)).length, 0);
   // Started again, the dispatcher delivers what waited.
   dispatcher = startDispatcher();
-  await eventually(() => agentQueue('qsh', fleet.env).length === 0, 'the waiting message delivered', 20_000);
+  await waitFor(() => agentQueue('qsh', fleet.env).length === 0, { what: 'the waiting message delivered', timeoutMs: 20_000 });
 });
 
 test('a delivery interrupted by a crash is unconfirmed, never resent, until queue retry', async () => {
-  await eventually(piReady, 'pi idle', 20_000);
+  await waitFor(piReady, { what: 'pi idle', timeoutMs: 20_000 });
   mock.setDelay(3000);
   try {
     const busy = await fleet.run('agent-send', ['qpi', 'keep busy']);
     assert.equal(busy.code, 0, busy.stderr);
-    await eventually(() => lastEvents('qpi', 1, fleet.env)[0]?.kind === 'busy', 'pi busy', 20_000);
+    await waitFor(() => lastEvents('qpi', 1, fleet.env)[0]?.kind === 'busy', { what: 'pi busy', timeoutMs: 20_000 });
     const q = await fleet.run('agent-send', ['--queue', 'qpi', 'interrupted one']);
     const id = /queued as (\S+)/.exec(q.stdout)![1]!;
     // The moment the dispatcher takes it (the rename to .delivering), it is frozen, then killed.
     const pid = dispatcher!.pid!;
-    await eventually(() => agentQueue('qpi', fleet.env)[0]?.state === 'delivering', 'the delivery to begin', 30_000, 2);
+    await waitFor(() => agentQueue('qpi', fleet.env)[0]?.state === 'delivering', { what: 'the delivery to begin', timeoutMs: 30_000, intervalMs: 2 });
     process.kill(pid, 'SIGSTOP');
     process.kill(pid, 'SIGKILL');
     await new Promise((r) => dispatcher!.once('exit', r));
     dispatcher = undefined;
     const seen = mock.userMessages().filter((t) => t === 'interrupted one').length;
     dispatcher = startDispatcher();
-    await eventually(() => agentQueue('qpi', fleet.env)[0]?.state === 'unconfirmed', 'the message to be unconfirmed', 10_000);
-    await eventually(piReady, 'pi idle again', 30_000);
+    await waitFor(() => agentQueue('qpi', fleet.env)[0]?.state === 'unconfirmed', { what: 'the message to be unconfirmed', timeoutMs: 10_000 });
+    await waitFor(piReady, { what: 'pi idle again', timeoutMs: 30_000 });
     await new Promise((r) => setTimeout(r, 2000));
     assert.equal(mock.userMessages().filter((t) => t === 'interrupted one').length, seen, 'not resent');
     const list = await fleet.run('mosaic-agent', ['queue']);
@@ -168,7 +168,7 @@ test('a delivery interrupted by a crash is unconfirmed, never resent, until queu
     mock.setDelay(0);
     const retry = await fleet.run('mosaic-agent', ['queue', 'retry', id]);
     assert.equal(retry.code, 0, retry.stderr);
-    await eventually(() => agentQueue('qpi', fleet.env).length === 0, 'the retried message delivered', 45_000).catch((err: Error) => {
+    await waitFor(() => agentQueue('qpi', fleet.env).length === 0, { what: 'the retried message delivered', timeoutMs: 45_000 }).catch((err: Error) => {
       throw new Error(`${err.message}\nqueue: ${JSON.stringify(agentQueue('qpi', fleet.env))}\ndispatcher log:\n${dispatcherLog}`);
     });
     assert.equal(mock.userMessages().filter((t) => t === 'interrupted one').length, seen + 1);

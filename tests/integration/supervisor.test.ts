@@ -3,7 +3,7 @@ import { test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTestFleet, eventually, pidAlive, type TestFleet } from '../helpers/fleet.js';
+import { startTestFleet, waitFor, pidAlive, type TestFleet } from '../helpers/fleet.js';
 import { agentPaneOf, captureMany } from '../../lib/tmux/tmux.js';
 import { HOLDER_SESSION, holderPid } from '../../lib/systemd/holder.js';
 import { processGroupMembers, STOP_GRACE_MS } from '../../lib/systemd/supervisor.js';
@@ -67,7 +67,7 @@ test('the waiter ends within 2 s of the agent being killed with SIGKILL', async 
   const pane = agentPaneOf((await fleet.tmux.listPanes())!, 'alpha')!;
   const killed = Date.now();
   process.kill(pane.panePid, 'SIGKILL');
-  await eventually(() => !pidAlive(waiterPid!), 'the waiter to end', 2000, 20);
+  await waitFor(() => !pidAlive(waiterPid!), { what: 'the waiter to end', timeoutMs: 2000, intervalMs: 20 });
   assert.ok(Date.now() - killed <= 2000);
 });
 
@@ -76,12 +76,12 @@ test('the waiter ends when the whole tmux server is killed with SIGKILL', async 
   process.kill((await holderPid(fleet.tmux))!, 'SIGKILL');
   // The agent becomes an orphan zombie until a reaper collects it (systemd
   // --user does at once; the init of a test container may take seconds).
-  await eventually(() => !pidAlive(waiterPid!), 'the waiter to end', 15_000, 50);
+  await waitFor(() => !pidAlive(waiterPid!), { what: 'the waiter to end', timeoutMs: 15_000, intervalMs: 50 });
 });
 
 test('a dead agent pane keeps its last screen and is respawned in place on restart', async () => {
   await fleet.startAgent('alpha', { MOSAIC_AGENT_COMMAND: 'echo first-life; sleep 0.5; exit 7' });
-  await eventually(async () => agentPaneOf((await fleet.tmux.listPanes())!, 'alpha')?.dead, 'the agent to exit');
+  await waitFor(async () => agentPaneOf((await fleet.tmux.listPanes())!, 'alpha')?.dead, { what: 'the agent to exit' });
   const dead = agentPaneOf((await fleet.tmux.listPanes())!, 'alpha')!;
   // tmux marks the pane dead at end-of-file and knows the status only once it
   // has reaped the process, which tmux 3.3a may do late (tmux PR #4841).
@@ -151,7 +151,7 @@ test('stop kills exactly its own session and never a prefix match', async () => 
 
 test('stop keeps the last screen of an agent that already died by itself', async () => {
   await fleet.startAgent('alpha', { MOSAIC_AGENT_COMMAND: 'echo last-words; sleep 0.3; exit 1' });
-  await eventually(async () => agentPaneOf((await fleet.tmux.listPanes())!, 'alpha')?.dead, 'the agent to exit');
+  await waitFor(async () => agentPaneOf((await fleet.tmux.listPanes())!, 'alpha')?.dead, { what: 'the agent to exit' });
   const r = await fleet.run('start-agent-session', ['--stop', 'alpha'], { env: { EXIT_CODE: 'exited' } });
   assert.equal(r.code, 0);
   assert.ok((await fleet.tmux.listPanes())!.some((p) => p.session === 'alpha'));
@@ -162,7 +162,7 @@ test('stop ends an agent that ignores the SIGHUP of its closing session, and lea
   // Like Gemini CLI: the agent ignores SIGHUP; like Codex's app-server: a daemon of its own session.
   await fleet.startAgent('stubborn', { MOSAIC_AGENT_COMMAND: `setsid sh -c 'echo $$ > ${marker}; exec sleep 600' & trap '' HUP; exec sleep 600` });
   const pane = agentPaneOf((await fleet.tmux.listPanes())!, 'stubborn')!;
-  await eventually(() => existsSync(marker) && readFileSync(marker, 'utf8').trim() !== '', 'the daemon to start');
+  await waitFor(() => existsSync(marker) && readFileSync(marker, 'utf8').trim() !== '', { what: 'the daemon to start' });
   const daemon = Number(readFileSync(marker, 'utf8'));
   try {
     const started = Date.now();
@@ -191,8 +191,8 @@ test('the screens of many agents are read in one call, each under its own pane',
   for (const n of names) await fleet.startAgent(n, { MOSAIC_AGENT_COMMAND: `echo screen-of-${n}; exec sleep 600` });
   const panes = (await fleet.tmux.listPanes())!;
   const ids = names.map((n) => agentPaneOf(panes, n)!.paneId);
-  await eventually(async () => {
+  await waitFor(async () => {
     const screens = await captureMany(fleet.tmux, ids);
     return names.every((n, i) => (screens.get(ids[i]!) ?? []).some((l) => l === `screen-of-${n}`));
-  }, 'every screen under its own pane id');
+  }, { what: 'every screen under its own pane id' });
 });

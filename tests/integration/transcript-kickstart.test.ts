@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTestFleet, eventually, ROOT, type TestFleet } from '../helpers/fleet.js';
+import { startTestFleet, waitFor, ROOT, type TestFleet } from '../helpers/fleet.js';
 import { startMockOpenAI, writePiConfig, type MockServer } from '../fixtures/mock-openai.js';
 import { agentPaneOf } from '../../lib/tmux/tmux.js';
 import { inputBoxText } from '../../lib/runtimes/screen.js';
@@ -28,15 +28,15 @@ test('an agent\'s output goes to its transcript, mode 0600, across a restart', a
   await fleet.startAgent('scribe', { MOSAIC_AGENT_RUNTIME: 'shell' });
   const send = await fleet.run('agent-send', ['scribe', 'echo first-$((1+1))']);
   assert.equal(send.code, 0, send.stderr);
-  await eventually(() => existsSync(log('scribe')) && readFileSync(log('scribe'), 'utf8').includes('first-2'), 'the output in the transcript');
+  await waitFor(() => existsSync(log('scribe')) && readFileSync(log('scribe'), 'utf8').includes('first-2'), { what: 'the output in the transcript' });
   assert.equal(statSync(log('scribe')).mode & 0o777, 0o600);
   // The agent dies and its unit would start it again: the pane is respawned in place.
   process.kill((await pane('scribe')).panePid, 'SIGKILL');
-  await eventually(async () => (await pane('scribe')).dead, 'the agent to die');
+  await waitFor(async () => (await pane('scribe')).dead, { what: 'the agent to die' });
   const again = await fleet.startAgent('scribe', { MOSAIC_AGENT_RUNTIME: 'shell' });
   assert.equal(again.result.code, 0, again.result.stderr);
   await fleet.run('agent-send', ['scribe', 'echo second-$((2+1))']);
-  await eventually(() => readFileSync(log('scribe'), 'utf8').includes('second-3'), 'the second life in the transcript');
+  await waitFor(() => readFileSync(log('scribe'), 'utf8').includes('second-3'), { what: 'the second life in the transcript' });
   const text = readFileSync(log('scribe'), 'utf8');
   assert.ok(text.indexOf('first-2') < text.indexOf('second-3'));
   assert.equal((text.match(/--- mosaic-fleet: agent scribe started/g) ?? []).length, 2);
@@ -66,17 +66,17 @@ test('mosaic-agent logs prints the transcript as text, or raw, and its last line
 test('a transcript rotates at its size cap', async () => {
   await fleet.startAgent('chatty', { MOSAIC_AGENT_RUNTIME: 'shell', MOSAIC_AGENT_LOG_MAX_BYTES: '20000' });
   await fleet.run('agent-send', ['chatty', 'for i in $(seq 1 2000); do echo "chatty line $i"; done']);
-  await eventually(() => existsSync(`${log('chatty')}.1`), 'a rotated transcript', 15_000);
+  await waitFor(() => existsSync(`${log('chatty')}.1`), { what: 'a rotated transcript', timeoutMs: 15_000 });
   // The rotated part is whole the moment it appears (a rename); the new file follows it.
   assert.ok(statSync(`${log('chatty')}.1`).size >= 20000);
-  await eventually(() => existsSync(log('chatty')) && statSync(log('chatty')).size < 20000, 'a new transcript under the cap', 5000);
+  await waitFor(() => existsSync(log('chatty')) && statSync(log('chatty')).size < 20000, { what: 'a new transcript under the cap', timeoutMs: 5000 });
   const both = () => readFileSync(`${log('chatty')}.1`, 'utf8') + readFileSync(log('chatty'), 'utf8');
-  await eventually(() => both().includes('chatty line 2000'), 'the last line in the transcript');
+  await waitFor(() => both().includes('chatty line 2000'), { what: 'the last line in the transcript' });
   // What comes after the rotation goes on in the emptied file.
   const sent = await fleet.run('agent-send', ['chatty', 'echo "after the rotation"']);
   assert.equal(sent.code, 0, sent.stderr);
   // The command's output, not its echo: a line of its own.
-  await eventually(() => /[\r\n]after the rotation\r?\n/.test(readFileSync(log('chatty'), 'utf8')), 'new output in the current transcript');
+  await waitFor(() => /[\r\n]after the rotation\r?\n/.test(readFileSync(log('chatty'), 'utf8')), { what: 'new output in the current transcript' });
 });
 
 test('a kickstart is delivered exactly once per start, once the runtime is ready', async () => {
@@ -90,7 +90,7 @@ test('a kickstart is delivered exactly once per start, once the runtime is ready
   assert.match(adopt.result.stdout, /adopted/);
   // A restart after the agent died sends it once more.
   process.kill((await pane('kicked')).panePid, 'SIGKILL');
-  await eventually(async () => (await pane('kicked')).dead, 'pi to die');
+  await waitFor(async () => (await pane('kicked')).dead, { what: 'pi to die' });
   const restart = await fleet.startAgent('kicked', env);
   assert.equal(restart.result.code, 0, restart.result.stderr);
   await mock.waitForMessages(2, 20_000);
@@ -103,7 +103,7 @@ test('a kickstart is delivered exactly once per start, once the runtime is ready
 });
 
 test('reset types pi\'s /new and sees the fresh session', async () => {
-  await eventually(async () => inputBoxText((await fleet.tmux.screen((await pane('kicked')).paneId)).lines) === '', 'pi idle', 20_000);
+  await waitFor(async () => inputBoxText((await fleet.tmux.screen((await pane('kicked')).paneId)).lines) === '', { what: 'pi idle', timeoutMs: 20_000 });
   const r = await fleet.run('mosaic-agent', ['reset', 'kicked']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /kicked: reset \(\/new\)/);

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runtimeTests } from './suite.js';
 import { cmdlineOf, startRig, type Rig } from './harness.js';
-import { eventually } from '../helpers/fleet.js';
+import { waitFor } from '../helpers/fleet.js';
 import { allEvents, replyOf } from '../../lib/events/event-log.js';
 
 runtimeTests({
@@ -78,7 +78,7 @@ describe('gemini events', () => {
     if (!r) return;
     const started = Date.now();
     await r.start('ev', env);
-    await eventually(() => kinds('ev').includes('started:gemini:SessionStart'), 'the SessionStart event', 60_000, 100);
+    await waitFor(() => kinds('ev').includes('started:gemini:SessionStart'), { what: 'the SessionStart event', timeoutMs: 60_000, intervalMs: 100 });
     t.diagnostic(`SessionStart ${Date.now() - started} ms after the start`);
     const id = readFileSync(join(r.fleet.dir, 'state', 'sessions', 'ev', 'id'), 'utf8').trim();
     assert.equal((events('ev').find((e) => e.via === 'gemini:SessionStart')!.data as { session_id?: string }).session_id, id);
@@ -87,7 +87,7 @@ describe('gemini events', () => {
     const n = events('ev').length;
     const sent = Date.now();
     await r.send('ev', 'hello there');
-    await eventually(() => kinds('ev').slice(n).includes('idle:gemini:AfterAgent'), 'the AfterAgent event', 30_000, 50);
+    await waitFor(() => kinds('ev').slice(n).includes('idle:gemini:AfterAgent'), { what: 'the AfterAgent event', timeoutMs: 30_000, intervalMs: 50 });
     const turn = events('ev').slice(n);
     assert.deepEqual(
       turn.map((e) => `${e.kind}:${e.via}`),
@@ -138,7 +138,7 @@ describe('gemini events', () => {
     const asker = r.prepare('evasker');
     await r.start('evasker', { ...asker.env, MOSAIC_AGENT_PROFILE: JSON.stringify({ launch: ['gemini', '--session-id', '{session_id}'] }) });
     await r.waitFor('evasker', 'idle', 90_000);
-    await eventually(() => kinds('evasker').includes('started:gemini:SessionStart'), 'the SessionStart event', 30_000, 100);
+    await waitFor(() => kinds('evasker').includes('started:gemini:SessionStart'), { what: 'the SessionStart event', timeoutMs: 30_000, intervalMs: 100 });
     r.mock.setToolCall('touch made-by-tool.txt');
     try {
       const t0 = Date.now();
@@ -155,11 +155,11 @@ describe('gemini events', () => {
       r.mock.setToolCall(undefined);
       const n = events('evasker').length;
       const paneId = (await r.pane('evasker')).paneId;
-      await eventually(async () => (await r.fleet.tmux.capture(paneId)).includes('Allow execution of'), 'the approval dialog', 10_000, 100);
+      await waitFor(async () => (await r.fleet.tmux.capture(paneId)).includes('Allow execution of'), { what: 'the approval dialog', timeoutMs: 10_000, intervalMs: 100 });
       // As a person would: a moment after the dialog shows (a key at once may go before it takes input).
       await new Promise((res) => setTimeout(res, 500));
       await r.fleet.tmux.run(['send-keys', '-t', paneId, 'Enter']);
-      await eventually(() => kinds('evasker').slice(n).includes('idle:gemini:AfterAgent'), 'the turn to end', 30_000, 50).catch(async (err) => {
+      await waitFor(() => kinds('evasker').slice(n).includes('idle:gemini:AfterAgent'), { what: 'the turn to end', timeoutMs: 30_000, intervalMs: 50 }).catch(async (err) => {
         throw new Error(`${(err as Error).message}; events: ${kinds('evasker').slice(n).join(' ')}; screen:\n${await r.fleet.tmux.capture(paneId)}`);
       });
       assert.deepEqual(kinds('evasker').slice(n), ['busy:gemini:AfterTool', 'idle:gemini:AfterAgent']);
@@ -176,11 +176,11 @@ describe('gemini events', () => {
     if (!r) return;
     await r.waitFor('ev', 'idle');
     process.kill(-(await r.pane('ev')).panePid, 'SIGTERM');
-    await eventually(async () => (await r.pane('ev')).dead, 'gemini to exit', 20_000, 100);
+    await waitFor(async () => (await r.pane('ev')).dead, { what: 'gemini to exit', timeoutMs: 20_000, intervalMs: 100 });
     await r.start('ev', { ...env, MOSAIC_AGENT_RESUME: '1' });
     await r.waitFor('ev', 'idle', 90_000);
     assert.ok(cmdlineOf((await r.pane('ev')).panePid).includes('--resume'));
-    await eventually(async () => (await r.fleet.tmux.capture((await r.pane('ev')).paneId)).includes('once more'), 'the resumed conversation', 30_000, 100);
+    await waitFor(async () => (await r.fleet.tmux.capture((await r.pane('ev')).paneId)).includes('once more'), { what: 'the resumed conversation', timeoutMs: 30_000, intervalMs: 100 });
     const n = r.mock.requests.length;
     await r.send('ev', 'and now?');
     const turn = r.mock.requests.slice(n).find((q) => q.offersTools)!;

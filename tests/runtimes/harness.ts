@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTestFleet, eventually, pidAlive, type TestFleet } from '../helpers/fleet.js';
+import { startTestFleet, waitFor, pidAlive, type TestFleet } from '../helpers/fleet.js';
 import { startMockLLM, type MockServer } from '../fixtures/mock-llm.js';
 import { agentPaneOf, captureMany, type Pane } from '../../lib/tmux/tmux.js';
 import { agentProfile } from '../../lib/runtimes/profiles.js';
@@ -93,14 +93,12 @@ export async function startRig(runtime: RuntimeName): Promise<Rig | { skip: stri
     async waitFor(agent, state, timeoutMs = 60_000) {
       let inARow = 0;
       try {
-        await eventually(
+        await waitFor(
           async () => {
             inARow = (await rig.activity(agent)) === state ? inARow + 1 : 0;
             return inARow >= 2;
           },
-          `${agent} to be ${state}`,
-          timeoutMs,
-          150,
+          { what: `${agent} to be ${state}`, timeoutMs, intervalMs: 150 },
         );
       } catch (err) {
         const screen = await fleet.tmux.capture((await rig.pane(agent)).paneId).catch(() => '');
@@ -240,5 +238,5 @@ async function reapStrays(dir: string): Promise<void> {
     }
   };
   signal('SIGTERM');
-  await eventually(() => ours().length === 0, 'stray runtime processes to end', 5000, 100).catch(() => signal('SIGKILL'));
+  await waitFor(() => ours().length === 0, { what: 'stray runtime processes to end', timeoutMs: 5000, intervalMs: 100 }).catch(() => signal('SIGKILL'));
 }

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runtimeTests } from './suite.js';
 import { startRig, type Rig } from './harness.js';
-import { eventually, ROOT } from '../helpers/fleet.js';
+import { waitFor, ROOT } from '../helpers/fleet.js';
 
 runtimeTests({
   runtime: 'opencode',
@@ -58,7 +58,7 @@ describe('opencode with mcp: true', () => {
   /** Turns are sent until the agent's MCP tools are offered (its servers may connect after its first turn). */
   const offeredOnce = async (r: Rig, agent: string, tool: string): Promise<string[]> => {
     let offered: string[] = [];
-    await eventually(
+    await waitFor(
       async () => {
         const from = r.mock.requests.length;
         await r.send(agent, 'hello');
@@ -66,9 +66,7 @@ describe('opencode with mcp: true', () => {
         offered = offeredSince(r, from);
         return offered.includes(tool);
       },
-      `${agent}'s MCP tools to be offered`,
-      60_000,
-      1000,
+      { what: `${agent}'s MCP tools to be offered`, timeoutMs: 60_000, intervalMs: 1000 },
     ).catch((err: Error) => {
       throw new Error(`${err.message}; last offered: ${JSON.stringify(offered)}`);
     });
@@ -116,7 +114,7 @@ describe('opencode with mcp: true', () => {
       let from = rig.mock.requests.length;
       rig.mock.setToolUse({ name: 'mosaic_ask', input: { agent: 'peer', message: 'echo peer-says-$((40+2))', timeout_s: 30 } });
       await rig.send('boss', 'ask the peer');
-      const answered = await eventually(() => toolResults(rig!, from)[0], 'the ask result to reach the model', 60_000, 200).catch(async (err: Error) => {
+      const answered = await waitFor(() => toolResults(rig!, from)[0], { what: 'the ask result to reach the model', timeoutMs: 60_000, intervalMs: 200 }).catch(async (err: Error) => {
         const screens = await Promise.all(['boss', 'peer'].map(async (n) => `${n}:\n${(await rig!.fleet.run('mosaic-agent', ['read', n])).stdout}`));
         throw new Error(`${err.message}; the screens:\n${screens.join('\n')}`);
       });
@@ -129,7 +127,7 @@ describe('opencode with mcp: true', () => {
       rig.mock.setToolUse({ name: 'mosaic_send_message', input: { agent: 'other', message: 'echo should-not-arrive' } });
       await rig.send('boss', 'message the other one');
       // Chat completions has no is_error: opencode 1.18.33 hands the MCP error on as the tool message's text.
-      const refused = await eventually(() => toolResults(rig!, from)[0], 'the refusal to reach the model', 60_000, 200);
+      const refused = await waitFor(() => toolResults(rig!, from)[0], { what: 'the refusal to reach the model', timeoutMs: 60_000, intervalMs: 200 });
       assert.match(refused, /refused by the roster rule can_message: \[peer\] of agent 'boss': it may not message 'other'/);
       const otherScreen = await rig.fleet.run('mosaic-agent', ['read', 'other']);
       assert.doesNotMatch(otherScreen.stdout, /should-not-arrive/);

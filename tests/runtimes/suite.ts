@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import { eventually } from '../helpers/fleet.js';
+import { waitFor } from '../helpers/fleet.js';
 import { profileFor } from '../../lib/runtimes/profiles.js';
 import { inputText } from '../../lib/runtimes/screen.js';
 import { firstRunProblems } from '../../lib/runtimes/first-run.js';
@@ -130,7 +130,7 @@ export function runtimeTests(spec: RuntimeSpec): void {
     const pane = await r.start('main', mainEnv);
     assertArgvTail(cmdlineOf(pane.panePid), profile.launch);
     const seen: string[] = [];
-    await eventually(
+    await waitFor(
       async () => {
         const a = await r.activity('main');
         if (seen.at(-1) !== a) {
@@ -139,9 +139,7 @@ export function runtimeTests(spec: RuntimeSpec): void {
         }
         return a === 'idle';
       },
-      `${rt} to be idle (seen: ${seen.join(' → ')})`,
-      90_000,
-      100,
+      { what: `${rt} to be idle (seen: ${seen.join(' → ')})`, timeoutMs: 90_000, intervalMs: 100 },
     );
     t.diagnostic(`states: ${seen.join(' → ')} in ${Date.now() - started} ms`);
     if (spec.noStartingState) t.diagnostic(`starting not checked: ${spec.noStartingState}`);
@@ -172,7 +170,7 @@ export function runtimeTests(spec: RuntimeSpec): void {
     await r.fleet.tmux.run(['send-keys', '-t', pane.paneId, '-l', 'half typed words ']);
     await r.fleet.tmux.pasteText('mosaic-test-leftover', pane.paneId, 'a block\nleft over\nfrom a paste', true);
     const held = async () => inputText(profile.input, (await r.fleet.tmux.screen(pane.paneId)).lines) ?? '';
-    await eventually(async () => (await held()).includes('half typed'), `${rt} to show the leftover text`, 10_000, 100);
+    await waitFor(async () => (await held()).includes('half typed'), { what: `${rt} to show the leftover text`, timeoutMs: 10_000, intervalMs: 100 });
     const before = r.mock.userMessages().length;
     const sent = await r.fleet.run('agent-send', ['--json', 'main', 'the message alone']);
     assert.equal(sent.code, 0, sent.stderr);
@@ -258,7 +256,7 @@ export function runtimeTests(spec: RuntimeSpec): void {
       const n = eventsOf(r, 'main').length;
       const send = await r.fleet.run('agent-send', ['main', 'a slow turn']);
       assert.equal(send.code, 0, send.stderr);
-      await eventually(() => eventsOf(r, 'main', n).some((e) => e.kind === 'busy'), `a busy event from ${rt}`, 20_000, 50);
+      await waitFor(() => eventsOf(r, 'main', n).some((e) => e.kind === 'busy'), { what: `a busy event from ${rt}`, timeoutMs: 20_000, intervalMs: 50 });
       const waited = await r.fleet.run('mosaic-agent', ['wait', 'main', '--until', 'idle', '--timeout', '60'], { timeoutMs: 90_000 });
       const returned = Date.now();
       assert.equal(waited.code, 0, waited.stderr);
@@ -312,13 +310,13 @@ export function runtimeTests(spec: RuntimeSpec): void {
    */
   async function dieResumeAndAsk(r: Rig, agent: string, env: NodeJS.ProcessEnv, remembered: string, question: string) {
     process.kill(-(await r.pane(agent)).panePid, 'SIGTERM');
-    await eventually(async () => (await r.pane(agent)).dead, `${rt} to exit`, 20_000, 100);
+    await waitFor(async () => (await r.pane(agent)).dead, { what: `${rt} to exit`, timeoutMs: 20_000, intervalMs: 100 });
     const pane = await r.start(agent, env);
     assertArgvTail(cmdlineOf(pane.panePid), profile.resume!);
     await r.waitFor(agent, 'idle', 90_000);
     // Gemini CLI 0.61 draws its input before the resumed conversation and drops
     // what is typed until that is loaded: wait, as a person would, to see it.
-    await eventually(async () => (await r.fleet.tmux.capture(pane.paneId)).includes(remembered), `${rt} to show the resumed conversation`, 30_000, 100);
+    await waitFor(async () => (await r.fleet.tmux.capture(pane.paneId)).includes(remembered), { what: `${rt} to show the resumed conversation`, timeoutMs: 30_000, intervalMs: 100 });
     const n = r.mock.requests.length;
     await r.send(agent, question);
     return r.mock.requests.slice(n).find((q) => q.offersTools)!;
@@ -363,7 +361,7 @@ export function runtimeTests(spec: RuntimeSpec): void {
     const group = (await r.pane('main')).panePid;
     const stop = await r.fleet.run('start-agent-session', ['--stop', 'main']);
     assert.equal(stop.code, 0, stop.stderr);
-    await eventually(() => processGroup(group).length === 0, `${rt} to exit`, 10_000, 100).catch(() => undefined);
+    await waitFor(() => processGroup(group).length === 0, { what: `${rt} to exit`, timeoutMs: 10_000, intervalMs: 100 }).catch(() => undefined);
     const left = processGroup(group);
     const described = left.map((pid) => `${pid}: ${cmdlineOf(pid).join(' ')}`);
     // What outlived its session gets what a person would send it.
@@ -488,7 +486,7 @@ export function runtimeTests(spec: RuntimeSpec): void {
       assert.equal(ask.code, 0, ask.stderr);
       assert.equal(ask.stdout, 'ok: hello hooks');
       assert.ok(turnEvents(ev, eventsOf(r, 'hooked', n)), "the fleet's hooks reported the turn");
-      await eventually(() => existsSync(probe) && readFileSync(probe, 'utf8').startsWith('turn ended\n'), "the user's own hook to have run", 15_000, 100);
+      await waitFor(() => existsSync(probe) && readFileSync(probe, 'utf8').startsWith('turn ended\n'), { what: "the user's own hook to have run", timeoutMs: 15_000, intervalMs: 100 });
     } finally {
       await r.fleet.run('start-agent-session', ['--stop', 'hooked']);
     }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
+import { scratchDir } from '../helpers/scratch.js';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { fillPlaceholders } from '../../lib/runtimes/conversation.js';
 import { agentSpecFromEnv, commandProgram, launchArgv, sessionEnv } from '../../lib/runtimes/agent-spec.js';
@@ -9,7 +9,7 @@ import { agentSearchPath, which } from '../../lib/core/search-path.js';
 import { FleetError } from '../../lib/core/errors.js';
 
 function fakeHome(): string {
-  const home = mkdtempSync(join(tmpdir(), 'mf-spec-'));
+  const home = scratchDir('mf-spec-');
   mkdirSync(join(home, '.local', 'bin'), { recursive: true });
   return home;
 }

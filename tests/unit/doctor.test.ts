@@ -1,7 +1,7 @@
 import { test } from 'node:test';
+import { scratchDir } from '../helpers/scratch.js';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   exposedMode,
@@ -175,7 +175,7 @@ test('mcp: true on a runtime without MCP, or on a command of its own, fails with
   assert.match(shell.detail, /runtime shell has no MCP support/);
   const own = mcpCheck('c', { ...base, MOSAIC_AGENT_RUNTIME: 'claude', MOSAIC_AGENT_COMMAND: 'true' });
   assert.match(own.detail, /runs a command of its own/);
-  const bin = mkdtempSync(join(tmpdir(), 'doctor-mcp-'));
+  const bin = scratchDir('doctor-mcp-');
   writeFileSync(join(bin, 'claude'), '#!/bin/sh\n', { mode: 0o755 });
   const claude = mcpCheck('c', { ...base, PATH: bin, MOSAIC_USER_PATH: bin, MOSAIC_AGENT_RUNTIME: 'claude' });
   assert.equal(claude.ok, true, claude.detail);

@@ -1,9 +1,9 @@
 // The env files apply writes: rendering (values round-trip through systemd's
 // parser rules), the marker line, and reading the agents directory back.
 import { test } from 'node:test';
+import { scratchDir } from '../helpers/scratch.js';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FleetError } from '../../lib/core/errors.js';
 import { parseEnvFile } from '../../lib/core/env-file.js';
@@ -15,7 +15,7 @@ function agent(overrides: Partial<AgentConfig> & { name: string }): AgentConfig 
 }
 
 function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'env-files-test-'));
+  return scratchDir('env-files-test-');
 }
 
 const NASTY: Record<string, string> = {

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
+import { scratchDir } from '../helpers/scratch.js';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstRunProblems } from '../../lib/runtimes/first-run.js';
 
-const home = () => mkdtempSync(join(tmpdir(), 'mf-first-run-'));
+const home = () => scratchDir('mf-first-run-');
 const W = '/srv/work/alpha';
 
 test('a fresh home makes Claude Code stop at onboarding, folder trust and the bypass prompt', () => {

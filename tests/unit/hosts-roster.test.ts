@@ -1,13 +1,12 @@
 // The roster's hosts (issue #19): `hosts:` and each agent's `host:`, validated with positions.
 import { test } from 'node:test';
+import { scratchDir } from '../helpers/scratch.js';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+
 import { hostOf, parseRoster, RosterError } from '../../lib/fleet/roster.js';
 import { renderEnvFile } from '../../lib/fleet/env-files.js';
 
-const home = () => mkdtempSync(join(tmpdir(), 'hosts-roster-'));
+const home = () => scratchDir('hosts-roster-');
 
 function issuesOf(text: string): string[] {
   try {

@@ -2,9 +2,9 @@
 // calling agent's rules as the server reads them. The protocol itself is
 // tested in tests/integration/mcp.test.ts.
 import { test } from 'node:test';
+import { scratchDir } from '../helpers/scratch.js';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventWiring, mcpServerSpec, mergeGeminiSettings, MCP_SYSTEMS } from '../../lib/events/hooks.js';
 import { callerFromEnv, messageRefusal } from '../../lib/cli/mcp.js';
@@ -59,7 +59,7 @@ test("Gemini CLI's fleet-owned settings get the server in mcpServers beside the 
 
 test('pi, bash and aider have no MCP client: the server is registered in Claude Code, Codex, Gemini CLI and opencode only', () => {
   assert.deepEqual([...MCP_SYSTEMS].sort(), ['claude', 'codex', 'gemini', 'opencode']);
-  const home = mkdtempSync(join(tmpdir(), 'mcp-pi-'));
+  const home = scratchDir('mcp-pi-');
   assert.deepEqual(eventWiring('pi', 'alpha', { ...OWN, HOME: home }, SPEC)!.args, eventWiring('pi', 'alpha', { ...OWN, HOME: home })!.args);
   assert.deepEqual(eventWiring('bash', 'alpha', OWN, SPEC), eventWiring('bash', 'alpha', OWN));
 });
@@ -72,7 +72,7 @@ test("from a checkout the server is this Node running dist/bin/mosaic-agent.js m
 });
 
 test("installed, the server is the tools' stable launcher, which follows upgrades; else the release's own", () => {
-  const tools = mkdtempSync(join(tmpdir(), 'mcp-tools-'));
+  const tools = scratchDir('mcp-tools-');
   const release = join(tools, 'releases', '0.1.0-abc');
   mkdirSync(join(release, 'dist', 'lib'), { recursive: true });
   mkdirSync(join(release, 'bin'), { recursive: true });

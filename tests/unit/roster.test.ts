@@ -1,8 +1,9 @@
 // The roster: parsing and validation with positions, and what each field puts in the env file.
 import { test } from 'node:test';
+import { scratchDir } from '../helpers/scratch.js';
 import { resolveProfile } from '../../lib/runtimes/profiles.js';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +17,7 @@ const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** A temporary home with the given subdirectories. */
 function makeHome(...dirs: string[]): string {
-  const home = mkdtempSync(join(tmpdir(), 'roster-test-'));
+  const home = scratchDir('roster-test-');
   for (const d of dirs) mkdirSync(join(home, d), { recursive: true });
   return home;
 }
@@ -381,7 +382,7 @@ test('the example rosters parse', () => {
 // profiles:
 
 test('a runtime of the user\'s own in `profiles:` and an agent\'s profile changes reach its env file', () => {
-  const home = mkdtempSync(join(tmpdir(), 'mf-roster-profiles-'));
+  const home = scratchDir('mf-roster-profiles-');
   const roster = parseRoster(
     [
       'profiles:',

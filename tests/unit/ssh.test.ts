@@ -1,9 +1,9 @@
 // The ssh gateway's argv and remote quoting (issue #19): what the remote shell runs is exactly the argv given.
 import { test } from 'node:test';
+import { scratchDir } from '../helpers/scratch.js';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { quoteWord, remoteCommand, sshArgv, sshControlDir, sshFailure, type SshResult } from '../../lib/core/ssh.js';
 
@@ -42,7 +42,7 @@ test('a word is single-quoted with its quotes written as \'\\\'\'', () => {
 });
 
 test('the ssh argv: batch mode, multiplexing under the runtime dir, a port, the destination after --, one quoted command', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ssh-test-'));
+  const dir = scratchDir('ssh-test-');
   const env = { MOSAIC_FLEET_RUNTIME_DIR: dir, PATH: process.env.PATH };
   const argv = sshArgv({ name: 'gpu', ssh: 'dev@gpu-box', port: 2222 }, ['agent-send', 'alpha', '-'], env);
   const control = sshControlDir(env);

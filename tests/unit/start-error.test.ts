@@ -1,14 +1,13 @@
 // Why a start failed: recorded by start-agent-session, read back when systemctl fails.
 import { test } from 'node:test';
+import { scratchDir } from '../helpers/scratch.js';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+
 import { clearStartError, recordStartError, unitsFailure } from '../../lib/systemd/start-error.js';
 import { Systemd } from '../../lib/systemd/systemd.js';
 
 function runtimeEnv(): NodeJS.ProcessEnv {
-  return { MOSAIC_FLEET_RUNTIME_DIR: mkdtempSync(join(tmpdir(), 'mf-start-error-')) };
+  return { MOSAIC_FLEET_RUNTIME_DIR: scratchDir('mf-start-error-') };
 }
 
 /** A user manager that knows no unit's state (as when it does not answer). */

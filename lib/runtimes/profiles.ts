@@ -104,6 +104,12 @@ export interface Profile {
   events?: HookSystem;
   /** Where the runtime keeps its conversations; without it the fleet looks for none (its resume argv decides). */
   conversations?: ConversationStore;
+  /**
+   * The runtime leaves files in its TMPDIR that it never removes: the fleet
+   * gives it a directory of its own (unless the agent's env sets TMPDIR) and
+   * clears what a run before left there (lib/systemd/supervisor.ts).
+   */
+  ownTmp?: true;
   /** How this profile was checked against the real program (the README's table). */
   tested: string;
 }
@@ -235,6 +241,9 @@ const PROFILES: Record<string, Omit<Profile, 'name' | 'attribution'> & { attribu
     tui: true,
     events: 'opencode',
     conversations: 'opencode',
+    // A Bun executable: each run unpacks its native libraries (~19 MB) into
+    // TMPDIR and leaves them when it is killed (docs/runtime-notes.md #20).
+    ownTmp: true,
     tested: 'end to end: real opencode 1.18.33 against the mock server (tests/runtimes)',
   },
   gemini: {
@@ -347,6 +356,7 @@ export function resolveProfile(runtime: string, overrides: ProfileOverrides | un
     ...base,
     name: runtime,
     events: sameProgram ? base.events : undefined,
+    ownTmp: sameProgram ? base.ownTmp : undefined,
     // The built-in runtime of this name's, as when the runtime's name chose
     // them: whether a profile extending another keeps its conversations alike
     // is not known.

@@ -8,7 +8,7 @@
 // tmux server, so it also wakes when the agent is SIGKILLed or the whole
 // server dies (a `tmux wait-for` waiter does not).
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { libFile, mcpServerArgv } from '../core/location.cjs';
 import { launchArgv, sessionEnv, type AgentSpec } from '../runtimes/agent-spec.js';
@@ -85,6 +85,7 @@ async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJS.Proce
   const resume = spec.resume && !fresh && state === 'resumable';
   const argv = launchArgv(spec, { resume, placeholders });
   const agentEnv = sessionEnv(spec, env);
+  if (spec.profile.ownTmp && !agentEnv.TMPDIR) agentEnv.TMPDIR = ownTmpDir(spec.name, env);
   // The runtime's own hooks report to the agent's event log, where it has
   // them and runs as its profile says (not a MOSAIC_AGENT_COMMAND, not `mosaic yolo`).
   const ownLaunch = !spec.command && argv[0] !== undefined && basename(argv[0]) === basename(spec.profile.launch[0] ?? '');
@@ -113,6 +114,26 @@ async function ensureAgentSession(tmux: Tmux, spec: AgentSpec, env: NodeJS.Proce
   }
   const { paneId, panePid } = await tmux.newSession({ width: spec.width, height: spec.height, ...sessionSpec });
   return { action: 'created', paneId, pid: panePid };
+}
+
+/**
+ * What a Bun executable (opencode) unpacks into TMPDIR on each run: its
+ * native libraries as `.` + 16 hex digits + `-` + 8 digits + `.so`, ~19 MB a
+ * run, never removed when the run is killed (a stop, a crash).
+ */
+const UNPACKED_RE = /^\.[0-9a-f]{16}-[0-9a-f]{8}\.so$/;
+
+/**
+ * The agent's own TMPDIR (stateDir/tmp/NAME, mode 0700), cleared of what
+ * runs before this one unpacked there. Only those files go: anything else the
+ * agent left in its TMPDIR stays. Called before a new run only: the old run's
+ * process is gone (a live session is adopted, never relaunched).
+ */
+export function ownTmpDir(name: string, env: NodeJS.ProcessEnv): string {
+  const dir = join(stateDir(env), 'tmp', name);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const f of readdirSync(dir)) if (UNPACKED_RE.test(f)) rmSync(join(dir, f), { force: true });
+  return dir;
 }
 
 // How long a fresh agent must stay up before we call the start a success: a

@@ -1,6 +1,6 @@
 // The real opencode (pinned in versions.json) in a real tmux pane of a
 // private fleet, against the mock LLM server: its profile, end to end.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
@@ -134,5 +134,44 @@ describe('opencode with mcp: true', () => {
     } finally {
       rig.mock.setToolUse(undefined);
     }
+  });
+});
+
+// opencode is a Bun executable: each run unpacks ~19 MB of native libraries
+// into TMPDIR and leaves them when it is killed. The fleet gives it a TMPDIR
+// of its own and clears that at each new run.
+describe('opencode in a TMPDIR of its own', () => {
+  let rig: Rig | undefined;
+  let skip: string | undefined;
+  before(async () => {
+    const r = await startRig('opencode');
+    if ('skip' in r) skip = r.skip;
+    else rig = r;
+  });
+  after(async () => {
+    await rig?.close();
+  });
+
+  test('what a killed run unpacked is cleared at the next start, and the rest of its TMPDIR stays', async (t) => {
+    if (skip) return t.skip(skip);
+    const r = rig!;
+    const dir = join(r.fleet.env.MOSAIC_FLEET_STATE_DIR!, 'tmp', 'unpacker');
+    const unpacked = () => (existsSync(dir) ? readdirSync(dir).filter((f) => /^\.[0-9a-f]{16}-[0-9a-f]{8}\.so$/.test(f)).sort() : []);
+    const { env } = r.prepare('unpacker');
+    await r.start('unpacker', env);
+    await r.waitFor('unpacker', 'idle', 90_000);
+    const first = unpacked();
+    assert.ok(first.length > 0, `opencode unpacked nothing into ${dir}: ${existsSync(dir) ? readdirSync(dir).join(', ') : 'no such directory'}`);
+    writeFileSync(join(dir, 'kept.txt'), 'not ours to remove\n');
+    // Killed, as a stop or a crash ends it: what it unpacked stays behind.
+    process.kill(-(await r.pane('unpacker')).panePid, 'SIGKILL');
+    await waitFor(async () => (await r.pane('unpacker')).dead, { what: 'opencode to exit', timeoutMs: 20_000, intervalMs: 100 });
+    assert.deepEqual(unpacked(), first);
+    await r.start('unpacker', env);
+    await r.waitFor('unpacker', 'idle', 90_000);
+    const second = unpacked();
+    assert.equal(second.length, first.length, `one run's worth, not two: ${second.join(', ')}`);
+    assert.deepEqual(second.filter((f) => first.includes(f)), [], 'the first run\'s files are gone');
+    assert.ok(existsSync(join(dir, 'kept.txt')));
   });
 });

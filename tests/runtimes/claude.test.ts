@@ -2,10 +2,10 @@
 // private fleet, against the mock LLM server: its profile, end to end.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runtimeTests } from './suite.js';
-import { startRig, type Rig } from './harness.js';
+import { rigForBlock, type Rig } from './harness.js';
 import { waitFor, ROOT } from '../helpers/fleet.js';
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -64,16 +64,7 @@ runtimeTests({
 // Roster mcp: true (issue #17): Claude Code, given the fleet's MCP server with
 // --mcp-config, offers its tools to the model as mcp__mosaic__*.
 describe('claude with mcp: true', () => {
-  let rig: Rig | undefined;
-  let skip: string | undefined;
-  before(async () => {
-    const r = await startRig('claude');
-    if ('skip' in r) skip = r.skip;
-    else rig = r;
-  });
-  after(async () => {
-    await rig?.close();
-  });
+  const needRig = rigForBlock('claude');
 
   /**
    * The tools the model is offered once the agent's MCP servers are up:
@@ -98,7 +89,8 @@ describe('claude with mcp: true', () => {
   };
 
   test("the model is offered the fleet's tools (mcp__mosaic__list_agents…) beside the user's own MCP server, and the user's files keep their MCP configuration", async (t) => {
-    if (!rig) return t.skip(skip ?? 'no rig');
+    const rig = needRig(t);
+    if (!rig) return;
     const { env, home } = rig.prepare('lead');
     // The user's own MCP server in their ~/.claude.json (user scope): it must still load beside the fleet's.
     const claudeJson = join(home, '.claude.json');
@@ -132,7 +124,8 @@ describe('claude with mcp: true', () => {
     });
 
   test("a tool call of mcp__mosaic__ask from the model reaches a shell agent with the sender line and the reply comes back to Claude Code; a target outside can_message is refused", async (t) => {
-    if (!rig) return t.skip(skip ?? 'no rig');
+    const rig = needRig(t);
+    if (!rig) return;
     for (const name of ['peer', 'other']) {
       const r = await rig.fleet.startAgent(name, { MOSAIC_AGENT_RUNTIME: 'shell', SHELL: '/bin/bash' });
       assert.equal(r.result.code, 0, r.result.stderr);

@@ -4,6 +4,7 @@
 // with a throwaway HOME whose first-run questions are answered ahead (or not,
 // to see the blockers).
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { mkdirSync, rmSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestFleet, waitFor, pidAlive, type TestFleet } from '../helpers/fleet.js';
@@ -45,6 +46,28 @@ export interface Rig {
   /** Send with the real agent-send; wait for `expected` more user messages at the mock and return them. */
   send(agent: string, text: string, expected?: number): Promise<string[]>;
   close(): Promise<void>;
+}
+
+/**
+ * A rig for the tests of one describe block: made in its before(), closed in
+ * its after(). The function returned gives a test the rig, or skips it with
+ * the reason there is none.
+ */
+export function rigForBlock(runtime: RuntimeName): (t: { skip(reason: string): void }) => Rig | undefined {
+  let rig: Rig | undefined;
+  let skip: string | undefined;
+  before(async () => {
+    const r = await startRig(runtime);
+    if ('skip' in r) skip = r.skip;
+    else rig = r;
+  });
+  after(async () => {
+    await rig?.close();
+  });
+  return (t) => {
+    if (!rig) t.skip(skip ?? 'no rig');
+    return rig;
+  };
 }
 
 /** The runtimes and a rig for one test file, or why the tier cannot run here. */

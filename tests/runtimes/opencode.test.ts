@@ -3,10 +3,10 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runtimeTests } from './suite.js';
-import { startRig, type Rig } from './harness.js';
+import { rigForBlock, type Rig } from './harness.js';
 import { waitFor, ROOT } from '../helpers/fleet.js';
 
 runtimeTests({
@@ -40,16 +40,7 @@ runtimeTests({
 // Roster mcp: true (issue #17): opencode, given the fleet's MCP server in
 // OPENCODE_CONFIG_CONTENT, offers its tools to the model as mosaic_*.
 describe('opencode with mcp: true', () => {
-  let rig: Rig | undefined;
-  let skip: string | undefined;
-  before(async () => {
-    const r = await startRig('opencode');
-    if ('skip' in r) skip = r.skip;
-    else rig = r;
-  });
-  after(async () => {
-    await rig?.close();
-  });
+  const needRig = rigForBlock('opencode');
 
   /** The tool names of the main turns since `from` (chat completions: tools[].function.name). */
   const offeredSince = (r: Rig, from: number): string[] =>
@@ -82,7 +73,8 @@ describe('opencode with mcp: true', () => {
     });
 
   test("the model is offered the fleet's tools (mosaic_list_agents…) beside the user's own MCP server, and the user's opencode.json is left as it was", async (t) => {
-    if (!rig) return t.skip(skip ?? 'no rig');
+    const rig = needRig(t);
+    if (!rig) return;
     const { env, home } = rig.prepare('lead');
     // The user's own MCP server in their opencode.json: it must still load beside the fleet's.
     const config = join(home, '.config', 'opencode', 'opencode.json');
@@ -101,7 +93,8 @@ describe('opencode with mcp: true', () => {
   });
 
   test('a tool call of mosaic_ask from the model reaches a shell agent with the sender line and the reply comes back to opencode; a target outside can_message is refused', async (t) => {
-    if (!rig) return t.skip(skip ?? 'no rig');
+    const rig = needRig(t);
+    if (!rig) return;
     for (const name of ['peer', 'other']) {
       const r = await rig.fleet.startAgent(name, { MOSAIC_AGENT_RUNTIME: 'shell', SHELL: '/bin/bash' });
       assert.equal(r.result.code, 0, r.result.stderr);
@@ -141,20 +134,11 @@ describe('opencode with mcp: true', () => {
 // into TMPDIR and leaves them when it is killed. The fleet gives it a TMPDIR
 // of its own and clears that at each new run.
 describe('opencode in a TMPDIR of its own', () => {
-  let rig: Rig | undefined;
-  let skip: string | undefined;
-  before(async () => {
-    const r = await startRig('opencode');
-    if ('skip' in r) skip = r.skip;
-    else rig = r;
-  });
-  after(async () => {
-    await rig?.close();
-  });
+  const needRig = rigForBlock('opencode');
 
   test('what a killed run unpacked is cleared at the next start, and the rest of its TMPDIR stays', async (t) => {
-    if (skip) return t.skip(skip);
-    const r = rig!;
+    const r = needRig(t);
+    if (!r) return;
     const dir = join(r.fleet.env.MOSAIC_FLEET_STATE_DIR!, 'tmp', 'unpacker');
     const unpacked = () => (existsSync(dir) ? readdirSync(dir).filter((f) => /^\.[0-9a-f]{16}-[0-9a-f]{8}\.so$/.test(f)).sort() : []);
     const { env } = r.prepare('unpacker');

@@ -2,7 +2,7 @@
 // lib/runtimes/profiles.ts: launch, submit, busy, reset, resume, first-run blockers,
 // approval prompts, and the events its own hooks report (issue #15: wait, ask,
 // agent-send --wait, the user's own hooks). Each runtime's file says where the real program differs.
-import { test, before, after, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { waitFor } from '../helpers/fleet.js';
 import { profileFor } from '../../lib/runtimes/profiles.js';
 import { inputText } from '../../lib/runtimes/screen.js';
 import { firstRunProblems } from '../../lib/runtimes/first-run.js';
-import { cmdlineOf, NASTY, startRig, type Rig, type RuntimeName } from './harness.js';
+import { cmdlineOf, NASTY, rigForBlock, type Rig, type RuntimeName } from './harness.js';
 import { processGroupMembers as processGroup } from '../../lib/systemd/supervisor.js';
 import { VERSIONS } from './install.js';
 import { allEvents, type AgentEvent } from '../../lib/events/event-log.js';
@@ -103,24 +103,9 @@ export function runtimeTests(spec: RuntimeSpec): void {
   const profile = profileFor(rt, process.env);
   const version = VERSIONS[spec.package];
   const delivered = spec.delivered ?? ((s: string) => s);
-  let rig: Rig | undefined;
-  let skipAll: string | undefined;
   let mainEnv: NodeJS.ProcessEnv = {};
-
-  before(async () => {
-    const r = await startRig(rt);
-    if ('skip' in r) skipAll = r.skip;
-    else rig = r;
-  });
-  after(async () => {
-    await rig?.close();
-  });
-
   /** The rig, or skip the test saying why the tier cannot run here. */
-  const need = (t: TestContext): Rig | undefined => {
-    if (!rig) t.skip(skipAll ?? 'no rig');
-    return rig;
-  };
+  const need = rigForBlock(rt);
 
   test(`${rt} ${version}: the launch argv \`${profile.launch.join(' ')}\` starts it and it reads as starting, then idle`, async (t) => {
     const r = need(t);

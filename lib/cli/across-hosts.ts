@@ -145,23 +145,22 @@ export async function routeAcrossHosts(ctx: FleetContext, command: string, argv:
   // --all: each host's own fleet target; names: each host its own.
   const groups = all ? new Map([[LOCAL_HOST, [] as string[]], ...[...fleet.hosts.keys()].map((h): [string, string[]] => [h, []])]) : byHost(names, fleet.agentHost);
   if (command === 'wait' && flags.any === true && groups.size > 1) return waitAny(ctx, fleet, groups, options);
+  // JSON from several hosts is one array: every share's output is kept, this host's too (in a process of its own).
   const json = flags.json === true;
   const runs = [...groups].map(async ([host, agents]) => {
-    if (host === LOCAL_HOST) {
-      // Here, with only this host's names; JSON is gathered by the caller's own printing.
-      return { host, code: await runHere([...options, '--', ...agents]), stdout: '' };
-    }
-    const r = await onHost(ctx.env, fleet, host, command, [...options, '--', ...agents], agents.length ? agents : [`--all (${host})`], { captureStdout: json });
-    return { host, ...r };
+    const words = [...options, '--', ...agents];
+    if (host === LOCAL_HOST) return { host, ...(json ? await hereInChild(ctx, command, words, { captureStdout: true }) : { code: await runHere(words), stdout: '' }) };
+    return { host, ...(await onHost(ctx.env, fleet, host, command, words, agents.length ? agents : [`--all (${host})`], { captureStdout: json })) };
   });
   const results = await Promise.all(runs);
   if (json) {
-    // The remote hosts' JSON arrays, each row with its host, after this host's own output.
+    // Each host's JSON array, each row with its host (this host's rows without one, as status gives them).
     const rows: unknown[] = [];
-    for (const r of results.filter((x) => x.host !== LOCAL_HOST)) {
+    for (const r of results) {
+      if (r.stdout.trim() === '') continue;
       try {
         const parsed = JSON.parse(r.stdout) as unknown;
-        rows.push(...(Array.isArray(parsed) ? parsed : [parsed]).map((row) => (row && typeof row === 'object' ? { ...row, host: r.host } : row)));
+        rows.push(...(Array.isArray(parsed) ? parsed : [parsed]).map((row) => (row && typeof row === 'object' && r.host !== LOCAL_HOST ? { ...row, host: r.host } : row)));
       } catch {
         process.stdout.write(r.stdout);
       }
@@ -232,6 +231,19 @@ async function queueAcrossHosts(ctx: FleetContext, fleet: FleetPlacement, flags:
   return code;
 }
 
+/**
+ * This host's share of a command in a process of its own (the same tool and
+ * environment), so that it can be ended (wait --any) or its output kept
+ * (JSON from several hosts); stderr passes through.
+ */
+function hereInChild(ctx: FleetContext, command: string, words: string[], opts: { captureStdout?: boolean; signal?: AbortSignal }): Promise<{ code: number; stdout: string }> {
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, command, ...words], { env: ctx.env, stdio: ['ignore', opts.captureStdout ? 'pipe' : 'inherit', 'inherit'] });
+  let stdout = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  opts.signal?.addEventListener('abort', () => child.kill('SIGTERM'), { once: true });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? EXIT.failure, stdout })));
+}
+
 /** The exit status of several runs: the first failure's, in the order asked (0 when all succeeded). */
 function worst(codes: number[]): number {
   return codes.find((c) => c !== 0) ?? 0;
@@ -247,9 +259,7 @@ async function waitAny(ctx: FleetContext, fleet: FleetPlacement, groups: Map<str
   const runs = [...groups].map(async ([host, agents]): Promise<number> => {
     const words = [...options, '--', ...agents];
     if (host !== LOCAL_HOST) return (await onHost(ctx.env, fleet, host, 'wait', words, agents, { signal: controller.signal })).code;
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'wait', ...words], { env: ctx.env, stdio: ['ignore', 'inherit', 'inherit'] });
-    controller.signal.addEventListener('abort', () => child.kill('SIGTERM'), { once: true });
-    return new Promise((resolve) => child.on('close', (code) => resolve(code ?? EXIT.failure)));
+    return (await hereInChild(ctx, 'wait', words, { signal: controller.signal })).code;
   });
   const codes: number[] = [];
   const first = await new Promise<number>((resolve) => {

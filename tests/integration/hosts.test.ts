@@ -185,8 +185,11 @@ test('ask, output, wait, events, read and logs of a remote pi answer here as the
   assert.equal(logs.code, 0, logs.stderr);
   assert.match(logs.stdout, /mock answer to: what is/);
   // Both hosts' agents in one wait: each host waits for its own.
-  const both = await tool('mosaic-agent', ['wait', 'here', 'yonder', 'thinker', '--timeout', '30']);
+  const both = await tool('mosaic-agent', ['wait', 'here', 'yonder', 'thinker', '--timeout', '30', '--json']);
   assert.equal(both.code, 0, both.stderr);
+  // One JSON array for the three hosts, each agent with its host.
+  const reached = JSON.parse(both.stdout) as Array<{ agent: string; host?: string }>;
+  assert.deepEqual(reached.map((r) => [r.agent, r.host ?? 'local']).sort(), [['here', 'local'], ['thinker', 'far'], ['yonder', 'gpu']]);
   // --any across hosts: the first host whose agent gets there ends the wait, and the other waits end with it.
   const waiter = (pid: number) => {
     try {

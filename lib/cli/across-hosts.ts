@@ -5,8 +5,8 @@
 // (lib/core/ssh.ts quotes each one), its output passed through as it comes and
 // its exit status returned. Commands for agents of several hosts run on each
 // host at once with that host's names, this host's share here; the exit
-// status is the worst. Nothing here knows what a command does: only which of
-// its words are agent names.
+// status is the first failure's. Nothing here knows what a command does: only
+// which of its words are agent names.
 import { spawn } from 'node:child_process';
 import { EXIT, FleetError } from '../core/errors.js';
 import { allQueued, findMessage, type QueuedMessage } from '../dispatch/queue.js';

@@ -10,6 +10,7 @@ import { openTransport } from '../lib/send/open-transport.js';
 import { Notifier } from '../lib/dispatch/notify.js';
 import { agentUnit } from '../lib/systemd/systemd.js';
 import { fleetContext } from '../lib/fleet/context.js';
+import { serveSends } from '../lib/cli/send-server.js';
 
 const HELP = `Usage: mosaic-dispatcher
 
@@ -17,7 +18,10 @@ Run by mosaic-fleet-dispatch.service; not usually run by hand. Delivers the
 messages queued with agent-send --queue, in order, one per turn, as soon as
 each agent is idle (woken by its runtime's idle event, or for a runtime that
 reports none, by looking at its screen every second while a message waits),
-and runs the notifiers of the roster's notify: settings. What it does goes
+and runs the notifiers of the roster's notify: settings. It also takes sends
+from other hosts' agent-send on its send socket (mosaic-agent hosts socket),
+reached through their ssh connection, and runs them as agent-send here
+would. What it does goes
 to its stderr (the journal: journalctl --user -u mosaic-fleet-dispatch).
 
 Options:
@@ -40,11 +44,17 @@ void runMain('mosaic-dispatcher', ctx.env, async (argv) => {
   });
   const dispatcher = new Dispatcher({ env: ctx.env, transport: openTransport(ctx), log, onEvents: (agent, events) => notifier.onEvents(agent, events) });
   await dispatcher.start();
+  // Sends from other hosts' agent-send, through their ssh connection (issue #19).
+  const sends = await serveSends(ctx, log).catch((err: Error) => {
+    log(`sends from other hosts go through agent-send instead: the send socket cannot be served: ${err.message}`);
+    return undefined;
+  });
   log(`dispatcher running (pid ${process.pid})`);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
+  sends?.close();
   dispatcher.close();
   notifier.close();
   return 0;

@@ -128,7 +128,7 @@ _mosaic_agent() {
     reset) names=many ;;
     hosts)
       flags=(--json)
-      if ((COMP_CWORD == 2)) && [[ $cur != -* ]]; then _mosaic_agent_add "$cur" install; fi
+      if ((COMP_CWORD == 2)) && [[ $cur != -* ]]; then _mosaic_agent_add "$cur" install socket; fi
       ;;
     apply) flags=(--dry-run --prune --restart-busy --roster) ;;
     cutover) flags=(--from-socket --from-socket-path --dry-run --keep-going --roster) ;;

@@ -25,6 +25,7 @@ import { startUnits } from '../systemd/start-error.js';
 import { archiveConversations, environOf, followResetId, noteReset, requestFresh } from '../runtimes/conversation.js';
 import type { FleetContext } from '../fleet/context.js';
 import { openTransport } from '../send/open-transport.js';
+import { sendSocketPath } from '../send/send-socket.js';
 import { askCommand, eventsCommand, outputCommand, TURN_COMMAND_DEFS, waitCommand } from './turn-commands.js';
 import { QUEUE_COMMAND_DEF, queueCommand } from './queue-commands.js';
 
@@ -145,10 +146,11 @@ const COMMAND_DEFS: Record<string, CommandDef> = {
 };
 
 COMMAND_DEFS.hosts = {
-  usage: '[install [HOST...]]',
+  usage: '[install [HOST...] | socket]',
   about:
     "The roster's hosts (hosts:): whether each answers over ssh, the toolkit version installed there, how\nmany roster agents it runs and how many sessions it has. ssh runs with BatchMode, the user's own keys,\n~/.ssh/config and known_hosts: an unknown or changed host key is refused, with the fix.\n\n" +
-    'hosts install [HOST...] installs or upgrades the toolkit on each host (default: all): this release is\nstreamed over ssh into a temporary directory there and its install.sh run (without a demo agent); each host\'s\nerrors are shown under its name.',
+    'hosts install [HOST...] installs or upgrades the toolkit on each host (default: all): this release is\nstreamed over ssh into a temporary directory there and its install.sh run (without a demo agent); each host\'s\nerrors are shown under its name.\n\n' +
+    "hosts socket prints where this host's dispatcher takes sends from other hosts (their agent-send asks it\nover ssh, then reaches it through the ssh connection they keep: no program is started here for a send).",
   options: [{ name: 'json', help: 'the listing as JSON' }],
   examples: ['mosaic-agent hosts', 'mosaic-agent hosts install gpu'],
 };
@@ -214,13 +216,19 @@ const COMMANDS: Record<string, (ctx: FleetContext, argv: string[]) => Promise<nu
   apply,
   async hosts(ctx, argv) {
     const flags = parseFlags(argv, flagsOf('hosts'));
+    if (flags._[0] === 'socket') {
+      // Asked over ssh by another host's agent-send, to forward its sends here (lib/fleet/send-forward.ts).
+      if (flags._.length > 1) throw new UsageError('hosts socket takes no arguments');
+      process.stdout.write(sendSocketPath(ctx.env) + '\n');
+      return 0;
+    }
     const hosts = await import('../fleet/hosts.js');
     const fleet = hosts.requireFleetHosts(ctx.env);
     if (flags._[0] === 'install') {
       const { installHosts } = await import('../fleet/hosts-install.js');
       return installHosts(fleet, flags._.slice(1), ctx.env);
     }
-    if (flags._.length > 0) throw new UsageError(`unknown hosts subcommand ${JSON.stringify(flags._[0])}`, 'usage: mosaic-agent hosts [install [HOST...]]');
+    if (flags._.length > 0) throw new UsageError(`unknown hosts subcommand ${JSON.stringify(flags._[0])}`, 'usage: mosaic-agent hosts [install [HOST...] | socket]');
     const rows = await hosts.hostsReport(fleet, ctx.env);
     process.stdout.write((flags.json ? JSON.stringify(rows, null, 2) : hosts.renderHosts(rows)) + '\n');
     return rows.every((r) => r.reachable && r.version !== null) ? 0 : 1;

@@ -17,8 +17,21 @@ export async function readMessageFromStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * Where a send command writes: this process's stdout and stderr, or, for a
+ * send served for another host (lib/cli/send-server.ts), text sent back there.
+ */
+export interface SendIO {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const PROCESS_IO: SendIO = { out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t) };
+
 export interface SendRequest {
   tool: string;
+  /** Where the report goes; default this process's stdout and stderr. */
+  io?: SendIO;
   /** Agent names, or undefined for every running agent (--all). */
   agents: string[] | undefined;
   text: string;
@@ -49,7 +62,8 @@ export const SEND_FLAGS: FlagSpec = {
  * message on stdin): `agent-send` and `mosaic-agent send` are both this.
  * Returns the exit code, or undefined when --help was asked for.
  */
-export async function runSendCommand(ctx: FleetContext, tool: string, argv: string[]): Promise<number | undefined> {
+export async function runSendCommand(ctx: FleetContext, tool: string, argv: string[], given: { text?: string; io?: SendIO } = {}): Promise<number | undefined> {
+  const io = given.io ?? PROCESS_IO;
   const flags = parseFlags(argv, SEND_FLAGS);
   if (flags.help) return undefined;
   const words = [...flags._];
@@ -59,11 +73,11 @@ export async function runSendCommand(ctx: FleetContext, tool: string, argv: stri
   const problem = from === undefined ? undefined : senderProblem(from);
   if (problem) throw new UsageError(`invalid --from: ${problem}`);
   const fromStdin = (words.length === 1 && words[0] === '-') || (words.length === 0 && !process.stdin.isTTY);
-  const text = pendingText ?? (fromStdin ? await readMessageFromStdin() : words.join(' '));
+  const text = given.text ?? (fromStdin ? await readMessageFromStdin() : words.join(' '));
   if (text.trim() === '') throw new UsageError('the message is empty', 'give the message as arguments or on stdin');
   // Agents of other hosts (the roster's host:) get it from their host's own agent-send (issue #19).
   if (!(flags.all && flags.queue) && rosterMayHaveHosts(ctx.env)) {
-    const across = await sendAcrossHosts(ctx, tool, flags.all ? undefined : [...new Set(targets!.split(','))], text, flags, argv);
+    const across = await sendAcrossHosts(ctx, tool, flags.all ? undefined : [...new Set(targets!.split(','))], text, flags, argv, io);
     if (across !== undefined) return across;
   }
   if (flags.queue) {
@@ -98,6 +112,7 @@ export async function runSendCommand(ctx: FleetContext, tool: string, argv: stri
     },
     json: Boolean(flags.json),
     quiet: Boolean(flags.quiet),
+    io,
     // --timeout bounds the delivery and, with --wait, the wait for the turn's end too (none when not given).
     ...(flags.wait ? { wait: { timeoutMs: flags.timeout === undefined ? 0 : numberFlag(flags, 'timeout', 30) * 1000 } } : {}),
   });
@@ -118,7 +133,7 @@ function rosterMayHaveHosts(env: NodeJS.ProcessEnv): boolean {
  * hosts at once, this host's agents the usual way meanwhile; the exit code is
  * the worst of them. Undefined when every agent is this host's.
  */
-async function sendAcrossHosts(ctx: FleetContext, tool: string, given: string[] | undefined, text: string, flags: ReturnType<typeof parseFlags>, argv: string[]): Promise<number | undefined> {
+async function sendAcrossHosts(ctx: FleetContext, tool: string, given: string[] | undefined, text: string, flags: ReturnType<typeof parseFlags>, argv: string[], io: SendIO): Promise<number | undefined> {
   const hosts = await import('../fleet/hosts.js');
   const fleet = hosts.fleetPlacement(ctx.env);
   if (!fleet) return undefined;
@@ -141,13 +156,13 @@ async function sendAcrossHosts(ctx: FleetContext, tool: string, given: string[] 
   const jsonRows: unknown[] = [];
   const remote = [...groups].filter(([h]) => h !== 'local').map(async ([h, agents]) => {
     const r = await hosts.sendRemote(fleet.hosts.get(h)!, agents, text, remoteFlags, tool, ctx.env);
-    process.stderr.write(r.stderr);
-    if (!flags.json) process.stdout.write(r.stdout);
+    io.err(r.stderr);
+    if (!flags.json) io.out(r.stdout);
     else {
       try {
-        jsonRows.push(...(JSON.parse(r.stdout) as Array<Record<string, unknown>>).map((row) => ({ ...row, host: h })));
+        jsonRows.push(...(JSON.parse(r.stdout) as Array<Record<string, unknown>>).map((row) => ({ ...row, host: h, via: r.via })));
       } catch {
-        process.stdout.write(r.stdout);
+        io.out(r.stdout);
       }
     }
     return r.code;
@@ -158,7 +173,7 @@ async function sendAcrossHosts(ctx: FleetContext, tool: string, given: string[] 
     if (flags.queue || !flags.json) {
       // Options stop at the names (stopEarly): what follows them is the names, then the message.
       const options = argv.slice(0, argv.length - flags._.length).filter((w) => w !== '--all');
-      return (await runSendWithText(ctx, tool, [...options, local.join(',')], text)) ?? 0;
+      return (await runSendCommand(ctx, tool, [...options, local.join(',')], { text, io })) ?? 0;
     }
     return sendAndReport(ctx, {
       tool,
@@ -167,24 +182,14 @@ async function sendAcrossHosts(ctx: FleetContext, tool: string, given: string[] 
       opts: { from: remoteFlags.from, submit: remoteFlags.submit, timeoutMs: numberFlag(flags, 'timeout', 30) * 1000, force: remoteFlags.force, allowControl: remoteFlags.allowControl },
       json: true,
       quiet: remoteFlags.quiet,
+      io,
       jsonRows,
       ...(flags.wait ? { wait: { timeoutMs: flags.timeout === undefined ? 0 : numberFlag(flags, 'timeout', 30) * 1000 } } : {}),
     });
   };
   const codes = await Promise.all([localCode(), ...remote]);
-  if (flags.json) process.stdout.write(JSON.stringify(jsonRows, null, 2) + '\n');
+  if (flags.json) io.out(JSON.stringify(jsonRows, null, 2) + '\n');
   return Math.max(...codes);
-}
-
-/** runSendCommand with the message already read (for this host's share of a send across hosts). */
-let pendingText: string | undefined;
-async function runSendWithText(ctx: FleetContext, tool: string, argv: string[], text: string): Promise<number | undefined> {
-  pendingText = text;
-  try {
-    return await runSendCommand(ctx, tool, argv);
-  } finally {
-    pendingText = undefined;
-  }
 }
 
 // Outcomes from best to worst, and their exit codes: with several agents the
@@ -250,21 +255,22 @@ export async function deliverMessage(ctx: FleetContext, req: Pick<SendRequest, '
 /** Deliver and print the outcome; returns the exit code of the worst outcome (0, 1 or 3). */
 export async function sendAndReport(ctx: FleetContext, req: SendRequest): Promise<number> {
   const transport = openTransport(ctx);
+  const io = req.io ?? PROCESS_IO;
   const { agents, results, ends, sentAt } = await deliverMessage(ctx, req);
   let worst = 0;
   const rows = results.map((r, i) => {
     const outcome = outcomeOf(r);
     worst = Math.max(worst, OUTCOMES.indexOf(outcome));
     if (r instanceof Error) {
-      process.stderr.write(formatError(`${req.tool}: ${agents[i]}: ${WORDS[outcome]}`, r) + '\n');
+      io.err(formatError(`${req.tool}: ${agents[i]}: ${WORDS[outcome]}`, r) + '\n');
       return { agent: agents[i], outcome, ok: false, error: r.message };
     }
     if (r.cleared !== undefined) {
-      process.stderr.write(`${req.tool}: ${r.agent}: its input held text that was never sent; it was cleared first: ${JSON.stringify(r.cleared)}\n`);
+      io.err(`${req.tool}: ${r.agent}: its input held text that was never sent; it was cleared first: ${JSON.stringify(r.cleared)}\n`);
     }
     if (!req.quiet && !req.json) {
       const how = r.submitted ? (r.rescued ? 'submitted after a second Enter' : 'submitted') : 'pasted, not submitted';
-      process.stdout.write(`${r.agent}: ${WORDS[outcome]}, ${how} (${r.bytes} bytes to ${transport.kind} ${r.target}, ${r.ms} ms)\n`);
+      io.out(`${r.agent}: ${WORDS[outcome]}, ${how} (${r.bytes} bytes to ${transport.kind} ${r.target}, ${r.ms} ms)\n`);
     }
     return { outcome, ok: true, ...r };
   });
@@ -274,16 +280,16 @@ export async function sendAndReport(ctx: FleetContext, req: SendRequest): Promis
       if (end === undefined) return;
       const row = rows[i] as Record<string, unknown>;
       if (end instanceof Error) {
-        process.stderr.write(formatError(`${req.tool}: ${agents[i]}: delivered, but`, end) + '\n');
+        io.err(formatError(`${req.tool}: ${agents[i]}: delivered, but`, end) + '\n');
         row.turn = { ended: false, error: end.message };
         code = Math.max(code, exitCodeOf(end));
         return;
       }
       row.turn = { ended: true, via: end.event?.via ?? end.source, ms: end.event ? end.event.ts - sentAt : Date.now() - sentAt, ...(end.reply === undefined ? {} : { reply: end.reply }) };
-      if (!req.quiet && !req.json) process.stdout.write(`${agents[i]}: turn ended (${end.event?.via ?? end.source}, ${(row.turn as { ms: number }).ms} ms after the send)\n`);
+      if (!req.quiet && !req.json) io.out(`${agents[i]}: turn ended (${end.event?.via ?? end.source}, ${(row.turn as { ms: number }).ms} ms after the send)\n`);
     });
   }
   if (req.jsonRows) req.jsonRows.push(...rows);
-  else if (req.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+  else if (req.json) io.out(JSON.stringify(rows, null, 2) + '\n');
   return code;
 }

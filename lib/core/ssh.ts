@@ -96,6 +96,28 @@ export function sshArgv(host: SshHost, argv: readonly string[], env: Env, contro
   ];
 }
 
+/**
+ * The ssh argv that asks `host`'s master connection (it must be up) to
+ * forward the local socket `localPath` to `remotePath` on that host for as
+ * long as the master lives (ssh -O forward -L): a connection to it is a new
+ * channel of the warm connection, with no ssh client or remote shell started.
+ */
+export function sshSocketForwardArgv(host: SshHost, localPath: string, remotePath: string, env: Env, controlDir = sshControlDir(env)): string[] {
+  if (host.ssh.startsWith('-') || host.ssh === '') throw new FleetError(`host ${host.name}: ${JSON.stringify(host.ssh)} is not an ssh destination`, 'fix the roster');
+  // ssh splits a -L socket forward at the colon.
+  if (localPath.includes(':') || remotePath.includes(':')) throw new FleetError(`a socket path to forward holds a colon: ${localPath} ${remotePath}`);
+  return [
+    env.MOSAIC_SSH || 'ssh',
+    '-o', 'BatchMode=yes',
+    '-o', `ControlPath=${join(controlDir, '%C')}`,
+    '-O', 'forward',
+    '-L', `${localPath}:${remotePath}`,
+    ...(host.port === undefined ? [] : ['-p', String(host.port)]),
+    '--',
+    host.ssh,
+  ];
+}
+
 export interface SshOptions {
   /** Written to the remote command's stdin (message text, file contents). */
   input?: string | Buffer;

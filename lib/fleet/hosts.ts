@@ -1,7 +1,9 @@
 // One fleet across several hosts (issue #19). Each host's own toolkit, under
 // its own systemd, runs its agents; this module only carries commands to it
 // over ssh (lib/core/ssh.ts): a send to a remote agent is that host's own
-// agent-send with the message on stdin, status is that host's own
+// send command, reached through the ssh connection's socket forward
+// (send-forward.ts) or run as its agent-send with the message on stdin;
+// status is that host's own
 // `mosaic-agent status --json`, one call per host, all hosts at once.
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -11,6 +13,8 @@ import { HostError, sshFailure, sshRun, type SshHost, type SshResult } from '../
 import { hostOf, loadRoster, LOCAL_HOST, type HostConfig, type Roster } from './roster.js';
 import type { AgentStatus, FleetStatus } from './fleet-status.js';
 import { rosterPlacement } from './known-agents.js';
+import type { SocketSendResult } from '../send/send-socket.js';
+import { sendOverForward, setUpForward } from './send-forward.js';
 
 type Env = NodeJS.ProcessEnv;
 
@@ -138,27 +142,51 @@ export interface RemoteSendResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** How it went: to the host's dispatcher through the ssh connection's socket forward, or to its agent-send as an ssh command. */
+  via: 'forward' | 'ssh';
 }
 
 /**
- * Deliver `text` to agents on one remote host through that host's own
- * agent-send (its exactness, lock and checks), the message on stdin. Its exit
- * code comes back as it is; when ssh itself fails, 1 if nothing can have been
- * typed, else 3 (unconfirmed: the connection broke after the send started).
+ * Deliver `text` to agents on one remote host with that host's own send
+ * command (its exactness, lock and checks): through the ssh connection to its
+ * dispatcher where it can, else as its agent-send with the message on stdin.
+ * Its exit code comes back as it is; when ssh itself fails, 1 if nothing can
+ * have been typed, else 3 (unconfirmed: the connection broke after the send
+ * started).
  */
 export async function sendRemote(host: HostConfig, agents: string[], text: string, flags: RemoteSendFlags, tool: string, env: Env): Promise<RemoteSendResult> {
   // The remote bounds its own wait (--timeout, --wait); ssh is bounded only when nothing waits.
   const timeoutMs = flags.wait || flags.queue ? undefined : (Number(flags.timeout ?? 30) + 30) * 1000;
-  const r = await sshRun(sshHost(host), remoteSendArgv(agents, flags), { input: text, env, ...(timeoutMs === undefined ? { timeoutMs: 2 ** 31 - 1 } : { timeoutMs }) });
-  if (toolkitMissing(r)) return { host: host.name, agents, code: 1, stdout: '', stderr: `${tool}: ${agents.join(', ')}: not delivered: ${toolkitMissingMessage(host.name)}\n` };
-  if (!r.sshFailed) return { host: host.name, agents, code: r.code, stdout: r.stdout, stderr: r.stderr };
-  const err = sshFailure(sshHost(host), r);
-  const before = failedBeforeRunning(r);
+  const argv = remoteSendArgv(agents, flags);
+  // An immediate send, what a caller waits on, goes to the host's dispatcher
+  // over the warm connection when it can (lib/fleet/send-forward.ts); a
+  // queued one or one that waits for the turn, where a few milliseconds do
+  // not matter, runs the host's agent-send.
+  let fast: SocketSendResult | undefined;
+  if (timeoutMs !== undefined) {
+    fast = await sendOverForward(sshHost(host), { tool, argv: argv.slice(1), text }, timeoutMs, env);
+    if (fast?.kind === 'answered') return { host: host.name, agents, ...fast.response, via: 'forward' };
+    if (fast?.kind === 'unanswered') {
+      return { ...brokenSend(host, agents, tool, flags.json, new HostError(host.name, `host ${host.name} (${host.ssh}): the send over its connection got no answer (${fast.why})`), false), via: 'forward' };
+    }
+  }
+  const r = await sshRun(sshHost(host), argv, { input: text, env, ...(timeoutMs === undefined ? { timeoutMs: 2 ** 31 - 1 } : { timeoutMs }) });
+  if (toolkitMissing(r)) return { host: host.name, agents, code: 1, stdout: '', stderr: `${tool}: ${agents.join(', ')}: not delivered: ${toolkitMissingMessage(host.name)}\n`, via: 'ssh' };
+  if (!r.sshFailed) {
+    // No forward yet (the first send since the master connection started): set it up for the next send.
+    if (fast?.kind === 'not-sent' && fast.noListener) await setUpForward(sshHost(host), env);
+    return { host: host.name, agents, code: r.code, stdout: r.stdout, stderr: r.stderr, via: 'ssh' };
+  }
+  return brokenSend(host, agents, tool, flags.json, sshFailure(sshHost(host), r), failedBeforeRunning(r));
+}
+
+/** A remote send that failed on the way: not delivered when nothing reached the host, else unconfirmed. */
+function brokenSend(host: HostConfig, agents: string[], tool: string, json: boolean, err: HostError, before: boolean): RemoteSendResult {
   const word = before ? 'not delivered' : 'unconfirmed';
   const what = before ? 'nothing was sent' : `the connection broke during the send (read the agent before sending again: mosaic-agent read ${agents[0]})`;
   const stderr = agents.map((a) => `${tool}: ${a}: ${word}: ${err.message}; ${what}${err.hint ? ` (${err.hint})` : ''}\n`).join('');
-  const stdout = flags.json ? JSON.stringify(agents.map((a) => ({ agent: a, host: host.name, outcome: before ? 'not-delivered' : 'unconfirmed', ok: false, error: err.message })), null, 2) + '\n' : '';
-  return { host: host.name, agents, code: before ? 1 : 3, stdout, stderr };
+  const stdout = json ? JSON.stringify(agents.map((a) => ({ agent: a, host: host.name, outcome: before ? 'not-delivered' : 'unconfirmed', ok: false, error: err.message })), null, 2) + '\n' : '';
+  return { host: host.name, agents, code: before ? 1 : 3, stdout, stderr, via: 'ssh' };
 }
 
 // ---------------------------------------------------------------------------

@@ -142,6 +142,39 @@ test('agent-send to the remote shell agent delivers awkward text exactly, throug
   assert.match(bad.stderr, /ESC/);
 });
 
+test("after the first send to a host its sends go to that host's dispatcher through the ssh connection's socket forward, exactly; without it, through its agent-send", { skip, timeout: 120_000 }, async () => {
+  const sshDir = join(local!.um.runtimeDir, 'mosaic-fleet', 'ssh');
+  // A fresh master connection: its forward is gone, the socket file it left stays.
+  await local!.um.run(['ssh', '-o', `ControlPath=${join(sshDir, '%C')}`, '-O', 'exit', 'far']);
+  const via = async (args: string[], env: Record<string, string> = {}) => {
+    const marker = `V${randomBytes(4).toString('hex')}`;
+    const r = await tool('agent-send', ['--json', ...args, 'there', '-'], { input: `printf '%s\\n' '${marker} it'\\''s "q" $HOME'`, env });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    await waitFor(async () => (await screenOn(far, 'there')).split('\n').includes(`${marker} it's "q" $HOME`), { what: `${marker} printed on far`, timeoutMs: 15_000 });
+    const rows = JSON.parse(r.stdout) as Array<{ agent: string; host: string; outcome: string; via: string }>;
+    assert.deepEqual(rows.map((x) => [x.agent, x.host, x.outcome]), [['there', 'far', 'delivered']]);
+    return rows[0]!.via;
+  };
+  assert.equal(await via([]), 'ssh', 'the first send after the master connection started');
+  assert.equal(await via([]), 'forward');
+  assert.equal(await via(['--from', 'lead']), 'forward');
+  assert.match(await screenOn(far, 'there'), /# from lead/);
+  const socks = (await local!.um.run(['sh', '-c', 'cd "$1" && stat -c "%n %a %F" send-far-*.sock', 'sh', sshDir])).stdout.trim().split('\n');
+  assert.equal(socks.length, 1, socks.join('; '));
+  assert.match(socks[0]!, /^send-far-[0-9a-f]{12}\.sock 600 socket$/);
+  // MOSAIC_SEND_FORWARD=off: every send is an ssh command.
+  assert.equal(await via([], { MOSAIC_SEND_FORWARD: 'off' }), 'ssh');
+  // Far's dispatcher stopped: the forward reaches nothing, the send goes through far's agent-send, delivered once.
+  assert.equal((await far.um!.systemctl('stop', 'mosaic-fleet-dispatch')).code, 0);
+  try {
+    assert.equal(await via([]), 'ssh');
+  } finally {
+    assert.equal((await far.um!.systemctl('start', 'mosaic-fleet-dispatch')).code, 0);
+  }
+  await waitFor(async () => (await far.um!.run(['test', '-S', join(far.um!.runtimeDir, 'mosaic-fleet', 'send.sock')])).code === 0, { what: "far's send socket again", timeoutMs: 15_000 });
+  assert.equal(await via([]), 'forward');
+});
+
 test('awkward messages reach a remote pi exactly, as its model receives them', { skip, timeout: 180_000 }, async () => {
   await waitFor(() => far.e2e!.piReady('thinker'), { what: 'the remote pi to draw its editor', timeoutMs: 60_000 });
   const payloads = [
@@ -156,6 +189,17 @@ test('awkward messages reach a remote pi exactly, as its model receives them', {
     assert.equal(r.code, 0, `${JSON.stringify(p.slice(0, 40))}: ${r.stdout}\n${r.stderr}`);
     const got = far.e2e!.mock.userMessages().slice(before);
     assert.deepEqual(got, [p], 'the model got the message once, byte for byte');
+  }
+  // Without --wait a send goes through the socket forward to far's dispatcher: the same bytes, once.
+  for (const p of payloads) {
+    await waitFor(() => far.e2e!.piReady('thinker'), { what: 'the remote pi idle again', timeoutMs: 60_000 });
+    const before = far.e2e!.mock.userMessages().length;
+    const r = await tool('agent-send', ['--json', 'thinker', '-'], { input: p, timeoutMs: 90_000 });
+    assert.equal(r.code, 0, `${JSON.stringify(p.slice(0, 40))}: ${r.stdout}\n${r.stderr}`);
+    assert.equal((JSON.parse(r.stdout) as Array<{ via: string }>)[0]?.via, 'forward');
+    await waitFor(() => far.e2e!.mock.userMessages().length > before, { what: 'the model to get it', timeoutMs: 60_000 });
+    await waitFor(() => far.e2e!.piReady('thinker'), { what: 'the turn to end', timeoutMs: 60_000 });
+    assert.deepEqual(far.e2e!.mock.userMessages().slice(before), [p], 'the model got the message once, byte for byte');
   }
 });
 

@@ -10,6 +10,7 @@ import { LIB_DIR } from '../core/location.cjs';
 import { sshFailure, sshRun } from '../core/ssh.js';
 import { closestName } from '../core/names.js';
 import { sshHost, type FleetPlacement } from './hosts.js';
+import { forgetNoForward } from './send-forward.js';
 
 /** What a release is made of (install.sh installs from these). */
 const RELEASE_FILES = ['dist', 'units', 'completions', 'install.sh', 'package.json', 'README.md'];
@@ -74,6 +75,8 @@ export async function installHosts(fleet: FleetPlacement, names: string[], env: 
       process.stderr.write(`${h.name}: install.sh failed (exit ${r.code}):\n${indent(r.stderr || r.stdout)}\n`);
     } else {
       const last = r.stdout.trim().split('\n').slice(-1)[0] ?? '';
+      // Its dispatcher may serve sends now (an older toolkit did not).
+      forgetNoForward(sshHost(h), env);
       process.stdout.write(`${h.name}: installed${last ? ` (${last.trim()})` : ''}\n`);
     }
   }

@@ -63,7 +63,7 @@ export async function setUpForward(host: SshHost, env: Env): Promise<void> {
   const remote = r.stdout.trim();
   if (r.sshFailed) return;
   if (r.code !== 0 || !isAbsolute(remote) || remote.includes('\n') || remote.includes(':')) {
-    writeFileSync(`${local}.off`, `mosaic-agent hosts socket on ${host.name} gave exit ${r.code}: ${r.stderr.trim().slice(0, 200)}\n`, { mode: 0o600 });
+    off(local, `mosaic-agent hosts socket on ${host.name} gave exit ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
     return;
   }
   // Only called after a connection to `local` was refused or found nothing,
@@ -75,7 +75,24 @@ export async function setUpForward(host: SshHost, env: Env): Promise<void> {
   } catch {
     // not there
   }
-  await exec(sshSocketForwardArgv(host, local, remote, env), { env, timeoutMs: 10_000 });
+  const f = await exec(sshSocketForwardArgv(host, local, remote, env), { env, timeoutMs: 10_000 });
+  // A master that will not forward (ClearAllForwardings in the user's ssh
+  // config, say) is not asked again for a while: each send would otherwise
+  // pay for this set-up on top of the ssh command.
+  if (f.code !== 0 && !(await listening(local))) off(local, `ssh -O forward for ${host.name} gave exit ${f.code}: ${f.stderr.trim().slice(0, 200)}`);
+}
+
+function off(local: string, why: string): void {
+  writeFileSync(`${local}.off`, `${why}\n`, { mode: 0o600 });
+}
+
+/** Forget that `host` could not forward (its toolkit was just installed or upgraded). */
+export function forgetNoForward(host: SshHost, env: Env): void {
+  try {
+    unlinkSync(`${forwardSocketPath(host, env)}.off`);
+  } catch {
+    // none
+  }
 }
 
 function listening(path: string): Promise<boolean> {

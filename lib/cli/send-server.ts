@@ -9,7 +9,6 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { exitCodeOf, formatError, UsageError, EXIT } from '../core/errors.js';
 import { HELLO, MAX_REQUEST_BYTES, onLines, sendSocketPath, type SendSocketRequest, type SendSocketResponse } from '../send/send-socket.js';
 import { parseFlags } from './cli.js';
-import { runSendCommand, SEND_FLAGS } from './send-command.js';
 import type { FleetContext } from '../fleet/context.js';
 
 const TOOLS = new Set(['agent-send', 'mosaic-agent send']);
@@ -26,6 +25,9 @@ export async function serveRequest(ctx: FleetContext, req: SendSocketRequest): P
   const io = { out: (t: string) => void (stdout += t), err: (t: string) => void (stderr += t) };
   const tool = TOOLS.has(req.tool) ? req.tool : 'agent-send';
   try {
+    // Loaded at the first send served, not with the dispatcher: a host no
+    // other host sends to keeps its dispatcher as small as it was (issue #16).
+    const { runSendCommand, SEND_FLAGS } = await import('./send-command.js');
     const flags = parseFlags(req.argv, SEND_FLAGS);
     if (flags.queue || flags.wait || flags.all || flags.help) throw new UsageError('the send socket takes immediate sends to named agents only', 'use agent-send on that host for --queue, --wait and --all');
     const code = await runSendCommand(ctx, tool, req.argv, { text: req.text, io });

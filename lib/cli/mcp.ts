@@ -1,7 +1,9 @@
 // `mosaic-agent mcp` (issue #17): the fleet as MCP tools, over stdio, for an
 // agent that drives other agents. Each tool is a thin call into the code the
 // commands use (deliverMessage, askAgent, watchAgents, queueMessage,
-// fleetStatus, lifecycleUnits): nothing here sends or waits by itself.
+// fleetStatus, lifecycleUnits): nothing here sends or waits by itself. An
+// agent of another host is reached with that host's own commands
+// (mcp-hosts.ts).
 //
 // Who calls is never the model's to say: the sender of every message is
 // MOSAIC_AGENT_NAME, and the rules (MOSAIC_AGENT_CAN_MESSAGE,
@@ -27,6 +29,9 @@ import { deliverMessage } from './send-command.js';
 import { askAgent, lastReply } from './turn-commands.js';
 import { queueMessage } from './queue-commands.js';
 import { lifecycleUnits } from './lifecycle.js';
+import { hostOfAgent, onHost, sendOnHost } from './mcp-hosts.js';
+import { fleetPlacement, statusAcrossHosts } from '../fleet/hosts.js';
+import { checkAgentName } from '../core/names.js';
 import type { FleetContext } from '../fleet/context.js';
 
 /** The default and the longest wait of ask, send_message with wait, and wait_for. */
@@ -191,13 +196,24 @@ function handlers(ctx: FleetContext, caller: Caller): Record<string, (args: Args
     if (!caller.name) throw new FleetError('this server does not run inside a fleet agent (MOSAIC_AGENT_NAME is not set), so it has no sender for messages', "set roster mcp: true on the agent: the fleet starts the server with the agent's name");
     return caller.name;
   };
+  /** A known agent: one of this host's, or one the roster places on another host (its calls go there). */
+  const known = async (args: Args): Promise<string> => {
+    const raw = args.string('agent');
+    if (hostOfAgent(checkAgentName(raw), ctx.env)) return raw;
+    const [name] = await requireKnownAgents([raw], ctx);
+    return name!;
+  };
+  /** The agent's host when it is another host's. */
+  const hostOf = (name: string) => hostOfAgent(name, ctx.env);
+  /** A far command's bound: its own timeout, and the connection's. */
+  const farMs = (args: Args) => timeoutMs(args) + 60_000;
   /** A known agent the caller may message; `waits`: not itself (it would wait for its own turn). */
   const target = async (args: Args, waits: boolean): Promise<string> => {
-    const [name] = await requireKnownAgents([args.string('agent')], ctx);
+    const name = await known(args);
     const refusal = messageRefusal(caller, name!);
     if (refusal) throw new FleetError(refusal, 'the roster sets it; ask a person to change can_message');
     if (waits && name === caller.name) throw new FleetError(`'${name}' is you: waiting for your own turn would never end`, 'use queue_message to leave yourself a message for after this turn');
-    return name!;
+    return name;
   };
   const message = (args: Args): string => {
     const text = args.string('message');
@@ -210,25 +226,34 @@ function handlers(ctx: FleetContext, caller: Caller): Record<string, (args: Args
 
   const control = (verb: 'start' | 'stop' | 'restart') => async (args: Args): Promise<CallToolResult> => {
     if (!caller.canControl) throw new FleetError(CONTROL_REFUSAL(caller));
-    const [name] = await requireKnownAgents([args.string('agent')], ctx);
-    await lifecycleUnits(ctx, verb, [agentUnit(name!)]);
+    const name = await known(args);
+    const host = hostOf(name);
+    if (host) {
+      await onHost(host, [verb, name], ctx.env, { timeoutMs: 180_000, agent: name });
+      return json({ agent: name, host: host.name, done: verb });
+    }
+    await lifecycleUnits(ctx, verb, [agentUnit(name)]);
     return json({ agent: name, done: verb });
   };
 
   return {
     async list_agents() {
-      const st = await fleetStatus(ctx, [], { unitsOptional: true });
+      // Every host's agents, each host asked at once (an unreachable one's agents say so).
+      const fleet = fleetPlacement(ctx.env);
+      const st = fleet ? await statusAcrossHosts((only) => fleetStatus(ctx, only, { unitsOptional: true }), fleet, [], ctx.env) : await fleetStatus(ctx, [], { unitsOptional: true });
       const now = Date.now();
       return json({
         you: caller.name ?? null,
         agents: st.agents.map((a) => ({
           name: a.name,
+          ...(a.host ? { host: a.host } : {}),
           runtime: a.runtime || null,
           state: a.activity,
           stateSource: a.activitySource,
           stateAgeSeconds: a.activitySince === null ? null : Math.max(0, Math.round((now - a.activitySince) / 1000)),
           unit: a.unit.active,
-          workdir: readEnvValues(agentEnvFile(a.name, ctx.env)).MOSAIC_AGENT_WORKDIR ?? null,
+          // Another host's agent's env file is on its host.
+          workdir: a.host ? null : (readEnvValues(agentEnvFile(a.name, ctx.env)).MOSAIC_AGENT_WORKDIR ?? null),
           queued: a.queued,
           mayMessage: messageRefusal(caller, a.name) === undefined,
         })),
@@ -240,6 +265,18 @@ function handlers(ctx: FleetContext, caller: Caller): Record<string, (args: Args
       const from = sender();
       const wait = args.optionalBoolean('wait');
       const name = await target(args, wait);
+      const host = hostOf(name);
+      if (host) {
+        const row = await sendOnHost(host, name, text, { from, wait, queue: false, ...(wait ? { timeout: String(timeoutMs(args) / 1000) } : {}) }, ctx.env);
+        const turn = row.turn;
+        return json({
+          agent: name,
+          host: host.name,
+          outcome: 'delivered',
+          bytes: row.bytes,
+          ...(turn ? { turn: { ended: turn.ended, via: turn.via, ms: turn.ms }, ...(turn.reply === undefined ? {} : { reply: bounded(turn.reply) }) } : {}),
+        });
+      }
       const { results, ends, sentAt } = await deliverMessage(ctx, {
         agents: [name],
         text,
@@ -268,19 +305,29 @@ function handlers(ctx: FleetContext, caller: Caller): Record<string, (args: Args
       const text = message(args);
       const from = sender();
       const name = await target(args, true);
+      const host = hostOf(name);
+      if (host) {
+        const out = await onHost(host, ['ask', '--from', from, '--timeout', String(timeoutMs(args) / 1000), '--json', name, '-'], ctx.env, { input: text, timeoutMs: farMs(args), agent: name });
+        return ok(bounded((JSON.parse(out) as { reply: string }).reply));
+      }
       const answer = await askAgent(ctx, name, text, { from, timeoutMs: timeoutMs(args) });
       return ok(bounded(answer.reply));
     },
 
     async read_output(args) {
-      const [name] = await requireKnownAgents([args.string('agent')], ctx);
-      return ok(bounded(lastReply(name!, ctx.env).reply));
+      const name = await known(args);
+      const host = hostOf(name);
+      if (host) return ok(bounded((JSON.parse(await onHost(host, ['output', '--json', name], ctx.env, { timeoutMs: 60_000, agent: name })) as { reply: string }).reply));
+      return ok(bounded(lastReply(name, ctx.env).reply));
     },
 
     async read_screen(args) {
-      const [name] = await requireKnownAgents([args.string('agent')], ctx);
+      const name = await known(args);
       const lines = args.optionalNumber('lines', 0, MAX_SCREEN_LINES, true);
-      const screen = await openTransport(ctx).read(name!, lines);
+      const host = hostOf(name);
+      const screen = host
+        ? await onHost(host, ['read', ...(lines === undefined ? [] : ['--lines', String(lines)]), name], ctx.env, { timeoutMs: 60_000, agent: name })
+        : await openTransport(ctx).read(name, lines);
       // The rows below the last drawn line are blank (as mosaic-agent read).
       return ok(bounded(screen.replace(/(\n[ \t]*)+$/, '')));
     },
@@ -289,6 +336,12 @@ function handlers(ctx: FleetContext, caller: Caller): Record<string, (args: Args
       const until = args.string('until') as Until;
       if (!UNTIL.includes(until)) throw new FleetError(`'until' must be one of ${UNTIL.join(', ')}`);
       const name = await target(args, true);
+      const host = hostOf(name);
+      if (host) {
+        const out = await onHost(host, ['wait', '--until', until, '--timeout', String(timeoutMs(args) / 1000), '--json', name], ctx.env, { timeoutMs: farMs(args), agent: name });
+        const [reached] = JSON.parse(out) as Array<{ activity: string; source: string; event?: { via?: string } }>;
+        return json({ agent: name, host: host.name, state: reached!.activity, source: reached!.source, ...(reached!.event?.via ? { via: reached!.event.via } : {}) });
+      }
       const watching = await watchAgents(openTransport(ctx), [name], ctx.env);
       try {
         const [reached] = await watching.until(until, { timeoutMs: timeoutMs(args), any: false });
@@ -302,6 +355,11 @@ function handlers(ctx: FleetContext, caller: Caller): Record<string, (args: Args
       const text = message(args);
       const from = sender();
       const name = await target(args, false);
+      const host = hostOf(name);
+      if (host) {
+        const row = await sendOnHost(host, name, text, { from, wait: false, queue: true }, ctx.env);
+        return json({ agent: name, host: host.name, outcome: 'queued', id: row.id });
+      }
       const { queued, hint } = await queueMessage(ctx, [name], text, from);
       return json({ agent: name, outcome: 'queued', id: queued[0]!.id, ...(hint ? { warning: hint } : {}) });
     },

@@ -100,6 +100,8 @@ export interface UserManager {
   managerPid(): number | undefined;
   /** run argv (never a shell string) as the throwaway user with a clean env: HOME, USER, LOGNAME, SHELL=/bin/bash, PATH=/usr/local/bin:/usr/bin:/bin plus opts.env, XDG_RUNTIME_DIR; default timeout 60s */
   run(argv: string[], opts?: RunOptions): Promise<RunResult>;
+  /** The argv that runs argv as the user with run's environment, for a process the test drives itself (an MCP client's server). */
+  argvAs(argv: string[], env?: Record<string, string>): string[];
   /** systemctl --user ... as the user */
   systemctl(...args: string[]): Promise<RunResult>;
   /** stop the manager (signal its pid, wait for it to go), keeping the user and its files: used to simulate a reboot. See StopManagerOptions for the defaults. */
@@ -558,6 +560,8 @@ export async function createUserManager(opts: { prefix?: string } = {}): Promise
     );
   };
 
+  const argvAs = (argv: string[], env?: Record<string, string>): string[] => ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--init-groups', 'env', '-i', '--', ...userEnv(env), ...argv];
+
   const systemctl = (...args: string[]): Promise<RunResult> => run(['systemctl', '--user', ...args]);
 
   const prepareRuntime = (): void => {
@@ -831,6 +835,7 @@ export async function createUserManager(opts: { prefix?: string } = {}): Promise
     runtimeDir,
     managerPid,
     run,
+    argvAs,
     systemctl,
     stopManager,
     startManager,

@@ -14,6 +14,9 @@ import { randomBytes } from 'node:crypto';
 import { pidsOfUid } from '../e2e/harness.js';
 import { setUpE2E, SOCKET, type E2E } from '../e2e/setup.js';
 import { waitFor } from '../helpers/fleet.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { IP, destroyHost, farHost, makeHost, must, sshConfig, sshdListening, skipReason, startSshd, stopSshd, type FarHost } from '../helpers/hosts.js';
 
 const skip = skipReason();
@@ -272,6 +275,70 @@ test('a follow of a remote agent streams its events here, and ends there when it
   assert.match(r.stdout, /busy/);
   assert.match(r.stdout, /idle/);
   await waitFor(async () => !pidsOfUid(far.um!.uid).some(follower), { what: 'the follow on far to end with ours', timeoutMs: 10_000 });
+});
+
+test("an orchestrator agent's MCP tools reach every host's agents: list, send, ask, read, wait, queue and restart run on the agent's host", { skip, timeout: 300_000 }, async () => {
+  // The server as the runtime of the local agent `here` starts it (roster mcp: true, can_control), run as the client user.
+  const [command, ...args] = local!.um.argvAs(['node', join(local!.src, 'dist', 'bin', 'mosaic-agent.js'), 'mcp'], {
+    MOSAIC_AGENT_NAME: 'here',
+    MOSAIC_AGENT_MCP: '1',
+    MOSAIC_AGENT_CAN_CONTROL: '1',
+    MOSAIC_AGENT_CAN_MESSAGE: '["thinker","yonder"]',
+    MOSAIC_SSH_CONNECT_TIMEOUT: '2',
+  });
+  const client = new Client({ name: 'hosts-test', version: '1' });
+  await client.connect(new StdioClientTransport({ command: command!, args, env: { PATH: process.env.PATH! }, stderr: 'pipe' }));
+  const call = async (name: string, a: Record<string, unknown> = {}) => (await client.callTool({ name, arguments: a }, undefined, { timeout: 200_000 })) as CallToolResult;
+  const text = (r: CallToolResult) => (r.content as Array<{ text: string }>).map((c) => c.text).join('');
+  const okText = (r: CallToolResult) => {
+    assert.equal(r.isError, undefined, text(r));
+    return text(r);
+  };
+  try {
+    await waitFor(() => far.e2e!.piReady('thinker'), { what: 'the remote pi idle', timeoutMs: 60_000 });
+    const listed = JSON.parse(okText(await call('list_agents'))) as { agents: Array<{ name: string; host?: string; runtime: string | null; state: string; mayMessage: boolean }> };
+    const row = (n: string) => listed.agents.find((a) => a.name === n);
+    assert.deepEqual([row('here')?.host, row('thinker')?.host, row('yonder')?.host, row('there')?.host], [undefined, 'far', 'gpu', 'far']);
+    assert.equal(row('thinker')?.runtime, 'pi');
+    assert.equal(row('thinker')?.state, 'idle');
+    assert.deepEqual([row('thinker')?.mayMessage, row('there')?.mayMessage], [true, false]);
+
+    const q = `mcp question ${randomBytes(3).toString('hex')}`;
+    const before = far.e2e!.mock.userMessages().length;
+    assert.equal(okText(await call('ask', { agent: 'thinker', message: q, timeout_s: 60 })), `mock answer to: ${q}`);
+    assert.deepEqual(far.e2e!.mock.userMessages().slice(before), [`[from here]\n${q}`], 'once, with the caller as its sender');
+    assert.equal(okText(await call('read_output', { agent: 'thinker' })), `mock answer to: ${q}`);
+    const waited = JSON.parse(okText(await call('wait_for', { agent: 'thinker', until: 'idle', timeout_s: 30 }))) as { host: string; state: string };
+    assert.deepEqual([waited.host, waited.state], ['far', 'idle']);
+    const q2 = `and waited for ${randomBytes(3).toString('hex')}`;
+    const sentWait = JSON.parse(okText(await call('send_message', { agent: 'thinker', message: q2, wait: true, timeout_s: 60 }))) as { outcome: string; reply?: string; turn?: { ended: boolean } };
+    assert.deepEqual([sentWait.outcome, sentWait.turn?.ended, sentWait.reply], ['delivered', true, `mock answer to: ${q2}`]);
+
+    const m = `M${randomBytes(3).toString('hex')}`;
+    const sent = JSON.parse(okText(await call('send_message', { agent: 'yonder', message: `echo sent-${m}` }))) as { host: string; outcome: string };
+    assert.deepEqual([sent.host, sent.outcome], ['gpu', 'delivered']);
+    await waitFor(async () => (await screenOn(gpu, 'yonder')).includes(`\nsent-${m}`), { what: 'the message run on gpu', timeoutMs: 15_000 });
+    assert.match(okText(await call('read_screen', { agent: 'yonder', lines: 50 })), new RegExp(`# from here\\n.*echo sent-${m}`));
+    const queued = JSON.parse(okText(await call('queue_message', { agent: 'yonder', message: `echo queued-${m}` }))) as { host: string; outcome: string; id: string };
+    assert.deepEqual([queued.host, queued.outcome], ['gpu', 'queued']);
+    assert.match(queued.id, /\S/);
+    await waitFor(async () => (await screenOn(gpu, 'yonder')).includes(`\nqueued-${m}`), { what: "gpu's dispatcher to deliver the queued message", timeoutMs: 30_000 });
+
+    // The caller's rules hold for another host's agents too: nothing reaches `there`.
+    const refused = await call('send_message', { agent: 'there', message: `echo never-${m}` });
+    assert.equal(refused.isError, true);
+    assert.match(text(refused), /can_message/);
+    const typo = await call('read_output', { agent: 'thinkr' });
+    assert.equal(typo.isError, true);
+    assert.match(text(typo), /did you mean 'thinker'/);
+
+    const restarted = JSON.parse(okText(await call('restart_agent', { agent: 'yonder' }))) as { host: string; done: string };
+    assert.deepEqual([restarted.host, restarted.done], ['gpu', 'restart']);
+    await waitFor(async () => (await active(gpu, 'mosaic-agent@yonder')) === 'active', { timeoutMs: 30_000 });
+    assert.doesNotMatch(await screenOn(far, 'there'), new RegExp(`never-${m}`));
+  } finally {
+    await client.close();
+  }
 });
 
 test('stop, queue, start and reset of remote agents run on their hosts; queue lists and drops across hosts', { skip, timeout: 180_000 }, async () => {

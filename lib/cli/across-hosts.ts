@@ -11,11 +11,17 @@ import { spawn } from 'node:child_process';
 import { EXIT, FleetError } from '../core/errors.js';
 import { allQueued, findMessage, type QueuedMessage } from '../dispatch/queue.js';
 import { requireKnownAgents } from '../fleet/known-agents.js';
-import { sshFailure, sshForward, type SshResult } from '../core/ssh.js';
+import { readFileSync } from 'node:fs';
+import { rosterFile } from '../core/paths.js';
+import { sshFailure, sshForward, sshRun, type SshResult } from '../core/ssh.js';
 import { byHost, failedBeforeRunning, fleetPlacement, sshHost, toolkitMissing, toolkitMissingMessage, type FleetPlacement } from '../fleet/hosts.js';
 import { LOCAL_HOST, type HostConfig } from '../fleet/roster.js';
+import { renderWorktrees, type WorktreeInfo } from '../fleet/worktree.js';
 import { END_WITH_STDIN, parseFlags, flagSpec, type CommandDef, type Flags } from './cli.js';
 import type { FleetContext } from '../fleet/context.js';
+
+/** Set for this host's share of a command run in a process of its own: it runs here, whatever names it has. */
+const HERE_ONLY = 'MOSAIC_HERE_ONLY';
 
 /** How a command names agents: one (the first word), or every word. */
 const ROUTES: Record<string, 'one' | 'many'> = {
@@ -125,12 +131,15 @@ async function onHost(env: NodeJS.ProcessEnv, fleet: FleetPlacement, host: strin
  */
 export async function routeAcrossHosts(ctx: FleetContext, command: string, argv: string[], def: CommandDef | undefined, runHere: (argv: string[]) => Promise<number>): Promise<number | undefined> {
   const route = ROUTES[command];
-  if ((!route && command !== 'queue') || !def) return undefined;
+  if ((!route && command !== 'queue' && command !== 'worktree') || !def) return undefined;
+  // This host's share of a command already routed (hereInChild): run here, never routed again.
+  if (ctx.env[HERE_ONLY] === '1') return undefined;
   const fleet = fleetPlacement(ctx.env);
   if (!fleet) return undefined;
   // ask's message may hold words that look like options: they end at its name, as ask parses them.
   const flags = parseFlags(argv, { ...flagSpec(def.options), stopEarly: command === 'ask' });
   if (command === 'queue') return queueAcrossHosts(ctx, fleet, flags, runHere);
+  if (command === 'worktree') return worktreeAcrossHosts(ctx, fleet, flags, argv);
   if (route === 'one') {
     const name = flags._[0];
     const host = name === undefined ? undefined : fleet.agentHost.get(name);
@@ -232,12 +241,70 @@ async function queueAcrossHosts(ctx: FleetContext, fleet: FleetPlacement, flags:
 }
 
 /**
+ * Worktrees on every host: `worktree remove NAME` runs on the agent's host;
+ * a listing gathers each host's (`--json` there), each row with its host.
+ * Each host is given its share of this roster (`--roster -`), as apply gives
+ * it: whether a worktree is still wanted is this roster's to say, not the
+ * host's own roster's.
+ */
+async function worktreeAcrossHosts(ctx: FleetContext, fleet: FleetPlacement, flags: Flags, argv: string[]): Promise<number | undefined> {
+  const share = await rosterShares(ctx.env, fleet);
+  if (flags._[0] === 'remove') {
+    const name = flags._[1];
+    const host = name === undefined ? undefined : fleet.agentHost.get(name);
+    if (host === undefined) return undefined;
+    const r = await worktreeOnHost(ctx.env, fleet, host, ['--roster', '-', ...argv], [name!], share(host));
+    process.stdout.write(r.stdout);
+    return r.code;
+  }
+  const names = flags._;
+  if (names.length > 0 && !names.some((n) => fleet.agentHost.has(n))) return undefined;
+  const groups = names.length > 0 ? byHost(names, fleet.agentHost) : new Map([[LOCAL_HOST, [] as string[]], ...[...fleet.hosts.keys()].map((h): [string, string[]] => [h, []])]);
+  const results = await Promise.all(
+    [...groups].map(async ([host, agents]) => {
+      const words = ['--json', '--', ...agents];
+      const r = host === LOCAL_HOST ? await hereInChild(ctx, 'worktree', words, { captureStdout: true }) : await worktreeOnHost(ctx.env, fleet, host, ['--roster', '-', ...words], agents.length ? agents : [`(${host})`], share(host));
+      let rows: WorktreeInfo[] = [];
+      try {
+        if (r.code === 0) rows = (JSON.parse(r.stdout) as WorktreeInfo[]).map((w) => (host === LOCAL_HOST ? w : { ...w, host }));
+      } catch {
+        process.stdout.write(r.stdout);
+      }
+      return { code: r.code, rows };
+    }),
+  );
+  const list = results.flatMap((r) => r.rows);
+  process.stdout.write((flags.json ? JSON.stringify(list, null, 2) : renderWorktrees(list)) + '\n');
+  return worst(results.map((r) => r.code));
+}
+
+/** Each host's share of the roster, as apply sends it (the YAML parser is loaded only here). */
+async function rosterShares(env: NodeJS.ProcessEnv, fleet: FleetPlacement): Promise<(host: string) => string> {
+  const { subRoster } = await import('../fleet/hosts-apply.js');
+  const text = readFileSync(rosterFile(env), 'utf8');
+  return (host) => subRoster(text, host, new Set([...fleet.agentHost].filter(([, h]) => h === host).map(([n]) => n)));
+}
+
+/** `mosaic-agent worktree WORDS` on a host with its share of the roster on stdin; its stdout kept, its stderr passed on. */
+async function worktreeOnHost(env: NodeJS.ProcessEnv, fleet: FleetPlacement, host: string, words: string[], names: string[], roster: string): Promise<{ code: number; stdout: string }> {
+  const h = fleet.hosts.get(host)!;
+  const r = await sshRun(sshHost(h), ['mosaic-agent', 'worktree', ...words], { input: roster, env, timeoutMs: 120_000 });
+  if (r.sshFailed) return { code: reportSshFailure(h, r, 'worktree', names), stdout: '' };
+  if (toolkitMissing(r)) {
+    process.stderr.write(`mosaic-agent: worktree ${names.join(' ')}: ${toolkitMissingMessage(host)}\n`);
+    return { code: EXIT.failure, stdout: '' };
+  }
+  process.stderr.write(r.stderr);
+  return { code: r.code, stdout: r.stdout };
+}
+
+/**
  * This host's share of a command in a process of its own (the same tool and
  * environment), so that it can be ended (wait --any) or its output kept
  * (JSON from several hosts); stderr passes through.
  */
 function hereInChild(ctx: FleetContext, command: string, words: string[], opts: { captureStdout?: boolean; signal?: AbortSignal }): Promise<{ code: number; stdout: string }> {
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, command, ...words], { env: ctx.env, stdio: ['ignore', opts.captureStdout ? 'pipe' : 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, command, ...words], { env: { ...ctx.env, [HERE_ONLY]: '1' }, stdio: ['ignore', opts.captureStdout ? 'pipe' : 'inherit', 'inherit'] });
   let stdout = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
   opts.signal?.addEventListener('abort', () => child.kill('SIGTERM'), { once: true });

@@ -8,7 +8,7 @@ import { renderChecks, runDoctor } from '../fleet/doctor.js';
 import { agentEnvFile, rosterFile } from '../core/paths.js';
 import { homedir } from 'node:os';
 import { readEnvValues } from '../core/env-file.js';
-import { loadRoster, type AgentConfig } from '../fleet/roster.js';
+import { hostOf, loadRoster, LOCAL_HOST, parseRoster, type AgentConfig } from '../fleet/roster.js';
 import { agentProfile } from '../runtimes/profiles.js';
 import { transcriptFile } from '../systemd/supervisor.js';
 import { commandHelp, countFlag, flagSpec, numberFlag, parseFlags, type CommandDef, type OptionDef } from './cli.js';
@@ -129,6 +129,7 @@ const COMMAND_DEFS: Record<string, CommandDef> = {
     options: [
       { name: 'json', help: 'the listing as JSON' },
       { name: 'force', help: 'remove: also a worktree with uncommitted files or unmerged commits (the files are lost; the commits stay on its branch, which is kept)' },
+      { name: 'roster', value: 'FILE', help: "the roster whose worktree: settings the worktrees are compared with (default: the fleet's; - reads it from stdin, as another host's fleet gives its share)" },
     ],
     examples: ['mosaic-agent worktree', 'mosaic-agent worktree alpha --json', 'mosaic-agent worktree remove alpha --force'],
   },
@@ -415,7 +416,7 @@ async function apply(ctx: FleetContext, argv: string[]): Promise<number> {
 async function worktree(ctx: FleetContext, argv: string[]): Promise<number> {
   const { env } = ctx;
   const flags = parseFlags(argv, flagsOf('worktree'));
-  const rosterAgents = rosterAgentsOrNone(env);
+  const rosterAgents = flags.roster === '-' ? rosterAgentsFromText(await (await import('./send-command.js')).readMessageFromStdin(), env) : rosterAgentsOrNone(env, flags.roster === undefined ? undefined : String(flags.roster));
   if (flags._[0] === 'remove') {
     if (flags.json) throw new UsageError('--json goes with the listing, not with remove');
     if (flags._.length !== 2) throw new UsageError('worktree remove takes one agent name', 'usage: mosaic-agent worktree remove NAME [--force]');
@@ -451,15 +452,20 @@ async function worktree(ctx: FleetContext, argv: string[]): Promise<number> {
 }
 
 /** The roster's agents, workdirs unchecked; none when there is no roster, and a warning when it is broken. */
-function rosterAgentsOrNone(env: NodeJS.ProcessEnv): AgentConfig[] {
-  const file = rosterFile(env);
+function rosterAgentsOrNone(env: NodeJS.ProcessEnv, file = rosterFile(env)): AgentConfig[] {
   if (!existsSync(file)) return [];
   try {
-    return loadRoster(file, { home: env.HOME || homedir(), checkWorkdirs: false }).agents;
+    // Another host's agents' worktrees are on their host (mosaic-agent worktree asks it).
+    return loadRoster(file, { home: env.HOME || homedir(), checkWorkdirs: false }).agents.filter((a) => hostOf(a) === LOCAL_HOST);
   } catch (err) {
     process.stderr.write(`mosaic-agent: the roster cannot be read, so only worktrees apply made are listed: ${(err as Error).message.split('\n')[0]}\n`);
     return [];
   }
+}
+
+/** The agents of a roster given as text (another host's share of its roster); a broken one is an error: that host sent it. */
+function rosterAgentsFromText(text: string, env: NodeJS.ProcessEnv): AgentConfig[] {
+  return parseRoster(text, 'stdin', { home: env.HOME || homedir(), checkWorkdirs: false }).agents.filter((a) => hostOf(a) === LOCAL_HOST);
 }
 
 async function logs(ctx: FleetContext, argv: string[]): Promise<number> {

@@ -496,6 +496,8 @@ export interface WorktreeInfo {
   dirty?: number;
   /** Why a kept worktree was not removed, or why a roster one cannot be made. */
   note?: string;
+  /** The roster host it is on, for an agent of another host (absent: this one). */
+  host?: string;
 }
 
 /** Each agent's worktree: the recorded ones, then the roster's not made yet; only `names` when given. */
@@ -537,7 +539,12 @@ export async function listWorktrees(rosterAgents: AgentConfig[], names: string[]
 export function renderWorktrees(list: WorktreeInfo[]): string {
   if (list.length === 0) return 'no agent has a worktree (give one worktree: true in the roster, then mosaic-agent apply)';
   const num = (n: number | undefined) => (n === undefined ? '-' : String(n));
-  const rows = [['AGENT', 'STATE', 'BRANCH', 'BASE', 'AHEAD', 'BEHIND', 'DIRTY', 'PATH'], ...list.map((w) => [w.agent, w.state, w.branch, w.base, num(w.ahead), num(w.behind), num(w.dirty), w.path])];
+  // A HOST column once any is another host's (a fleet on several hosts).
+  const hosts = list.some((w) => w.host !== undefined);
+  const rows = [
+    [...(hosts ? ['HOST'] : []), 'AGENT', 'STATE', 'BRANCH', 'BASE', 'AHEAD', 'BEHIND', 'DIRTY', 'PATH'],
+    ...list.map((w) => [...(hosts ? [w.host ?? 'local'] : []), w.agent, w.state, w.branch, w.base, num(w.ahead), num(w.behind), num(w.dirty), w.path]),
+  ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));
   const notes = list.filter((w) => w.note).map((w) => `${w.agent}: ${w.note}`);

@@ -341,6 +341,44 @@ test("an orchestrator agent's MCP tools reach every host's agents: list, send, a
   }
 });
 
+test("worktree lists every host's agents' worktrees with their host, and removes one on its own host", { skip, timeout: 240_000 }, async () => {
+  // A repository on gpu, and an agent there with a worktree of it, made by gpu's own apply.
+  const repo = join(gpu.um!.home, 'repo');
+  assert.equal((await gpu.um!.run(['git', 'init', '-q', '-b', 'main', repo])).code, 0);
+  assert.equal((await gpu.um!.run(['git', '-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-q', '--allow-empty', '-m', 'init'])).code, 0);
+  const withBuilder = ROSTER('far', { stranger: false }) + '  builder: { host: gpu, workdir: ~/repo, worktree: true }\n';
+  await local!.write(rosterPath, withBuilder);
+  const applied = await tool('mosaic-agent', ['apply'], { timeoutMs: 180_000 });
+  assert.equal(applied.code, 0, `${applied.stdout}\n${applied.stderr}`);
+  const path = `${repo}.worktrees/builder`;
+  try {
+    await waitFor(async () => (await active(gpu, 'mosaic-agent@builder')) === 'active', { timeoutMs: 30_000 });
+    const listed = await tool('mosaic-agent', ['worktree']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /^HOST +AGENT +STATE/m);
+    assert.match(listed.stdout, new RegExp(`^gpu +builder +made +agent/builder +main +0 +0 +0 +${path}$`, 'm'));
+    const one = await tool('mosaic-agent', ['worktree', 'builder', '--json']);
+    assert.equal(one.code, 0, one.stderr);
+    assert.deepEqual((JSON.parse(one.stdout) as Array<Record<string, unknown>>).map((w) => [w.agent, w.host, w.state, w.path]), [['builder', 'gpu', 'made', path]]);
+    // Refused there while the agent runs in it, as on its own host; stopped, it goes.
+    const refused = await tool('mosaic-agent', ['worktree', 'remove', 'builder']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /agent 'builder' runs in its worktree/);
+    assert.equal((await gpu.um!.run(['test', '-d', path])).code, 0);
+    assert.equal((await tool('mosaic-agent', ['stop', 'builder'])).code, 0);
+    const removed = await tool('mosaic-agent', ['worktree', 'remove', 'builder']);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.match(removed.stdout, new RegExp(`^builder: worktree ${path} removed`, 'm'));
+    assert.notEqual((await gpu.um!.run(['test', '-e', path])).code, 0, 'gone from gpu');
+  } finally {
+    // The agent goes from gpu with the roster entry (pruned: the fleet put it there), and the roster is as the other tests expect.
+    await local!.write(rosterPath, ROSTER('far', { stranger: false }));
+    const pruned = await tool('mosaic-agent', ['apply', '--prune'], { timeoutMs: 180_000 });
+    assert.equal(pruned.code, 0, `${pruned.stdout}\n${pruned.stderr}`);
+    await local!.write(rosterPath, ROSTER('far'));
+  }
+});
+
 test('stop, queue, start and reset of remote agents run on their hosts; queue lists and drops across hosts', { skip, timeout: 180_000 }, async () => {
   const stop = await tool('mosaic-agent', ['stop', 'yonder', 'here']);
   assert.equal(stop.code, 0, stop.stderr);

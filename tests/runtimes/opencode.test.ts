@@ -6,8 +6,9 @@ import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runtimeTests } from './suite.js';
-import { rigForBlock, type Rig } from './harness.js';
-import { waitFor, ROOT } from '../helpers/fleet.js';
+import { rigForBlock } from './harness.js';
+import { mcpScenarios } from './mcp-scenarios.js';
+import { waitFor } from '../helpers/fleet.js';
 
 runtimeTests({
   runtime: 'opencode',
@@ -40,94 +41,31 @@ runtimeTests({
 // Roster mcp: true (issue #17): opencode, given the fleet's MCP server in
 // OPENCODE_CONFIG_CONTENT, offers its tools to the model as mosaic_*.
 describe('opencode with mcp: true', () => {
-  const needRig = rigForBlock('opencode');
-
-  /** The tool names of the main turns since `from` (chat completions: tools[].function.name). */
-  const offeredSince = (r: Rig, from: number): string[] =>
-    r.mock.requests.slice(from).filter((q) => q.offersTools).flatMap((q) => ((q.body?.tools ?? []) as Array<{ function?: { name?: string } }>).map((x) => String(x.function?.name)));
-
-  /** Turns are sent until the agent's MCP tools are offered (its servers may connect after its first turn). */
-  const offeredOnce = async (r: Rig, agent: string, tool: string): Promise<string[]> => {
-    let offered: string[] = [];
-    await waitFor(
-      async () => {
-        const from = r.mock.requests.length;
-        await r.send(agent, 'hello');
-        await r.waitFor(agent, 'idle');
-        offered = offeredSince(r, from);
-        return offered.includes(tool);
-      },
-      { what: `${agent}'s MCP tools to be offered`, timeoutMs: 60_000, intervalMs: 1000 },
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}; last offered: ${JSON.stringify(offered)}`);
-    });
-    return offered;
-  };
-
-  /** The tool results opencode sent back to the model since `from`: the content of its role "tool" messages. */
-  const toolResults = (r: Rig, from: number): string[] =>
-    r.mock.requests.slice(from).filter((q) => q.toolResult).flatMap((q) => {
+  const scenarios = mcpScenarios({
+    runtime: 'opencode',
+    toolName: (tool, server = 'mosaic') => `${server}_${tool}`,
+    // Chat completions: tools[].function.name.
+    offered: (q) => ((q.body?.tools ?? []) as Array<{ function?: { name?: string } }>).map((x) => String(x.function?.name)),
+    // The content of its role "tool" message. Chat completions has no
+    // is_error: opencode 1.18.33 hands an MCP error on as the tool message's text.
+    toolResults: (q) => {
       const last = (q.body?.messages ?? []).at(-1) as { role?: string; content?: unknown } | undefined;
       if (last?.role !== 'tool') return [];
-      return [typeof last.content === 'string' ? last.content : ((last.content as Array<{ text?: string }> | undefined) ?? []).map((c) => c.text ?? '').join('')];
-    });
-
-  test("the model is offered the fleet's tools (mosaic_list_agents…) beside the user's own MCP server, and the user's opencode.json is left as it was", async (t) => {
-    const rig = needRig(t);
-    if (!rig) return;
-    const { env, home } = rig.prepare('lead');
-    // The user's own MCP server in their opencode.json: it must still load beside the fleet's.
-    const config = join(home, '.config', 'opencode', 'opencode.json');
-    const mine = { type: 'local', command: [process.execPath, join(ROOT, 'dist', 'bin', 'mosaic-agent.js'), 'mcp'], environment: { ...(rig.fleet.env as Record<string, string>), MOSAIC_AGENT_NAME: 'mine' }, enabled: true };
-    writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), mcp: { mine } }, null, 2) + '\n');
-    const before = readFileSync(config, 'utf8');
-    await rig.start('lead', { ...env, MOSAIC_AGENT_MCP: '1', MOSAIC_AGENT_CAN_MESSAGE: '["lead"]' });
-    await rig.waitFor('lead', 'idle');
-    const offered = await offeredOnce(rig, 'lead', 'mosaic_list_agents');
-    for (const tool of ['list_agents', 'send_message', 'ask', 'read_output', 'read_screen', 'wait_for', 'queue_message']) {
-      assert.ok(offered.includes(`mosaic_${tool}`), `mosaic_${tool} offered; got ${JSON.stringify(offered)}`);
-    }
-    assert.ok(!offered.includes('mosaic_stop_agent'), 'no control tools without can_control');
-    assert.ok(offered.includes('mine_list_agents'), `the user's own server still loads; got ${JSON.stringify(offered)}`);
-    assert.equal(readFileSync(config, 'utf8'), before);
+      return [{ text: typeof last.content === 'string' ? last.content : ((last.content as Array<{ text?: string }> | undefined) ?? []).map((c) => c.text ?? '').join('') }];
+    },
+    // The user's own MCP server in their opencode.json, which must be left as it was.
+    addUserServer: (home, { name, command, args, env }) => {
+      const config = join(home, '.config', 'opencode', 'opencode.json');
+      const theirs = { type: 'local', command: [command, ...args], environment: env, enabled: true };
+      writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), mcp: { [name]: theirs } }, null, 2) + '\n');
+      const before = readFileSync(config, 'utf8');
+      return () => assert.equal(readFileSync(config, 'utf8'), before);
+    },
   });
 
-  test('a tool call of mosaic_ask from the model reaches a shell agent with the sender line and the reply comes back to opencode; a target outside can_message is refused', async (t) => {
-    const rig = needRig(t);
-    if (!rig) return;
-    for (const name of ['peer', 'other']) {
-      const r = await rig.fleet.startAgent(name, { MOSAIC_AGENT_RUNTIME: 'shell', SHELL: '/bin/bash' });
-      assert.equal(r.result.code, 0, r.result.stderr);
-    }
-    const { env } = rig.prepare('boss');
-    await rig.start('boss', { ...env, MOSAIC_AGENT_MCP: '1', MOSAIC_AGENT_CAN_MESSAGE: '["peer"]' });
-    await rig.waitFor('boss', 'idle');
-    await offeredOnce(rig, 'boss', 'mosaic_ask');
-    try {
-      let from = rig.mock.requests.length;
-      rig.mock.setToolUse({ name: 'mosaic_ask', input: { agent: 'peer', message: 'echo peer-says-$((40+2))', timeout_s: 30 } });
-      await rig.send('boss', 'ask the peer');
-      const answered = await waitFor(() => toolResults(rig!, from)[0], { what: 'the ask result to reach the model', timeoutMs: 60_000, intervalMs: 200 }).catch(async (err: Error) => {
-        const screens = await Promise.all(['boss', 'peer'].map(async (n) => `${n}:\n${(await rig!.fleet.run('mosaic-agent', ['read', n])).stdout}`));
-        throw new Error(`${err.message}; the screens:\n${screens.join('\n')}`);
-      });
-      assert.equal(answered, 'peer-says-42');
-      const peerScreen = await rig.fleet.run('mosaic-agent', ['read', 'peer', '--lines', '50']);
-      assert.match(peerScreen.stdout, /# from boss\n.*echo peer-says-\$\(\(40\+2\)\)/);
-      await rig.waitFor('boss', 'idle');
+  test("the model is offered the fleet's tools (mosaic_list_agents…) beside the user's own MCP server, and the user's opencode.json is left as it was", scenarios.offeredBesideUsersOwn);
 
-      from = rig.mock.requests.length;
-      rig.mock.setToolUse({ name: 'mosaic_send_message', input: { agent: 'other', message: 'echo should-not-arrive' } });
-      await rig.send('boss', 'message the other one');
-      // Chat completions has no is_error: opencode 1.18.33 hands the MCP error on as the tool message's text.
-      const refused = await waitFor(() => toolResults(rig!, from)[0], { what: 'the refusal to reach the model', timeoutMs: 60_000, intervalMs: 200 });
-      assert.match(refused, /refused by the roster rule can_message: \[peer\] of agent 'boss': it may not message 'other'/);
-      const otherScreen = await rig.fleet.run('mosaic-agent', ['read', 'other']);
-      assert.doesNotMatch(otherScreen.stdout, /should-not-arrive/);
-    } finally {
-      rig.mock.setToolUse(undefined);
-    }
-  });
+  test('a tool call of mosaic_ask from the model reaches a shell agent with the sender line and the reply comes back to opencode; a target outside can_message is refused', scenarios.askAndRefusal);
 });
 
 // opencode is a Bun executable: each run unpacks ~19 MB of native libraries

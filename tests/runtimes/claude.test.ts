@@ -78,6 +78,7 @@ describe('claude with mcp: true', () => {
         isError: b.is_error === true,
       }));
     },
+    errorFlag: true,
     // The user's own MCP server in their ~/.claude.json (user scope).
     addUserServer: (home, { name, command, args, env }) => {
       const claudeJson = join(home, '.claude.json');

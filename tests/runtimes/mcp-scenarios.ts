@@ -34,6 +34,8 @@ export interface McpSpec {
   offered(request: MockRequest): string[];
   /** The tool results the runtime sent back to the model in one request. */
   toolResults(request: MockRequest): ToolResult[];
+  /** Whether the wire format marks a failed tool call (Anthropic's is_error): then every result must say which it is. */
+  errorFlag: boolean;
   /**
    * Write `server` into the user's own configuration in `home`; return the
    * check, run once the model has been offered the tools, that the fleet
@@ -122,7 +124,7 @@ export function mcpScenarios(spec: McpSpec): { offeredBesideUsersOwn: (t: TestCo
           throw new Error(`${err.message}; the screens:\n${screens.join('\n')}`);
         });
         // A wire format without an error flag carries the error as the text alone.
-        if (answered.isError !== undefined) assert.equal(answered.isError, false, answered.text);
+        if (spec.errorFlag) assert.equal(answered.isError, false, answered.text);
         assert.equal(answered.text, 'peer-says-42');
         const peerScreen = await rig.fleet.run('mosaic-agent', ['read', 'peer', '--lines', '50']);
         assert.match(peerScreen.stdout, /# from boss\n.*echo peer-says-\$\(\(40\+2\)\)/);
@@ -132,7 +134,7 @@ export function mcpScenarios(spec: McpSpec): { offeredBesideUsersOwn: (t: TestCo
         rig.mock.setToolUse({ name: spec.toolName('send_message'), input: { agent: 'other', message: 'echo should-not-arrive' } });
         await rig.send('boss', 'message the other one');
         const refused = await waitFor(() => toolResults(rig, from)[0], { what: 'the refusal to reach the model', timeoutMs: 60_000, intervalMs: 200 });
-        if (refused.isError !== undefined) assert.equal(refused.isError, true);
+        if (spec.errorFlag) assert.equal(refused.isError, true);
         assert.match(refused.text, /refused by the roster rule can_message: \[peer\] of agent 'boss': it may not message 'other'/);
         const otherScreen = await rig.fleet.run('mosaic-agent', ['read', 'other']);
         assert.doesNotMatch(otherScreen.stdout, /should-not-arrive/);

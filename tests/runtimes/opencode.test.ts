@@ -53,6 +53,7 @@ describe('opencode with mcp: true', () => {
       if (last?.role !== 'tool') return [];
       return [{ text: typeof last.content === 'string' ? last.content : ((last.content as Array<{ text?: string }> | undefined) ?? []).map((c) => c.text ?? '').join('') }];
     },
+    errorFlag: false,
     // The user's own MCP server in their opencode.json, which must be left as it was.
     addUserServer: (home, { name, command, args, env }) => {
       const config = join(home, '.config', 'opencode', 'opencode.json');

@@ -15,6 +15,8 @@ export interface ExecOptions {
   cwd?: string;
 }
 
+const TRACE = Symbol.for('mosaic-fleet.trace');
+
 export interface ExecResult {
   /** The exit code; 128+N when killed by signal N; -1 when it could not be started. */
   code: number;
@@ -27,9 +29,13 @@ export interface ExecResult {
 
 /**
  * Where each call goes when tracing (MOSAIC_DEBUG=1, set up by lib/cli/cli.ts's
- * runMain): argv, duration and exit code, one line each on stderr.
+ * runMain): argv, duration and exit code, one line each on stderr. One object
+ * for the whole process, kept under a symbol every copy of this module
+ * shares: a tool's lazily loaded file carries a copy of its own
+ * (lib/build/bundle.cts), and the calls made from there (ssh to other hosts)
+ * are traced too.
  */
-export const trace: { write?: (line: string) => void } = {};
+export const trace: { write?: (line: string) => void } = ((globalThis as { [TRACE]?: { write?: (line: string) => void } })[TRACE] ??= {});
 
 function traced(argv: readonly string[], started: number, r: ExecResult): ExecResult {
   trace.write?.(`+ ${argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}  (${Date.now() - started} ms, ${outcomeOf(r)})`);

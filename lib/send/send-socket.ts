@@ -18,6 +18,7 @@
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { runtimeDir } from '../core/paths.js';
+import { trace } from '../core/exec.js';
 
 export const SEND_PROTOCOL = 1;
 /** A request larger than this is refused (a message is text for an agent's input; this is far beyond any). */
@@ -79,10 +80,14 @@ export function requestOverSocket(path: string, req: SendSocketRequest, helloMs:
   return new Promise((resolve) => {
     let written = false;
     let done = false;
+    const started = performance.now();
+    let greeted = 0;
     const sock = connect(path);
     const finish = (r: SocketSendResult) => {
       if (done) return;
       done = true;
+      // MOSAIC_DEBUG: how long the greeting and the answer took (the far side logs its own share).
+      trace.write?.(`+ send socket ${path}: ${r.kind}${greeted ? `, greeted in ${greeted.toFixed(1)} ms` : ''}, ${(performance.now() - started).toFixed(1)} ms in all`);
       clearTimeout(timer);
       sock.destroy();
       resolve(r);
@@ -101,6 +106,7 @@ export function requestOverSocket(path: string, req: SendSocketRequest, helloMs:
         if (!written) {
           if (line !== HELLO) return lost(`an unknown greeting ${JSON.stringify(line.slice(0, 80))}`);
           written = true;
+          greeted = performance.now() - started;
           clearTimeout(timer);
           timer = setTimeout(() => lost(`no answer within ${answerMs} ms`), answerMs);
           sock.write(JSON.stringify(req) + '\n');

@@ -167,6 +167,11 @@ test("after the first send to a host its sends go to that host's dispatcher thro
   assert.match(socks[0]!, /^send-far-[0-9a-f]{12}\.sock 600 socket$/);
   // MOSAIC_SEND_FORWARD=off: every send is an ssh command.
   assert.equal(await via([], { MOSAIC_SEND_FORWARD: 'off' }), 'ssh');
+  // MOSAIC_DEBUG traces both ways, the ssh call made from the tool's lazily loaded part too.
+  const traced = await tool('agent-send', ['there', ': traced'], { env: { MOSAIC_DEBUG: '1' } });
+  assert.match(traced.stderr, /^agent-send: \+ send socket \S+\/send-far-[0-9a-f]{12}\.sock: answered, greeted in [\d.]+ ms, [\d.]+ ms in all$/m);
+  const tracedSsh = await tool('agent-send', ['there', ': traced'], { env: { MOSAIC_DEBUG: '1', MOSAIC_SEND_FORWARD: 'off' } });
+  assert.match(tracedSsh.stderr, /^agent-send: \+ ssh .* far .*'agent-send'.*\(\d+ ms, exit 0\)$/m);
   // Far's dispatcher stopped: the forward reaches nothing, the send goes through far's agent-send, delivered once.
   assert.equal((await far.um!.systemctl('stop', 'mosaic-fleet-dispatch')).code, 0);
   try {

@@ -2,7 +2,7 @@
 // its own so that one failure never hides another, each failure with the
 // exact command that fixes it. The cost is fixed whatever the fleet's size:
 // five tmux calls and three systemctl calls (issue #5), plus reading files.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { mcpServerArgv } from '../core/location.cjs';
@@ -19,6 +19,7 @@ import { agentUnit, DISPATCH_UNIT, FLEET_TARGET, HOLDER_UNIT, type Systemd, type
 import { HOLDER_SESSION, holderPid } from '../systemd/holder.js';
 import type { FleetContext } from './context.js';
 import { allQueued } from '../dispatch/queue.js';
+import { sendSocketPath } from '../send/send-socket.js';
 import { notifyFromJson, NOTIFY_EVENTS, targetsOf } from '../dispatch/notify-config.js';
 import { agentSearchPath, which } from '../core/search-path.js';
 import { agentPaneOf, captureMany, type Pane, type Tmux } from '../tmux/tmux.js';
@@ -338,7 +339,15 @@ async function dispatcher(f: Facts): Promise<Check> {
   if (!unit || unit.active !== 'active') {
     return fail('dispatcher', `${DISPATCH_UNIT} is ${unit ? `${unit.active} (${unit.sub})` : 'unknown to systemd'}: queued messages are not delivered and notifiers do not run${queued}`, 'systemctl --user enable --now mosaic-fleet-dispatch');
   }
-  return pass('dispatcher', `active (pid ${unit.mainPid})${queued}`);
+  // Other hosts' sends reach it on its socket; without it they still arrive, through agent-send, a little slower.
+  let serving: boolean;
+  try {
+    serving = lstatSync(sendSocketPath(f.env)).isSocket();
+  } catch {
+    serving = false;
+  }
+  const sends = serving ? `takes sends from other hosts on ${sendSocketPath(f.env)}` : `not taking sends from other hosts (no socket at ${sendSocketPath(f.env)}; they go through agent-send: restart it to serve them)`;
+  return pass('dispatcher', `active (pid ${unit.mainPid}); ${sends}${queued}`);
 }
 
 /** Where tmux puts the socket of `-L NAME`: ${TMUX_TMPDIR:-/tmp}/tmux-UID/NAME. */

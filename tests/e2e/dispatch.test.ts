@@ -54,7 +54,7 @@ test('install.sh starts the dispatcher and doctor checks it and the notifiers', 
   assert.equal(await e.show('mosaic-fleet-dispatch.service', 'ActiveState'), 'active');
   assert.equal(await e.show('mosaic-fleet-dispatch.service', 'UnitFileState'), 'enabled');
   const d = await e.tool('mosaic-agent', 'doctor');
-  assert.match(d.stdout, /ok +dispatcher: active/);
+  assert.match(d.stdout, /ok +dispatcher: active \(pid \d+\); takes sends from other hosts on \/run\/user\/\d+\/mosaic-fleet\/send\.sock/);
   assert.match(d.stdout, /ok +notify qa: done: \S*notifier\.sh; failed: \S*notifier\.sh/);
 });
 

@@ -9,8 +9,6 @@
 // in the dispatcher, never in the agent's turn, and a notifier that hangs or
 // fails is killed after NOTIFIER_TIMEOUT_MS and logged, nothing more.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEnvValues } from '../core/env-file.js';
@@ -221,12 +219,15 @@ export class Notifier {
  * POST a JSON body to a URL, failing on a status other than 2xx or after
  * NOTIFIER_TIMEOUT_MS. node:http rather than fetch: fetch loads undici (its
  * parser is WebAssembly, which the dispatcher runs without: --jitless keeps
- * it small) for one request now and then.
+ * it small) for one request now and then. Loaded at the first webhook, not
+ * at start: node:http and node:https (TLS with it) are ~1.8 MB of the
+ * dispatcher's RSS, which most fleets (commands, desktop) never use.
  */
-function post(url: string, body: string): Promise<void> {
+async function post(url: string, body: string): Promise<void> {
+  const u = new URL(url);
+  const { request } = u.protocol === 'https:' ? await import('node:https') : await import('node:http');
   return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
+    const req = request(
       u,
       { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, timeout: NOTIFIER_TIMEOUT_MS },
       (res) => {

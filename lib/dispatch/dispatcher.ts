@@ -112,21 +112,13 @@ export class Dispatcher {
 
   /** Every agent's new events, including agents whose log appears later. */
   private followEvents(): void {
-    const known = () => listDir(eventsDir(this.env)).filter((f) => f.endsWith('.jsonl')).map((f) => f.slice(0, -'.jsonl'.length));
-    let names = new Set(known());
-    const follow = () => {
-      this.events?.close();
-      this.events = new EventFollower([...names], (agent, events) => this.onEvents(agent, events), this.env);
-    };
-    follow();
+    const known = listDir(eventsDir(this.env)).filter((f) => f.endsWith('.jsonl')).map((f) => f.slice(0, -'.jsonl'.length));
+    const follower = new EventFollower(known, (agent, events) => this.onEvents(agent, events), this.env);
+    this.events = follower;
     // A log that appears later (a new agent): followed from its first line.
     this.eventsWatcher = watch(eventsDir(this.env), (_t, file) => {
       const name = typeof file === 'string' && file.endsWith('.jsonl') ? file.slice(0, -'.jsonl'.length) : undefined;
-      if (name === undefined || names.has(name)) return;
-      names = new Set([...names, name]);
-      follow();
-      this.events!.rewind(name);
-      this.events!.check(name);
+      if (name !== undefined && follower.add(name)) follower.check(name);
     });
     this.eventsWatcher.on('error', () => undefined);
   }

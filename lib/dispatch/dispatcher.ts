@@ -69,6 +69,8 @@ export class Dispatcher {
   private readonly work = new Map<string, AgentWork>();
   private events: EventFollower | undefined;
   private queueWatchers = new Map<string, FSWatcher>();
+  /** The agents that have a queue directory (watchQueues sees each new one, and looks at it). */
+  private readonly queues = new Set<string>();
   private rootWatcher: FSWatcher | undefined;
   private eventsWatcher: FSWatcher | undefined;
   private closed = false;
@@ -125,6 +127,7 @@ export class Dispatcher {
 
   private watchQueues(): void {
     for (const agent of queuedAgents(this.env)) {
+      this.queues.add(agent);
       if (this.queueWatchers.has(agent)) continue;
       try {
         const w = watch(queueDir(agent, this.env), () => this.poke(agent));
@@ -154,7 +157,8 @@ export class Dispatcher {
 
   /** Look at an agent's queue (one look at a time per agent). */
   poke(agent: string): void {
-    if (this.closed) return;
+    // Most agents never had a message queued: their turns cost no look (no failed readdir, no promise).
+    if (this.closed || !this.queues.has(agent)) return;
     const w = this.workOf(agent);
     w.chain = w.chain.then(() => this.deliverNext(agent)).catch((err: unknown) => this.log(`${agent}: ${(err as Error).message}`));
   }

@@ -23,6 +23,10 @@ export const CRASH_LOOP_EXITS = 3;
 export const CRASH_LOOP_MS = 120_000;
 /** A notifier still running after this is killed. */
 export const NOTIFIER_TIMEOUT_MS = 30_000;
+/** After an agent ended by itself: when its unit is looked at (systemd has decided by then whether it gives up). */
+export const UNIT_LOOK_MS = 3000;
+/** Looks at units due within this long of each other share one systemctl call. */
+const UNIT_LOOK_BATCH_MS = 250;
 
 export interface Notification {
   agent: string;
@@ -49,8 +53,8 @@ interface AgentTrack {
 export interface NotifierOptions {
   env: NodeJS.ProcessEnv;
   log?: (line: string) => void;
-  /** The agent unit's state (`failed`...), where systemd can tell. */
-  unitState?: (agent: string) => Promise<string | undefined>;
+  /** The agent units' states (`failed`...), where systemd can tell, by agent. */
+  unitStates?: (agents: string[]) => Promise<Map<string, string | undefined>>;
 }
 
 export class Notifier {
@@ -59,6 +63,9 @@ export class Notifier {
   private readonly agents = new Map<string, AgentTrack>();
   private running = new Set<Promise<void>>();
   private readonly settleMs: number;
+  /** Agents whose unit is to be looked at, each with what to do with its state; one call for all when the timer fires. */
+  private unitLooks = new Map<string, Array<(state: string | undefined) => void>>();
+  private unitLookTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: NotifierOptions) {
     this.env = opts.env;
@@ -138,14 +145,32 @@ export class Notifier {
       return;
     }
     // systemd decides after its restart delay whether it gives up (start limit hit): look then.
-    const unitState = this.opts.unitState;
-    if (!unitState) return;
+    if (!this.opts.unitStates) return;
     const look = setTimeout(() => {
-      void unitState(agent).then((state) => {
+      this.lookAtUnit(agent, (state) => {
         if (state === 'failed') report('its unit failed');
-      }, () => undefined);
-    }, 3000);
+      });
+    }, UNIT_LOOK_MS);
     look.unref?.();
+  }
+
+  /**
+   * Look at an agent's unit a little later, together with the others due by
+   * then: when its tmux server dies, a whole fleet ends by itself at once, and
+   * one systemctl for a hundred units costs what one does for one.
+   */
+  private lookAtUnit(agent: string, then: (state: string | undefined) => void): void {
+    this.unitLooks.set(agent, [...(this.unitLooks.get(agent) ?? []), then]);
+    if (this.unitLookTimer) return;
+    this.unitLookTimer = setTimeout(() => {
+      this.unitLookTimer = undefined;
+      const looks = this.unitLooks;
+      this.unitLooks = new Map();
+      void this.opts.unitStates!([...looks.keys()]).then((states) => {
+        for (const [a, thens] of looks) for (const f of thens) f(states.get(a));
+      }, () => undefined);
+    }, UNIT_LOOK_BATCH_MS);
+    this.unitLookTimer.unref?.();
   }
 
   /** Send one notification to every target of the event (each on its own: one failing does not stop the others). */
@@ -179,6 +204,7 @@ export class Notifier {
   /** Stop: pending notifications are dropped, notifiers still running are killed (none outlives the dispatcher). */
   close(): void {
     for (const t of this.agents.values()) this.cancel(t);
+    if (this.unitLookTimer) clearTimeout(this.unitLookTimer);
     for (const child of children) child.kill('SIGKILL');
   }
 

@@ -244,7 +244,7 @@ export class Notifier {
 /**
  * POST a JSON body to a URL, failing on a status other than 2xx or after
  * NOTIFIER_TIMEOUT_MS. node:http rather than fetch: fetch loads undici (its
- * parser is WebAssembly, which the dispatcher runs without: --jitless keeps
+ * parser is WebAssembly, which the dispatcher runs without: --lite-mode keeps
  * it small) for one request now and then. Loaded at the first webhook, not
  * at start: node:http and node:https (TLS with it) are ~1.8 MB of the
  * dispatcher's RSS, which most fleets (commands, desktop) never use.

@@ -40,7 +40,10 @@ void runMain('mosaic-dispatcher', ctx.env, async (argv) => {
   const notifier = new Notifier({
     env: ctx.env,
     log,
-    unitState: async (agent) => (await ctx.systemd.unitStates([agentUnit(agent)])).get(agentUnit(agent))?.active,
+    unitStates: async (agents) => {
+      const states = await ctx.systemd.unitStates(agents.map(agentUnit));
+      return new Map(agents.map((a) => [a, states.get(agentUnit(a))?.active]));
+    },
   });
   const dispatcher = new Dispatcher({ env: ctx.env, transport: openTransport(ctx), log, onEvents: (agent, events) => notifier.onEvents(agent, events) });
   await dispatcher.start();

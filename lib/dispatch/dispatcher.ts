@@ -69,6 +69,8 @@ export class Dispatcher {
   private readonly work = new Map<string, AgentWork>();
   private events: EventFollower | undefined;
   private queueWatchers = new Map<string, FSWatcher>();
+  /** The agents that have a queue directory (watchQueues sees each new one, and looks at it). */
+  private readonly queues = new Set<string>();
   private rootWatcher: FSWatcher | undefined;
   private eventsWatcher: FSWatcher | undefined;
   private closed = false;
@@ -112,27 +114,20 @@ export class Dispatcher {
 
   /** Every agent's new events, including agents whose log appears later. */
   private followEvents(): void {
-    const known = () => listDir(eventsDir(this.env)).filter((f) => f.endsWith('.jsonl')).map((f) => f.slice(0, -'.jsonl'.length));
-    let names = new Set(known());
-    const follow = () => {
-      this.events?.close();
-      this.events = new EventFollower([...names], (agent, events) => this.onEvents(agent, events), this.env);
-    };
-    follow();
+    const known = listDir(eventsDir(this.env)).filter((f) => f.endsWith('.jsonl')).map((f) => f.slice(0, -'.jsonl'.length));
+    const follower = new EventFollower(known, (agent, events) => this.onEvents(agent, events), this.env);
+    this.events = follower;
     // A log that appears later (a new agent): followed from its first line.
     this.eventsWatcher = watch(eventsDir(this.env), (_t, file) => {
       const name = typeof file === 'string' && file.endsWith('.jsonl') ? file.slice(0, -'.jsonl'.length) : undefined;
-      if (name === undefined || names.has(name)) return;
-      names = new Set([...names, name]);
-      follow();
-      this.events!.rewind(name);
-      this.events!.check(name);
+      if (name !== undefined && follower.add(name)) follower.check(name);
     });
     this.eventsWatcher.on('error', () => undefined);
   }
 
   private watchQueues(): void {
     for (const agent of queuedAgents(this.env)) {
+      this.queues.add(agent);
       if (this.queueWatchers.has(agent)) continue;
       try {
         const w = watch(queueDir(agent, this.env), () => this.poke(agent));
@@ -162,7 +157,8 @@ export class Dispatcher {
 
   /** Look at an agent's queue (one look at a time per agent). */
   poke(agent: string): void {
-    if (this.closed) return;
+    // Most agents never had a message queued: their turns cost no look (no failed readdir, no promise).
+    if (this.closed || !this.queues.has(agent)) return;
     const w = this.workOf(agent);
     w.chain = w.chain.then(() => this.deliverNext(agent)).catch((err: unknown) => this.log(`${agent}: ${(err as Error).message}`));
   }

@@ -9,8 +9,6 @@
 // in the dispatcher, never in the agent's turn, and a notifier that hangs or
 // fails is killed after NOTIFIER_TIMEOUT_MS and logged, nothing more.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEnvValues } from '../core/env-file.js';
@@ -25,6 +23,10 @@ export const CRASH_LOOP_EXITS = 3;
 export const CRASH_LOOP_MS = 120_000;
 /** A notifier still running after this is killed. */
 export const NOTIFIER_TIMEOUT_MS = 30_000;
+/** After an agent ended by itself: when its unit is looked at (systemd has decided by then whether it gives up). */
+export const UNIT_LOOK_MS = 3000;
+/** Looks at units due within this long of each other share one systemctl call. */
+const UNIT_LOOK_BATCH_MS = 250;
 
 export interface Notification {
   agent: string;
@@ -51,8 +53,8 @@ interface AgentTrack {
 export interface NotifierOptions {
   env: NodeJS.ProcessEnv;
   log?: (line: string) => void;
-  /** The agent unit's state (`failed`...), where systemd can tell. */
-  unitState?: (agent: string) => Promise<string | undefined>;
+  /** The agent units' states (`failed`...), where systemd can tell, by agent. */
+  unitStates?: (agents: string[]) => Promise<Map<string, string | undefined>>;
 }
 
 export class Notifier {
@@ -61,6 +63,9 @@ export class Notifier {
   private readonly agents = new Map<string, AgentTrack>();
   private running = new Set<Promise<void>>();
   private readonly settleMs: number;
+  /** Agents whose unit is to be looked at, each with what to do with its state; one call for all when the timer fires. */
+  private unitLooks = new Map<string, Array<(state: string | undefined) => void>>();
+  private unitLookTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: NotifierOptions) {
     this.env = opts.env;
@@ -140,14 +145,32 @@ export class Notifier {
       return;
     }
     // systemd decides after its restart delay whether it gives up (start limit hit): look then.
-    const unitState = this.opts.unitState;
-    if (!unitState) return;
+    if (!this.opts.unitStates) return;
     const look = setTimeout(() => {
-      void unitState(agent).then((state) => {
+      this.lookAtUnit(agent, (state) => {
         if (state === 'failed') report('its unit failed');
-      }, () => undefined);
-    }, 3000);
+      });
+    }, UNIT_LOOK_MS);
     look.unref?.();
+  }
+
+  /**
+   * Look at an agent's unit a little later, together with the others due by
+   * then: when its tmux server dies, a whole fleet ends by itself at once, and
+   * one systemctl for a hundred units costs what one does for one.
+   */
+  private lookAtUnit(agent: string, then: (state: string | undefined) => void): void {
+    this.unitLooks.set(agent, [...(this.unitLooks.get(agent) ?? []), then]);
+    if (this.unitLookTimer) return;
+    this.unitLookTimer = setTimeout(() => {
+      this.unitLookTimer = undefined;
+      const looks = this.unitLooks;
+      this.unitLooks = new Map();
+      void this.opts.unitStates!([...looks.keys()]).then((states) => {
+        for (const [a, thens] of looks) for (const f of thens) f(states.get(a));
+      }, () => undefined);
+    }, UNIT_LOOK_BATCH_MS);
+    this.unitLookTimer.unref?.();
   }
 
   /** Send one notification to every target of the event (each on its own: one failing does not stop the others). */
@@ -181,6 +204,7 @@ export class Notifier {
   /** Stop: pending notifications are dropped, notifiers still running are killed (none outlives the dispatcher). */
   close(): void {
     for (const t of this.agents.values()) this.cancel(t);
+    if (this.unitLookTimer) clearTimeout(this.unitLookTimer);
     for (const child of children) child.kill('SIGKILL');
   }
 
@@ -220,13 +244,16 @@ export class Notifier {
 /**
  * POST a JSON body to a URL, failing on a status other than 2xx or after
  * NOTIFIER_TIMEOUT_MS. node:http rather than fetch: fetch loads undici (its
- * parser is WebAssembly, which the dispatcher runs without: --jitless keeps
- * it small) for one request now and then.
+ * parser is WebAssembly, which the dispatcher runs without: --lite-mode keeps
+ * it small) for one request now and then. Loaded at the first webhook, not
+ * at start: node:http and node:https (TLS with it) are ~1.8 MB of the
+ * dispatcher's RSS, which most fleets (commands, desktop) never use.
  */
-function post(url: string, body: string): Promise<void> {
+async function post(url: string, body: string): Promise<void> {
+  const u = new URL(url);
+  const { request } = u.protocol === 'https:' ? await import('node:https') : await import('node:http');
   return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
+    const req = request(
       u,
       { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, timeout: NOTIFIER_TIMEOUT_MS },
       (res) => {

@@ -209,7 +209,8 @@ export function allEvents(name: string, env: NodeJS.ProcessEnv): AgentEvent[] {
  * polling). Starts at the logs' current ends.
  */
 export class EventFollower {
-  private offsets = new Map<string, number>();
+  /** Each followed log and how far it has been read; the path is joined once, not at every event. */
+  private logs = new Map<string, { file: string; offset: number }>();
   private watcher: FSWatcher | undefined;
 
   constructor(
@@ -219,10 +220,13 @@ export class EventFollower {
   ) {
     const dir = eventsDir(env);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    for (const n of names) this.offsets.set(n, this.sizeOf(eventLogFile(n, env)));
+    for (const n of names) {
+      const file = eventLogFile(n, env);
+      this.logs.set(n, { file, offset: this.sizeOf(file) });
+    }
     this.watcher = watch(dir, (_type, file) => {
       const name = typeof file === 'string' && file.endsWith('.jsonl') ? file.slice(0, -'.jsonl'.length) : undefined;
-      if (name !== undefined && this.offsets.has(name)) this.check(name);
+      if (name !== undefined && this.logs.has(name)) this.check(name);
     });
     this.watcher.on('error', () => undefined);
   }
@@ -231,15 +235,18 @@ export class EventFollower {
     return statSync(file, { throwIfNoEntry: false })?.size ?? 0;
   }
 
-  /** Read an agent's log from its start at the next check (a log that appeared after the follower began). */
-  rewind(name: string): void {
-    if (this.offsets.has(name)) this.offsets.set(name, 0);
+  /** Follow one more agent's log, from its start (a log that appeared after the follower began); false when it is followed already. */
+  add(name: string): boolean {
+    if (this.logs.has(name)) return false;
+    this.logs.set(name, { file: eventLogFile(name, this.env), offset: 0 });
+    return true;
   }
 
   /** Read what was appended to one agent's log since last time (also called by hand, as a safety net). */
   check(name: string): void {
-    const file = eventLogFile(name, this.env);
-    const from = this.offsets.get(name) ?? 0;
+    if (!this.logs.has(name)) this.add(name);
+    const log = this.logs.get(name)!;
+    const { file, offset: from } = log;
     const size = this.sizeOf(file);
     let text = '';
     if (size < from) {
@@ -253,7 +260,7 @@ export class EventFollower {
     const end = text.lastIndexOf('\n') + 1;
     if (end === 0) return;
     const consumed = Buffer.byteLength(text.slice(0, end));
-    this.offsets.set(name, size < from ? consumed - Math.max(0, this.sizeOf(`${file}.1`) - from) : from + consumed);
+    log.offset = size < from ? consumed - Math.max(0, this.sizeOf(`${file}.1`) - from) : from + consumed;
     const events = eventsOf(text.slice(0, end));
     if (events.length > 0) this.onEvents(name, events);
   }

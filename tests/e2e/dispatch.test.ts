@@ -5,6 +5,7 @@
 // crash loops included.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { e2eSkipReason } from './harness.js';
 import { setUpE2E, type E2E } from './setup.js';
@@ -50,9 +51,12 @@ async function noteLines(): Promise<string[]> {
   return r.code === 0 ? r.stdout.split('\n').filter(Boolean) : [];
 }
 
-test('install.sh starts the dispatcher and doctor checks it and the notifiers', { skip }, async () => {
+test('install.sh starts the dispatcher, under --lite-mode, and doctor checks it and the notifiers', { skip }, async () => {
   assert.equal(await e.show('mosaic-fleet-dispatch.service', 'ActiveState'), 'active');
   assert.equal(await e.show('mosaic-fleet-dispatch.service', 'UnitFileState'), 'enabled');
+  // Its launcher's one flag keeps the fleet's one long-lived Node process small (bench/README.md).
+  const argv = readFileSync(`/proc/${await e.show('mosaic-fleet-dispatch.service', 'MainPID')}/cmdline`, 'utf8').split('\0');
+  assert.deepEqual(argv.slice(1, 3), ['--lite-mode', join(e.um.home, '.config', 'mosaic', 'tools', 'fleet', 'bin', 'mosaic-dispatcher')]);
   const d = await e.tool('mosaic-agent', 'doctor');
   assert.match(d.stdout, /ok +dispatcher: active \(pid \d+\); takes sends from other hosts on \/run\/user\/\d+\/mosaic-fleet\/send\.sock/);
   assert.match(d.stdout, /ok +notify qa: done: \S*notifier\.sh; failed: \S*notifier\.sh/);

@@ -137,6 +137,10 @@ install_tools() {
   # without loading Node's ES module loader or any of the tool (issue #5 wants
   # it within 1.3x of bare Node); anything else imports the compiled tool.
   printf '{ "type": "commonjs" }\n' >"$stage/bin/package.json"
+  # A V8 flag this Node does not know would stop the dispatcher from
+  # starting at all: ask Node first.
+  local dispatcher_flag=--jitless
+  "$node_bin" --lite-mode -e 0 >/dev/null 2>&1 && dispatcher_flag=--lite-mode
   for f in "$stage"/dist/bin/*.js; do
     name="$(basename "$f" .js)"
     # An absolute node in the shebang: units run with a bare PATH.
@@ -146,7 +150,7 @@ install_tools() {
     # (not up to 16 MB after a burst of events) and a heap grown in small
     # steps. One flag, as a shebang line can pass only one argument.
     flags=
-    [ "$name" = mosaic-dispatcher ] && flags=' --lite-mode'
+    [ "$name" = mosaic-dispatcher ] && flags=" $dispatcher_flag"
     cat >"$stage/bin/$name" <<LAUNCHER
 #!$node_bin$flags
 const arg = process.argv[2];

@@ -13,7 +13,7 @@ import { allQueued, findMessage, type QueuedMessage } from '../dispatch/queue.js
 import { requireKnownAgents } from '../fleet/known-agents.js';
 import { readFileSync } from 'node:fs';
 import { rosterFile } from '../core/paths.js';
-import { sshFailure, sshForward, sshRun, type SshResult } from '../core/ssh.js';
+import { sshFailure, sshForward, type SshResult } from '../core/ssh.js';
 import { byHost, failedBeforeRunning, fleetPlacement, sshHost, toolkitMissing, toolkitMissingMessage, type FleetPlacement } from '../fleet/hosts.js';
 import { LOCAL_HOST, type HostConfig } from '../fleet/roster.js';
 import { renderWorktrees, type WorktreeInfo } from '../fleet/worktree.js';
@@ -102,14 +102,14 @@ function endedHere(): AbortSignal {
  * when its stdin does, which is when this connection ends: a Ctrl-C here (or
  * a wait --any won elsewhere) leaves nothing running there.
  */
-async function onHost(env: NodeJS.ProcessEnv, fleet: FleetPlacement, host: string, command: string, words: string[], names: string[], opts: { captureStdout?: boolean; signal?: AbortSignal; stdin?: boolean } = {}): Promise<{ code: number; stdout: string }> {
+async function onHost(env: NodeJS.ProcessEnv, fleet: FleetPlacement, host: string, command: string, words: string[], names: string[], opts: { captureStdout?: boolean; signal?: AbortSignal; stdin?: boolean; input?: string } = {}): Promise<{ code: number; stdout: string }> {
   const h = fleet.hosts.get(host)!;
-  const reads = opts.stdin === true;
+  const reads = opts.stdin === true || opts.input !== undefined;
   const ends = new AbortController();
   for (const signal of [opts.signal, endedHere()]) signal?.addEventListener('abort', () => ends.abort(), { once: true });
   const argv = [...(reads ? [] : ['env', `${END_WITH_STDIN}=1`]), 'mosaic-agent', command, ...words];
   const r = await sshForward(sshHost(h), argv, {
-    stdin: reads ? 'inherit' : 'hold',
+    stdin: opts.input !== undefined ? { input: opts.input } : reads ? 'inherit' : 'hold',
     tty: command === 'attach' && Boolean(process.stdin.isTTY),
     ...(opts.captureStdout ? { captureStdout: true } : {}),
     signal: ends.signal,
@@ -253,9 +253,7 @@ async function worktreeAcrossHosts(ctx: FleetContext, fleet: FleetPlacement, fla
     const name = flags._[1];
     const host = name === undefined ? undefined : fleet.agentHost.get(name);
     if (host === undefined) return undefined;
-    const r = await worktreeOnHost(ctx.env, fleet, host, ['--roster', '-', ...argv], [name!], share(host));
-    process.stdout.write(r.stdout);
-    return r.code;
+    return (await onHost(ctx.env, fleet, host, 'worktree', ['--roster', '-', ...argv], [name!], { input: share(host) })).code;
   }
   const names = flags._;
   if (names.length > 0 && !names.some((n) => fleet.agentHost.has(n))) return undefined;
@@ -263,7 +261,10 @@ async function worktreeAcrossHosts(ctx: FleetContext, fleet: FleetPlacement, fla
   const results = await Promise.all(
     [...groups].map(async ([host, agents]) => {
       const words = ['--json', '--', ...agents];
-      const r = host === LOCAL_HOST ? await hereInChild(ctx, 'worktree', words, { captureStdout: true }) : await worktreeOnHost(ctx.env, fleet, host, ['--roster', '-', ...words], agents.length ? agents : [`(${host})`], share(host));
+      const r =
+        host === LOCAL_HOST
+          ? await hereInChild(ctx, 'worktree', words, { captureStdout: true })
+          : await onHost(ctx.env, fleet, host, 'worktree', ['--roster', '-', ...words], agents.length ? agents : [`(${host})`], { captureStdout: true, input: share(host) });
       let rows: WorktreeInfo[] = [];
       try {
         if (r.code === 0) rows = (JSON.parse(r.stdout) as WorktreeInfo[]).map((w) => (host === LOCAL_HOST ? w : { ...w, host }));
@@ -283,19 +284,6 @@ async function rosterShares(env: NodeJS.ProcessEnv, fleet: FleetPlacement): Prom
   const { subRoster } = await import('../fleet/hosts-apply.js');
   const text = readFileSync(rosterFile(env), 'utf8');
   return (host) => subRoster(text, host, new Set([...fleet.agentHost].filter(([, h]) => h === host).map(([n]) => n)));
-}
-
-/** `mosaic-agent worktree WORDS` on a host with its share of the roster on stdin; its stdout kept, its stderr passed on. */
-async function worktreeOnHost(env: NodeJS.ProcessEnv, fleet: FleetPlacement, host: string, words: string[], names: string[], roster: string): Promise<{ code: number; stdout: string }> {
-  const h = fleet.hosts.get(host)!;
-  const r = await sshRun(sshHost(h), ['mosaic-agent', 'worktree', ...words], { input: roster, env, timeoutMs: 120_000 });
-  if (r.sshFailed) return { code: reportSshFailure(h, r, 'worktree', names), stdout: '' };
-  if (toolkitMissing(r)) {
-    process.stderr.write(`mosaic-agent: worktree ${names.join(' ')}: ${toolkitMissingMessage(host)}\n`);
-    return { code: EXIT.failure, stdout: '' };
-  }
-  process.stderr.write(r.stderr);
-  return { code: r.code, stdout: r.stdout };
 }
 
 /**

@@ -33,6 +33,7 @@ import { hostOfAgent, onHost, sendOnHost } from './mcp-hosts.js';
 import { fleetPlacement, statusAcrossHosts } from '../fleet/hosts.js';
 import { checkAgentName } from '../core/names.js';
 import type { FleetContext } from '../fleet/context.js';
+import type { HostConfig } from '../fleet/roster.js';
 
 /** The default and the longest wait of ask, send_message with wait, and wait_for. */
 export const DEFAULT_TIMEOUT_S = 300;
@@ -196,24 +197,24 @@ function handlers(ctx: FleetContext, caller: Caller): Record<string, (args: Args
     if (!caller.name) throw new FleetError('this server does not run inside a fleet agent (MOSAIC_AGENT_NAME is not set), so it has no sender for messages', "set roster mcp: true on the agent: the fleet starts the server with the agent's name");
     return caller.name;
   };
-  /** A known agent: one of this host's, or one the roster places on another host (its calls go there). */
-  const known = async (args: Args): Promise<string> => {
+  /** A known agent: one of this host's, or one the roster places on another host, with that host (its calls go there). */
+  const known = async (args: Args): Promise<{ name: string; host?: HostConfig }> => {
     const raw = args.string('agent');
-    if (hostOfAgent(checkAgentName(raw), ctx.env)) return raw;
+    const host = hostOfAgent(checkAgentName(raw), ctx.env);
+    if (host) return { name: raw, host };
     const [name] = await requireKnownAgents([raw], ctx);
-    return name!;
+    return { name: name! };
   };
-  /** The agent's host when it is another host's. */
-  const hostOf = (name: string) => hostOfAgent(name, ctx.env);
   /** A far command's bound: its own timeout, and the connection's. */
   const farMs = (args: Args) => timeoutMs(args) + 60_000;
   /** A known agent the caller may message; `waits`: not itself (it would wait for its own turn). */
-  const target = async (args: Args, waits: boolean): Promise<string> => {
-    const name = await known(args);
-    const refusal = messageRefusal(caller, name!);
+  const target = async (args: Args, waits: boolean): Promise<{ name: string; host?: HostConfig }> => {
+    const agent = await known(args);
+    const { name } = agent;
+    const refusal = messageRefusal(caller, name);
     if (refusal) throw new FleetError(refusal, 'the roster sets it; ask a person to change can_message');
     if (waits && name === caller.name) throw new FleetError(`'${name}' is you: waiting for your own turn would never end`, 'use queue_message to leave yourself a message for after this turn');
-    return name;
+    return agent;
   };
   const message = (args: Args): string => {
     const text = args.string('message');
@@ -226,8 +227,7 @@ function handlers(ctx: FleetContext, caller: Caller): Record<string, (args: Args
 
   const control = (verb: 'start' | 'stop' | 'restart') => async (args: Args): Promise<CallToolResult> => {
     if (!caller.canControl) throw new FleetError(CONTROL_REFUSAL(caller));
-    const name = await known(args);
-    const host = hostOf(name);
+    const { name, host } = await known(args);
     if (host) {
       await onHost(host, [verb, name], ctx.env, { timeoutMs: 180_000, agent: name });
       return json({ agent: name, host: host.name, done: verb });
@@ -264,8 +264,7 @@ function handlers(ctx: FleetContext, caller: Caller): Record<string, (args: Args
       const text = message(args);
       const from = sender();
       const wait = args.optionalBoolean('wait');
-      const name = await target(args, wait);
-      const host = hostOf(name);
+      const { name, host } = await target(args, wait);
       if (host) {
         const row = await sendOnHost(host, name, text, { from, wait, queue: false, ...(wait ? { timeout: String(timeoutMs(args) / 1000) } : {}) }, ctx.env);
         const turn = row.turn;
@@ -304,8 +303,7 @@ function handlers(ctx: FleetContext, caller: Caller): Record<string, (args: Args
     async ask(args) {
       const text = message(args);
       const from = sender();
-      const name = await target(args, true);
-      const host = hostOf(name);
+      const { name, host } = await target(args, true);
       if (host) {
         const out = await onHost(host, ['ask', '--from', from, '--timeout', String(timeoutMs(args) / 1000), '--json', name, '-'], ctx.env, { input: text, timeoutMs: farMs(args), agent: name });
         return ok(bounded((JSON.parse(out) as { reply: string }).reply));
@@ -315,16 +313,14 @@ function handlers(ctx: FleetContext, caller: Caller): Record<string, (args: Args
     },
 
     async read_output(args) {
-      const name = await known(args);
-      const host = hostOf(name);
+      const { name, host } = await known(args);
       if (host) return ok(bounded((JSON.parse(await onHost(host, ['output', '--json', name], ctx.env, { timeoutMs: 60_000, agent: name })) as { reply: string }).reply));
       return ok(bounded(lastReply(name, ctx.env).reply));
     },
 
     async read_screen(args) {
-      const name = await known(args);
+      const { name, host } = await known(args);
       const lines = args.optionalNumber('lines', 0, MAX_SCREEN_LINES, true);
-      const host = hostOf(name);
       const screen = host
         ? await onHost(host, ['read', ...(lines === undefined ? [] : ['--lines', String(lines)]), name], ctx.env, { timeoutMs: 60_000, agent: name })
         : await openTransport(ctx).read(name, lines);
@@ -335,8 +331,7 @@ function handlers(ctx: FleetContext, caller: Caller): Record<string, (args: Args
     async wait_for(args) {
       const until = args.string('until') as Until;
       if (!UNTIL.includes(until)) throw new FleetError(`'until' must be one of ${UNTIL.join(', ')}`);
-      const name = await target(args, true);
-      const host = hostOf(name);
+      const { name, host } = await target(args, true);
       if (host) {
         const out = await onHost(host, ['wait', '--until', until, '--timeout', String(timeoutMs(args) / 1000), '--json', name], ctx.env, { timeoutMs: farMs(args), agent: name });
         const [reached] = JSON.parse(out) as Array<{ activity: string; source: string; event?: { via?: string } }>;
@@ -354,8 +349,7 @@ function handlers(ctx: FleetContext, caller: Caller): Record<string, (args: Args
     async queue_message(args) {
       const text = message(args);
       const from = sender();
-      const name = await target(args, false);
-      const host = hostOf(name);
+      const { name, host } = await target(args, false);
       if (host) {
         const row = await sendOnHost(host, name, text, { from, wait: false, queue: true }, ctx.env);
         return json({ agent: name, host: host.name, outcome: 'queued', id: row.id });

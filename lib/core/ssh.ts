@@ -152,9 +152,10 @@ export interface ForwardOptions {
    * inherit: our stdin goes to the remote command (ask -, attach). hold: a
    * pipe we keep open and never write, so the remote command's stdin ends
    * exactly when this connection does (a command told to end with its stdin
-   * then ends with us: a Ctrl-C here ends a logs -f there).
+   * then ends with us: a Ctrl-C here ends a logs -f there). { input }: that
+   * text, then the end (a roster given to the remote command on stdin).
    */
-  stdin: 'inherit' | 'hold';
+  stdin: 'inherit' | 'hold' | { input: string };
   /** A terminal on the remote side (attach). */
   tty?: boolean;
   /** Keep the remote stdout instead of passing it through (to merge several hosts' JSON). */
@@ -180,6 +181,10 @@ export function sshForward(host: SshHost, argv: readonly string[], opts: Forward
       env,
       stdio: [opts.stdin === 'inherit' ? 'inherit' : 'pipe', opts.captureStdout ? 'pipe' : 'inherit', opts.tty ? 'inherit' : 'pipe'],
     });
+    if (typeof opts.stdin === 'object') {
+      child.stdin?.on('error', () => undefined); // ssh gone before reading it: its failure says why
+      child.stdin?.end(opts.stdin.input);
+    }
     const end = () => child.kill('SIGTERM');
     opts.signal?.addEventListener('abort', end, { once: true });
     child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));

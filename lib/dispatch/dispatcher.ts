@@ -72,7 +72,6 @@ export class Dispatcher {
   /** The agents that have a queue directory (watchQueues sees each new one, and looks at it). */
   private readonly queues = new Set<string>();
   private rootWatcher: FSWatcher | undefined;
-  private eventsWatcher: FSWatcher | undefined;
   private closed = false;
 
   constructor(private readonly opts: DispatcherOptions) {
@@ -101,7 +100,6 @@ export class Dispatcher {
   close(): void {
     this.closed = true;
     this.events?.close();
-    this.eventsWatcher?.close();
     this.rootWatcher?.close();
     for (const w of this.queueWatchers.values()) w.close();
     for (const w of this.work.values()) if (w.timer) clearTimeout(w.timer);
@@ -115,14 +113,8 @@ export class Dispatcher {
   /** Every agent's new events, including agents whose log appears later. */
   private followEvents(): void {
     const known = listDir(eventsDir(this.env)).filter((f) => f.endsWith('.jsonl')).map((f) => f.slice(0, -'.jsonl'.length));
-    const follower = new EventFollower(known, (agent, events) => this.onEvents(agent, events), this.env);
-    this.events = follower;
     // A log that appears later (a new agent): followed from its first line.
-    this.eventsWatcher = watch(eventsDir(this.env), (_t, file) => {
-      const name = typeof file === 'string' && file.endsWith('.jsonl') ? file.slice(0, -'.jsonl'.length) : undefined;
-      if (name !== undefined && follower.add(name)) follower.check(name);
-    });
-    this.eventsWatcher.on('error', () => undefined);
+    this.events = new EventFollower(known, (agent, events) => this.onEvents(agent, events), this.env, { newLogs: true });
   }
 
   private watchQueues(): void {

@@ -206,7 +206,8 @@ export function allEvents(name: string, env: NodeJS.ProcessEnv): AgentEvent[] {
 /**
  * Follows the event logs of some agents: `onEvents` gets each agent's new
  * events as they are appended, woken by inotify on the log directory (no
- * polling). Starts at the logs' current ends.
+ * polling). Starts at the logs' current ends. With `newLogs`, a log that
+ * appears later (a new agent) is followed too, from its first line.
  */
 export class EventFollower {
   /** Each followed log and how far it has been read; the path is joined once, not at every event. */
@@ -217,6 +218,7 @@ export class EventFollower {
     names: readonly string[],
     private readonly onEvents: (name: string, events: AgentEvent[]) => void,
     private readonly env: NodeJS.ProcessEnv,
+    private readonly opts: { newLogs?: boolean } = {},
   ) {
     const dir = eventsDir(env);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -226,7 +228,7 @@ export class EventFollower {
     }
     this.watcher = watch(dir, (_type, file) => {
       const name = typeof file === 'string' && file.endsWith('.jsonl') ? file.slice(0, -'.jsonl'.length) : undefined;
-      if (name !== undefined && this.logs.has(name)) this.check(name);
+      if (name !== undefined && (this.logs.has(name) || this.opts.newLogs)) this.check(name);
     });
     this.watcher.on('error', () => undefined);
   }
@@ -235,17 +237,13 @@ export class EventFollower {
     return statSync(file, { throwIfNoEntry: false })?.size ?? 0;
   }
 
-  /** Follow one more agent's log, from its start (a log that appeared after the follower began); false when it is followed already. */
-  add(name: string): boolean {
-    if (this.logs.has(name)) return false;
-    this.logs.set(name, { file: eventLogFile(name, this.env), offset: 0 });
-    return true;
-  }
-
-  /** Read what was appended to one agent's log since last time (also called by hand, as a safety net). */
+  /** Read what was appended to one agent's log since last time (also called by hand, as a safety net); a log not followed yet is read from its start, and followed from then on. */
   check(name: string): void {
-    if (!this.logs.has(name)) this.add(name);
-    const log = this.logs.get(name)!;
+    let log = this.logs.get(name);
+    if (!log) {
+      log = { file: eventLogFile(name, this.env), offset: 0 };
+      this.logs.set(name, log);
+    }
     const { file, offset: from } = log;
     const size = this.sizeOf(file);
     let text = '';

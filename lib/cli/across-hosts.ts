@@ -248,15 +248,15 @@ async function queueAcrossHosts(ctx: FleetContext, fleet: FleetPlacement, flags:
  * host's own roster's.
  */
 async function worktreeAcrossHosts(ctx: FleetContext, fleet: FleetPlacement, flags: Flags, argv: string[]): Promise<number | undefined> {
-  const share = await rosterShares(ctx.env, fleet);
   if (flags._[0] === 'remove') {
     const name = flags._[1];
     const host = name === undefined ? undefined : fleet.agentHost.get(name);
     if (host === undefined) return undefined;
-    return (await onHost(ctx.env, fleet, host, 'worktree', ['--roster', '-', ...argv], [name!], { input: share(host) })).code;
+    return (await onHost(ctx.env, fleet, host, 'worktree', ['--roster', '-', ...argv], [name!], { input: (await rosterShares(ctx.env, fleet))(host) })).code;
   }
   const names = flags._;
   if (names.length > 0 && !names.some((n) => fleet.agentHost.has(n))) return undefined;
+  const share = await rosterShares(ctx.env, fleet);
   const groups = names.length > 0 ? byHost(names, fleet.agentHost) : new Map([[LOCAL_HOST, [] as string[]], ...[...fleet.hosts.keys()].map((h): [string, string[]] => [h, []])]);
   const results = await Promise.all(
     [...groups].map(async ([host, agents]) => {
